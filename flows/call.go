@@ -1,0 +1,145 @@
+package flows
+
+import "time"
+
+// The engine's inputs and outputs. They are plain data: the IVR edge fills a Caller from
+// the member directory and turns Actions into TwiML; the engine does no I/O.
+
+// Caller is who is on the line, as far as the directory knows. Members is empty for an
+// unknown or withheld number.
+type Caller struct {
+	Phone   string   // E.164, "" when withheld or not a phone number
+	Members []Member // 0: unknown; 1: recognized; 2..n: a shared (household) number
+}
+
+// Member is a member's profile with the one activity worth asking about.
+type Member struct {
+	ID        string
+	FirstName string
+	LastName  string
+	Tier      string
+	Language  string // BCP 47, e.g. "en-US"; "" means the flow's default
+	TimeZone  string // IANA
+	Activity  *Activity
+}
+
+// Activity is what the member has booked. Times keep their own UTC offset.
+type Activity struct {
+	ID        string
+	Kind      string
+	Summary   string
+	Place     string
+	StartsAt  time.Time
+	EndsAt    time.Time
+	Status    string
+	Reference string
+	Relation  string // "upcoming", "current" or "recent"
+}
+
+// Call is one turn's context.
+type Call struct {
+	Now    time.Time
+	Caller Caller
+	// Identified answers a pending identify request (see Turn.Identify).
+	Identified *Identified
+}
+
+// Identified is the directory's answer for a keypad-entered member number.
+type Identified struct {
+	Number string  // the digits looked up
+	Member *Member // nil: no member has that number
+}
+
+// Input is what the caller did at a gather: keys pressed or words said; both empty means
+// no input (timeout).
+type Input struct {
+	Digits     string
+	Speech     string
+	Confidence float64
+}
+
+// State is everything the engine needs to resume a call at the next webhook. The IVR edge
+// carries it between webhooks (signed), so it stays small.
+type State struct {
+	Flow     string            `json:"f"`
+	Version  int               `json:"v,omitempty"`
+	Node     string            `json:"n"`           // the node awaiting input
+	Member   string            `json:"m,omitempty"` // the member the call is about, once chosen
+	Attempts int               `json:"a,omitempty"` // failed tries at the current gather
+	Vars     map[string]string `json:"x,omitempty"`
+}
+
+// Speech is what a <Say> speaks: plain text and SSML pieces, in order.
+type Speech []Segment
+
+// Segment is one piece of Speech. Exactly one of Text (optionally with SayAs) or BreakMS
+// is meaningful.
+type Segment struct {
+	Text    string // spoken as written; the encoder escapes it
+	SayAs   string // when set, Text is wrapped in <say-as interpret-as="...">, e.g. "characters"
+	BreakMS int    // when > 0, a pause of that many milliseconds
+}
+
+// ActionKind names what an Action does.
+type ActionKind string
+
+const (
+	ActSay     ActionKind = "say"
+	ActPlay    ActionKind = "play"
+	ActGather  ActionKind = "gather"
+	ActHandoff ActionKind = "handoff"
+	ActHangup  ActionKind = "hangup"
+)
+
+// Action is one instruction for the call, independent of TwiML.
+type Action struct {
+	Kind     ActionKind
+	Language string // say: BCP 47
+	Voice    string // say: e.g. "Polly.Joanna-Neural"
+	Speech   Speech // say
+	URL      string // play
+	Gather   *Gather
+	Handoff  *Handoff
+}
+
+// Gather collects keys or speech. Its prompts play while it listens.
+type Gather struct {
+	Input          string // "dtmf", "speech" or "dtmf speech"
+	TimeoutSeconds int
+	NumDigits      int    // 0: any number, ended by FinishOnKey or timeout
+	FinishOnKey    string // "" keeps Twilio's default "#"
+	Hints          []string
+	Language       string   // speech recognition language
+	Prompts        []Action // say and play actions only
+}
+
+// Handoff passes the call to a person with what they need to know.
+type Handoff struct {
+	Queue   string // e.g. "agents", "reservations"
+	Reason  string // why the call is handed off, e.g. "trip", "no-input"
+	Context []KV   // ordered: member_id, tier, activity_id, activity_reference, ...
+}
+
+// KV is one ordered key/value pair.
+type KV struct{ Key, Value string }
+
+// Call outcomes, set on the turn that ends the call.
+const (
+	EndHandoff = "handoff"
+	EndHangup  = "hangup"
+)
+
+// Turn is the engine's answer to one webhook.
+type Turn struct {
+	Actions []Action
+	// Awaiting is true when the last action is a Gather: Twilio posts its result to the
+	// gather route with State.
+	Awaiting bool
+	State    State
+	// Identify, when set, asks the edge to look up this member number and call Resume again
+	// with the same state and input and Call.Identified filled in.
+	Identify string
+	End      string // EndHandoff or EndHangup when the call ends with this turn
+	// Trace explains the path taken, one line per node, for simulation and tests.
+	Trace []string
+}

@@ -1,0 +1,103 @@
+// Package lookup resolves a caller's phone number to the members behind it and the one
+// activity worth asking each of them about. It owns phone normalization, the member
+// directory in PostgreSQL, the cache tiers in front of it and their invalidation.
+//
+// lookup never imports ivr or flows: the IVR edge turns a Caller into the engine's plain
+// caller data.
+package lookup
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors callers branch on. The HTTP edge maps them to statuses.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// FieldError names the input field that made a write invalid. It unwraps to ErrInvalid.
+type FieldError struct {
+	Field   string // JSON name, e.g. "phones[1]" or "time_zone"
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Member is one person in the directory.
+type Member struct {
+	ID        string    `json:"id"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+	Tier      string    `json:"tier"`
+	Language  string    `json:"language"`  // BCP 47, e.g. "en-US"
+	TimeZone  string    `json:"time_zone"` // IANA, e.g. "America/New_York"
+	Phones    []string  `json:"phones"`    // E.164
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Relation says how an activity stands to the moment of the call.
+const (
+	RelationUpcoming = "upcoming" // starts after now, within the upcoming window
+	RelationCurrent  = "current"  // started, not yet ended
+	RelationRecent   = "recent"   // ended before now, within the recent window
+)
+
+// Activity is something a member has booked: a trip, a stay, an order.
+// StartsAt and EndsAt keep the UTC offset they were written with, so dates are spoken in
+// the activity's own time zone.
+type Activity struct {
+	ID        string    `json:"id"`
+	MemberID  string    `json:"member_id"`
+	Kind      string    `json:"kind"` // "trip", "stay", ...
+	Summary   string    `json:"summary"`
+	Place     string    `json:"place"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+	Status    string    `json:"status"` // "confirmed", "cancelled", ...
+	Reference string    `json:"reference"`
+	Relation  string    `json:"relation,omitempty"` // set on lookup answers only
+}
+
+// CallerMember is a member as the IVR sees them: the profile and at most one activity.
+type CallerMember struct {
+	Member
+	Activity *Activity `json:"activity"`
+}
+
+// Caller is everything the first prompt needs for one number. Members is empty for an
+// unknown number.
+type Caller struct {
+	Phone   string         `json:"phone"`
+	Members []CallerMember `json:"members"`
+}
+
+// Resolver answers "who is calling from this number?" at a given moment.
+type Resolver interface {
+	Resolve(ctx context.Context, phone string, now time.Time) (Caller, error)
+	// ResolveMember answers for one member id, as after a keypad-entered member number.
+	ResolveMember(ctx context.Context, memberID string, now time.Time) (CallerMember, error)
+}
+
+// Writer changes the directory. Every write through the cache invalidates what it touches
+// before it returns.
+type Writer interface {
+	PutMember(ctx context.Context, m Member) (Member, error)
+	GetMember(ctx context.Context, id string) (Member, error)
+	DeleteMember(ctx context.Context, id string) error
+	PutActivity(ctx context.Context, a Activity) (Activity, error)
+	DeleteActivity(ctx context.Context, memberID, activityID string) error
+}
+
+// Windows bound which activities are worth mentioning.
+type Windows struct {
+	Upcoming time.Duration // default 14 days
+	Recent   time.Duration // default 3 days
+}
+
+// DefaultWindows are the windows used when none are configured.
+var DefaultWindows = Windows{Upcoming: 14 * 24 * time.Hour, Recent: 3 * 24 * time.Hour}
