@@ -16,6 +16,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrInvalid  = errors.New("invalid")
+	// ErrNotInvalidated: a write was stored but the cache could not be invalidated.
+	// Writes are idempotent, so retrying is safe.
+	ErrNotInvalidated = errors.New("stored, but the cache could not be invalidated")
 )
 
 // FieldError names the input field that made a write invalid. It unwraps to ErrInvalid.

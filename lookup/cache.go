@@ -1,0 +1,313 @@
+package lookup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// CacheOptions configure a Cache. Zero fields take the defaults in brackets.
+type CacheOptions struct {
+	Prefix      string        // before every key ["ml:"]
+	TTL         time.Duration // an entry is answered from Redis for this long [5m]
+	StaleTTL    time.Duration // and kept, to answer when PostgreSQL fails, this long [24h]
+	NegativeTTL time.Duration // an unknown number is remembered this long [1m]
+	Windows     Windows       // [the directory's]; no wider, or candidates are missing
+
+	// Timeout bounds each Redis read and refill [100ms]; past it the directory answers.
+	// The client must honour context deadlines (redis.Options.ContextTimeoutEnabled).
+	Timeout time.Duration
+	// WriteTimeout bounds the invalidation after a write [1s].
+	WriteTimeout time.Duration
+	// TombstoneTTL is how long an invalidated number is answered from PostgreSQL alone
+	// [10s]. A refill racing a write is refused while the tombstone lives; refills
+	// slower than half of it are dropped.
+	TombstoneTTL time.Duration
+}
+
+func (o CacheOptions) withDefaults(dirWindows Windows) CacheOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.Prefix == "" {
+		o.Prefix = "ml:"
+	}
+	def(&o.TTL, 5*time.Minute)
+	def(&o.StaleTTL, 24*time.Hour)
+	def(&o.NegativeTTL, time.Minute)
+	def(&o.Timeout, 100*time.Millisecond)
+	def(&o.WriteTimeout, time.Second)
+	def(&o.TombstoneTTL, 10*time.Second)
+	if o.StaleTTL < o.TTL {
+		o.StaleTTL = o.TTL
+	}
+	if o.Windows == (Windows{}) {
+		o.Windows = dirWindows
+	}
+	o.Windows = o.Windows.WithDefaults()
+	return o
+}
+
+// Cache answers from Redis in front of a Directory, with the same interfaces: one GET
+// per call while an entry is fresh. It stores an Entry per number, so the relevant
+// activity is picked at read time with the current clock. A write through the Cache
+// invalidates every number it touched before it returns.
+//
+// When Redis fails, the directory answers. When the directory fails, a stale entry (kept
+// StaleTTL) answers. Member-id lookups go to the directory: they are rare.
+//
+// Invalidation writes a short-lived tombstone, not a delete: a reader that read the
+// directory before a write committed cannot then store its old answer (the refill
+// replaces only the value it found).
+type Cache struct {
+	dir *Directory
+	rdb redis.UniversalClient
+	o   CacheOptions
+
+	hits, misses, stale, redisErrors, fills atomic.Int64
+}
+
+var (
+	_ Resolver = (*Cache)(nil)
+	_ Writer   = (*Cache)(nil)
+)
+
+// NewCache returns a cache over dir in rdb.
+func NewCache(dir *Directory, rdb redis.UniversalClient, opts CacheOptions) *Cache {
+	return &Cache{dir: dir, rdb: rdb, o: opts.withDefaults(dir.Windows())}
+}
+
+// RedisOptions parses a redis:// URL into client options fit for the cache: the client
+// follows context deadlines (so CacheOptions.Timeout holds), and a Redis that is down
+// costs one quick failed dial per call, not a series of retries. Settings given in the
+// URL's query (dial_timeout=, max_retries=, ...) win over these.
+func RedisOptions(url string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	opts.ContextTimeoutEnabled = true
+	if opts.DialerRetries == 0 {
+		opts.DialerRetries = 1
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 1
+	}
+	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout} {
+		if *d == 0 {
+			*d = 500 * time.Millisecond
+		}
+	}
+	return opts, nil
+}
+
+// CacheStats count what a Cache did since it was made.
+type CacheStats struct {
+	Hits        int64 // answered from a fresh entry
+	Misses      int64 // went to the directory
+	StaleServed int64 // answered from a stale entry because the directory failed
+	RedisErrors int64 // Redis calls that failed or timed out
+	Fills       int64 // entries stored
+}
+
+// Stats returns the counters.
+func (c *Cache) Stats() CacheStats {
+	return CacheStats{
+		Hits:        c.hits.Load(),
+		Misses:      c.misses.Load(),
+		StaleServed: c.stale.Load(),
+		RedisErrors: c.redisErrors.Load(),
+		Fills:       c.fills.Load(),
+	}
+}
+
+// tombstone is the value of an invalidated key; entries are JSON objects.
+const tombstone = "-"
+
+// stored is the value kept under a caller key.
+type stored struct {
+	FreshUntil time.Time `json:"fresh_until"`
+	Entry
+}
+
+// refill stores ARGV[2] with expiry ARGV[3] ms only if the key still holds ARGV[1] (""
+// for no value): the value the reader found before it read the directory. A tombstone
+// or a newer entry in between wins.
+var refill = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+func (c *Cache) key(e164 string) string { return c.o.Prefix + "caller:" + e164 }
+
+// Resolve answers for the number at now, from Redis when it can.
+func (c *Cache) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
+	e164, err := Normalize(phone, DefaultRegion)
+	if err != nil {
+		return Caller{}, fmt.Errorf("lookup: resolve: %w", err)
+	}
+	e, err := c.entry(ctx, e164, now)
+	if err != nil {
+		return Caller{}, fmt.Errorf("lookup: resolve %s: %w", Mask(e164), err)
+	}
+	return e.Caller(now, c.o.Windows), nil
+}
+
+func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, error) {
+	key := c.key(e164)
+	began := time.Now()
+
+	rctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	raw, err := c.rdb.Get(rctx, key).Result()
+	cancel()
+
+	var (
+		stale  *Entry
+		found  string // what the refill must find to replace
+		refill = true
+	)
+	switch {
+	case err == nil && raw == tombstone:
+		refill = false
+	case err == nil:
+		var v stored
+		if json.Unmarshal([]byte(raw), &v) == nil {
+			v.Entry.keepOffsets()
+			if now.Before(v.FreshUntil) && v.Entry.Covers(now) {
+				c.hits.Add(1)
+				return v.Entry, nil
+			}
+			stale = &v.Entry
+		}
+		found = raw // stale or unreadable: replace it
+	case errors.Is(err, redis.Nil):
+	default:
+		c.redisErrors.Add(1)
+		refill = false
+	}
+
+	c.misses.Add(1)
+	e, err := c.dir.candidates(ctx, e164, now)
+	if err != nil {
+		if stale != nil {
+			c.stale.Add(1)
+			return *stale, nil
+		}
+		return Entry{}, err
+	}
+	if refill && time.Since(began) < c.o.TombstoneTTL/2 {
+		c.store(ctx, key, found, e, now)
+	}
+	return e, nil
+}
+
+// store puts e under key if the key still holds found.
+func (c *Cache) store(ctx context.Context, key, found string, e Entry, now time.Time) {
+	fresh, keep := c.o.TTL, c.o.StaleTTL
+	if len(e.Members) == 0 {
+		fresh, keep = c.o.NegativeTTL, c.o.NegativeTTL
+	}
+	b, err := json.Marshal(stored{FreshUntil: now.Add(fresh), Entry: e})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
+	n, err := refill.Run(ctx, c.rdb, []string{key}, found, b, keep.Milliseconds()).Int()
+	if err != nil {
+		c.redisErrors.Add(1)
+		return
+	}
+	if n == 1 {
+		c.fills.Add(1)
+	}
+}
+
+// Invalidate makes the next lookup of each number read the directory.
+func (c *Cache) Invalidate(ctx context.Context, phones ...string) error {
+	if len(phones) == 0 {
+		return nil
+	}
+	// The write is committed: a caller that gives up must not leave the cache stale.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.WriteTimeout)
+	defer cancel()
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ph := range phones {
+			p.Set(ctx, c.key(ph), tombstone, c.o.TombstoneTTL)
+		}
+		return nil
+	})
+	if err != nil {
+		c.redisErrors.Add(1)
+	}
+	return err
+}
+
+// written finishes a write: it invalidates the touched numbers and reports a failed
+// invalidation of a stored write as ErrNotInvalidated.
+func (c *Cache) written(ctx context.Context, op string, touched []string, err error) error {
+	ierr := c.Invalidate(ctx, touched...)
+	if err == nil && ierr != nil {
+		return fmt.Errorf("lookup: %s: %w: %w", op, ErrNotInvalidated, ierr)
+	}
+	return err
+}
+
+// ResolveMember answers from the directory.
+func (c *Cache) ResolveMember(ctx context.Context, memberID string, now time.Time) (CallerMember, error) {
+	return c.dir.ResolveMember(ctx, memberID, now)
+}
+
+// GetMember reads the directory.
+func (c *Cache) GetMember(ctx context.Context, id string) (Member, error) {
+	return c.dir.GetMember(ctx, id)
+}
+
+// PutMember writes through to the directory and invalidates the member's old and new
+// numbers. With ErrNotInvalidated it also returns the stored member.
+func (c *Cache) PutMember(ctx context.Context, m Member) (Member, error) {
+	out, touched, err := c.dir.putMember(ctx, m)
+	return out, c.written(ctx, fmt.Sprintf("put member %q", out.ID), touched, err)
+}
+
+// DeleteMember deletes through to the directory and invalidates the member's numbers.
+func (c *Cache) DeleteMember(ctx context.Context, id string) error {
+	touched, err := c.dir.deleteMember(ctx, id)
+	return c.written(ctx, fmt.Sprintf("delete member %q", id), touched, err)
+}
+
+// PutActivity writes through to the directory and invalidates the member's numbers.
+// With ErrNotInvalidated it also returns the stored activity.
+func (c *Cache) PutActivity(ctx context.Context, a Activity) (Activity, error) {
+	out, touched, err := c.dir.putActivity(ctx, a)
+	return out, c.written(ctx, fmt.Sprintf("put activity %q of %q", out.ID, out.MemberID), touched, err)
+}
+
+// DeleteActivity deletes through to the directory and invalidates the member's numbers.
+func (c *Cache) DeleteActivity(ctx context.Context, memberID, activityID string) error {
+	touched, err := c.dir.deleteActivity(ctx, memberID, activityID)
+	return c.written(ctx, fmt.Sprintf("delete activity %q of %q", activityID, memberID), touched, err)
+}
+
+// keepOffsets puts every time back in a zone of its own offset, as the directory gives
+// them: encoding/json reads an offset that matches the server's zone as time.Local.
+func (e *Entry) keepOffsets() {
+	e.From, e.Until = e.From.UTC(), e.Until.UTC()
+	for i := range e.Members {
+		m := &e.Members[i]
+		m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+		for j := range m.Activities {
+			a := &m.Activities[j]
+			a.StartsAt, a.EndsAt = keepOffset(a.StartsAt), keepOffset(a.EndsAt)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS activities;
+DROP TABLE IF EXISTS member_phones;
+DROP TABLE IF EXISTS members;

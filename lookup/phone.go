@@ -1,0 +1,115 @@
+package lookup
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// DefaultRegion is the region assumed for numbers written without a country code.
+const DefaultRegion = "US"
+
+// maxRawPhone bounds the input Normalize looks at; no real way of writing a number is
+// longer.
+const maxRawPhone = 64
+
+// withheld are the From values Twilio sends when the caller id is withheld: they spell
+// ANONYMOUS, RESTRICTED, BLOCKED, UNKNOWN and UNAVAILABLE on a keypad. Some of them are
+// otherwise plausible numbers, so they are refused by name.
+var withheld = map[string]bool{
+	"+266696687":   true, // ANONYMOUS
+	"+7378742833":  true, // RESTRICTED
+	"+2562533":     true, // BLOCKED
+	"+8656696":     true, // UNKNOWN
+	"+86282452253": true, // UNAVAILABLE
+}
+
+// Normalize returns raw as an E.164 number ("+14045550123"). Numbers without a country
+// code are read as numbers of defaultRegion (an ISO 3166 code; "" means DefaultRegion).
+// It refuses, with an error wrapping ErrInvalid: the empty string, "anonymous" and other
+// words, SIP and client addresses, extensions, numbers that are not valid for their
+// country, and Twilio's markers for withheld caller ids.
+func Normalize(raw, defaultRegion string) (string, error) {
+	if defaultRegion == "" {
+		defaultRegion = DefaultRegion
+	}
+	s := strings.TrimSpace(raw)
+	if len(s) > maxRawPhone {
+		return "", fmt.Errorf("%w phone number: too long", ErrInvalid)
+	}
+	s = strings.TrimPrefix(s, "tel:")
+	if s == "" {
+		return "", fmt.Errorf("%w phone number: empty", ErrInvalid)
+	}
+	// Only digits and the punctuation people write numbers with: this keeps out words,
+	// vanity numbers, SIP URIs ("sip:+1...@host"), Twilio Client ids and extensions.
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '+' && i == 0:
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/':
+		default:
+			return "", fmt.Errorf("%w phone number: unexpected character %q", ErrInvalid, c)
+		}
+	}
+	if digits == 0 {
+		return "", fmt.Errorf("%w phone number: no digits", ErrInvalid)
+	}
+	if withheld[s] {
+		return "", fmt.Errorf("%w phone number: caller id withheld", ErrInvalid)
+	}
+	num, err := phonenumbers.Parse(s, defaultRegion)
+	if err != nil {
+		return "", fmt.Errorf("%w phone number: %v", ErrInvalid, err)
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", fmt.Errorf("%w phone number: not a valid number", ErrInvalid)
+	}
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if withheld[e164] {
+		return "", fmt.Errorf("%w phone number: caller id withheld", ErrInvalid)
+	}
+	return e164, nil
+}
+
+// Mask hides the middle of an E.164 number for logs and traces: "+14045550123" becomes
+// "+1404***0123". At least three digits stay hidden, so short numbers show less; anything
+// that is not an E.164 number becomes "***".
+func Mask(e164 string) string {
+	if len(e164) < 2 || e164[0] != '+' {
+		return "***"
+	}
+	for i := 1; i < len(e164); i++ {
+		if e164[i] < '0' || e164[i] > '9' {
+			return "***"
+		}
+	}
+	cc := countryCodeLen(e164[1:])
+	head, rest := e164[:1+cc], e164[1+cc:]
+	switch {
+	case len(rest) >= 10:
+		return head + rest[:3] + "***" + rest[len(rest)-4:]
+	case len(rest) >= 7:
+		return head + "***" + rest[len(rest)-4:]
+	case len(rest) >= 5:
+		return head + "***" + rest[len(rest)-2:]
+	default:
+		return head + "***"
+	}
+}
+
+// countryCodeLen is the length of the country calling code at the start of digits
+// (1 to 3 digits: E.164 codes are prefix-free).
+func countryCodeLen(digits string) int {
+	for n := 1; n <= 3 && n <= len(digits); n++ {
+		code, _ := strconv.Atoi(digits[:n])
+		if phonenumbers.GetRegionCodeForCountryCode(code) != phonenumbers.UNKNOWN_REGION {
+			return n
+		}
+	}
+	return min(1, len(digits))
+}

@@ -1,0 +1,1 @@
+DELETE FROM activities WHERE member_id = $1 AND id = $2

@@ -1,0 +1,1 @@
+DELETE FROM member_phones WHERE member_id = $1 RETURNING phone
