@@ -1,0 +1,638 @@
+package flows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// maxSteps bounds the nodes one turn may visit; Validate rejects loops without input, so
+// only a very long chain of say and branch nodes reaches it.
+const maxSteps = 50
+
+// Start runs a call's first turn from the flow's start node.
+func (f *Flow) Start(call Call) (Turn, error) {
+	p, err := f.program()
+	if err != nil {
+		return Turn{}, err
+	}
+	r := newRun(f, p, call, State{Flow: f.ID, Version: f.Version})
+	if err := r.walk(p.start); err != nil {
+		return Turn{}, err
+	}
+	return r.done(), nil
+}
+
+// Resume continues a call at the node st waits on (a gather, choose_member or identify)
+// with what the caller did.
+//
+// At an identify node, keys with no matching Call.Identified yield a Turn with only
+// Identify (and the unchanged State) set: the edge looks the number up and calls Resume
+// again with the same state and input and Call.Identified filled in. Once a member is
+// identified, State.Member holds their id; on later turns, when that member is not among
+// Call.Caller.Members, the edge passes them as Call.Identified (Member set).
+func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
+	p, err := f.program()
+	if err != nil {
+		return Turn{}, err
+	}
+	if st.Flow != f.ID || st.Version != f.Version {
+		return Turn{}, fmt.Errorf("%w: state is for flow %q version %d, not %q version %d", ErrState, st.Flow, st.Version, f.ID, f.Version)
+	}
+	n := p.nodes[st.Node]
+	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify)) {
+		return Turn{}, fmt.Errorf("%w: node %q does not wait for input", ErrState, st.Node)
+	}
+	if st.Attempts < 0 {
+		st.Attempts = 0
+	}
+	r := newRun(f, p, call, st)
+	switch NodeType(n.typ) {
+	case NodeGather:
+		err = r.resumeGather(n, in)
+	case NodeChooseMember:
+		err = r.resumeChoose(n, in)
+	default:
+		err = r.resumeIdentify(n, in)
+	}
+	if err != nil {
+		return Turn{}, err
+	}
+	return r.done(), nil
+}
+
+func (f *Flow) program() (*program, error) {
+	if f == nil || f.prog == nil {
+		return nil, fmt.Errorf("%w: not loaded (use Load)", ErrInvalid)
+	}
+	if len(f.problems) > 0 {
+		return nil, fmt.Errorf("%w: %s (and %d more problems)", ErrInvalid, f.problems[0].Error(), len(f.problems)-1)
+	}
+	return f.prog, nil
+}
+
+// run is one turn in progress.
+type run struct {
+	p      *program
+	call   Call
+	st     State
+	member *Member
+	lang   string
+	turn   Turn
+	steps  int
+	b      speechBuilder
+}
+
+func newRun(f *Flow, p *program, call Call, st State) *run {
+	r := &run{p: p, call: call, st: st}
+	r.setMember(r.currentMember())
+	return r
+}
+
+// currentMember is the member the call is about: the one State names (among the caller's
+// members, or the one identified by number), else the caller's only member.
+func (r *run) currentMember() *Member {
+	ms := r.call.Caller.Members
+	if id := r.st.Member; id != "" {
+		for i := range ms {
+			if ms[i].ID == id {
+				return &ms[i]
+			}
+		}
+		if idf := r.call.Identified; idf != nil && idf.Member != nil && (idf.Member.ID == id || idf.Number == id) {
+			return idf.Member
+		}
+		return nil
+	}
+	if len(ms) == 1 {
+		return &ms[0]
+	}
+	return nil
+}
+
+func (r *run) setMember(m *Member) {
+	r.member = m
+	r.lang = r.p.language(m)
+}
+
+// language picks the declared language for a member: exact, then ignoring case, then the
+// same primary language (the default first), else the flow's default.
+func (p *program) language(m *Member) string {
+	if m == nil || m.Language == "" {
+		return p.defaultLang
+	}
+	want := m.Language
+	if _, ok := p.voices[want]; ok {
+		return want
+	}
+	for _, l := range p.langs {
+		if strings.EqualFold(l, want) {
+			return l
+		}
+	}
+	prim := primaryLanguage(want)
+	if primaryLanguage(p.defaultLang) == prim {
+		return p.defaultLang
+	}
+	for _, l := range p.langs {
+		if primaryLanguage(l) == prim {
+			return l
+		}
+	}
+	return p.defaultLang
+}
+
+func (r *run) done() Turn {
+	r.turn.State = r.st
+	return r.turn
+}
+
+func (r *run) trace(format string, args ...any) {
+	r.turn.Trace = append(r.turn.Trace, fmt.Sprintf(format, args...))
+}
+
+// walk visits nodes from id until one waits for input or ends the call.
+func (r *run) walk(id string) error {
+	for {
+		r.steps++
+		if r.steps > maxSteps {
+			return fmt.Errorf("%w: stopped at node %q after %d nodes", ErrLoop, id, maxSteps)
+		}
+		n := r.p.nodes[id]
+		if n == nil {
+			return fmt.Errorf("%w: unknown node %q", ErrInvalid, id) // Validate prevents this
+		}
+		switch NodeType(n.typ) {
+		case NodeSay:
+			lang := r.say(n.say, &r.turn.Actions)
+			r.trace("say %s (%s) → %s", n.id, lang, n.next)
+			id = n.next
+		case NodeBranch:
+			id = r.branch(n)
+		case NodeGather:
+			r.trace("gather %s: asking (%s)", n.id, n.input)
+			r.ask(n, false, false)
+			return nil
+		case NodeChooseMember:
+			next, wait := r.enterChoose(n)
+			if wait {
+				return nil
+			}
+			if next == "" {
+				r.endWithoutWayForward(n)
+				return nil
+			}
+			id = next
+		case NodeIdentify:
+			r.trace("identify %s: asking for a member number", n.id)
+			r.ask(n, false, false)
+			return nil
+		case NodeHandoff:
+			r.handoff(n)
+			return nil
+		case NodeHangup:
+			r.say(n.say, &r.turn.Actions)
+			r.trace("hangup %s", n.id)
+			r.end(Action{Kind: ActHangup}, EndHangup)
+			return nil
+		}
+	}
+}
+
+func (r *run) scope() *scope {
+	return &scope{
+		now:     r.call.Now,
+		members: len(r.call.Caller.Members),
+		member:  r.member,
+		lang:    r.lang,
+		terms:   r.p.terms[r.lang],
+	}
+}
+
+// template picks the call's language variant of t, else the default language's.
+func (r *run) template(t ctext) (string, *template) {
+	if tpl := t[r.lang]; tpl != nil {
+		return r.lang, tpl
+	}
+	return r.p.defaultLang, t[r.p.defaultLang]
+}
+
+// say renders t as a say action appended to to; it returns the language spoken.
+func (r *run) say(t ctext, to *[]Action) string {
+	lang, tpl := r.template(t)
+	if tpl == nil {
+		return lang
+	}
+	s := r.scope()
+	s.lang, s.terms = lang, r.p.terms[lang]
+	tpl.render(&r.b, s)
+	r.emit(lang, to)
+	return lang
+}
+
+// emit appends what the builder holds as one say action.
+func (r *run) emit(lang string, to *[]Action) {
+	if sp := r.b.speech(); len(sp) > 0 {
+		*to = append(*to, Action{Kind: ActSay, Language: lang, Voice: r.p.voices[lang], Speech: sp})
+	}
+}
+
+func (r *run) end(a Action, outcome string) {
+	r.turn.Actions = append(r.turn.Actions, a)
+	r.turn.End = outcome
+	r.st.Node, r.st.Attempts = "", 0
+}
+
+func (r *run) branch(n *cnode) string {
+	s := r.scope()
+	var line strings.Builder
+	line.WriteString("branch " + n.id + ": ")
+	for _, k := range n.cases {
+		ok := true
+		for i, c := range k.when {
+			if i > 0 {
+				line.WriteString(" and ")
+			}
+			line.WriteString(c.desc)
+			if ok && !c.holds(s) {
+				ok = false
+			}
+		}
+		if ok {
+			line.WriteString(" → true → " + k.next)
+			r.turn.Trace = append(r.turn.Trace, line.String())
+			return k.next
+		}
+		line.WriteString(" → false; ")
+	}
+	line.WriteString("default → " + n.dflt)
+	r.turn.Trace = append(r.turn.Trace, line.String())
+	return n.dflt
+}
+
+func (c *ccond) holds(s *scope) bool {
+	v, present := s.value(c.field)
+	switch c.op {
+	case "exists":
+		return present
+	case "missing":
+		return !present
+	case "eq", "ne":
+		eq := present && strings.EqualFold(v, c.value)
+		if c.field == fieldCallerMembers {
+			eq = s.members == c.num
+		}
+		return eq == (c.op == "eq")
+	case "in", "not_in":
+		in := false
+		for _, w := range c.values {
+			if present && strings.EqualFold(v, w) {
+				in = true
+				break
+			}
+		}
+		return in == (c.op == "in")
+	case "lt":
+		return s.members < c.num
+	case "lte":
+		return s.members <= c.num
+	case "gt":
+		return s.members > c.num
+	case "gte":
+		return s.members >= c.num
+	}
+	return false
+}
+
+// ask puts n's prompt in a Gather and waits. A retry says the reprompt (or the prompt);
+// notFound (identify) says the not-found prompt first.
+func (r *run) ask(n *cnode, retry, notFound bool) {
+	if !retry {
+		r.st.Attempts = 0
+	}
+	r.st.Node = n.id
+	g := &Gather{
+		Input:          n.input,
+		TimeoutSeconds: n.timeout,
+		NumDigits:      n.numDigits,
+		Language:       r.lang,
+	}
+	if notFound {
+		r.say(n.notFoundPrompt, &g.Prompts)
+	}
+	prompt := n.prompt
+	if retry && len(n.reprompt) > 0 {
+		prompt = n.reprompt
+	}
+	r.say(prompt, &g.Prompts)
+	switch NodeType(n.typ) {
+	case NodeIdentify:
+		g.FinishOnKey = "#"
+	case NodeGather:
+		if strings.Contains(n.input, "speech") {
+			g.Hints = r.hints(n)
+		}
+	case NodeChooseMember:
+		r.listMembers(n, g)
+	}
+	r.turn.Actions = append(r.turn.Actions, Action{Kind: ActGather, Gather: g})
+	r.turn.Awaiting = true
+}
+
+func (r *run) hints(n *cnode) []string {
+	var hints []string
+	for _, o := range n.options {
+		hints = append(hints, o.hints[r.wordsLang(o)]...)
+	}
+	return hints
+}
+
+// wordsLang is the language whose words an option is matched with: the call's, else the
+// default language's.
+func (r *run) wordsLang(o coption) string {
+	if _, ok := o.words[r.lang]; ok {
+		return r.lang
+	}
+	return r.p.defaultLang
+}
+
+// listMembers adds "If this is Dana, press 1. ..." to a choose_member gather.
+func (r *run) listMembers(n *cnode, g *Gather) {
+	lang, tpl := r.template(n.item)
+	s := r.scope()
+	s.lang, s.terms = lang, r.p.terms[lang]
+	for i := range r.call.Caller.Members {
+		m := &r.call.Caller.Members[i]
+		s.member, s.digit = m, strconv.Itoa(i+1)
+		r.b.separate()
+		tpl.render(&r.b, s)
+		if strings.Contains(n.input, "speech") && strings.TrimSpace(m.FirstName) != "" {
+			g.Hints = append(g.Hints, strings.TrimSpace(m.FirstName))
+		}
+	}
+	r.emit(lang, &g.Prompts)
+}
+
+// fail handles no input or no match at n: a retry while any are left, else the way out.
+func (r *run) fail(n *cnode, what string) error {
+	if r.st.Attempts < n.retries {
+		r.st.Attempts++
+		r.trace("%s %s: %s → retry %d of %d", n.typ, n.id, what, r.st.Attempts, n.retries)
+		r.ask(n, true, what == "not found")
+		return nil
+	}
+	var next string
+	switch what {
+	case "no input":
+		next = first(n.noInput, n.noMatch, n.notFound)
+	case "no match":
+		next = first(n.noMatch, n.noInput)
+	default:
+		next = n.notFound
+	}
+	r.st.Attempts = 0
+	if next == "" {
+		r.trace("%s %s: %s, no retries left", n.typ, n.id, what)
+		r.endWithoutWayForward(n)
+		return nil
+	}
+	r.trace("%s %s: %s, no retries left → %s", n.typ, n.id, what, next)
+	return r.walk(next)
+}
+
+// endWithoutWayForward hangs up where a flow gives no way on (a gather without no_input
+// or no_match): Validate accepts that as a choice.
+func (r *run) endWithoutWayForward(n *cnode) {
+	r.trace("%s %s: no way forward → hang up", n.typ, n.id)
+	r.end(Action{Kind: ActHangup}, EndHangup)
+}
+
+func first(ids ...string) string {
+	for _, id := range ids {
+		if id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+// accept drops what n does not listen for.
+func accept(input string, in Input) (digits, speech string) {
+	if strings.Contains(input, "dtmf") {
+		digits = strings.TrimSpace(in.Digits)
+	}
+	if strings.Contains(input, "speech") {
+		speech = strings.TrimSpace(in.Speech)
+	}
+	return digits, speech
+}
+
+func (r *run) resumeGather(n *cnode, in Input) error {
+	digits, speech := accept(n.input, in)
+	if digits == "" && speech == "" {
+		return r.fail(n, "no input")
+	}
+	if digits != "" {
+		for i, o := range n.options {
+			if o.digits != "" && o.digits == digits {
+				r.st.Attempts = 0
+				r.trace("gather %s: digits %s → option %d → %s", n.id, digits, i+1, o.next)
+				return r.walk(o.next)
+			}
+		}
+		return r.fail(n, "no match")
+	}
+	toks := tokenize(speech)
+	best, bestAt, bestLen, said := -1, len(toks), 0, ""
+	for i, o := range n.options {
+		lang := r.wordsLang(o)
+		cands := o.words[lang]
+		if o.digits != "" {
+			cands = append(cands[:len(cands):len(cands)], phrase{o.digits})
+		}
+		for k, ph := range cands {
+			at := find(toks, ph)
+			if at < 0 {
+				continue
+			}
+			// The earliest word wins ("yes, no problem" is yes); at the same word, the
+			// longer phrase.
+			if at < bestAt || (at == bestAt && len(ph) > bestLen) {
+				best, bestAt, bestLen = i, at, len(ph)
+				if k < len(o.hints[lang]) {
+					said = o.hints[lang][k]
+				} else {
+					said = o.digits
+				}
+			}
+		}
+	}
+	if best < 0 {
+		return r.fail(n, "no match")
+	}
+	r.st.Attempts = 0
+	next := n.options[best].next
+	r.trace("gather %s: said %q → option %d → %s", n.id, said, best+1, next)
+	return r.walk(next)
+}
+
+// enterChoose asks which member is calling, or decides without asking: the only member is
+// chosen; with none, or more than there are keys, the way out is no_match.
+func (r *run) enterChoose(n *cnode) (next string, wait bool) {
+	ms := r.call.Caller.Members
+	switch {
+	case len(ms) == 1:
+		r.choose(&ms[0])
+		r.trace("choose_member %s: one member → %s", n.id, n.next)
+		return n.next, false
+	case len(ms) == 0 || len(ms) > maxChoices:
+		next = first(n.noMatch, n.noInput)
+		r.trace("choose_member %s: %d members, cannot list → %s", n.id, len(ms), next)
+		return next, false
+	}
+	r.trace("choose_member %s: %d members, asking (%s)", n.id, len(ms), n.input)
+	r.ask(n, false, false)
+	return "", true
+}
+
+func (r *run) choose(m *Member) {
+	r.st.Member = m.ID
+	r.setMember(m)
+}
+
+func (r *run) resumeChoose(n *cnode, in Input) error {
+	ms := r.call.Caller.Members
+	if len(ms) == 0 || len(ms) > maxChoices {
+		return r.fail(n, "no match")
+	}
+	digits, speech := accept(n.input, in)
+	if digits == "" && speech == "" {
+		return r.fail(n, "no input")
+	}
+	chosen, how := -1, ""
+	if digits != "" {
+		if k, err := strconv.Atoi(digits); err == nil && len(digits) == 1 && k >= 1 && k <= len(ms) {
+			chosen, how = k-1, "digits "+digits
+		}
+	} else {
+		// A first name (or the digit) said; two members named alike is no answer.
+		toks := tokenize(speech)
+		for i := range ms {
+			name := tokenize(ms[i].FirstName)
+			if (len(name) > 0 && find(toks, name) >= 0) || find(toks, phrase{strconv.Itoa(i + 1)}) >= 0 {
+				if chosen >= 0 {
+					chosen = -1
+					break
+				}
+				chosen, how = i, "said a first name"
+			}
+		}
+	}
+	if chosen < 0 {
+		return r.fail(n, "no match")
+	}
+	r.choose(&ms[chosen])
+	r.st.Attempts = 0
+	r.trace("choose_member %s: %s → member %d → %s", n.id, how, chosen+1, n.next)
+	return r.walk(n.next)
+}
+
+func (r *run) resumeIdentify(n *cnode, in Input) error {
+	digits := strings.TrimSpace(in.Digits)
+	if digits == "" {
+		next := first(n.noInput, n.notFound)
+		r.st.Attempts = 0
+		r.trace("identify %s: no input → %s", n.id, next)
+		return r.walk(next)
+	}
+	if !isKeypadNumber(digits) {
+		return r.fail(n, "not found")
+	}
+	idf := r.call.Identified
+	if idf == nil || idf.Number != digits {
+		r.turn.Identify = digits
+		r.trace("identify %s: %d digits → lookup", n.id, len(digits))
+		return nil
+	}
+	if idf.Member == nil {
+		return r.fail(n, "not found")
+	}
+	m := idf.Member
+	r.st.Member = first(m.ID, digits)
+	r.setMember(m)
+	r.st.Attempts = 0
+	r.trace("identify %s: member found → %s", n.id, n.next)
+	return r.walk(n.next)
+}
+
+func isKeypadNumber(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) handoff(n *cnode) {
+	r.say(n.say, &r.turn.Actions)
+	h := &Handoff{Queue: n.queue, Reason: n.reason}
+	add := func(k, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			h.Context = append(h.Context, KV{Key: k, Value: v})
+		}
+	}
+	memberID := r.st.Member
+	if m := r.member; m != nil {
+		memberID = first(m.ID, memberID)
+		add("member_id", memberID)
+		add("tier", m.Tier)
+		if a := m.Activity; a != nil {
+			add("activity_id", a.ID)
+			add("activity_reference", a.Reference)
+		}
+	} else {
+		add("member_id", memberID)
+	}
+	add("language", r.lang)
+	add("reason", n.reason)
+	r.trace("handoff %s: queue %s, reason %s", n.id, n.queue, first(n.reason, "-"))
+	r.end(Action{Kind: ActHandoff, Handoff: h}, EndHandoff)
+}
+
+// tokenize splits speech into lower-case words: letters, digits and inner apostrophes.
+func tokenize(s string) phrase {
+	var toks phrase
+	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return !word(r) && r != '\'' && r != '’' }) {
+		f = strings.Trim(f, "'’")
+		if f != "" {
+			toks = append(toks, strings.ToLower(strings.ReplaceAll(f, "’", "'")))
+		}
+	}
+	return toks
+}
+
+// find returns where ph occurs in toks as consecutive whole words, or -1.
+func find(toks, ph phrase) int {
+	if len(ph) == 0 {
+		return -1
+	}
+	for i := 0; i+len(ph) <= len(toks); i++ {
+		match := true
+		for j := range ph {
+			if toks[i+j] != ph[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,289 @@
+package flows
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// testFlow is a small valid flow to break one way at a time.
+func testFlow() *Flow {
+	return &Flow{
+		Schema: Schema, ID: "test", Name: "Test", DefaultLanguage: "en-US",
+		Languages: map[string]Language{"en-US": {Voice: "Polly.Joanna-Neural"}, "es-US": {Voice: "Polly.Lupe-Neural"}},
+		StartNode: "greet",
+		Nodes: []Node{
+			{ID: "greet", Type: NodeSay, Say: Text{"en-US": `Hello {{ first_name_or "there" }}.`, "es-US": "Hola."}, Next: "route"},
+			{ID: "route", Type: NodeBranch, Cases: []Case{
+				{When: []Condition{{Field: "caller.members", Op: "eq", Value: "0"}}, Next: "menu"},
+			}, Default: "menu"},
+			{ID: "menu", Type: NodeGather, Prompt: Text{"en-US": "Press 1 or say yes."},
+				Options: []Option{{Digits: "1", Words: map[string][]string{"en-US": {"yes"}}, Next: "agent"}},
+				NoInput: "agent", NoMatch: "agent"},
+			{ID: "agent", Type: NodeHandoff, Queue: "agents", Reason: "test"},
+			{ID: "bye", Type: NodeHangup},
+		},
+	}
+}
+
+// mustLoad loads f through its JSON, as a stored document would be.
+func mustLoad(t testing.TB, f *Flow) *Flow {
+	t.Helper()
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loaded
+}
+
+func paths(probs []Problem) []string {
+	out := []string{}
+	for _, p := range probs {
+		out = append(out, p.Path)
+	}
+	return out
+}
+
+func TestDefaultFlow(t *testing.T) {
+	f, err := Load(defaultFlowJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probs := f.Validate(); len(probs) > 0 {
+		t.Fatalf("default flow problems: %v", probs)
+	}
+	if first, second := Default(), Default(); first != second {
+		t.Error("Default loads more than once")
+	}
+	// Every node is reachable, and every text is translated.
+	reach := map[string]bool{}
+	var visit func(id string)
+	visit = func(id string) {
+		if id == "" || reach[id] {
+			return
+		}
+		reach[id] = true
+		for _, n := range f.Nodes {
+			if n.ID != id {
+				continue
+			}
+			for _, next := range []string{n.Next, n.Default, n.NoInput, n.NoMatch, n.NotFound} {
+				visit(next)
+			}
+			for _, o := range n.Options {
+				visit(o.Next)
+			}
+			for _, c := range n.Cases {
+				visit(c.Next)
+			}
+		}
+	}
+	visit(f.StartNode)
+	for _, n := range f.Nodes {
+		if !reach[n.ID] {
+			t.Errorf("node %s is unreachable", n.ID)
+		}
+		for _, text := range []Text{n.Say, n.Prompt, n.Reprompt, n.Item, n.NotFoundPrompt} {
+			if text != nil && (text["en-US"] == "" || text["es-US"] == "") {
+				t.Errorf("node %s: untranslated text %v", n.ID, text)
+			}
+		}
+		for i, o := range n.Options {
+			if len(o.Words["en-US"]) == 0 || len(o.Words["es-US"]) == 0 {
+				t.Errorf("node %s option %d: words missing a language", n.ID, i)
+			}
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name      string
+		change    func(f *Flow)
+		wantPaths []string
+		wantMsg   string // in the first problem
+	}{
+		{"valid", func(f *Flow) {}, []string{}, ""},
+		{"schema version", func(f *Flow) { f.Schema = "memberline.flow/v0" }, []string{"schema"}, `must be "memberline.flow/v1"`},
+		{"no id", func(f *Flow) { f.ID = "" }, []string{"id"}, "must be a letter"},
+		{"no start", func(f *Flow) { f.StartNode = "" }, []string{"start"}, "required"},
+		{"unknown start", func(f *Flow) { f.StartNode = "begin" }, []string{"start"}, `unknown node "begin"`},
+		{"no nodes", func(f *Flow) { f.Nodes = nil }, []string{"nodes", "start"}, "at least one node"},
+		{"unknown next", func(f *Flow) { f.Nodes[0].Next = "nowhere" }, []string{"nodes.greet.next"}, `unknown node "nowhere"`},
+		{"duplicate ids", func(f *Flow) { f.Nodes[4].ID = "agent" }, []string{"nodes.4.id"}, `duplicate id "agent" (also nodes.3)`},
+		{"bad id", func(f *Flow) { f.Nodes[4].ID = "good bye" }, []string{"nodes.4.id"}, "must be a letter"},
+		{"unknown type", func(f *Flow) { f.Nodes[4].Type = "transfer" }, []string{"nodes.bye.type"}, `unknown type "transfer"`},
+		{"no type", func(f *Flow) { f.Nodes[4].Type = "" }, []string{"nodes.bye.type"}, "required"},
+		{"field the type does not use", func(f *Flow) { f.Nodes[0].Queue = "agents" }, []string{"nodes.greet.queue"}, "not used by a say node"},
+		{"missing text", func(f *Flow) { f.Nodes[0].Say = nil }, []string{"nodes.greet.say.en-US"}, "missing en-US text"},
+		{"missing default-language text", func(f *Flow) { f.Nodes[0].Say = Text{"es-US": "Hola."} }, []string{"nodes.greet.say.en-US"}, "missing en-US text"},
+		{"blank default-language text", func(f *Flow) { f.Nodes[0].Say["en-US"] = "  " }, []string{"nodes.greet.say.en-US"}, "missing en-US text"},
+		{"undeclared language", func(f *Flow) { f.Nodes[0].Say["fr-FR"] = "Bonjour." }, []string{"nodes.greet.say.fr-FR"}, `language "fr-FR" is not declared`},
+		{"template unknown field", func(f *Flow) { f.Nodes[0].Say["en-US"] = "Hi {{ member.nmae }}." }, []string{"nodes.greet.say.en-US"}, `template: unknown field "member.nmae" (column 4)`},
+		{"template unknown helper", func(f *Flow) { f.Nodes[0].Say["es-US"] = "{{ shout member.first_name }}" }, []string{"nodes.greet.say.es-US"}, `unknown helper "shout"`},
+		{"template choice digit outside items", func(f *Flow) { f.Nodes[0].Say["en-US"] = "Press {{ choice.digit }}." }, []string{"nodes.greet.say.en-US"}, "only known in a choose_member item"},
+		{"date words missing for a language", func(f *Flow) {
+			f.Languages["fr-FR"] = Language{}
+			f.Nodes[0].Say["fr-FR"] = "Départ {{ date activity.starts_at }}."
+		}, []string{"nodes.greet.say.fr-FR"}, "date and time words"},
+		{"gather with no options and no way forward", func(f *Flow) { f.Nodes[2].Options, f.Nodes[2].NoInput, f.Nodes[2].NoMatch = nil, "", "" }, []string{"nodes.menu.options"}, "needs options or a way forward"},
+		{"gather without prompt", func(f *Flow) { f.Nodes[2].Prompt = nil }, []string{"nodes.menu.prompt.en-US"}, "missing en-US text"},
+		{"gather bad input", func(f *Flow) { f.Nodes[2].Input = "voice" }, []string{"nodes.menu.input"}, "must be dtmf"},
+		{"gather retries out of range", func(f *Flow) { r := 9; f.Nodes[2].Retries = &r }, []string{"nodes.menu.retries"}, "between 0 and 5"},
+		{"gather timeout out of range", func(f *Flow) { f.Nodes[2].Timeout = 90 }, []string{"nodes.menu.timeout"}, "between 1 and 60"},
+		{"gather unknown no_match", func(f *Flow) { f.Nodes[2].NoMatch = "agnet" }, []string{"nodes.menu.no_match"}, `unknown node "agnet"`},
+		{"option without digits or words", func(f *Flow) { f.Nodes[2].Options[0] = Option{Next: "agent"} }, []string{"nodes.menu.options.0"}, "needs digits or words"},
+		{"option duplicate digits", func(f *Flow) { f.Nodes[2].Options = append(f.Nodes[2].Options, Option{Digits: "1", Next: "bye"}) }, []string{"nodes.menu.options.1.digits"}, `duplicate digits "1" (also options.0)`},
+		{"option bad keys", func(f *Flow) { f.Nodes[2].Options[0].Digits = "1#" }, []string{"nodes.menu.options.0.digits"}, "keys 0-9 or *"},
+		{"option longer than num_digits", func(f *Flow) { f.Nodes[2].NumDigits = 1; f.Nodes[2].Options[0].Digits = "12" }, []string{"nodes.menu.options.0.digits"}, "longer than num_digits"},
+		{"option words in an undeclared language", func(f *Flow) { f.Nodes[2].Options[0].Words["de-DE"] = []string{"ja"} }, []string{"nodes.menu.options.0.words.de-DE"}, "not declared"},
+		{"option blank word", func(f *Flow) { f.Nodes[2].Options[0].Words["en-US"] = []string{"yes", " ? "} }, []string{"nodes.menu.options.0.words.en-US.1"}, "needs a word"},
+		{"option without next", func(f *Flow) { f.Nodes[2].Options[0].Next = "" }, []string{"nodes.menu.options.0.next"}, "required"},
+		{"branch unknown field", func(f *Flow) { f.Nodes[1].Cases[0].When[0].Field = "caller.phone" }, []string{"nodes.route.cases.0.when.0.field"}, `unknown field "caller.phone"`},
+		{"branch unknown op", func(f *Flow) { f.Nodes[1].Cases[0].When[0].Op = "like" }, []string{"nodes.route.cases.0.when.0.op"}, `unknown op "like"`},
+		{"branch value not a number", func(f *Flow) { f.Nodes[1].Cases[0].When[0].Value = "none" }, []string{"nodes.route.cases.0.when.0.value"}, "whole number"},
+		{"branch number op on text", func(f *Flow) {
+			f.Nodes[1].Cases[0].When[0] = Condition{Field: "member.tier", Op: "gt", Value: "3"}
+		}, []string{"nodes.route.cases.0.when.0.op"}, "compares numbers"},
+		{"branch in without values", func(f *Flow) {
+			f.Nodes[1].Cases[0].When[0] = Condition{Field: "member.tier", Op: "in"}
+		}, []string{"nodes.route.cases.0.when.0.values"}, "required"},
+		{"branch exists with a value", func(f *Flow) {
+			f.Nodes[1].Cases[0].When[0] = Condition{Field: "activity", Op: "exists", Value: "yes"}
+		}, []string{"nodes.route.cases.0.when.0"}, "takes no value"},
+		{"branch case without conditions", func(f *Flow) { f.Nodes[1].Cases[0].When = nil }, []string{"nodes.route.cases.0.when"}, "at least one condition"},
+		{"branch without default", func(f *Flow) { f.Nodes[1].Default = "" }, []string{"nodes.route.default"}, "required"},
+		{"loop without input", func(f *Flow) { f.Nodes[1].Default = "greet" }, []string{"nodes.greet"}, "loop without input: greet → route → greet"},
+		{"identify without not_found", func(f *Flow) {
+			f.Nodes = append(f.Nodes, Node{ID: "number", Type: NodeIdentify, Prompt: Text{"en-US": "Enter it."}, Next: "menu"})
+		}, []string{"nodes.number.not_found"}, "required"},
+		{"choose_member without item", func(f *Flow) {
+			f.Nodes = append(f.Nodes, Node{ID: "who", Type: NodeChooseMember, Next: "menu"})
+		}, []string{"nodes.who.item.en-US"}, "missing en-US text"},
+		{"handoff without queue", func(f *Flow) { f.Nodes[3].Queue = "" }, []string{"nodes.agent.queue"}, "required"},
+		{"default language not declared", func(f *Flow) { f.DefaultLanguage = "en-GB" }, []string{"default_language"}, `"en-GB" is not declared`},
+		{"no default language", func(f *Flow) { f.DefaultLanguage = "" }, []string{"default_language"}, "required"},
+		{"no languages", func(f *Flow) { f.Languages, f.Nodes, f.StartNode = nil, f.Nodes[3:4], "agent" }, []string{"languages", "default_language"}, "declare at least"},
+		{"bad language tag", func(f *Flow) { f.Languages["english"] = Language{} }, []string{"languages.english"}, "not a language tag"},
+		{"terms alike but for case", func(f *Flow) {
+			f.Languages["es-US"] = Language{Terms: map[string]string{"Trip": "viaje", "trip": "viaje"}}
+		}, []string{"languages.es-US.terms.trip"}, `same as "Trip"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := testFlow()
+			tt.change(f)
+			probs := f.Validate()
+			if got := paths(probs); !reflect.DeepEqual(got, tt.wantPaths) {
+				t.Fatalf("paths = %q, want %q\nproblems: %v", got, tt.wantPaths, probs)
+			}
+			if len(probs) > 0 && !strings.Contains(probs[0].Message, tt.wantMsg) {
+				t.Errorf("message = %q, want it to contain %q", probs[0].Message, tt.wantMsg)
+			}
+			// The same problems after a trip through the JSON document.
+			if loaded := mustLoad(t, f); !reflect.DeepEqual(loaded.Validate(), probs) {
+				t.Errorf("after Load: %v", loaded.Validate())
+			}
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	const head = `{"schema":"memberline.flow/v1","id":"t","default_language":"en-US","languages":{"en-US":{}},"start":"greet",`
+	tests := []struct {
+		name     string
+		doc      string
+		wantPath string
+		wantMsg  string
+	}{
+		{"unknown top-level field", head + `"nodes":[],"colour":"red"}`, "colour", "unknown field"},
+		{"field names are case-sensitive", head + `"nodes":[],"Name":"x"}`, "Name", "unknown field"},
+		{"unknown node field", head + `"nodes":[{"id":"greet","type":"say","sya":{}}]}`, "nodes.greet.sya", "unknown field"},
+		{"unknown field in a node without a usable id", head + `"nodes":[{"type":"say","sya":{}}]}`, "nodes.0.sya", "unknown field"},
+		{"unknown field in a node with a duplicate id", head + `"nodes":[{"id":"a","type":"hangup"},{"id":"a","type":"hangup","x":1}]}`, "nodes.1.x", "unknown field"},
+		{"unknown option field", head + `"nodes":[{"id":"menu","type":"gather","options":[{"digits":"1","word":["yes"]}]}]}`, "nodes.menu.options.0.word", "unknown field"},
+		{"unknown condition field", head + `"nodes":[{"id":"b","type":"branch","cases":[{"when":[{"field":"x","op":"eq","val":"1"}]}]}]}`, "nodes.b.cases.0.when.0.val", "unknown field"},
+		{"unknown language field", `{"languages":{"en-US":{"voice":"v","speed":2}}}`, "languages.en-US.speed", "unknown field"},
+		{"text for a number", head + `"nodes":[{"id":"menu","type":"gather","timeout":"5"}]}`, "nodes.menu.timeout", "must be a number, not text"},
+		{"a fraction", head + `"nodes":[{"id":"menu","type":"gather","timeout":2.5}]}`, "nodes.menu.timeout", "whole number"},
+		{"a huge number", head + `"nodes":[{"id":"menu","type":"gather","timeout":99999999999}]}`, "nodes.menu.timeout", "whole number"},
+		{"a list for text", head + `"nodes":[{"id":"greet","type":"say","say":{"en-US":["Hi"]}}]}`, "nodes.greet.say.en-US", "must be text, not a list"},
+		{"an object for a list", head + `"nodes":{}}`, "nodes", "must be a list, not an object"},
+		{"null text", head + `"nodes":[{"id":"greet","type":null}]}`, "nodes.greet.type", "must be text, not null"},
+		{"duplicate field", head + `"nodes":[{"id":"greet","type":"say","next":"a","next":"b"}]}`, "nodes.greet.next", "duplicate field"},
+		{"duplicate language", head + `"nodes":[{"id":"greet","type":"say","say":{"en-US":"a","en-US":"b"}}]}`, "nodes.greet.say.en-US", "duplicate key"},
+		{"not an object", `[]`, "", "must be an object, not a list"},
+		{"syntax error", "{\n  \"schema\": \"x\",\n  \"id\" \"t\"\n}", "", "invalid JSON at line 3, column 8"},
+		{"trailing data", `{} {}`, "", "invalid JSON"},
+		{"empty", ``, "", "invalid JSON"},
+		{"too deep", `{"languages":{"en-US":{"terms":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}}`, "", "nested more than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Load([]byte(tt.doc))
+			if err == nil {
+				t.Fatalf("loaded %+v", f)
+			}
+			var probs Problems
+			if !errors.As(err, &probs) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %#v, want Problems wrapping ErrInvalid", err)
+			}
+			if probs[0].Path != tt.wantPath || !strings.Contains(probs[0].Message, tt.wantMsg) {
+				t.Errorf("problem = %q: %q, want %q: ...%q...", probs[0].Path, probs[0].Message, tt.wantPath, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestLoadKeepsAnInvalidDocument(t *testing.T) {
+	f, err := Load([]byte(`{"schema":"memberline.flow/v1","id":"t","default_language":"en-US","languages":{"en-US":{}},"start":"x","nodes":[{"id":"greet","type":"say","say":{"en-US":"Hi {{ nope }}"},"next":"greet"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start", "nodes.greet.say.en-US", "nodes.greet"}
+	if got := paths(f.Validate()); !reflect.DeepEqual(got, want) {
+		t.Errorf("paths = %q, want %q (%v)", got, want, f.Validate())
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add(defaultFlowJSON)
+	b, _ := json.Marshal(testFlow())
+	f.Add(b)
+	f.Add([]byte(`{"schema":"memberline.flow/v1","nodes":[{"id":"a","type":"say","say":{"en-US":"{{ date activity.starts_at }}"},"next":"a"}]}`))
+	f.Add([]byte(`{"nodes":[{"id":"a"},{"id":"a"}],"languages":{"en-US":{"terms":{"a":"b"}}}}`))
+	f.Add([]byte(`[1, "x", null, true, {"a": {}}]`))
+	calls := []Call{
+		callFrom(),
+		callFrom(dana(trip("upcoming", at(11, 27, 8, 15), at(11, 30, 18, 0)))),
+		callFrom(dana(nil), sam(nil)),
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fl, err := Load(data)
+		if err != nil {
+			var probs Problems
+			if !errors.As(err, &probs) || len(probs) == 0 {
+				t.Fatalf("err = %#v, want Problems", err)
+			}
+			return
+		}
+		if len(fl.Validate()) > 0 {
+			return
+		}
+		// A valid flow runs: errors are fine (a long chain hits the step limit), panics not.
+		for _, call := range calls {
+			turn, err := fl.Start(call)
+			for i := 0; err == nil && turn.Awaiting && i < 4; i++ {
+				in := []Input{{}, {Digits: "1"}, {Speech: "yes"}, {Digits: "2002"}}[i]
+				call.Identified = &Identified{Number: "2002", Member: &Member{ID: "2002"}}
+				turn, err = fl.Resume(call, turn.State, in)
+			}
+		}
+	})
+}
