@@ -1,0 +1,96 @@
+package ivr
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// apiError is the body of every JSON error: {"error":{"code":..,"field":..,"message":..}}.
+type apiError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, field, message string) {
+	writeJSON(w, status, map[string]apiError{"error": {Code: code, Field: field, Message: message}})
+}
+
+const maxJSONBody = 1 << 20
+
+// decodeJSON reads one JSON object into dst, refusing unknown fields and trailing data.
+// The error it returns has already been written to w.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("body must hold a single JSON object")
+	}
+	if err == nil {
+		return nil
+	}
+	var (
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		maxErr    *http.MaxBytesError
+		field     string
+		status    = http.StatusBadRequest
+		code      = "malformed_json"
+		message   = err.Error()
+		unknownAt = strings.TrimPrefix(err.Error(), "json: unknown field ")
+	)
+	switch {
+	case errors.As(err, &syntax):
+		message = fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
+	case errors.As(err, &typeErr):
+		field = typeErr.Field
+		code = "invalid"
+		status = http.StatusUnprocessableEntity
+		message = fmt.Sprintf("%s must be a %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+	case errors.As(err, &maxErr):
+		status = http.StatusRequestEntityTooLarge
+		code = "too_large"
+		message = fmt.Sprintf("body is larger than %d bytes", maxErr.Limit)
+	case unknownAt != err.Error():
+		field = strings.Trim(unknownAt, `"`)
+		code = "unknown_field"
+		message = "unknown field " + unknownAt
+	case errors.Is(err, io.EOF):
+		message = "body is empty: a JSON object is required"
+	}
+	writeError(w, status, code, field, message)
+	return err
+}
+
+// requireBearer admits requests carrying "Authorization: Bearer <token>".
+func requireBearer(token string) func(http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			gotSum := sha256.Sum256([]byte(got))
+			if !ok || token == "" || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="memberline"`)
+				writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid admin token is required: Authorization: Bearer <ADMIN_TOKEN>")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,37 @@
+package ivr
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// routes is the one place that maps the service's URLs to handlers.
+func (s *server) routes(r *mux.Router) {
+	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet)
+	r.Handle("/readyz", s.handleReadyz()).Methods(http.MethodGet)
+
+	tw := r.PathPrefix("/twilio").Subrouter()
+	if s.validator != nil {
+		tw.Use(s.validator.Middleware(s.cfg.PublicURL))
+	}
+	tw.Handle("/voice", s.handleVoice()).Methods(http.MethodPost)
+	tw.Handle("/gather", s.handleGather()).Methods(http.MethodPost)
+	tw.Handle("/status", s.handleStatus()).Methods(http.MethodPost)
+	tw.Handle("/fallback", s.handleFallback()).Methods(http.MethodPost)
+
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(requireBearer(s.cfg.AdminToken))
+	api.Handle("/members/{memberID}", s.handlePutMember()).Methods(http.MethodPut)
+	api.Handle("/members/{memberID}", s.handleGetMember()).Methods(http.MethodGet)
+	api.Handle("/members/{memberID}", s.handleDeleteMember()).Methods(http.MethodDelete)
+	api.Handle("/members/{memberID}/activities/{activityID}", s.handlePutActivity()).Methods(http.MethodPut)
+	api.Handle("/members/{memberID}/activities/{activityID}", s.handleDeleteActivity()).Methods(http.MethodDelete)
+	api.Handle("/lookup", s.handleLookup()).Methods(http.MethodGet)
+	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "", "no such endpoint")
+	})
+	api.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", r.Method+" is not allowed here")
+	})
+}

@@ -1,0 +1,92 @@
+package ivr
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/lookup"
+)
+
+// Config is what the HTTP edge needs. Zero values get the defaults noted.
+type Config struct {
+	// PublicURL is the base URL Twilio is configured with, e.g. https://ivr.example.com.
+	// Signatures are checked against PublicURL + the request's path and query, and action
+	// URLs in TwiML are built on it.
+	PublicURL string
+	// TwilioAuthToken signs webhooks. Empty disables signature checks (development only).
+	TwilioAuthToken string
+	// StateSecret keys the call state carried in action URLs; defaults to the auth token.
+	StateSecret   string
+	AdminToken    string
+	DefaultRegion string        // for numbers without a country code; "US"
+	LookupTimeout time.Duration // the whole lookup chain; 250ms
+	Handoff       HandoffConfig
+	Logger        *slog.Logger
+	Now           func() time.Time // time.Now
+}
+
+// HandoffConfig says how a call reaches a person. With a WorkflowSID the call is enqueued
+// to TaskRouter with a Task carrying the context; else it is dialled over SIP (context in
+// X- headers) when SIPURI is set, else to a Twilio Client identity (context as
+// <Parameter>s).
+type HandoffConfig struct {
+	WorkflowSID string
+	SIPURI      string
+	Client      string // "agents"
+}
+
+// Deps are the services the edge calls.
+type Deps struct {
+	Resolver lookup.Resolver
+	Members  lookup.Writer
+	Flow     *flows.Flow
+	// Ready reports whether the service can answer calls with member data
+	// (PostgreSQL and Redis reachable).
+	Ready func(ctx context.Context) error
+}
+
+type server struct {
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	state     stateCodec
+	validator *Validator
+}
+
+// NewServer returns the service's whole HTTP surface.
+func NewServer(cfg Config, deps Deps) http.Handler {
+	if cfg.DefaultRegion == "" {
+		cfg.DefaultRegion = "US"
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = 250 * time.Millisecond
+	}
+	if cfg.Handoff.Client == "" {
+		cfg.Handoff.Client = "agents"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	secret := cfg.StateSecret
+	if secret == "" {
+		secret = cfg.TwilioAuthToken
+	}
+	if secret == "" {
+		secret = "insecure development state secret"
+	}
+	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, state: newStateCodec(secret)}
+	if cfg.TwilioAuthToken != "" {
+		s.validator = NewValidator(cfg.TwilioAuthToken)
+	}
+	r := mux.NewRouter()
+	s.routes(r)
+	return r
+}

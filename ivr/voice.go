@@ -1,0 +1,345 @@
+package ivr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/lookup"
+)
+
+// Recognition outcomes, as logged for every incoming call.
+const (
+	recognizedMember    = "member"
+	recognizedHousehold = "household"
+	recognizedUnknown   = "unknown"
+	recognizedAnonymous = "anonymous"
+	recognizedError     = "error"
+)
+
+// handleVoice answers the incoming-call webhook: who is calling, then the flow's first turn.
+func (s *server) handleVoice() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
+		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
+		turn, err := s.deps.Flow.Start(call)
+		s.answer(w, r, turn, err, outcome, start)
+	})
+}
+
+// handleGather continues a call where its signed state says it waits for input.
+func (s *server) handleGather() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		st, err := s.state.decode(r.URL.Query().Get("s"))
+		if err != nil {
+			s.answer(w, r, flows.Turn{}, err, "", start)
+			return
+		}
+		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
+		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
+		if st.Member != "" && !hasMember(caller, st.Member) {
+			// The member was identified by number earlier in the call.
+			call.Identified = s.identify(ctx, st.Member)
+		}
+		confidence, _ := strconv.ParseFloat(r.PostFormValue("Confidence"), 64)
+		in := flows.Input{
+			Digits:     r.PostFormValue("Digits"),
+			Speech:     r.PostFormValue("SpeechResult"),
+			Confidence: confidence,
+		}
+		turn, err := s.deps.Flow.Resume(call, st, in)
+		if err == nil && turn.Identify != "" {
+			call.Identified = s.identify(ctx, turn.Identify)
+			turn, err = s.deps.Flow.Resume(call, st, in)
+		}
+		s.answer(w, r, turn, err, outcome, start)
+	})
+}
+
+// handleStatus acknowledges Twilio's status callback.
+func (s *server) handleStatus() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.InfoContext(r.Context(), "call status",
+			"call_sid", r.PostFormValue("CallSid"),
+			"status", r.PostFormValue("CallStatus"),
+			"duration_s", r.PostFormValue("CallDuration"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleFallback is the number's Fallback URL: Twilio calls it when our answer failed.
+func (s *server) handleFallback() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.WarnContext(r.Context(), "twilio fallback",
+			"call_sid", r.PostFormValue("CallSid"),
+			"error_code", r.PostFormValue("ErrorCode"))
+		writeTwiML(w, s.fallback())
+	})
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func (s *server) handleReadyz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.deps.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := s.deps.Ready(ctx); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}
+
+// resolveCaller turns Twilio's From into the engine's caller. Whatever fails, the call goes
+// on as an unknown caller: never an error to Twilio, never the wrong member.
+func (s *server) resolveCaller(ctx context.Context, from string) (flows.Caller, string) {
+	phone, err := lookup.Normalize(from, s.cfg.DefaultRegion)
+	if err != nil {
+		return flows.Caller{}, recognizedAnonymous
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
+	defer cancel()
+	c, err := s.deps.Resolver.Resolve(ctx, phone, s.cfg.Now())
+	if err != nil {
+		s.log.WarnContext(ctx, "caller lookup failed; answering as unknown", "from", lookup.Mask(phone), "err", err)
+		return flows.Caller{Phone: phone}, recognizedError
+	}
+	caller := flows.Caller{Phone: phone, Members: make([]flows.Member, len(c.Members))}
+	for i, m := range c.Members {
+		caller.Members[i] = engineMember(m)
+	}
+	switch len(caller.Members) {
+	case 0:
+		return caller, recognizedUnknown
+	case 1:
+		return caller, recognizedMember
+	default:
+		return caller, recognizedHousehold
+	}
+}
+
+// identify answers a keypad-entered member number.
+func (s *server) identify(ctx context.Context, number string) *flows.Identified {
+	id := &flows.Identified{Number: number}
+	if !idPattern.MatchString(number) {
+		return id
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
+	defer cancel()
+	m, err := s.deps.Resolver.ResolveMember(ctx, number, s.cfg.Now())
+	if err != nil {
+		s.log.InfoContext(ctx, "member number not resolved", "err", err)
+		return id
+	}
+	em := engineMember(m)
+	id.Member = &em
+	return id
+}
+
+func hasMember(c flows.Caller, id string) bool {
+	for _, m := range c.Members {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func engineMember(m lookup.CallerMember) flows.Member {
+	em := flows.Member{
+		ID: m.ID, FirstName: m.FirstName, LastName: m.LastName, Tier: m.Tier,
+		Language: m.Language, TimeZone: m.TimeZone,
+	}
+	if a := m.Activity; a != nil {
+		em.Activity = &flows.Activity{
+			ID: a.ID, Kind: a.Kind, Summary: a.Summary, Place: a.Place,
+			StartsAt: a.StartsAt, EndsAt: a.EndsAt, Status: a.Status,
+			Reference: a.Reference, Relation: a.Relation,
+		}
+	}
+	return em
+}
+
+// answer writes the turn as TwiML, or the fallback when anything failed, and logs one line.
+func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn, err error, recognized string, start time.Time) {
+	var resp Response
+	if err == nil {
+		resp, err = s.render(turn)
+	}
+	outcome := turn.End
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "webhook failed; answering with the fallback",
+			"call_sid", r.PostFormValue("CallSid"), "route", r.URL.Path, "err", err)
+		resp = s.fallback()
+		outcome = "error"
+	} else if turn.Awaiting {
+		outcome = "gather"
+	}
+	writeTwiML(w, resp)
+	s.log.InfoContext(r.Context(), "webhook",
+		"call_sid", r.PostFormValue("CallSid"),
+		"route", r.URL.Path,
+		"from", lookup.Mask(r.PostFormValue("From")),
+		"recognized", recognized,
+		"outcome", outcome,
+		"latency_ms", float64(time.Since(start).Microseconds())/1000)
+}
+
+func writeTwiML(w http.ResponseWriter, resp Response) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(resp.Bytes())
+}
+
+// render turns the engine's actions into TwiML.
+func (s *server) render(turn flows.Turn) (Response, error) {
+	var resp Response
+	last := ""
+	for _, a := range turn.Actions {
+		switch a.Kind {
+		case flows.ActSay, flows.ActPlay:
+			resp.Add(prompt(a))
+		case flows.ActGather:
+			if a.Gather == nil {
+				continue
+			}
+			stateParam, err := s.state.encode(turn.State)
+			if err != nil {
+				return resp, err
+			}
+			g := a.Gather
+			prompts := make([]Node, 0, len(g.Prompts))
+			for _, p := range g.Prompts {
+				prompts = append(prompts, prompt(p))
+			}
+			resp.Add(Gather(GatherAttrs{
+				Input:               g.Input,
+				Action:              s.cfg.PublicURL + "/twilio/gather?s=" + stateParam,
+				Method:              http.MethodPost,
+				Timeout:             g.TimeoutSeconds,
+				NumDigits:           g.NumDigits,
+				FinishOnKey:         g.FinishOnKey,
+				Hints:               g.Hints,
+				Language:            g.Language,
+				ActionOnEmptyResult: true,
+			}, prompts...))
+		case flows.ActHandoff:
+			if a.Handoff != nil {
+				resp.Add(s.handoff(*a.Handoff))
+			}
+		case flows.ActHangup:
+			resp.Add(Hangup())
+		}
+		last = string(a.Kind)
+	}
+	if last != string(flows.ActGather) && last != string(flows.ActHandoff) && last != string(flows.ActHangup) {
+		resp.Add(Hangup())
+	}
+	return resp, nil
+}
+
+func prompt(a flows.Action) Node {
+	if a.Kind == flows.ActPlay {
+		return Play(a.URL)
+	}
+	return Say(a.Language, a.Voice, a.Speech)
+}
+
+// handoff passes the call to a person: TaskRouter with a Task when a workflow is
+// configured, else SIP with X- headers, else a Twilio Client with <Parameter>s.
+func (s *server) handoff(h flows.Handoff) Node {
+	ctx := append([]flows.KV{{Key: "queue", Value: h.Queue}}, h.Context...)
+	if !hasKey(h.Context, "reason") && h.Reason != "" {
+		ctx = append(ctx, flows.KV{Key: "reason", Value: h.Reason})
+	}
+	cfg := s.cfg.Handoff
+	switch {
+	case cfg.WorkflowSID != "":
+		return Enqueue(cfg.WorkflowSID, taskJSON(ctx), 0, 0)
+	case cfg.SIPURI != "":
+		return Dial(DialAttrs{}, DialSip(sipWithHeaders(cfg.SIPURI, ctx)))
+	default:
+		return Dial(DialAttrs{}, DialClient(cfg.Client, ctx))
+	}
+}
+
+func hasKey(kvs []flows.KV, key string) bool {
+	for _, kv := range kvs {
+		if kv.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// taskJSON writes the context as a JSON object with its keys in order.
+func taskJSON(kvs []flows.KV) string {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, kv := range kvs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(kv.Key)
+		v, _ := json.Marshal(kv.Value)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// sipWithHeaders adds each pair as an X- header in the SIP URI's query:
+// member_id → X-Member-Id.
+func sipWithHeaders(uri string, kvs []flows.KV) string {
+	var b strings.Builder
+	b.WriteString(uri)
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	for _, kv := range kvs {
+		b.WriteString(sep)
+		sep = "&"
+		b.WriteString("X-")
+		for i, part := range strings.Split(kv.Key, "_") {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			if part != "" {
+				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv.Value))
+	}
+	return b.String()
+}
+
+// fallback is the answer when anything fails: a short apology and an agent.
+func (s *server) fallback() Response {
+	var resp Response
+	resp.Add(
+		Say("en-US", "", flows.Speech{{Text: "We're sorry, we're having trouble right now. Let me connect you with an agent."}}),
+		s.handoff(flows.Handoff{Queue: "agents", Reason: "fallback"}),
+	)
+	return resp
+}
