@@ -1,0 +1,48 @@
+# Memberline's vocabulary. `make help` lists the targets.
+GO          ?= go
+BIN         := bin/memberline
+STACK       := deploy/dev/stack.sh
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# Development settings for `make run` and `make call`; set any of them in the environment
+# to override. DATABASE_URL and REDIS_URL, when both set, replace the local stack.
+export LISTEN_ADDR       ?= 127.0.0.1:8080
+export PUBLIC_URL        ?= http://$(LISTEN_ADDR)
+export TWILIO_AUTH_TOKEN ?= dev-twilio-auth-token
+export ADMIN_TOKEN       ?= dev-admin-token-change-me
+export LOG_FORMAT        ?= text
+
+.DEFAULT_GOAL := help
+.PHONY: help run test bench build lint call fuzz stack-down
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: build ## start PostgreSQL and Redis under .dev/, migrate, seed demo members, serve on LISTEN_ADDR
+	@$(STACK) with memberline $(BIN) serve --seed
+
+test: ## run every test against a real PostgreSQL and Redis (the same local stack, its own database)
+	@$(STACK) with memberline_test $(GO) test -count=1 -timeout 15m ./...
+
+bench: ## run the Go benchmarks of the hot functions
+	@$(STACK) with memberline_test $(GO) test -run '^$$' -bench . -benchmem ./...
+
+build: ## build bin/memberline
+	$(GO) build -o $(BIN) ./cmd/memberline
+
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+call: build ## place a simulated call against `make run`: make call FROM=+14045550123
+	@$(BIN) call $(FROM)
+
+fuzz: ## run each fuzz target for FUZZTIME (default 20s)
+	@$(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ {names = names " " $$1} /^ok/ {n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2, a[i]; names = ""}' | \
+	  while read -r pkg name; do \
+	    echo "fuzz $$pkg $$name"; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $${FUZZTIME:-20s} $$pkg || exit 1; \
+	  done
+
+stack-down: ## stop the local PostgreSQL and Redis
+	@$(STACK) down

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config is everything the service reads from the environment.
+type config struct {
+	ListenAddr      string
+	DatabaseURL     string
+	RedisURL        string
+	TwilioAuthToken string
+	PublicURL       string
+	AdminToken      string
+	DefaultRegion   string
+	WorkflowSID     string // TaskRouter workflow for hand-offs; empty: <Dial>
+	AgentSIPURI     string // hand-off by SIP with context headers
+	AgentClient     string // hand-off to a Twilio Client identity with <Parameter>s
+	LookupTimeout   time.Duration
+	CacheTTL        time.Duration
+	UpcomingWindow  time.Duration
+	RecentWindow    time.Duration
+	LogFormat       string // "json" or "text"
+
+	// InsecureSkipSignature disables Twilio signature checks (development only).
+	InsecureSkipSignature bool
+}
+
+// envVar documents one setting; the README's configuration table says the same.
+type envVar struct {
+	name, def string
+	set       func(c *config, v string) error
+}
+
+func durationVar(dst func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 250ms or 5m, got %q", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func stringVar(dst func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error { *dst(c) = v; return nil }
+}
+
+var envVars = []envVar{
+	{"LISTEN_ADDR", "127.0.0.1:8080", func(c *config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, got %q", v)
+		}
+		c.ListenAddr = v
+		return nil
+	}},
+	{"DATABASE_URL", "", stringVar(func(c *config) *string { return &c.DatabaseURL })},
+	{"REDIS_URL", "", stringVar(func(c *config) *string { return &c.RedisURL })},
+	{"TWILIO_AUTH_TOKEN", "", stringVar(func(c *config) *string { return &c.TwilioAuthToken })},
+	{"PUBLIC_URL", "", func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("must be an absolute http(s) URL without query, e.g. https://ivr.example.com, got %q", v)
+		}
+		c.PublicURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"ADMIN_TOKEN", "", stringVar(func(c *config) *string { return &c.AdminToken })},
+	{"DEFAULT_REGION", "US", func(c *config, v string) error {
+		if len(v) != 2 || strings.ToUpper(v) != v {
+			return fmt.Errorf("must be a two-letter region code such as US, got %q", v)
+		}
+		c.DefaultRegion = v
+		return nil
+	}},
+	{"TWILIO_WORKFLOW_SID", "", func(c *config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "WW") {
+			return fmt.Errorf("must be a TaskRouter workflow SID (WW...), got %q", v)
+		}
+		c.WorkflowSID = v
+		return nil
+	}},
+	{"AGENT_SIP_URI", "", func(c *config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "sip:") {
+			return fmt.Errorf("must be a sip: URI, got %q", v)
+		}
+		c.AgentSIPURI = v
+		return nil
+	}},
+	{"AGENT_CLIENT", "agents", stringVar(func(c *config) *string { return &c.AgentClient })},
+	{"LOOKUP_TIMEOUT", "250ms", durationVar(func(c *config) *time.Duration { return &c.LookupTimeout })},
+	{"CACHE_TTL", "5m", durationVar(func(c *config) *time.Duration { return &c.CacheTTL })},
+	{"UPCOMING_WINDOW", "336h", durationVar(func(c *config) *time.Duration { return &c.UpcomingWindow })},
+	{"RECENT_WINDOW", "72h", durationVar(func(c *config) *time.Duration { return &c.RecentWindow })},
+	{"LOG_FORMAT", "json", func(c *config, v string) error {
+		if v != "json" && v != "text" {
+			return fmt.Errorf("must be json or text, got %q", v)
+		}
+		c.LogFormat = v
+		return nil
+	}},
+}
+
+// What a command needs of the configuration: everything, or only the data stores.
+const (
+	needAll  = false
+	needData = true
+)
+
+// loadConfig reads the environment and reports every problem at once. With needData only
+// the data stores are required (for seed and import).
+func loadConfig(getenv func(string) string, insecure, dataOnly bool) (config, error) {
+	c := config{InsecureSkipSignature: insecure}
+	var problems []error
+	for _, ev := range envVars {
+		v := strings.TrimSpace(getenv(ev.name))
+		if v == "" {
+			v = ev.def
+		}
+		if err := ev.set(&c, v); err != nil {
+			problems = append(problems, fmt.Errorf("%s %w", ev.name, err))
+		}
+	}
+	problems = append(problems, c.validate(dataOnly)...)
+	if len(problems) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.Join(problems...))
+	}
+	return c, nil
+}
+
+func (c *config) validate(dataOnly bool) []error {
+	var problems []error
+	need := func(name, v string) {
+		if v == "" {
+			problems = append(problems, fmt.Errorf("%s is required", name))
+		}
+	}
+	need("DATABASE_URL", c.DatabaseURL)
+	need("REDIS_URL", c.RedisURL)
+	if dataOnly {
+		return problems
+	}
+	if c.AdminToken == "" {
+		problems = append(problems, errors.New("ADMIN_TOKEN is required"))
+	} else if len(c.AdminToken) < 16 {
+		problems = append(problems, errors.New("ADMIN_TOKEN must be at least 16 characters"))
+	}
+	if c.InsecureSkipSignature {
+		if c.PublicURL == "" {
+			c.PublicURL = "http://" + c.ListenAddr
+		}
+		return problems
+	}
+	if c.TwilioAuthToken == "" {
+		problems = append(problems, errors.New("TWILIO_AUTH_TOKEN is required (or start with --insecure-skip-twilio-signature for local development)"))
+	}
+	need("PUBLIC_URL", c.PublicURL)
+	return problems
+}

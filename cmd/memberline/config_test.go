@@ -1,0 +1,81 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	full := map[string]string{
+		"DATABASE_URL":      "postgres://localhost/memberline",
+		"REDIS_URL":         "redis://localhost:6379/0",
+		"TWILIO_AUTH_TOKEN": "token",
+		"PUBLIC_URL":        "https://ivr.example.com/",
+		"ADMIN_TOKEN":       "0123456789abcdef",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range full {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		insecure bool
+		dataOnly bool
+		problems []string // each must be named; none means valid
+	}{
+		{name: "complete", env: full},
+		{name: "nothing set", env: map[string]string{}, problems: []string{
+			"DATABASE_URL is required", "REDIS_URL is required", "ADMIN_TOKEN is required",
+			"TWILIO_AUTH_TOKEN is required", "PUBLIC_URL is required"}},
+		{name: "insecure needs no twilio settings", env: with("TWILIO_AUTH_TOKEN", ""), insecure: true},
+		{name: "no auth token without the flag", env: with("TWILIO_AUTH_TOKEN", ""), problems: []string{"--insecure-skip-twilio-signature"}},
+		{name: "data only", env: map[string]string{"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x"}, dataOnly: true},
+		{name: "bad values all named", env: map[string]string{
+			"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "TWILIO_AUTH_TOKEN": "t", "ADMIN_TOKEN": "short",
+			"PUBLIC_URL": "ftp://x", "LISTEN_ADDR": "8080", "LOOKUP_TIMEOUT": "soon", "LOG_FORMAT": "xml",
+			"TWILIO_WORKFLOW_SID": "XX1", "AGENT_SIP_URI": "agents@pbx", "DEFAULT_REGION": "usa",
+		}, problems: []string{"PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
+			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_TOKEN must be at least 16"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(envOf(tc.env), tc.insecure, tc.dataOnly)
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("config %+v accepted; want problems %q", c, tc.problems)
+			}
+			for _, p := range tc.problems {
+				if !strings.Contains(err.Error(), p) {
+					t.Errorf("error %q does not name %q", err, p)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{
+		"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "ADMIN_TOKEN": "0123456789abcdef",
+	}), true, needAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != "127.0.0.1:8080" || c.LookupTimeout != 250*time.Millisecond || c.PublicURL != "http://127.0.0.1:8080" ||
+		c.DefaultRegion != "US" || c.AgentClient != "agents" || c.LogFormat != "json" {
+		t.Fatalf("defaults = %+v", c)
+	}
+}

@@ -1,0 +1,60 @@
+// Command memberline is the Memberline service and its tools: it serves Twilio's voice
+// webhooks and the admin API, applies migrations, seeds demo members and places simulated
+// calls from the terminal.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "memberline:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: memberline COMMAND [flags]
+
+Commands:
+  serve     serve Twilio webhooks and the admin API (migrates on start)
+  migrate   apply database migrations and exit
+  seed      load the demo members (dates relative to today)
+  call      place a simulated call against a running service: memberline call +14045550123
+  help      show this text
+
+Configuration comes from the environment; see README.md.
+`
+
+// run is the whole program, callable from tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, rest, getenv, stdout, stderr)
+	case "call":
+		return runCall(ctx, rest, getenv, stdin, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// startService runs the real program (`memberline serve --seed`) on a free port against a
+// fresh database and a private Redis, and returns its base URL and environment.
+func startService(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
+	redisSrv := testenv.StartRedis(t)
+	env := map[string]string{
+		"DATABASE_URL":      pool.Config().ConnString(),
+		"REDIS_URL":         redisSrv.URL(),
+		"LISTEN_ADDR":       "127.0.0.1:0",
+		"PUBLIC_URL":        "https://ivr.example.com",
+		"TWILIO_AUTH_TOKEN": "test-twilio-token",
+		"ADMIN_TOKEN":       "test-admin-token-0123456789",
+		"LOG_FORMAT":        "text",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v\n%s", err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop after its context ended")
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listeningRE.FindStringSubmatch(stdout.String()); m != nil {
+			resp, err := http.Get(m[1] + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return m[1], env
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("serve did not become healthy\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	return "", nil
+}
+
+func TestServeAndCall(t *testing.T) {
+	base, env := startService(t)
+	for _, tc := range []struct {
+		name   string
+		from   string
+		input  string
+		expect []string
+	}{
+		{"member hands off with context", "+14045550123", "1", []string{"Welcome back, Dana.", "trip to Atlanta tomorrow", "member_id", "1001", "HX7Q2P", "handed off"}},
+		{"member declines then asks for the tier", "+14045550123", "2,3", []string{"For reservations, press 1.", "Diamond", "call ended"}},
+		{"household", "+16175550100", "2", []string{"If this is Sam, press 1.", "Welcome back, Alex."}},
+		{"unknown identifies", "+12125550000", "1001,1", []string{"member number", "Welcome back, Dana.", "handed off"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"call", "-url", base, "-input", tc.input, tc.from}, envOf(env), strings.NewReader(""), &out, &errOut)
+			if err != nil {
+				t.Fatalf("call: %v\n%s\n%s", err, out.String(), errOut.String())
+			}
+			for _, e := range tc.expect {
+				if !strings.Contains(out.String(), e) {
+					t.Errorf("transcript lacks %q:\n%s", e, out.String())
+				}
+			}
+		})
+	}
+	// The readiness probe sees both stores.
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz = %d", resp.StatusCode)
+	}
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"LOG_FORMAT": "xml"}), strings.NewReader(""), &out, &errOut)
+	if err == nil {
+		t.Fatal("serve started without configuration")
+	}
+	for _, p := range []string{"DATABASE_URL", "REDIS_URL", "TWILIO_AUTH_TOKEN", "ADMIN_TOKEN", "LOG_FORMAT"} {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not name %s", err, p)
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"frobnicate"}, envOf(nil), strings.NewReader(""), &out, &errOut); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	if !strings.Contains(errOut.String(), "Commands:") {
+		t.Fatalf("no usage printed: %q", errOut.String())
+	}
+}
+
+func TestInsecureModeWarnsLoudly(t *testing.T) {
+	var out, errOut bytes.Buffer
+	env := envOf(map[string]string{
+		"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", "REDIS_URL": "redis://127.0.0.1:1",
+		"ADMIN_TOKEN": "test-admin-token-0123456789",
+	})
+	err := run(context.Background(), []string{"serve", "--insecure-skip-twilio-signature"}, env, strings.NewReader(""), &out, &errOut)
+	if err == nil {
+		t.Fatal("serve started against an unreachable database")
+	}
+	if !strings.Contains(errOut.String(), "WARNING") || !strings.Contains(errOut.String(), "NOT checked") {
+		t.Fatalf("insecure mode did not warn: %q", errOut.String())
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/ivr"
+	"github.com/memberline/memberline/lookup"
+)
+
+// deps are the connections every command that touches data needs.
+type deps struct {
+	pool  *pgxpool.Pool
+	rdb   redis.UniversalClient
+	cache *lookup.Cache
+}
+
+func (d *deps) Close() {
+	if d.rdb != nil {
+		_ = d.rdb.Close()
+	}
+	if d.pool != nil {
+		d.pool.Close()
+	}
+}
+
+// connect opens PostgreSQL and Redis, migrates, and builds the cached directory.
+func connect(ctx context.Context, cfg config) (*deps, error) {
+	d := &deps{}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	d.pool = pool
+	if err := migrate(ctx, pool); err != nil {
+		d.Close()
+		return nil, err
+	}
+	opts, err := lookup.RedisOptions(cfg.RedisURL)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	d.rdb = redis.NewClient(opts)
+	windows := lookup.Windows{Upcoming: cfg.UpcomingWindow, Recent: cfg.RecentWindow}
+	d.cache = lookup.NewCache(lookup.NewDirectory(pool, windows), d.rdb, lookup.CacheOptions{
+		TTL:     cfg.CacheTTL,
+		Windows: windows,
+	})
+	return d, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := lookup.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	insecure := fs.Bool("insecure-skip-twilio-signature", false, "accept webhooks without checking X-Twilio-Signature (local development only)")
+	seed := fs.Bool("seed", false, "load the demo members after migrating")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv, *insecure, needAll)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+	if cfg.InsecureSkipSignature {
+		fmt.Fprintln(stderr, "WARNING: --insecure-skip-twilio-signature: Twilio signatures are NOT checked. Anyone who can reach this service can impersonate Twilio. Never run like this in production.")
+		log.Warn("twilio signature checks are disabled")
+	}
+
+	d, err := connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *seed {
+		if err := seedDemo(ctx, d.cache, time.Now()); err != nil {
+			return err
+		}
+	}
+
+	handler := ivr.NewServer(ivr.Config{
+		PublicURL:       cfg.PublicURL,
+		TwilioAuthToken: cfg.TwilioAuthToken,
+		AdminToken:      cfg.AdminToken,
+		DefaultRegion:   cfg.DefaultRegion,
+		LookupTimeout:   cfg.LookupTimeout,
+		Handoff: ivr.HandoffConfig{
+			WorkflowSID: cfg.WorkflowSID,
+			SIPURI:      cfg.AgentSIPURI,
+			Client:      cfg.AgentClient,
+		},
+		Logger: log,
+	}, ivr.Deps{
+		Resolver: d.cache,
+		Members:  d.cache,
+		Flow:     flows.Default(),
+		Ready: func(ctx context.Context) error {
+			if err := d.pool.Ping(ctx); err != nil {
+				return fmt.Errorf("postgres: %w", err)
+			}
+			if err := d.rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+			return nil
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second, // Twilio gives up after 15 s anyway
+		IdleTimeout:       2 * time.Minute,
+	}
+	fmt.Fprintf(stdout, "memberline: listening on http://%s (Twilio webhooks at %s/twilio/voice)\n", ln.Addr(), cfg.PublicURL)
+	if *seed {
+		printCallHint(stdout, ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	dbURL := getenv("DATABASE_URL")
+	if dbURL == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("migrate takes no arguments")
+	}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "memberline: migrations applied")
+	return nil
+}
