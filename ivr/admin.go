@@ -74,58 +74,64 @@ func (s *server) writeLookupError(w http.ResponseWriter, r *http.Request, err er
 	}
 }
 
-func (s *server) handlePutMember() http.Handler {
+// errAnswered tells memberOp that the operation has already written its error.
+var errAnswered = errors.New("already answered")
+
+// memberOp reads the path ids named (a malformed one is a 422 naming it), runs op and
+// writes its answer: JSON with 200, or 204 when op answers nil.
+func (s *server) memberOp(names []string, op func(w http.ResponseWriter, r *http.Request, ids []string) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r, "memberID")
-		if !ok {
-			return
+		ids := make([]string, len(names))
+		for i, name := range names {
+			id, ok := pathID(w, r, name)
+			if !ok {
+				return
+			}
+			ids[i] = id
 		}
+		v, err := op(w, r, ids)
+		switch {
+		case errors.Is(err, errAnswered):
+		case err != nil:
+			s.writeLookupError(w, r, err)
+		case v == nil:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeJSON(w, http.StatusOK, v)
+		}
+	})
+}
+
+var (
+	memberPath   = []string{"memberID"}
+	activityPath = []string{"memberID", "activityID"}
+)
+
+func (s *server) handlePutMember() http.Handler {
+	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		var b memberBody
 		if decodeJSON(w, r, &b) != nil {
-			return
+			return nil, errAnswered
 		}
-		if b.ID != "" && b.ID != id {
-			writeError(w, http.StatusUnprocessableEntity, "invalid", "id", "id in the body must match the URL's member id")
-			return
+		if b.ID != "" && b.ID != ids[0] {
+			return nil, &lookup.FieldError{Field: "id", Message: "must match the URL's member id"}
 		}
-		m, err := s.deps.Members.PutMember(r.Context(), lookup.Member{
-			ID: id, FirstName: b.FirstName, LastName: b.LastName, Tier: b.Tier,
+		return s.deps.Members.PutMember(r.Context(), lookup.Member{
+			ID: ids[0], FirstName: b.FirstName, LastName: b.LastName, Tier: b.Tier,
 			Language: b.Language, TimeZone: b.TimeZone, Phones: b.Phones,
 		})
-		if err != nil {
-			s.writeLookupError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, m)
 	})
 }
 
 func (s *server) handleGetMember() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r, "memberID")
-		if !ok {
-			return
-		}
-		m, err := s.deps.Members.GetMember(r.Context(), id)
-		if err != nil {
-			s.writeLookupError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, m)
+	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
+		return s.deps.Members.GetMember(r.Context(), ids[0])
 	})
 }
 
 func (s *server) handleDeleteMember() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r, "memberID")
-		if !ok {
-			return
-		}
-		if err := s.deps.Members.DeleteMember(r.Context(), id); err != nil {
-			s.writeLookupError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
+		return nil, s.deps.Members.DeleteMember(r.Context(), ids[0])
 	})
 }
 
@@ -142,60 +148,32 @@ func parseTime(field, v string) (time.Time, error) {
 }
 
 func (s *server) handlePutActivity() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		memberID, ok := pathID(w, r, "memberID")
-		if !ok {
-			return
-		}
-		activityID, ok := pathID(w, r, "activityID")
-		if !ok {
-			return
-		}
+	return s.memberOp(activityPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		var b activityBody
 		if decodeJSON(w, r, &b) != nil {
-			return
+			return nil, errAnswered
 		}
-		if b.ID != "" && b.ID != activityID {
-			writeError(w, http.StatusUnprocessableEntity, "invalid", "id", "id in the body must match the URL's activity id")
-			return
+		if b.ID != "" && b.ID != ids[1] {
+			return nil, &lookup.FieldError{Field: "id", Message: "must match the URL's activity id"}
 		}
 		starts, err := parseTime("starts_at", b.StartsAt)
 		if err != nil {
-			s.writeLookupError(w, r, err)
-			return
+			return nil, err
 		}
 		ends, err := parseTime("ends_at", b.EndsAt)
 		if err != nil {
-			s.writeLookupError(w, r, err)
-			return
+			return nil, err
 		}
-		a, err := s.deps.Members.PutActivity(r.Context(), lookup.Activity{
-			ID: activityID, MemberID: memberID, Kind: b.Kind, Summary: b.Summary, Place: b.Place,
+		return s.deps.Members.PutActivity(r.Context(), lookup.Activity{
+			ID: ids[1], MemberID: ids[0], Kind: b.Kind, Summary: b.Summary, Place: b.Place,
 			StartsAt: starts, EndsAt: ends, Status: b.Status, Reference: b.Reference,
 		})
-		if err != nil {
-			s.writeLookupError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, a)
 	})
 }
 
 func (s *server) handleDeleteActivity() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		memberID, ok := pathID(w, r, "memberID")
-		if !ok {
-			return
-		}
-		activityID, ok := pathID(w, r, "activityID")
-		if !ok {
-			return
-		}
-		if err := s.deps.Members.DeleteActivity(r.Context(), memberID, activityID); err != nil {
-			s.writeLookupError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return s.memberOp(activityPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
+		return nil, s.deps.Members.DeleteActivity(r.Context(), ids[0], ids[1])
 	})
 }
 
