@@ -10,7 +10,18 @@ import "time"
 type Caller struct {
 	Phone   string   // E.164, "" when withheld or not a phone number
 	Members []Member // 0: unknown; 1: recognized; 2..n: a shared (household) number
+	// Trust is how far the network vouches for Phone: TrustVerified, TrustUnverified or
+	// TrustSuspicious. The edge fills it from Twilio's StirVerstat (SHAKEN/STIR); ""
+	// reads as TrustUnverified.
+	Trust string
 }
+
+// Caller trust levels (Caller.Trust), for branch conditions on caller.trust.
+const (
+	TrustVerified   = "verified"   // attestation A passed: the number is the caller's
+	TrustUnverified = "unverified" // no attestation, or B/C: the number may be spoofed
+	TrustSuspicious = "suspicious" // the attestation failed
+)
 
 // Member is a member's profile with the one activity worth asking about.
 type Member struct {
@@ -21,6 +32,9 @@ type Member struct {
 	Language  string // BCP 47, e.g. "en-US"; "" means the flow's default
 	TimeZone  string // IANA
 	Activity  *Activity
+	// Attributes are the directory's free-form member data ("seat": "aisle"), read by
+	// templates and conditions as member.attributes.<name>.
+	Attributes map[string]string
 }
 
 // Activity is what the member has booked. Times keep their own UTC offset.
@@ -42,6 +56,9 @@ type Call struct {
 	Caller Caller
 	// Identified answers a pending identify request (see Turn.Identify).
 	Identified *Identified
+	// From, on Start, is the state of the flow the call comes from (see Turn.GotoFlow):
+	// its member and variables carry over. Nil for a new call.
+	From *State
 }
 
 // Identified is the directory's answer for a keypad-entered member number.
@@ -53,9 +70,13 @@ type Identified struct {
 // Input is what the caller did at a gather: keys pressed or words said; both empty means
 // no input (timeout).
 type Input struct {
-	Digits     string
-	Speech     string
-	Confidence float64
+	Digits     string  `json:"digits,omitempty"`
+	Speech     string  `json:"speech,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
+	// At a record node: the recording Twilio made (RecordingUrl, RecordingDuration); an
+	// empty URL or zero seconds means nothing was recorded.
+	RecordingURL     string `json:"recording_url,omitempty"`
+	RecordingSeconds int    `json:"recording_seconds,omitempty"`
 }
 
 // State is everything the engine needs to resume a call at the next webhook. The IVR edge
@@ -89,6 +110,9 @@ const (
 	ActGather  ActionKind = "gather"
 	ActHandoff ActionKind = "handoff"
 	ActHangup  ActionKind = "hangup"
+	// ActRecord records a voicemail and waits: the edge renders <Record> whose action is
+	// the gather route with State, and passes the recording as Input.Recording*.
+	ActRecord ActionKind = "record"
 )
 
 // Action is one instruction for the call, independent of TwiML.
@@ -100,6 +124,16 @@ type Action struct {
 	URL      string // play
 	Gather   *Gather
 	Handoff  *Handoff
+	Record   *Record
+}
+
+// Record is a voicemail recording.
+type Record struct {
+	MaxSeconds     int    // the longest recording, 1..3600
+	TimeoutSeconds int    // silence that ends the recording
+	FinishOnKey    string // keys that end the recording; "" keeps Twilio's default
+	PlayBeep       bool
+	Transcribe     bool // ask for a transcription (delivered later, out of the call)
 }
 
 // Gather collects keys or speech. Its prompts play while it listens.
@@ -118,6 +152,12 @@ type Handoff struct {
 	Queue   string // e.g. "agents", "reservations"
 	Reason  string // why the call is handed off, e.g. "trip", "no-input"
 	Context []KV   // ordered: member_id, tier, activity_id, activity_reference, ...
+	// Overrides of the edge's configured target, per node; at most one is set. Workflow
+	// enqueues to that TaskRouter workflow SID; SIP dials that sip: URI; Client dials that
+	// Twilio Client identity. None set: the edge's configuration decides.
+	Workflow string
+	SIP      string
+	Client   string
 }
 
 // KV is one ordered key/value pair.
@@ -127,19 +167,27 @@ type KV struct{ Key, Value string }
 const (
 	EndHandoff = "handoff"
 	EndHangup  = "hangup"
+	EndGoto    = "goto" // the call goes on in another flow: Turn.GotoFlow
 )
 
 // Turn is the engine's answer to one webhook.
 type Turn struct {
 	Actions []Action
-	// Awaiting is true when the last action is a Gather: Twilio posts its result to the
-	// gather route with State.
+	// Awaiting is true when the last action is a Gather or a Record: Twilio posts its
+	// result to the gather route with State.
 	Awaiting bool
 	State    State
 	// Identify, when set, asks the edge to look up this member number and call Resume again
 	// with the same state and input and Call.Identified filled in.
 	Identify string
-	End      string // EndHandoff or EndHangup when the call ends with this turn
+	End      string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
+	// GotoFlow, when set (End is EndGoto), hands the call to another flow. The contract:
+	// the edge says this turn's Actions, loads the published flow GotoFlow and calls its
+	// Start with Call.From set to this turn's State, so the member and variables carry
+	// over; that turn's State names the new flow and version, which the call then keeps
+	// (pinned) like any other. Follow does exactly this, bounded by MaxGotos so flows that
+	// go to each other cannot loop.
+	GotoFlow string
 	// Trace explains the path taken, one line per node, for simulation and tests.
 	Trace []string
 }

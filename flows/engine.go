@@ -11,13 +11,24 @@ import (
 // only a very long chain of say and branch nodes reaches it.
 const maxSteps = 50
 
-// Start runs a call's first turn from the flow's start node.
+// Start runs a call's first turn in this flow from its start node. When the call comes
+// from another flow (Call.From, see Turn.GotoFlow), its member and variables carry over.
 func (f *Flow) Start(call Call) (Turn, error) {
 	p, err := f.program()
 	if err != nil {
 		return Turn{}, err
 	}
-	r := newRun(f, p, call, State{Flow: f.ID, Version: f.Version})
+	st := State{Flow: f.ID, Version: f.Version}
+	if from := call.From; from != nil {
+		st.Member = from.Member
+		if len(from.Vars) > 0 {
+			st.Vars = make(map[string]string, len(from.Vars))
+			for k, v := range from.Vars {
+				st.Vars[k] = v
+			}
+		}
+	}
+	r := newRun(f, p, call, st)
 	if err := r.walk(p.start); err != nil {
 		return Turn{}, err
 	}
@@ -60,6 +71,41 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		return Turn{}, err
 	}
 	return r.done(), nil
+}
+
+// MaxGotos bounds how many times one turn may go to another flow, so flows that go to
+// each other cannot loop.
+const MaxGotos = 8
+
+// Follow completes a turn that goes to another flow (Turn.GotoFlow): it loads each flow
+// named with load and starts it with the call's state carried over, at most MaxGotos
+// times, and returns one turn with every flow's actions and trace in order. A turn
+// without a goto is returned as it is. The edge and Simulate both call it.
+func Follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, error) {
+	return follow(turn, call, load)
+}
+
+func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, error) {
+	for hops := 0; turn.GotoFlow != ""; hops++ {
+		if hops >= MaxGotos {
+			return Turn{}, fmt.Errorf("%w: more than %d gotos in one turn (at flow %q)", ErrLoop, MaxGotos, turn.GotoFlow)
+		}
+		next, err := load(turn.GotoFlow)
+		if err != nil {
+			return Turn{}, fmt.Errorf("flows: goto %q: %w", turn.GotoFlow, err)
+		}
+		c := call
+		st := turn.State
+		c.From = &st
+		nt, err := next.Start(c)
+		if err != nil {
+			return Turn{}, fmt.Errorf("flows: goto %q: %w", turn.GotoFlow, err)
+		}
+		nt.Actions = append(turn.Actions[:len(turn.Actions):len(turn.Actions)], nt.Actions...)
+		nt.Trace = append(turn.Trace[:len(turn.Trace):len(turn.Trace)], nt.Trace...)
+		turn = nt
+	}
+	return turn, nil
 }
 
 func (f *Flow) program() (*program, error) {

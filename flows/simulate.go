@@ -1,0 +1,214 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Simulation runs a whole call through a flow with a script of caller inputs, offline:
+// what an admin uses to try a change as any caller on any date before publishing it. It
+// drives the same Start, Resume and Follow as live calls and repeats what the IVR edge
+// does between them (identify lookups, the identified member on later turns, gotos), so a
+// transcript shows what a real call would hear.
+
+// SimEnv answers what the edge would look up during a simulated call.
+type SimEnv struct {
+	// Identify answers an identify node: the member with that member number, or nil when
+	// there is none. Nil: no member number is known.
+	Identify func(number string) *Member
+	// LoadFlow loads the flow a goto names, as a live call would get it (the published
+	// version). Nil: a goto fails the simulation.
+	LoadFlow func(id string) (*Flow, error)
+}
+
+// Simulation outcomes beyond the engine's EndHandoff and EndHangup (Transcript.End).
+const (
+	// SimAwaiting: the script ran out while the call waits for input.
+	SimAwaiting = "awaiting"
+)
+
+// Transcript is a simulated call, turn by turn.
+type Transcript struct {
+	Steps []SimStep `json:"steps"`
+	// End is how the call ended: EndHandoff, EndHangup, or SimAwaiting.
+	End string `json:"end"`
+	// Flow and Version are the flow the call was in at the end (another one after a goto).
+	Flow    string      `json:"flow"`
+	Version int         `json:"version"`
+	Handoff *SimHandoff `json:"handoff,omitempty"`
+	// UnusedInputs counts script inputs left over when the call ended before using them.
+	UnusedInputs int `json:"unused_inputs,omitempty"`
+}
+
+// SimStep is one webhook turn of a simulated call.
+type SimStep struct {
+	// Input is what the caller did before this turn; nil for the call's first turn.
+	Input *Input `json:"input,omitempty"`
+	// Said is what the caller hears, in order: one entry per say action (gather prompts
+	// included), a play as "[play URL]", a recording as "[record]".
+	Said []string `json:"said"`
+	// Trace is the path taken and why, one line per node (branches name their conditions).
+	Trace []string `json:"trace"`
+	// Awaiting names the node waiting for the next input; "" when the call ended.
+	Awaiting string `json:"awaiting,omitempty"`
+	Flow     string `json:"flow"`
+	Version  int    `json:"version"`
+	End      string `json:"end,omitempty"`
+	// Turn is the engine's answer exactly as the edge would render it to TwiML.
+	Turn Turn `json:"-"`
+}
+
+// SimHandoff is where a simulated call was handed off, with its context.
+type SimHandoff struct {
+	Queue    string  `json:"queue,omitempty"`
+	Reason   string  `json:"reason,omitempty"`
+	Workflow string  `json:"workflow,omitempty"`
+	SIP      string  `json:"sip,omitempty"`
+	Client   string  `json:"client,omitempty"`
+	Context  []SimKV `json:"context"`
+}
+
+// SimKV is one context pair, in order.
+type SimKV struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// maxSimTurns bounds a simulation however long its script.
+const maxSimTurns = 200
+
+// Simulate plays call through f: Start, then one Resume per script input while the call
+// waits for input. call.Now is the simulated clock; call.Caller the simulated caller (a
+// directory member or an inline profile). It stops when the call ends or the script runs
+// out, and returns the transcript so far with any error (an invalid flow, a failed
+// LoadFlow, too many gotos).
+func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error) {
+	var tr Transcript
+	if f == nil {
+		return tr, fmt.Errorf("%w: no flow", ErrInvalid)
+	}
+	tr.Flow, tr.Version = f.ID, f.Version
+	load := env.LoadFlow
+	if load == nil {
+		load = func(id string) (*Flow, error) {
+			return nil, errors.New("flows: simulate: no flows to go to")
+		}
+	}
+	cur := f
+	turn, err := cur.Start(call)
+	if err == nil {
+		turn, cur, err = followFrom(cur, turn, call, load)
+	}
+	if err != nil {
+		return tr, fmt.Errorf("flows: simulate: start: %w", err)
+	}
+	tr.add(nil, turn)
+	used := 0
+	for turn.Awaiting && used < len(script) && len(tr.Steps) < maxSimTurns {
+		in := script[used]
+		used++
+		c := call
+		st := turn.State
+		if st.Member != "" && !hasCallerMember(c.Caller, st.Member) {
+			// Identified by number earlier in the call, as the edge does.
+			c.Identified = env.identify(st.Member)
+		}
+		turn, err = cur.Resume(c, st, in)
+		if err == nil && turn.Identify != "" {
+			c.Identified = env.identify(turn.Identify)
+			turn, err = cur.Resume(c, st, in)
+		}
+		if err == nil {
+			turn, cur, err = followFrom(cur, turn, c, load)
+		}
+		if err != nil {
+			return tr, fmt.Errorf("flows: simulate: input %d: %w", used, err)
+		}
+		tr.add(&in, turn)
+	}
+	tr.UnusedInputs = len(script) - used
+	return tr, nil
+}
+
+func (env SimEnv) identify(number string) *Identified {
+	id := &Identified{Number: number}
+	if env.Identify != nil {
+		id.Member = env.Identify(number)
+	}
+	return id
+}
+
+func hasCallerMember(c Caller, id string) bool {
+	for _, m := range c.Members {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// followFrom is Follow that also reports the flow the call is in afterwards.
+func followFrom(cur *Flow, turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, *Flow, error) {
+	var last *Flow
+	turn, err := follow(turn, call, func(id string) (*Flow, error) {
+		f, err := load(id)
+		last = f
+		return f, err
+	})
+	if last != nil && err == nil {
+		cur = last
+	}
+	return turn, cur, err
+}
+
+func (tr *Transcript) add(in *Input, turn Turn) {
+	s := SimStep{Input: in, Said: said(turn.Actions), Trace: turn.Trace, Flow: turn.State.Flow,
+		Version: turn.State.Version, End: turn.End, Turn: turn}
+	if s.Said == nil {
+		s.Said = []string{}
+	}
+	if s.Trace == nil {
+		s.Trace = []string{}
+	}
+	if turn.Awaiting {
+		s.Awaiting = turn.State.Node
+	}
+	tr.Steps = append(tr.Steps, s)
+	tr.Flow, tr.Version = turn.State.Flow, turn.State.Version
+	switch {
+	case turn.Awaiting:
+		tr.End = SimAwaiting
+	default:
+		tr.End = turn.End
+	}
+	for _, a := range turn.Actions {
+		if a.Kind == ActHandoff && a.Handoff != nil {
+			h := a.Handoff
+			sh := &SimHandoff{Queue: h.Queue, Reason: h.Reason, Workflow: h.Workflow, SIP: h.SIP, Client: h.Client, Context: []SimKV{}}
+			for _, kv := range h.Context {
+				sh.Context = append(sh.Context, SimKV(kv))
+			}
+			tr.Handoff = sh
+		}
+	}
+}
+
+// said lists what actions make the caller hear.
+func said(actions []Action) []string {
+	var out []string
+	for _, a := range actions {
+		switch a.Kind {
+		case ActSay:
+			out = append(out, a.Speech.String())
+		case ActPlay:
+			out = append(out, "[play "+a.URL+"]")
+		case ActRecord:
+			out = append(out, "[record]")
+		case ActGather:
+			if a.Gather != nil {
+				out = append(out, said(a.Gather.Prompts)...)
+			}
+		}
+	}
+	return out
+}

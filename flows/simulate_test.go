@@ -1,0 +1,86 @@
+package flows
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSimulateDefaultFlow(t *testing.T) {
+	lee := lee()
+	env := SimEnv{Identify: func(number string) *Member {
+		if number == "2002" {
+			return &lee
+		}
+		return nil
+	}}
+	tests := []struct {
+		name       string
+		call       Call
+		script     []Input
+		wantSaid   [][]string
+		wantEnd    string
+		wantUnused int
+		wantQueue  string
+	}{
+		{
+			name:      "known member asks for reservations",
+			call:      callFrom(sam(nil)),
+			script:    []Input{{Digits: "1"}},
+			wantSaid:  [][]string{{"Welcome back, Sam.", menuText}, {"One moment while I connect you with reservations."}},
+			wantEnd:   EndHandoff,
+			wantQueue: "reservations",
+		},
+		{
+			name:   "unknown caller identified by number, then tier",
+			call:   callFrom(),
+			script: []Input{{Digits: "2002"}, {Digits: "3"}, {Digits: "9"}},
+			wantSaid: [][]string{
+				{"Welcome to the Memberline member line.", idText},
+				{"Welcome back, Lee.", "As a Gold member, thank you for your loyalty.", menuText},
+				{"You are a Gold member.", "Thank you for calling Memberline. Goodbye."},
+			},
+			wantEnd:    EndHangup,
+			wantUnused: 1,
+		},
+		{
+			name:     "script runs out",
+			call:     callFrom(sam(nil)),
+			wantSaid: [][]string{{"Welcome back, Sam.", menuText}},
+			wantEnd:  SimAwaiting,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := Simulate(Default(), tt.call, tt.script, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][]string
+			for _, s := range tr.Steps {
+				got = append(got, s.Said)
+			}
+			if !reflect.DeepEqual(got, tt.wantSaid) {
+				t.Errorf("said:\n got %q\nwant %q", got, tt.wantSaid)
+			}
+			if tr.End != tt.wantEnd || tr.UnusedInputs != tt.wantUnused || tr.Flow != "default" {
+				t.Errorf("end %q, unused %d, flow %q; want %q, %d", tr.End, tr.UnusedInputs, tr.Flow, tt.wantEnd, tt.wantUnused)
+			}
+			if tt.wantQueue != "" && (tr.Handoff == nil || tr.Handoff.Queue != tt.wantQueue) {
+				t.Errorf("handoff = %+v, want queue %q", tr.Handoff, tt.wantQueue)
+			}
+			// The same engine as live calls: the first step is exactly Start's turn.
+			first, _ := Default().Start(tt.call)
+			if !reflect.DeepEqual(tr.Steps[0].Turn, first) {
+				t.Errorf("first step differs from Start")
+			}
+			if _, err := json.Marshal(tr); err != nil {
+				t.Fatal(err)
+			}
+			if len(tr.Steps[0].Trace) == 0 || !strings.HasPrefix(tr.Steps[0].Trace[0], "branch start:") {
+				t.Errorf("trace = %q", tr.Steps[0].Trace)
+			}
+		})
+	}
+}
