@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS flow_audit;
+DROP TABLE IF EXISTS flow_changes;
+DROP TABLE IF EXISTS flow_bindings;
+DROP TABLE IF EXISTS flow_versions;
+DROP TABLE IF EXISTS flows;

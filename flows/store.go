@@ -1,0 +1,783 @@
+package flows
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/memberline/memberline/internal/pgmigrate"
+)
+
+// Flow storage in PostgreSQL: each flow has one editable draft (any document that decodes,
+// valid or not, so work in progress is never lost) and immutable numbered versions
+// (validated at publish). Bindings say which called number runs which flow. Every
+// publish, rollback and binding change bumps one change counter in the same transaction;
+// Watch polls it so that every instance picks up the change within a poll interval.
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations holds the flow store's schema migrations.
+var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+
+// Component is the name the flow store's migrations are recorded under.
+const Component = "flows"
+
+// DefaultID is the id the built-in flow is seeded under.
+const DefaultID = "default"
+
+// SystemActor is the author of what the service does by itself (seeding).
+const SystemActor = "system"
+
+// Store errors callers branch on. Invalid documents are Problems (which unwrap to
+// ErrInvalid).
+var (
+	ErrNotFound    = errors.New("flows: not found")
+	ErrExists      = errors.New("flows: flow already exists")
+	ErrStale       = errors.New("flows: the draft changed since it was read")
+	ErrUnpublished = errors.New("flows: flow has no published version")
+)
+
+// Migrate brings the flow tables up to date and seeds the built-in flow (published as
+// version 1 and bound as the default) when no flow of that id exists. It is safe to call
+// from several processes at once.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := pgmigrate.Apply(ctx, pool, Component, Migrations); err != nil {
+		return err
+	}
+	return seedDefault(ctx, pool)
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+func seedDefault(ctx context.Context, pool *pgxpool.Pool) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		doc := string(DefaultJSON())
+		tag, err := tx.Exec(ctx, `INSERT INTO flows (id, draft, created_by, updated_by) VALUES ($1, $2, $3, $3)
+			ON CONFLICT (id) DO NOTHING`, DefaultID, doc, SystemActor)
+		if err != nil {
+			return fmt.Errorf("flows: seed default: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // already there, perhaps edited: never overwrite
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO flow_versions (flow_id, version, document, author, message)
+			VALUES ($1, 1, $2, $3, 'built-in flow')`, DefaultID, doc, SystemActor); err != nil {
+			return fmt.Errorf("flows: seed default: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO flow_bindings (number, flow_id, updated_by) VALUES ('', $1, $2)
+			ON CONFLICT (number) DO NOTHING`, DefaultID, SystemActor); err != nil {
+			return fmt.Errorf("flows: seed default: %w", err)
+		}
+		if err := audit(ctx, tx, SystemActor, "publish", DefaultID, 1, map[string]any{"message": "built-in flow", "seeded": true}); err != nil {
+			return err
+		}
+		return bump(ctx, tx)
+	})
+}
+
+// Draft is a flow's editable document.
+type Draft struct {
+	ID        string          `json:"id"`
+	Document  json.RawMessage `json:"document"`
+	Rev       int64           `json:"rev"` // changes with every save; the API's ETag
+	UpdatedAt time.Time       `json:"updated_at"`
+	UpdatedBy string          `json:"updated_by"`
+}
+
+// VersionInfo describes one published version.
+type VersionInfo struct {
+	Flow       string    `json:"flow"`
+	Version    int       `json:"version"`
+	Author     string    `json:"author"`
+	Message    string    `json:"message"`
+	CreatedAt  time.Time `json:"created_at"`
+	RollbackOf int       `json:"rollback_of,omitempty"`
+}
+
+// Version is a published version with its document.
+type Version struct {
+	VersionInfo
+	Document json.RawMessage `json:"document"`
+}
+
+// Summary is one flow in a listing.
+type Summary struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	Rev       int64     `json:"rev"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+	// DraftChanged: the draft differs from the latest published version (or nothing is
+	// published yet).
+	DraftChanged bool         `json:"draft_changed"`
+	Latest       *VersionInfo `json:"latest,omitempty"`
+	Numbers      []string     `json:"numbers"` // called numbers bound to it
+	Default      bool         `json:"default"` // runs for numbers without a binding
+}
+
+// Bindings say which flow a called number runs: Numbers (E.164 → flow id), else Default.
+type Bindings struct {
+	Default string            `json:"default"`
+	Numbers map[string]string `json:"numbers"`
+}
+
+// AuditEntry is one change: who, when, what.
+type AuditEntry struct {
+	ID      int64           `json:"id"`
+	At      time.Time       `json:"at"`
+	Actor   string          `json:"actor"`
+	Action  string          `json:"action"`
+	Flow    string          `json:"flow,omitempty"`
+	Version int             `json:"version,omitempty"`
+	Detail  json.RawMessage `json:"detail"`
+}
+
+// AuditFilter narrows Audit: by flow, from a time on, at most Limit entries (default 100,
+// at most 1000), oldest first.
+type AuditFilter struct {
+	Flow  string
+	Since time.Time
+	Limit int
+}
+
+// Store keeps flows in PostgreSQL and hands live calls their compiled flow versions.
+type Store struct {
+	pool *pgxpool.Pool
+
+	snap atomic.Pointer[snapshot]
+
+	mu    sync.Mutex
+	cache map[versionKey]*Flow // published versions never change: cached until evicted
+}
+
+// cacheSize bounds the compiled versions kept in memory; a live call needs only its own.
+const cacheSize = 256
+
+type versionKey struct {
+	id      string
+	version int
+}
+
+// snapshot is what incoming calls read: the bindings and each flow's latest version, as
+// of change counter seq.
+type snapshot struct {
+	seq      int64
+	numbers  map[string]string
+	fallback string
+	latest   map[string]int
+}
+
+// NewStore returns a store on pool (migrated with Migrate).
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, cache: map[versionKey]*Flow{}}
+}
+
+// CheckDocument reads a document as a draft for flow id: it must decode (see Load) and
+// name that id. Validation problems are allowed in a draft; decode problems are not. The
+// answer is the loaded flow, or Problems.
+func CheckDocument(id string, doc []byte) (*Flow, error) {
+	f, err := Load(doc)
+	if err != nil {
+		return nil, err
+	}
+	if f.ID != id {
+		return nil, Problems{{Path: "id", Message: fmt.Sprintf("must be %q, the flow's id (not %q)", id, f.ID)}}
+	}
+	return f, nil
+}
+
+// Create stores a new flow with doc as its draft.
+func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string) (Draft, error) {
+	if _, err := CheckDocument(id, doc); err != nil {
+		return Draft{}, err
+	}
+	var d Draft
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO flows (id, draft, created_by, updated_by) VALUES ($1, $2, $3, $3)
+			RETURNING id, draft, draft_rev, updated_at, updated_by`, id, string(doc), actor).
+			Scan(&d.ID, &d.Document, &d.Rev, &d.UpdatedAt, &d.UpdatedBy)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%w: %q", ErrExists, id)
+		}
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "create", id, 0, map[string]any{"rev": d.Rev})
+	})
+	if err != nil {
+		return Draft{}, fmt.Errorf("flows: create %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// Draft returns a flow's draft.
+func (s *Store) Draft(ctx context.Context, id string) (Draft, error) {
+	d, err := scanDraft(s.pool.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1`, id))
+	if err != nil {
+		return Draft{}, fmt.Errorf("flows: draft %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func scanDraft(row pgx.Row) (Draft, error) {
+	var d Draft
+	var doc string
+	err := row.Scan(&d.ID, &doc, &d.Rev, &d.UpdatedAt, &d.UpdatedBy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	d.Document = json.RawMessage(doc)
+	return d, err
+}
+
+// StaleError is SaveDraft's answer when the draft changed since ifRev: Current is the
+// draft as it is now. It unwraps to ErrStale.
+type StaleError struct{ Current Draft }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%v: it is at revision %d", ErrStale, e.Current.Rev)
+}
+func (e *StaleError) Unwrap() error { return ErrStale }
+
+// SaveDraft replaces a flow's draft if it is still at revision ifRev (optimistic
+// locking: two editors never overwrite each other unknowingly). A stale revision saves
+// nothing and answers a *StaleError holding the current draft.
+func (s *Store) SaveDraft(ctx context.Context, id string, doc []byte, ifRev int64, actor string) (Draft, error) {
+	if _, err := CheckDocument(id, doc); err != nil {
+		return Draft{}, err
+	}
+	var d Draft
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, err := scanDraft(tx.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if cur.Rev != ifRev {
+			return &StaleError{Current: cur}
+		}
+		d, err = scanDraft(tx.QueryRow(ctx, `UPDATE flows SET draft = $2, draft_rev = draft_rev + 1, updated_at = now(), updated_by = $3
+			WHERE id = $1 RETURNING id, draft, draft_rev, updated_at, updated_by`, id, string(doc), actor))
+		if err != nil {
+			return err
+		}
+		detail := map[string]any{"rev": d.Rev}
+		if diff, err := DiffDocuments(cur.Document, doc); err == nil {
+			detail["changes"] = diff.Paths(20)
+		}
+		return audit(ctx, tx, actor, "save", id, 0, detail)
+	})
+	if err != nil {
+		return Draft{}, fmt.Errorf("flows: save draft %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// Publish validates a flow's draft and, when it has no errors, stores it as the next
+// version. An invalid draft answers Problems (the errors only).
+func (s *Store) Publish(ctx context.Context, id, actor, message string) (VersionInfo, error) {
+	var v VersionInfo
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, err := scanDraft(tx.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		f, err := CheckDocument(id, cur.Document)
+		if err != nil {
+			return err
+		}
+		if errs := blocking(f.Validate()); len(errs) > 0 {
+			return Problems(errs)
+		}
+		v, err = s.insertVersion(ctx, tx, id, cur.Document, actor, message, 0)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "publish", id, v.Version, map[string]any{"message": message, "rev": cur.Rev})
+	})
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("flows: publish %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// Rollback publishes version n's document again as the newest version: history stays
+// linear and nothing is rewritten. The draft is left as it is.
+func (s *Store) Rollback(ctx context.Context, id string, n int, actor, message string) (VersionInfo, error) {
+	var v VersionInfo
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := scanDraft(tx.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE`, id)); err != nil {
+			return err
+		}
+		var doc string
+		err := tx.QueryRow(ctx, `SELECT document FROM flow_versions WHERE flow_id = $1 AND version = $2`, id, n).Scan(&doc)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: version %d", ErrNotFound, n)
+		}
+		if err != nil {
+			return err
+		}
+		if message == "" {
+			message = "rollback to version " + strconv.Itoa(n)
+		}
+		v, err = s.insertVersion(ctx, tx, id, []byte(doc), actor, message, n)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "rollback", id, v.Version, map[string]any{"message": message, "rollback_of": n})
+	})
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("flows: rollback %s to %d: %w", id, n, err)
+	}
+	return v, nil
+}
+
+func (s *Store) insertVersion(ctx context.Context, tx pgx.Tx, id string, doc []byte, actor, message string, rollbackOf int) (VersionInfo, error) {
+	v := VersionInfo{Flow: id, Author: actor, Message: message, RollbackOf: rollbackOf}
+	var rb *int
+	if rollbackOf > 0 {
+		rb = &rollbackOf
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO flow_versions (flow_id, version, document, author, message, rollback_of)
+		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5 FROM flow_versions WHERE flow_id = $1
+		RETURNING version, created_at`, id, string(doc), actor, message, rb).Scan(&v.Version, &v.CreatedAt)
+	if err != nil {
+		return v, err
+	}
+	return v, bump(ctx, tx)
+}
+
+// Versions lists a flow's versions, oldest first.
+func (s *Store) Versions(ctx context.Context, id string) ([]VersionInfo, error) {
+	if err := s.exists(ctx, id); err != nil {
+		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT flow_id, version, author, message, created_at, coalesce(rollback_of, 0)
+		FROM flow_versions WHERE flow_id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (VersionInfo, error) {
+		var v VersionInfo
+		return v, r.Scan(&v.Flow, &v.Version, &v.Author, &v.Message, &v.CreatedAt, &v.RollbackOf)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Version returns one published version with its document.
+func (s *Store) Version(ctx context.Context, id string, n int) (Version, error) {
+	var v Version
+	var doc string
+	err := s.pool.QueryRow(ctx, `SELECT flow_id, version, author, message, created_at, coalesce(rollback_of, 0), document
+		FROM flow_versions WHERE flow_id = $1 AND version = $2`, id, n).
+		Scan(&v.Flow, &v.Version, &v.Author, &v.Message, &v.CreatedAt, &v.RollbackOf, &doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := s.exists(ctx, id); err != nil {
+			return v, fmt.Errorf("flows: %s version %d: %w", id, n, err)
+		}
+		return v, fmt.Errorf("flows: %s version %d: %w", id, n, ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("flows: %s version %d: %w", id, n, err)
+	}
+	v.Document = json.RawMessage(doc)
+	return v, nil
+}
+
+// Latest returns a flow's newest version.
+func (s *Store) Latest(ctx context.Context, id string) (Version, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM flow_versions WHERE flow_id = $1`, id).Scan(&n)
+	if err != nil {
+		return Version{}, fmt.Errorf("flows: latest of %s: %w", id, err)
+	}
+	if n == 0 {
+		if err := s.exists(ctx, id); err != nil {
+			return Version{}, fmt.Errorf("flows: latest of %s: %w", id, err)
+		}
+		return Version{}, fmt.Errorf("flows: latest of %s: %w", id, ErrUnpublished)
+	}
+	return s.Version(ctx, id, n)
+}
+
+func (s *Store) exists(ctx context.Context, id string) error {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flows WHERE id = $1)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// List returns every flow with its status, by id.
+func (s *Store) List(ctx context.Context) ([]Summary, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT f.id, f.draft, f.draft_rev, f.updated_at, f.updated_by,
+		       v.version, v.author, v.message, v.created_at, coalesce(v.rollback_of, 0),
+		       v.document IS DISTINCT FROM f.draft,
+		       coalesce((SELECT array_agg(b.number ORDER BY b.number) FROM flow_bindings b WHERE b.flow_id = f.id), '{}')
+		FROM flows f
+		LEFT JOIN LATERAL (SELECT * FROM flow_versions x WHERE x.flow_id = f.id ORDER BY x.version DESC LIMIT 1) v ON true
+		ORDER BY f.id`)
+	if err != nil {
+		return nil, fmt.Errorf("flows: list: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) {
+		var (
+			sm                Summary
+			draft             string
+			version, rollback *int
+			author, message   *string
+			created           *time.Time
+			numbers           []string
+		)
+		err := r.Scan(&sm.ID, &draft, &sm.Rev, &sm.UpdatedAt, &sm.UpdatedBy,
+			&version, &author, &message, &created, &rollback, &sm.DraftChanged, &numbers)
+		if err != nil {
+			return sm, err
+		}
+		var head struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal([]byte(draft), &head)
+		sm.Name = head.Name
+		if version != nil {
+			sm.Latest = &VersionInfo{Flow: sm.ID, Version: *version, Author: *author, Message: *message, CreatedAt: *created, RollbackOf: *rollback}
+		}
+		sm.Numbers = []string{}
+		for _, n := range numbers {
+			if n == "" {
+				sm.Default = true
+			} else {
+				sm.Numbers = append(sm.Numbers, n)
+			}
+		}
+		return sm, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("flows: list: %w", err)
+	}
+	return out, nil
+}
+
+// Bindings returns which flow each called number runs.
+func (s *Store) Bindings(ctx context.Context) (Bindings, error) {
+	b, err := readBindings(ctx, s.pool)
+	if err != nil {
+		return b, fmt.Errorf("flows: bindings: %w", err)
+	}
+	return b, nil
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func readBindings(ctx context.Context, q querier) (Bindings, error) {
+	b := Bindings{Numbers: map[string]string{}}
+	rows, err := q.Query(ctx, `SELECT number, flow_id FROM flow_bindings ORDER BY number`)
+	if err != nil {
+		return b, err
+	}
+	var number, flow string
+	_, err = pgx.ForEachRow(rows, []any{&number, &flow}, func() error {
+		if number == "" {
+			b.Default = flow
+		} else {
+			b.Numbers[number] = flow
+		}
+		return nil
+	})
+	return b, err
+}
+
+// SetBindings replaces every binding. Numbers must already be normalized (E.164) by the
+// caller; every flow named must exist and have a published version, and a default is
+// required. Problems name the offending entry ("default", "numbers.+14045550123").
+func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bindings, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Serialize binding changes so the audit's old/new pairs chain.
+		if _, err := tx.Exec(ctx, `SELECT seq FROM flow_changes FOR UPDATE`); err != nil {
+			return err
+		}
+		var probs Problems
+		check := func(path, id string) {
+			if id == "" {
+				probs = append(probs, Problem{Path: path, Message: "required: a flow id"})
+				return
+			}
+			var published bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flow_versions WHERE flow_id = $1)`, id).Scan(&published)
+			if err == nil && !published {
+				probs = append(probs, Problem{Path: path, Message: fmt.Sprintf("flow %q does not exist or has no published version", id)})
+			}
+		}
+		check("default", b.Default)
+		for _, n := range slices.Sorted(maps.Keys(b.Numbers)) {
+			check("numbers."+n, b.Numbers[n])
+		}
+		if len(probs) > 0 {
+			return probs
+		}
+		old, err := readBindings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM flow_bindings`); err != nil {
+			return err
+		}
+		all := maps.Clone(b.Numbers)
+		if all == nil {
+			all = map[string]string{}
+		}
+		all[""] = b.Default
+		for _, n := range slices.Sorted(maps.Keys(all)) {
+			if _, err := tx.Exec(ctx, `INSERT INTO flow_bindings (number, flow_id, updated_by) VALUES ($1, $2, $3)`, n, all[n], actor); err != nil {
+				return err
+			}
+		}
+		if err := audit(ctx, tx, actor, "bindings", "", 0, map[string]any{"old": old, "new": b}); err != nil {
+			return err
+		}
+		return bump(ctx, tx)
+	})
+	if err != nil {
+		return Bindings{}, fmt.Errorf("flows: set bindings: %w", err)
+	}
+	return s.Bindings(ctx)
+}
+
+// Audit returns audit entries, oldest first.
+func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	var since *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, coalesce(flow_id, ''), coalesce(version, 0), detail
+		FROM flow_audit WHERE ($1 = '' OR flow_id = $1) AND ($2::timestamptz IS NULL OR at >= $2)
+		ORDER BY id LIMIT $3`, f.Flow, since, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("flows: audit: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+		var e AuditEntry
+		var detail []byte
+		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.Flow, &e.Version, &detail)
+		e.Detail = json.RawMessage(detail)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("flows: audit: %w", err)
+	}
+	return out, nil
+}
+
+func audit(ctx context.Context, tx pgx.Tx, actor, action, flow string, version int, detail any) error {
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	var f *string
+	if flow != "" {
+		f = &flow
+	}
+	var v *int
+	if version > 0 {
+		v = &version
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO flow_audit (actor, action, flow_id, version, detail) VALUES ($1, $2, $3, $4, $5)`,
+		actor, action, f, v, raw)
+	return err
+}
+
+func bump(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `UPDATE flow_changes SET seq = seq + 1`)
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// Live returns the flow a call to the called number runs now: the number's binding, else
+// the default, at its latest version. It reads the snapshot Watch keeps fresh (loading it
+// once when Watch has not yet run), so an incoming call costs no query once the version
+// is compiled.
+func (s *Store) Live(ctx context.Context, to string) (*Flow, error) {
+	snap := s.snap.Load()
+	if snap == nil {
+		if err := s.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		snap = s.snap.Load()
+	}
+	id, ok := snap.numbers[to]
+	if !ok {
+		id = snap.fallback
+	}
+	if id == "" {
+		return nil, fmt.Errorf("flows: live flow: no default binding: %w", ErrNotFound)
+	}
+	v := snap.latest[id]
+	if v == 0 {
+		return nil, fmt.Errorf("flows: live flow %s: %w", id, ErrUnpublished)
+	}
+	return s.Flow(ctx, id, v)
+}
+
+// Flow returns flow id at version n, compiled: a published version (cached, since it
+// never changes) or, for n == 0, the current draft (read every time).
+func (s *Store) Flow(ctx context.Context, id string, n int) (*Flow, error) {
+	if n <= 0 {
+		d, err := s.Draft(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return CheckDocument(id, d.Document)
+	}
+	key := versionKey{id, n}
+	s.mu.Lock()
+	f := s.cache[key]
+	s.mu.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	v, err := s.Version(ctx, id, n)
+	if err != nil {
+		return nil, err
+	}
+	f, err = CheckDocument(id, v.Document)
+	if err != nil {
+		return nil, fmt.Errorf("flows: %s version %d: %w", id, n, err)
+	}
+	f.Version = n
+	s.mu.Lock()
+	if len(s.cache) >= cacheSize {
+		for k := range s.cache { // evict any one: a miss only costs a query
+			delete(s.cache, k)
+			break
+		}
+	}
+	s.cache[key] = f
+	s.mu.Unlock()
+	return f, nil
+}
+
+// Refresh reloads the bindings and latest versions if the change counter moved.
+func (s *Store) Refresh(ctx context.Context) error {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT seq FROM flow_changes`).Scan(&seq); err != nil {
+		return fmt.Errorf("flows: refresh: %w", err)
+	}
+	if cur := s.snap.Load(); cur != nil && cur.seq == seq {
+		return nil
+	}
+	next := &snapshot{numbers: map[string]string{}, latest: map[string]int{}}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT seq FROM flow_changes`).Scan(&next.seq); err != nil {
+			return err
+		}
+		b, err := readBindings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		next.numbers, next.fallback = b.Numbers, b.Default
+		rows, err := tx.Query(ctx, `SELECT flow_id, max(version) FROM flow_versions GROUP BY flow_id`)
+		if err != nil {
+			return err
+		}
+		var id string
+		var v int
+		_, err = pgx.ForEachRow(rows, []any{&id, &v}, func() error {
+			next.latest[id] = v
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("flows: refresh: %w", err)
+	}
+	s.snap.Store(next)
+	return nil
+}
+
+// Watch keeps Live's snapshot fresh by polling the change counter every interval (one
+// tiny read) until ctx ends. onError, when set, hears the first failure of a run of
+// failures, so a database outage logs once rather than every interval; calls meanwhile
+// keep the last snapshot.
+func (s *Store) Watch(ctx context.Context, every time.Duration, onError func(error)) {
+	if every <= 0 {
+		every = 250 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		rctx, cancel := context.WithTimeout(ctx, every*4)
+		err := s.Refresh(rctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			if onError != nil {
+				onError(err)
+			}
+		case err == nil:
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// blocking keeps the problems that stop a publish. Validate reports only those today;
+// this is the one place to filter should it ever report advice too.
+func blocking(probs []Problem) []Problem { return probs }
+
+// Published returns flow id at its latest version, compiled, reading the database (for
+// simulations and gotos, which want the newest even between Watch polls).
+func (s *Store) Published(ctx context.Context, id string) (*Flow, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM flow_versions WHERE flow_id = $1`, id).Scan(&n); err != nil {
+		return nil, fmt.Errorf("flows: published %s: %w", id, err)
+	}
+	if n == 0 {
+		if err := s.exists(ctx, id); err != nil {
+			return nil, fmt.Errorf("flows: published %s: %w", id, err)
+		}
+		return nil, fmt.Errorf("flows: published %s: %w", id, ErrUnpublished)
+	}
+	return s.Flow(ctx, id, n)
+}
