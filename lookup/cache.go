@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +74,9 @@ type Cache struct {
 	o   CacheOptions
 
 	hits, misses, stale, redisErrors, fills atomic.Int64
+
+	evictMu  sync.Mutex
+	evictors []func(phones []string) // local tiers over this cache
 }
 
 var (
@@ -148,6 +153,26 @@ return 1
 `)
 
 func (c *Cache) key(e164 string) string { return c.o.Prefix + "caller:" + e164 }
+
+// channel is where invalidated numbers are published for the local tiers of every
+// instance sharing the prefix.
+func (c *Cache) channel() string { return c.o.Prefix + "invalidate" }
+
+func (c *Cache) addEvictor(f func([]string)) {
+	c.evictMu.Lock()
+	c.evictors = append(c.evictors, f)
+	c.evictMu.Unlock()
+}
+
+// evictLocal evicts the numbers (all with none) from this process's local tiers.
+func (c *Cache) evictLocal(phones []string) {
+	c.evictMu.Lock()
+	evictors := c.evictors
+	c.evictMu.Unlock()
+	for _, f := range evictors {
+		f(phones)
+	}
+}
 
 // Resolve answers for the number at now, from Redis when it can.
 func (c *Cache) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
@@ -232,7 +257,8 @@ func (c *Cache) store(ctx context.Context, key, found string, e Entry, now time.
 	}
 }
 
-// Invalidate makes the next lookup of each number read the directory.
+// Invalidate makes the next lookup of each number read the directory, in Redis, in this
+// process's local tiers and, through a published message, in those of every instance.
 func (c *Cache) Invalidate(ctx context.Context, phones ...string) error {
 	if len(phones) == 0 {
 		return nil
@@ -240,15 +266,29 @@ func (c *Cache) Invalidate(ctx context.Context, phones ...string) error {
 	// The write is committed: a caller that gives up must not leave the cache stale.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.WriteTimeout)
 	defer cancel()
+	// Tombstones first, then the message and the local eviction: a local refill that
+	// starts after the eviction finds the tombstone and reads the directory.
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, ph := range phones {
 			p.Set(ctx, c.key(ph), tombstone, c.o.TombstoneTTL)
 		}
+		p.Publish(ctx, c.channel(), strings.Join(phones, ","))
 		return nil
 	})
+	c.evictLocal(phones)
 	if err != nil {
 		c.redisErrors.Add(1)
 	}
+	return err
+}
+
+// InvalidateAll empties every local tier, here and in every instance, without touching
+// Redis: for bulk changes whose Redis entries are invalidated number by number.
+func (c *Cache) InvalidateAll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.WriteTimeout)
+	defer cancel()
+	err := c.rdb.Publish(ctx, c.channel(), flushAll).Err()
+	c.evictLocal(nil)
 	return err
 }
 

@@ -2,8 +2,10 @@ package lookup
 
 import (
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -31,10 +33,20 @@ var withheld = map[string]bool{
 // It refuses, with an error wrapping ErrInvalid: the empty string, "anonymous" and other
 // words, SIP and client addresses, extensions, numbers that are not valid for their
 // country, and Twilio's markers for withheld caller ids.
+//
+// Answers are remembered (a bounded memo): Normalize is a pure function of its input, and
+// parsing with full metadata costs tens of microseconds on every call.
 func Normalize(raw, defaultRegion string) (string, error) {
 	if defaultRegion == "" {
 		defaultRegion = DefaultRegion
 	}
+	if len(raw) > maxRawPhone {
+		return normalize(raw, defaultRegion)
+	}
+	return normalized.get(raw, defaultRegion)
+}
+
+func normalize(raw, defaultRegion string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if len(s) > maxRawPhone {
 		return "", fmt.Errorf("%w phone number: too long", ErrInvalid)
@@ -112,4 +124,50 @@ func countryCodeLen(digits string) int {
 		}
 	}
 	return min(1, len(digits))
+}
+
+// normalizeMemo remembers Normalize's answers, in shards that are emptied when full: the
+// numbers that call are few and repeat, and a full shard costs one re-parse per number.
+type normalizeMemo struct {
+	seed   maphash.Seed
+	shards [16]struct {
+		mu sync.RWMutex
+		m  map[memoKey]memoAnswer
+	}
+}
+
+type memoKey struct{ raw, region string }
+
+type memoAnswer struct {
+	e164 string
+	err  error
+}
+
+const memoShardSize = 4096
+
+var normalized = func() *normalizeMemo {
+	m := &normalizeMemo{seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].m = make(map[memoKey]memoAnswer)
+	}
+	return m
+}()
+
+func (m *normalizeMemo) get(raw, region string) (string, error) {
+	k := memoKey{raw, region}
+	sh := &m.shards[maphash.String(m.seed, raw)%uint64(len(m.shards))]
+	sh.mu.RLock()
+	a, ok := sh.m[k]
+	sh.mu.RUnlock()
+	if ok {
+		return a.e164, a.err
+	}
+	e164, err := normalize(raw, region)
+	sh.mu.Lock()
+	if len(sh.m) >= memoShardSize {
+		clear(sh.m)
+	}
+	sh.m[k] = memoAnswer{e164, err}
+	sh.mu.Unlock()
+	return e164, err
 }
