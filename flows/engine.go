@@ -2,14 +2,17 @@ package flows
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
-// maxSteps bounds the nodes one turn may visit; Validate rejects loops without input, so
-// only a very long chain of say and branch nodes reaches it.
-const maxSteps = 50
+// maxVarLen bounds a variable's value: the state travels in a URL.
+const maxVarLen = 100
 
 // Start runs a call's first turn in this flow from its start node. When the call comes
 // from another flow (Call.From, see Turn.GotoFlow), its member and variables carry over.
@@ -35,8 +38,8 @@ func (f *Flow) Start(call Call) (Turn, error) {
 	return r.done(), nil
 }
 
-// Resume continues a call at the node st waits on (a gather, choose_member or identify)
-// with what the caller did.
+// Resume continues a call at the node st waits on (a gather, choose_member, identify or
+// record) with what the caller did.
 //
 // At an identify node, keys with no matching Call.Identified yield a Turn with only
 // Identify (and the unchanged State) set: the edge looks the number up and calls Resume
@@ -52,7 +55,7 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		return Turn{}, fmt.Errorf("%w: state is for flow %q version %d, not %q version %d", ErrState, st.Flow, st.Version, f.ID, f.Version)
 	}
 	n := p.nodes[st.Node]
-	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify)) {
+	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord)) {
 		return Turn{}, fmt.Errorf("%w: node %q does not wait for input", ErrState, st.Node)
 	}
 	if st.Attempts < 0 {
@@ -64,6 +67,8 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		err = r.resumeGather(n, in)
 	case NodeChooseMember:
 		err = r.resumeChoose(n, in)
+	case NodeRecord:
+		err = r.resumeRecord(n, in)
 	default:
 		err = r.resumeIdentify(n, in)
 	}
@@ -201,9 +206,11 @@ func (r *run) trace(format string, args ...any) {
 // walk visits nodes from id until one waits for input or ends the call.
 func (r *run) walk(id string) error {
 	for {
+		// Validate bounds every path by max_steps_without_input; this guards the engine
+		// against a flow that escaped validation.
 		r.steps++
-		if r.steps > maxSteps {
-			return fmt.Errorf("%w: stopped at node %q after %d nodes", ErrLoop, id, maxSteps)
+		if r.steps > r.p.maxSteps {
+			return fmt.Errorf("%w: stopped at node %q after %d nodes", ErrLoop, id, r.p.maxSteps)
 		}
 		n := r.p.nodes[id]
 		if n == nil {
@@ -214,11 +221,33 @@ func (r *run) walk(id string) error {
 			lang := r.say(n.say, &r.turn.Actions)
 			r.trace("say %s (%s) → %s", n.id, lang, n.next)
 			id = n.next
+		case NodePlay:
+			r.turn.Actions = append(r.turn.Actions, Action{Kind: ActPlay, URL: n.url})
+			r.trace("play %s → %s", n.id, n.next)
+			id = n.next
+		case NodeSet:
+			r.set(n)
+			id = n.next
+		case NodeRecord:
+			r.say(n.say, &r.turn.Actions)
+			r.st.Node, r.st.Attempts = n.id, 0
+			r.turn.Actions = append(r.turn.Actions, Action{Kind: ActRecord, Record: &Record{
+				MaxSeconds: n.maxSeconds, TimeoutSeconds: n.timeout, PlayBeep: n.beep, Transcribe: n.transcribe}})
+			r.turn.Awaiting = true
+			r.trace("record %s: recording (at most %d s)", n.id, n.maxSeconds)
+			return nil
+		case NodeGoto:
+			r.say(n.say, &r.turn.Actions)
+			r.trace("goto %s: flow %s", n.id, n.gotoFlow)
+			r.turn.GotoFlow = n.gotoFlow
+			r.turn.End = EndGoto
+			r.st.Node, r.st.Attempts = "", 0
+			return nil
 		case NodeBranch:
 			id = r.branch(n)
 		case NodeGather:
 			r.trace("gather %s: asking (%s)", n.id, n.input)
-			r.ask(n, false, false)
+			r.ask(n, "")
 			return nil
 		case NodeChooseMember:
 			next, wait := r.enterChoose(n)
@@ -232,7 +261,7 @@ func (r *run) walk(id string) error {
 			id = next
 		case NodeIdentify:
 			r.trace("identify %s: asking for a member number", n.id)
-			r.ask(n, false, false)
+			r.ask(n, "")
 			return nil
 		case NodeHandoff:
 			r.handoff(n)
@@ -248,12 +277,47 @@ func (r *run) walk(id string) error {
 
 func (r *run) scope() *scope {
 	return &scope{
-		now:     r.call.Now,
-		members: len(r.call.Caller.Members),
-		member:  r.member,
-		lang:    r.lang,
-		terms:   r.p.terms[r.lang],
+		now:      r.call.Now,
+		members:  len(r.call.Caller.Members),
+		member:   r.member,
+		phone:    r.call.Caller.Phone,
+		trust:    r.call.Caller.Trust,
+		vars:     r.st.Vars,
+		zone:     r.p.zone,
+		holidays: r.p.holidays,
+		lang:     r.lang,
+		terms:    r.p.terms[r.lang],
 	}
+}
+
+// set renders a set node's values as plain text into the call's variables; an empty
+// value removes the variable. Values read the variables as they were before the node.
+func (r *run) set(n *cnode) {
+	s := r.scope()
+	s.lang, s.terms = r.p.defaultLang, r.p.terms[r.p.defaultLang]
+	vars := maps.Clone(r.st.Vars) // the State the caller passed in keeps its map
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	names := make([]string, 0, len(n.set))
+	for _, v := range n.set {
+		v.tpl.render(&r.b, s)
+		val := r.b.speech().String()
+		if utf8.RuneCountInString(val) > maxVarLen {
+			val = string([]rune(val)[:maxVarLen])
+		}
+		if val == "" {
+			delete(vars, v.name)
+		} else {
+			vars[v.name] = val
+		}
+		names = append(names, v.name)
+	}
+	if len(vars) == 0 {
+		vars = nil
+	}
+	r.st.Vars = vars
+	r.trace("set %s: %s → %s", n.id, strings.Join(names, ", "), n.next)
 }
 
 // template picks the call's language variant of t, else the default language's.
@@ -301,6 +365,10 @@ func (r *run) branch(n *cnode) string {
 				line.WriteString(" and ")
 			}
 			line.WriteString(c.desc)
+			if callClock(c.field) {
+				t := c.clock(s)
+				fmt.Fprintf(&line, " [%s %s]", t.Format("Mon 2006-01-02 15:04"), t.Location())
+			}
 			if ok && !c.holds(s) {
 				ok = false
 			}
@@ -318,7 +386,10 @@ func (r *run) branch(n *cnode) string {
 }
 
 func (c *ccond) holds(s *scope) bool {
-	v, present := s.value(c.field)
+	if callClock(c.field) && c.op != "exists" && c.op != "missing" {
+		return c.clockHolds(s)
+	}
+	v, present := s.value(c.field, c.key)
 	switch c.op {
 	case "exists":
 		return present
@@ -332,28 +403,103 @@ func (c *ccond) holds(s *scope) bool {
 		return eq == (c.op == "eq")
 	case "in", "not_in":
 		in := false
+		if c.field == fieldCallerMembers {
+			in = slices.Contains(c.nums, s.members)
+		}
 		for _, w := range c.values {
-			if present && strings.EqualFold(v, w) {
+			if in || (present && strings.EqualFold(v, w)) {
 				in = true
 				break
 			}
 		}
 		return in == (c.op == "in")
+	}
+	return compare(c.op, s.members, c.num)
+}
+
+// compare applies an ordering op; false for anything else.
+func compare(op string, a, b int) bool {
+	switch op {
+	case "eq":
+		return a == b
+	case "ne":
+		return a != b
 	case "lt":
-		return s.members < c.num
+		return a < b
 	case "lte":
-		return s.members <= c.num
+		return a <= b
 	case "gt":
-		return s.members > c.num
+		return a > b
 	case "gte":
-		return s.members >= c.num
+		return a >= b
 	}
 	return false
 }
 
-// ask puts n's prompt in a Gather and waits. A retry says the reprompt (or the prompt);
-// notFound (identify) says the not-found prompt first.
-func (r *run) ask(n *cnode, retry, notFound bool) {
+// clock is the call's moment in the condition's zone.
+func (c *ccond) clock(s *scope) time.Time {
+	loc := c.zone
+	if loc == nil {
+		loc = s.local(c.member)
+	}
+	return s.now.In(loc)
+}
+
+func (c *ccond) clockHolds(s *scope) bool {
+	t := c.clock(s)
+	neg := c.op == "ne" || c.op == "not_in"
+	switch c.field {
+	case fieldCallWeekday:
+		d := int(t.Weekday())
+		if c.op == "in" || c.op == "not_in" {
+			return slices.Contains(c.nums, d) != neg
+		}
+		return compare(c.op, d, c.num)
+	case fieldCallTime:
+		m := t.Hour()*60 + t.Minute()
+		if c.op == "between" {
+			if len(c.nums) != 2 {
+				return false
+			}
+			from, to := c.nums[0], c.nums[1]
+			if from <= to {
+				return from <= m && m < to
+			}
+			return m >= from || m < to // wraps midnight: 22:00–06:00
+		}
+		return compare(c.op, m, c.num)
+	case fieldCallDate:
+		y, mo, d := t.Date()
+		today := dateValue{year: y, month: int(mo), day: d}
+		switch c.op {
+		case "eq", "ne", "in", "not_in":
+			return slices.ContainsFunc(c.dates, today.matches) != neg
+		}
+		if len(c.dates) == 0 {
+			return false
+		}
+		return compare(c.op, today.ordinal(), c.dates[0].ordinal())
+	case fieldCallHoliday:
+		y, mo, d := t.Date()
+		today := dateValue{year: y, month: int(mo), day: d}
+		holiday := slices.ContainsFunc(s.holidays, today.matches)
+		return (holiday == (c.value == "true")) != neg
+	}
+	return false
+}
+
+// matches reports whether d is the date p names (p's year 0: any year).
+func (d dateValue) matches(p dateValue) bool {
+	return d.month == p.month && d.day == p.day && (p.year == 0 || p.year == d.year)
+}
+
+func (d dateValue) ordinal() int { return d.year*10000 + d.month*100 + d.day }
+
+// ask puts n's prompt in a Gather and waits. why is "" on the first ask, else what went
+// wrong: a retry says the no-input or no-match prompt, else the reprompt, else the
+// prompt; "not found" (identify) says the not-found prompt first.
+func (r *run) ask(n *cnode, why string) {
+	retry := why != ""
 	if !retry {
 		r.st.Attempts = 0
 	}
@@ -364,11 +510,16 @@ func (r *run) ask(n *cnode, retry, notFound bool) {
 		NumDigits:      n.numDigits,
 		Language:       r.lang,
 	}
-	if notFound {
+	if why == "not found" {
 		r.say(n.notFoundPrompt, &g.Prompts)
 	}
 	prompt := n.prompt
-	if retry && len(n.reprompt) > 0 {
+	switch {
+	case why == "no input" && len(n.noInputPrompt) > 0:
+		prompt = n.noInputPrompt
+	case why == "no match" && len(n.noMatchPrompt) > 0:
+		prompt = n.noMatchPrompt
+	case retry && len(n.reprompt) > 0:
 		prompt = n.reprompt
 	}
 	r.say(prompt, &g.Prompts)
@@ -425,7 +576,7 @@ func (r *run) fail(n *cnode, what string) error {
 	if r.st.Attempts < n.retries {
 		r.st.Attempts++
 		r.trace("%s %s: %s → retry %d of %d", n.typ, n.id, what, r.st.Attempts, n.retries)
-		r.ask(n, true, what == "not found")
+		r.ask(n, what)
 		return nil
 	}
 	var next string
@@ -538,7 +689,7 @@ func (r *run) enterChoose(n *cnode) (next string, wait bool) {
 		return next, false
 	}
 	r.trace("choose_member %s: %d members, asking (%s)", n.id, len(ms), n.input)
-	r.ask(n, false, false)
+	r.ask(n, "")
 	return "", true
 }
 
@@ -624,9 +775,21 @@ func isKeypadNumber(s string) bool {
 	return true
 }
 
+// resumeRecord goes on after a recording: next, or no_input when nothing was recorded.
+func (r *run) resumeRecord(n *cnode, in Input) error {
+	r.st.Attempts = 0
+	if strings.TrimSpace(in.RecordingURL) == "" {
+		next := first(n.noInput, n.next)
+		r.trace("record %s: nothing recorded → %s", n.id, next)
+		return r.walk(next)
+	}
+	r.trace("record %s: %d s recorded → %s", n.id, in.RecordingSeconds, n.next)
+	return r.walk(n.next)
+}
+
 func (r *run) handoff(n *cnode) {
 	r.say(n.say, &r.turn.Actions)
-	h := &Handoff{Queue: n.queue, Reason: n.reason}
+	h := &Handoff{Queue: n.queue, Reason: n.reason, Workflow: n.workflow, SIP: n.sip, Client: n.client}
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
 			h.Context = append(h.Context, KV{Key: k, Value: v})
@@ -646,7 +809,16 @@ func (r *run) handoff(n *cnode) {
 	}
 	add("language", r.lang)
 	add("reason", n.reason)
-	r.trace("handoff %s: queue %s, reason %s", n.id, n.queue, first(n.reason, "-"))
+	switch {
+	case n.workflow != "":
+		r.trace("handoff %s: workflow %s, reason %s", n.id, n.workflow, first(n.reason, "-"))
+	case n.sip != "":
+		r.trace("handoff %s: sip %s, reason %s", n.id, n.sip, first(n.reason, "-"))
+	case n.client != "":
+		r.trace("handoff %s: client %s, reason %s", n.id, n.client, first(n.reason, "-"))
+	default:
+		r.trace("handoff %s: queue %s, reason %s", n.id, n.queue, first(n.reason, "-"))
+	}
 	r.end(Action{Kind: ActHandoff, Handoff: h}, EndHandoff)
 }
 

@@ -723,15 +723,52 @@ func TestEngineRefusesInvalidFlows(t *testing.T) {
 }
 
 func TestStepLimit(t *testing.T) {
-	f := testFlow()
-	f.Nodes = nil
-	for i := range maxSteps + 5 {
-		f.Nodes = append(f.Nodes, Node{ID: fmt.Sprintf("s%d", i), Type: NodeSay, Say: Text{"en-US": "Hi."}, Next: fmt.Sprintf("s%d", i+1)})
+	chain := func(n, max int) *Flow {
+		f := testFlow()
+		f.MaxStepsWithoutInput = max
+		f.Nodes = nil
+		for i := range n - 1 {
+			f.Nodes = append(f.Nodes, Node{ID: fmt.Sprintf("s%d", i), Type: NodeSay, Say: Text{"en-US": "Hi."}, Next: fmt.Sprintf("s%d", i+1)})
+		}
+		f.Nodes = append(f.Nodes, Node{ID: fmt.Sprintf("s%d", n-1), Type: NodeHangup})
+		f.StartNode = "s0"
+		return f
 	}
-	f.Nodes = append(f.Nodes, Node{ID: fmt.Sprintf("s%d", maxSteps+5), Type: NodeHangup})
-	f.StartNode = "s0"
-	if _, err := mustLoad(t, f).Start(callFrom()); !errors.Is(err, ErrLoop) {
-		t.Errorf("err = %v, want ErrLoop", err)
+	tests := []struct {
+		name     string
+		nodes    int
+		max      int
+		wantPath string
+	}{
+		{"the default limit", defaultMaxSteps, 0, ""},
+		{"one more than the default", defaultMaxSteps + 1, 0, "nodes.s0"},
+		{"a lower limit", 4, 3, "nodes.s0"},
+		{"a higher limit", 60, 60, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustLoad(t, chain(tt.nodes, tt.max))
+			probs := f.Validate()
+			turn, err := f.Start(callFrom())
+			if tt.wantPath == "" {
+				if len(probs) > 0 || err != nil || turn.End != EndHangup || len(turn.Trace) != tt.nodes {
+					t.Fatalf("problems %v, err %v, end %q after %d nodes", probs, err, turn.End, len(turn.Trace))
+				}
+				return
+			}
+			if got := paths(probs); !reflect.DeepEqual(got, []string{tt.wantPath}) || !strings.Contains(probs[0].Message, "steps without caller input") {
+				t.Fatalf("problems = %v", probs)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("Start: err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	// The engine's own guard, for a flow that escaped validation.
+	f := mustLoad(t, chain(10, 0))
+	f.prog.maxSteps = 5
+	if _, err := f.Start(callFrom()); !errors.Is(err, ErrLoop) {
+		t.Errorf("guard: err = %v, want ErrLoop", err)
 	}
 }
 

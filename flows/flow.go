@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Schema is the flow document format this package reads.
@@ -44,7 +46,18 @@ type Flow struct {
 	DefaultLanguage string              `json:"default_language"`
 	Languages       map[string]Language `json:"languages"`
 	StartNode       string              `json:"start"` // the node a call starts at
-	Nodes           []Node              `json:"nodes"`
+	// TimeZone is the IANA zone the call's clock is read in by branch conditions on
+	// call.weekday, call.time, call.date and call.holiday (unless a condition says
+	// otherwise) and by {{ time call.now }} for callers without a zone. Default "UTC".
+	TimeZone string `json:"time_zone,omitempty"`
+	// Holidays are the dates call.holiday is true on: "2026-12-25" once, "12-25" every
+	// year.
+	Holidays []string `json:"holidays,omitempty"`
+	// MaxStepsWithoutInput bounds the nodes a caller can pass through between two inputs
+	// (say, play, set, branch, ...); a longer path is a validation error. Default 25, at
+	// most 100.
+	MaxStepsWithoutInput int    `json:"max_steps_without_input,omitempty"`
+	Nodes                []Node `json:"nodes"`
 
 	prog     *program  // compiled at Load
 	problems []Problem // Validate's answer at Load
@@ -67,13 +80,19 @@ type NodeType string
 
 const (
 	NodeSay          NodeType = "say"           // speak, then next
+	NodePlay         NodeType = "play"          // play an audio file, then next
 	NodeGather       NodeType = "gather"        // ask, then follow the option the caller picked
 	NodeBranch       NodeType = "branch"        // follow the first case whose conditions hold
+	NodeSet          NodeType = "set"           // set call variables, then next
 	NodeChooseMember NodeType = "choose_member" // shared number: which member is calling?
 	NodeIdentify     NodeType = "identify"      // a member number on the keypad
+	NodeRecord       NodeType = "record"        // record a voicemail, then next
 	NodeHandoff      NodeType = "handoff"       // pass the call to a person; ends the flow
+	NodeGoto         NodeType = "goto"          // go on in another flow; ends this one
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
 )
+
+var nodeTypes = "say, play, gather, branch, set, choose_member, identify, record, handoff, goto, hangup"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -82,24 +101,37 @@ type Node struct {
 	ID   string   `json:"id"`
 	Type NodeType `json:"type"`
 
-	// say: what to say (required). handoff and hangup: optional words before ending.
+	// say: what to say (required). record: optional words before the beep. handoff, goto
+	// and hangup: optional words before leaving.
 	Say Text `json:"say,omitempty"`
-	// say, choose_member, identify: where to go next (required).
+	// say, play, set, choose_member, identify, record: where to go next (required).
 	Next string `json:"next,omitempty"`
+
+	// play: an http(s) URL of an audio file Twilio can fetch (required).
+	URL string `json:"url,omitempty"`
+
+	// set: call variables, name → value template ("{{ activity.reference }}"), rendered
+	// as plain text and kept for the rest of the call (also across a goto). Templates and
+	// conditions read them as vars.<name>. Names: lower-case letters, digits and _.
+	Set map[string]string `json:"set,omitempty"`
 
 	// gather, choose_member, identify.
 	Prompt   Text `json:"prompt,omitempty"`   // required for gather and identify
 	Reprompt Text `json:"reprompt,omitempty"` // said on a retry instead of the prompt
+	// gather, choose_member: said on a retry after no input, or after an answer that
+	// matched nothing, instead of the reprompt.
+	NoInputPrompt Text `json:"no_input_prompt,omitempty"`
+	NoMatchPrompt Text `json:"no_match_prompt,omitempty"`
 	// Input is "dtmf", "speech" or "dtmf speech" (gather, choose_member). Default: "dtmf
 	// speech" when any option has words (always for choose_member), else "dtmf".
 	Input     string `json:"input,omitempty"`
-	Timeout   int    `json:"timeout,omitempty"`    // seconds, default 5
+	Timeout   int    `json:"timeout,omitempty"`    // seconds, default 5 (record: the silence that ends it)
 	NumDigits int    `json:"num_digits,omitempty"` // gather; default: the options' digit count when they all have the same
 	// Retries is how many times a failed answer (no input or no match; for identify, a
 	// number not found) is asked again before giving up; default 2. At identify, no input
 	// gives up at once: its prompt offers waiting for an agent.
 	Retries *int   `json:"retries,omitempty"`
-	NoInput string `json:"no_input,omitempty"` // giving up after no input (else no_match)
+	NoInput string `json:"no_input,omitempty"` // giving up after no input (else no_match); record: nothing recorded (else next)
 	NoMatch string `json:"no_match,omitempty"` // giving up after an unrecognized answer (else no_input)
 
 	// gather.
@@ -119,9 +151,25 @@ type Node struct {
 	// no_input is not set.
 	NotFound string `json:"not_found,omitempty"`
 
-	// handoff.
-	Queue  string `json:"queue,omitempty"` // required
-	Reason string `json:"reason,omitempty"`
+	// handoff: a target is required: a queue (the edge's configured way to reach people
+	// decides how), or one override: a TaskRouter workflow SID to enqueue to, a sip: URI or
+	// a Twilio Client identity to dial. The context (member, tier, activity, language,
+	// reason) goes along.
+	Queue    string `json:"queue,omitempty"`
+	Workflow string `json:"workflow,omitempty"`
+	SIP      string `json:"sip,omitempty"`
+	Client   string `json:"client,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+
+	// record: the longest recording in seconds (default 120, at most 3600), whether to
+	// ask for a transcription, and whether to beep first (default true).
+	MaxSeconds int   `json:"max_seconds,omitempty"`
+	Transcribe bool  `json:"transcribe,omitempty"`
+	Beep       *bool `json:"beep,omitempty"`
+
+	// goto: the id of the flow to go on in (required); it starts at its start node with
+	// the member and variables of this call.
+	Flow string `json:"flow,omitempty"`
 }
 
 // Option is one answer a gather accepts.
@@ -141,20 +189,31 @@ type Case struct {
 
 // Condition compares a field of the call with a value.
 //
-// Fields: caller.members (a number), member and activity (for exists/missing), and the
-// template fields (member.tier, activity.relation, activity.kind, ...).
-// Ops: eq, ne (value), in, not_in (values), lt, lte, gt, gte (numbers: value), exists,
-// missing. Text compares case-insensitively.
+// Fields: the template fields (member.first_name, member.tier, member.attributes.<name>,
+// activity.kind, activity.relation, ..., caller.trust, caller.phone_last4, vars.<name>);
+// caller.members (how many members share the number, a number); member and activity (for
+// exists and missing); and the call's clock: call.weekday (mon..sun), call.time (HH:MM,
+// 24-hour), call.date (YYYY-MM-DD, or MM-DD every year, for eq, ne, in and not_in) and
+// call.holiday ("true" on the flow's holidays).
+//
+// Ops: eq, ne (value), in, not_in (values), lt, lte, gt, gte (numbers, times and dates:
+// value), between (times: values [from, to], from included, to not; wraps midnight when
+// from is later), exists, missing. Text compares case-insensitively.
+//
+// TimeZone, for the clock fields only: "" reads the clock in the flow's time_zone,
+// "member" in the member's (the flow's when unknown), else an IANA zone.
 type Condition struct {
-	Field  string   `json:"field"`
-	Op     string   `json:"op"`
-	Value  string   `json:"value,omitempty"`
-	Values []string `json:"values,omitempty"`
+	Field    string   `json:"field"`
+	Op       string   `json:"op"`
+	Value    string   `json:"value,omitempty"`
+	Values   []string `json:"values,omitempty"`
+	TimeZone string   `json:"time_zone,omitempty"`
 }
 
 // Problem is one thing wrong with a flow document, located by a dotted path: node list
 // entries by their id ("nodes.greet.say.en-US"), other list entries by index
 // ("nodes.menu.options.0.digits"). A node without a usable id is addressed by index too.
+// Whether a problem is an error or a warning depends on the list it is in (Report).
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
@@ -191,21 +250,52 @@ func Load(data []byte) (*Flow, error) {
 	if err := decodeStrict(data, f); err != nil {
 		return nil, err
 	}
-	f.prog, f.problems = compile(f)
+	var r Report
+	f.prog, r = compile(f, ValidateOptions{})
+	f.problems = r.Errors
 	return f, nil
 }
 
-// Validate reports everything wrong with the document, in document order; nil when it is
-// fine to run. It reads the exported fields, so it also checks a document built in code.
+// Validate reports the errors in the document, in document order; empty when it is fine
+// to run. It reads the exported fields, so it also checks a document built in code. It does
+// not check that goto targets exist, and leaves out warnings: see ValidateWith.
 func (f *Flow) Validate() []Problem {
-	_, probs := compile(f)
-	return probs
+	_, r := compile(f, ValidateOptions{})
+	return r.Errors
+}
+
+// ValidateOptions is what validation needs to know beyond the document.
+type ValidateOptions struct {
+	// KnownFlow reports whether a flow with this id exists, to check goto nodes. Nil: goto
+	// targets are not checked.
+	KnownFlow func(id string) bool
+}
+
+// Report is a validation's answer. Errors block publishing (and running); warnings are
+// worth a look but do not: a node no path reaches, a text without a translation for a
+// declared language (its callers hear the default language), a gather that hangs up
+// after its last retry because it has no no_input or no_match.
+type Report struct {
+	Errors   []Problem `json:"errors"`
+	Warnings []Problem `json:"warnings"`
+}
+
+// Valid reports whether there are no errors.
+func (r Report) Valid() bool { return len(r.Errors) == 0 }
+
+// ValidateWith reports errors and warnings, each in document order (never nil lists).
+func (f *Flow) ValidateWith(opts ValidateOptions) Report {
+	_, r := compile(f, opts)
+	return r
 }
 
 // program is a flow compiled for the engine: templates parsed, words tokenized, defaults
 // applied. It does not share memory with the document.
 type program struct {
 	start       string
+	maxSteps    int
+	zone        *time.Location
+	holidays    []dateValue
 	defaultLang string
 	langs       []string // declared, sorted
 	voices      map[string]string
@@ -216,12 +306,22 @@ type program struct {
 type cnode struct {
 	id, typ                                       string
 	next, noInput, noMatch, notFound, dflt, queue string
-	reason                                        string
+	reason, workflow, sip, client                 string
+	url, gotoFlow                                 string
 	say, prompt, reprompt, item, notFoundPrompt   ctext
+	noInputPrompt, noMatchPrompt                  ctext
+	set                                           []cset
 	input                                         string
-	timeout, numDigits, retries                   int
+	timeout, numDigits, retries, maxSeconds       int
+	transcribe, beep                              bool
 	options                                       []coption
 	cases                                         []ccase
+}
+
+// cset is one variable a set node sets.
+type cset struct {
+	name string
+	tpl  *template
 }
 
 // ctext is a compiled Text: language → template.
@@ -244,17 +344,31 @@ type ccase struct {
 
 type ccond struct {
 	field  field
+	key    string // keyed fields
 	op     string
 	value  string
 	values []string
-	num    int
-	desc   string // for the trace: "caller.members eq 0"
+	num    int   // numbers; minutes since midnight; weekdays
+	nums   []int // between: [from, to]; in, not_in: weekdays
+	dates  []dateValue
+	member bool           // clock fields: in the member's zone
+	zone   *time.Location // clock fields: an explicit zone
+	desc   string         // for the trace: "caller.members eq 0"
+}
+
+// dateValue is a calendar date; year 0 matches every year.
+type dateValue struct {
+	year       int
+	month, day int
 }
 
 const (
-	defaultTimeout = 5
-	defaultRetries = 2
-	maxChoices     = 9 // one key per member
+	defaultTimeout    = 5
+	defaultRetries    = 2
+	defaultMaxSteps   = 25
+	defaultMaxSeconds = 120
+	maxChoices        = 9  // one key per member
+	maxVars           = 16 // distinct variables per flow: the state travels in a URL
 )
 
 var (
@@ -262,30 +376,47 @@ var (
 	langPattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
 	keysPattern = regexp.MustCompile(`^[0-9*]{1,20}$`)
 	inputs      = []string{"dtmf", "speech", "dtmf speech"}
-	ops         = []string{"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "exists", "missing"}
+	ops         = []string{"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "exists", "missing"}
+	workflowSID = regexp.MustCompile(`^WW[0-9a-f]{32}$`)
+	clientID    = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,121}$`)
 )
 
 // nodeFields lists, per node type, the optional fields it uses (id and type always).
 var nodeFields = map[NodeType][]string{
 	NodeSay:          {"say", "next"},
-	NodeGather:       {"prompt", "reprompt", "input", "timeout", "num_digits", "retries", "no_input", "no_match", "options"},
+	NodePlay:         {"url", "next"},
+	NodeGather:       {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "input", "timeout", "num_digits", "retries", "no_input", "no_match", "options"},
 	NodeBranch:       {"cases", "default"},
-	NodeChooseMember: {"prompt", "reprompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match"},
+	NodeSet:          {"set", "next"},
+	NodeChooseMember: {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match"},
 	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input"},
-	NodeHandoff:      {"say", "queue", "reason"},
+	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input"},
+	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason"},
+	NodeGoto:         {"say", "flow"},
 	NodeHangup:       {"say"},
 }
 
 type compiler struct {
 	f     *Flow
+	opts  ValidateOptions
 	p     *program
 	probs []Problem
+	warns []Problem
 	paths []string       // node index → path
 	index map[string]int // node id → first index
+	sets  map[string]bool
+	reads []varRead
 }
+
+// varRead is a variable a template or condition reads, to check that a set node sets it.
+type varRead struct{ name, path string }
 
 func (c *compiler) add(path, format string, args ...any) {
 	c.probs = append(c.probs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) warn(path, format string, args ...any) {
+	c.warns = append(c.warns, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func join(path, seg string) string {
@@ -295,8 +426,8 @@ func join(path, seg string) string {
 	return path + "." + seg
 }
 
-func compile(f *Flow) (*program, []Problem) {
-	c := &compiler{f: f, index: map[string]int{}}
+func compile(f *Flow, opts ValidateOptions) (*program, Report) {
+	c := &compiler{f: f, opts: opts, index: map[string]int{}, sets: map[string]bool{}}
 	c.p = &program{
 		start:       f.StartNode,
 		defaultLang: f.DefaultLanguage,
@@ -314,6 +445,7 @@ func compile(f *Flow) (*program, []Problem) {
 		c.add("version", "must not be negative")
 	}
 	c.languages()
+	c.clock()
 	ids := make([]string, len(f.Nodes))
 	for i, n := range f.Nodes {
 		ids[i] = n.ID
@@ -337,8 +469,18 @@ func compile(f *Flow) (*program, []Problem) {
 	for i := range f.Nodes {
 		c.node(i)
 	}
+	c.vars()
 	c.loops()
-	return c.p, c.probs
+	c.depth()
+	c.reachable()
+	return c.p, Report{Errors: nonNil(c.probs), Warnings: nonNil(c.warns)}
+}
+
+func nonNil(ps []Problem) []Problem {
+	if ps == nil {
+		return []Problem{}
+	}
+	return ps
 }
 
 // elemPaths names list entries by id when the id is usable and unique, else by index.
@@ -425,7 +567,7 @@ func (c *compiler) node(i int) {
 		if n.Type == "" {
 			c.add(join(path, "type"), "required")
 		} else {
-			c.add(join(path, "type"), "unknown type %q (types: say, gather, branch, choose_member, identify, handoff, hangup)", n.Type)
+			c.add(join(path, "type"), "unknown type %q (types: %s)", n.Type, nodeTypes)
 		}
 		return
 	}
@@ -439,6 +581,48 @@ func (c *compiler) node(i int) {
 	case NodeSay:
 		cn.say = c.text(join(path, "say"), n.Say, true, false)
 		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodePlay:
+		cn.url = strings.TrimSpace(n.URL)
+		if cn.url == "" {
+			c.add(join(path, "url"), "required")
+		} else if msg := checkAudioURL(cn.url); msg != "" {
+			c.add(join(path, "url"), "%s", msg)
+		}
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodeSet:
+		c.setVars(cn, n, path)
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodeRecord:
+		cn.say = c.text(join(path, "say"), n.Say, false, false)
+		cn.maxSeconds = n.MaxSeconds
+		switch {
+		case n.MaxSeconds == 0:
+			cn.maxSeconds = defaultMaxSeconds
+		case n.MaxSeconds < 1 || n.MaxSeconds > 3600:
+			c.add(join(path, "max_seconds"), "must be between 1 and 3600")
+		}
+		cn.timeout = n.Timeout
+		switch {
+		case n.Timeout == 0:
+			cn.timeout = defaultTimeout
+		case n.Timeout < 1 || n.Timeout > 60:
+			c.add(join(path, "timeout"), "must be between 1 and 60 seconds")
+		}
+		cn.transcribe = n.Transcribe
+		cn.beep = n.Beep == nil || *n.Beep
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+		cn.noInput = c.ref(join(path, "no_input"), n.NoInput, false)
+	case NodeGoto:
+		cn.say = c.text(join(path, "say"), n.Say, false, false)
+		cn.gotoFlow = strings.TrimSpace(n.Flow)
+		switch {
+		case cn.gotoFlow == "":
+			c.add(join(path, "flow"), "required")
+		case !idPattern.MatchString(cn.gotoFlow):
+			c.add(join(path, "flow"), "must be a flow id: a letter then letters, digits, _ or - (at most 64)")
+		case c.opts.KnownFlow != nil && cn.gotoFlow != c.f.ID && !c.opts.KnownFlow(cn.gotoFlow):
+			c.add(join(path, "flow"), "unknown flow %q", cn.gotoFlow)
+		}
 	case NodeGather:
 		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
 		c.asking(cn, n, path)
@@ -455,6 +639,9 @@ func (c *compiler) node(i int) {
 		}
 		cn.numDigits = 1 // one key per member
 		cn.next = c.ref(join(path, "next"), n.Next, true)
+		if n.NoInput == "" && n.NoMatch == "" {
+			c.warn(path, "no no_input or no_match: the call hangs up when nobody is chosen")
+		}
 	case NodeIdentify:
 		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
 		cn.notFoundPrompt = c.text(join(path, "not_found_prompt"), n.NotFoundPrompt, false, false)
@@ -464,10 +651,7 @@ func (c *compiler) node(i int) {
 		cn.notFound = c.ref(join(path, "not_found"), n.NotFound, true)
 	case NodeHandoff:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
-		cn.queue = strings.TrimSpace(n.Queue)
-		if cn.queue == "" {
-			c.add(join(path, "queue"), "required")
-		}
+		c.handoffTarget(cn, n, path)
 		cn.reason = strings.TrimSpace(n.Reason)
 	case NodeHangup:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
@@ -490,6 +674,10 @@ func usedFields(n *Node) []string {
 		{"cases", n.Cases != nil}, {"default", n.Default != ""}, {"item", n.Item != nil},
 		{"not_found_prompt", n.NotFoundPrompt != nil}, {"not_found", n.NotFound != ""},
 		{"queue", n.Queue != ""}, {"reason", n.Reason != ""},
+		{"url", n.URL != ""}, {"set", n.Set != nil}, {"no_input_prompt", n.NoInputPrompt != nil},
+		{"no_match_prompt", n.NoMatchPrompt != nil}, {"workflow", n.Workflow != ""},
+		{"sip", n.SIP != ""}, {"client", n.Client != ""}, {"max_seconds", n.MaxSeconds != 0},
+		{"transcribe", n.Transcribe}, {"beep", n.Beep != nil}, {"flow", n.Flow != ""},
 	} {
 		if u.set {
 			used = append(used, u.name)
@@ -501,6 +689,8 @@ func usedFields(n *Node) []string {
 // asking checks what gather, choose_member and identify share.
 func (c *compiler) asking(cn *cnode, n *Node, path string) {
 	cn.reprompt = c.text(join(path, "reprompt"), n.Reprompt, false, false)
+	cn.noInputPrompt = c.text(join(path, "no_input_prompt"), n.NoInputPrompt, false, false)
+	cn.noMatchPrompt = c.text(join(path, "no_match_prompt"), n.NoMatchPrompt, false, false)
 	cn.input = n.Input
 	if n.Input != "" && !slices.Contains(inputs, n.Input) {
 		c.add(join(path, "input"), "must be dtmf, speech or \"dtmf speech\"")
@@ -578,8 +768,20 @@ func (c *compiler) options(cn *cnode, n *Node, path string) {
 	if cn.input == "" {
 		cn.input = pick(anyWords, "dtmf speech", "dtmf")
 	}
-	if len(n.Options) == 0 && n.NoInput == "" && n.NoMatch == "" {
+	switch {
+	case len(n.Options) == 0 && n.NoInput == "" && n.NoMatch == "":
 		c.add(join(path, "options"), "a gather needs options or a way forward (no_input or no_match)")
+	case n.NoInput == "" && n.NoMatch == "":
+		c.warn(path, "no no_input or no_match: the call hangs up after the last retry")
+	}
+	if strings.Contains(cn.input, "speech") && anyWords {
+		for _, lang := range c.p.langs {
+			for i, o := range n.Options {
+				if len(o.Words) > 0 && len(o.Words[lang]) == 0 && lang != c.f.DefaultLanguage {
+					c.warn(join(join(join(path, "options"), strconv.Itoa(i)), "words"), "no %s words: %s callers are matched with the %s words", lang, lang, c.f.DefaultLanguage)
+				}
+			}
+		}
 	}
 }
 
@@ -602,14 +804,18 @@ func (c *compiler) condition(path string, w Condition) ccond {
 	for _, v := range w.Values {
 		cc.values = append(cc.values, strings.TrimSpace(v))
 	}
-	f := lookupField(w.Field)
+	f, key := lookupField(w.Field)
 	if f == fieldNone || f == fieldChoiceDigit {
 		c.add(join(path, "field"), "unknown field %q", w.Field)
 		return cc
 	}
-	cc.field = f
+	cc.field, cc.key = f, key
+	if f == fieldVar {
+		c.reads = append(c.reads, varRead{key, join(path, "field")})
+	}
 	kind := fieldTable[f].kind
 	cc.desc = w.Field + " " + w.Op
+	c.conditionZone(path, w, &cc)
 	switch w.Op {
 	case "exists", "missing":
 		if w.Value != "" || w.Values != nil {
@@ -625,15 +831,12 @@ func (c *compiler) condition(path string, w Condition) ccond {
 			return cc
 		}
 		cc.desc += " " + cc.value
-		numeric := w.Op != "eq" && w.Op != "ne"
-		if numeric && kind != kindNumber {
-			c.add(join(path, "op"), "%s compares numbers; %s is not a number", w.Op, w.Field)
-		} else if kind == kindNumber {
-			n, err := strconv.Atoi(cc.value)
-			if err != nil {
-				c.add(join(path, "value"), "must be a whole number")
-			}
-			cc.num = n
+		ordered := w.Op != "eq" && w.Op != "ne"
+		switch {
+		case ordered && kind != kindNumber && kind != kindClock && kind != kindDate:
+			c.add(join(path, "op"), "%s compares numbers, times or dates; %s is none", w.Op, w.Field)
+		default:
+			c.parseValue(join(path, "value"), kind, f, cc.value, ordered, &cc)
 		}
 	case "in", "not_in":
 		if w.Value != "" {
@@ -642,12 +845,34 @@ func (c *compiler) condition(path string, w Condition) ccond {
 		if len(w.Values) == 0 {
 			c.add(join(path, "values"), "required")
 		}
-		for k, v := range w.Values {
-			if strings.TrimSpace(v) == "" {
-				c.add(join(join(path, "values"), strconv.Itoa(k)), "must not be blank")
+		for k, v := range cc.values {
+			vp := join(join(path, "values"), strconv.Itoa(k))
+			if v == "" {
+				c.add(vp, "must not be blank")
+				continue
 			}
+			c.parseValue(vp, kind, f, v, false, &cc)
 		}
-		cc.desc += " " + strings.Join(w.Values, "|")
+		if kind == kindClock || kind == kindBool {
+			c.add(join(path, "op"), "%s compares text, numbers, weekdays or dates; use eq or between for %s", w.Op, w.Field)
+		}
+		cc.desc += " " + strings.Join(cc.values, "|")
+	case "between":
+		if w.Value != "" {
+			c.add(join(path, "value"), "between takes values, [from, to]")
+		}
+		if kind != kindClock {
+			c.add(join(path, "op"), "between compares times of day (call.time), not %s", w.Field)
+			return cc
+		}
+		if len(cc.values) != 2 {
+			c.add(join(path, "values"), "between takes two times, [from, to]")
+			return cc
+		}
+		for k, v := range cc.values {
+			c.parseValue(join(join(path, "values"), strconv.Itoa(k)), kind, f, v, false, &cc)
+		}
+		cc.desc += " " + strings.Join(cc.values, "–")
 	default:
 		c.add(join(path, "op"), "unknown op %q (ops: %s)", w.Op, strings.Join(ops, ", "))
 		return cc
@@ -656,6 +881,238 @@ func (c *compiler) condition(path string, w Condition) ccond {
 		c.add(join(path, "op"), "%s can only be tested with exists or missing", w.Field)
 	}
 	return cc
+}
+
+// conditionZone checks a condition's time zone: for clock fields only.
+func (c *compiler) conditionZone(path string, w Condition, cc *ccond) {
+	tz := strings.TrimSpace(w.TimeZone)
+	if tz == "" {
+		return
+	}
+	if !callClock(cc.field) {
+		c.add(join(path, "time_zone"), "only for call.weekday, call.time, call.date and call.holiday")
+		return
+	}
+	if tz == "member" {
+		cc.member = true
+		cc.desc += " (member's zone)"
+		return
+	}
+	loc, ok := loadZone(tz)
+	if !ok {
+		c.add(join(path, "time_zone"), "unknown time zone %q (an IANA name like America/New_York, or member)", tz)
+		return
+	}
+	cc.zone = loc
+	cc.desc += " (" + tz + ")"
+}
+
+var weekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// parseValue checks one value against the field's kind and keeps what the engine compares.
+func (c *compiler) parseValue(path string, kind valueKind, f field, v string, ordered bool, cc *ccond) {
+	switch kind {
+	case kindNumber:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			c.add(path, "must be a whole number")
+		}
+		cc.num = n
+		cc.nums = append(cc.nums, n)
+	case kindClock:
+		m, ok := parseClock(v)
+		if !ok {
+			c.add(path, "must be a time of day as HH:MM (24-hour), like 09:30")
+		}
+		cc.num = m
+		cc.nums = append(cc.nums, m)
+	case kindWeekday:
+		d := weekday(v)
+		if d < 0 {
+			c.add(path, "must be a weekday: mon, tue, wed, thu, fri, sat or sun")
+		}
+		cc.num = d
+		cc.nums = append(cc.nums, d)
+	case kindDate:
+		d, ok := parseDate(v)
+		switch {
+		case !ok:
+			c.add(path, "must be a date as YYYY-MM-DD, or MM-DD for every year")
+		case ordered && d.year == 0:
+			c.add(path, "lt, lte, gt and gte need a full date, YYYY-MM-DD")
+		}
+		cc.dates = append(cc.dates, d)
+	case kindBool:
+		if v != "true" && v != "false" {
+			c.add(path, "must be true or false")
+		}
+	case kindString:
+		if f == fieldCallerTrust && v != TrustVerified && v != TrustUnverified && v != TrustSuspicious {
+			c.add(path, "caller trust is verified, unverified or suspicious")
+		}
+	}
+}
+
+func parseClock(s string) (int, bool) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) != 2 || len(m) != 2 {
+		return 0, false
+	}
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 || h[0] == '+' || m[0] == '+' {
+		return 0, false
+	}
+	return hh*60 + mm, true
+}
+
+// weekday reads mon..sun or the full English name, in any case; -1 when it is neither.
+func weekday(s string) int {
+	s = strings.ToLower(s)
+	for i, w := range weekdayNames {
+		if s == w || s == strings.ToLower(enWeekdays[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func parseDate(s string) (dateValue, bool) {
+	layout := "2006-01-02"
+	annual := len(s) == 5
+	if annual {
+		s, layout = "2000-"+s, "2006-01-02" // a leap year, so 02-29 is a date
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		return dateValue{}, false
+	}
+	d := dateValue{year: t.Year(), month: int(t.Month()), day: t.Day()}
+	if annual {
+		d.year = 0
+	}
+	return d, true
+}
+
+// clock checks the flow's time zone and holidays.
+func (c *compiler) clock() {
+	f := c.f
+	c.p.zone = time.UTC
+	if tz := strings.TrimSpace(f.TimeZone); tz != "" {
+		if loc, ok := loadZone(tz); ok {
+			c.p.zone = loc
+		} else {
+			c.add("time_zone", "unknown time zone %q (an IANA name like America/New_York)", tz)
+		}
+	}
+	seen := map[string]int{}
+	for i, h := range f.Holidays {
+		hp := join("holidays", strconv.Itoa(i))
+		d, ok := parseDate(strings.TrimSpace(h))
+		switch j, dup := seen[strings.TrimSpace(h)]; {
+		case !ok:
+			c.add(hp, "must be a date as YYYY-MM-DD, or MM-DD for every year")
+		case dup:
+			c.warn(hp, "duplicate of holidays.%d", j)
+		default:
+			seen[strings.TrimSpace(h)] = i
+			c.p.holidays = append(c.p.holidays, d)
+		}
+	}
+	c.p.maxSteps = f.MaxStepsWithoutInput
+	switch {
+	case f.MaxStepsWithoutInput == 0:
+		c.p.maxSteps = defaultMaxSteps
+	case f.MaxStepsWithoutInput < 1 || f.MaxStepsWithoutInput > 100:
+		c.add("max_steps_without_input", "must be between 1 and 100")
+		c.p.maxSteps = defaultMaxSteps
+	}
+}
+
+func (c *compiler) setVars(cn *cnode, n *Node, path string) {
+	if len(n.Set) == 0 {
+		c.add(join(path, "set"), "required: at least one variable")
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.Set)) {
+		vp := join(join(path, "set"), name)
+		if !keyPattern.MatchString(name) {
+			c.add(vp, "bad variable name %q: lower-case letters, digits and _, starting with a letter (at most 32)", name)
+			continue
+		}
+		tpl, err := parseTemplate(n.Set[name], false)
+		if err != nil {
+			c.add(vp, "template: %v", err)
+			continue
+		}
+		if tpl.words && !hasWords(c.f.DefaultLanguage) {
+			c.add(vp, "date and time words exist for en and es only")
+		}
+		for _, v := range tpl.vars() {
+			c.reads = append(c.reads, varRead{v, vp})
+		}
+		c.sets[name] = true
+		cn.set = append(cn.set, cset{name: name, tpl: tpl})
+	}
+}
+
+// vars checks that every variable read is set somewhere, and that there are not too many.
+func (c *compiler) vars() {
+	for _, r := range c.reads {
+		if !c.sets[r.name] {
+			c.add(r.path, "unknown variable vars.%s: no set node sets it", r.name)
+		}
+	}
+	if len(c.sets) > maxVars {
+		c.add("nodes", "%d variables; at most %d (call state travels in a URL)", len(c.sets), maxVars)
+	}
+}
+
+func (c *compiler) handoffTarget(cn *cnode, n *Node, path string) {
+	cn.queue = strings.TrimSpace(n.Queue)
+	cn.workflow = strings.TrimSpace(n.Workflow)
+	cn.sip = strings.TrimSpace(n.SIP)
+	cn.client = strings.TrimSpace(n.Client)
+	overrides := 0
+	for _, v := range []string{cn.workflow, cn.sip, cn.client} {
+		if v != "" {
+			overrides++
+		}
+	}
+	switch {
+	case cn.queue == "" && overrides == 0:
+		c.add(join(path, "queue"), "a handoff needs a target: queue, workflow, sip or client")
+	case overrides > 1:
+		c.add(path, "set at most one of workflow, sip and client")
+	}
+	if cn.workflow != "" && !workflowSID.MatchString(cn.workflow) {
+		c.add(join(path, "workflow"), "must be a TaskRouter workflow SID (WW and 32 hex digits)")
+	}
+	if cn.sip != "" {
+		if u, err := url.Parse(cn.sip); err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Opaque == "" || strings.ContainsAny(cn.sip, " <>\"") {
+			c.add(join(path, "sip"), "must be a sip: URI, like sip:agents@pbx.example.com")
+		}
+	}
+	if cn.client != "" && !clientID.MatchString(cn.client) {
+		c.add(join(path, "client"), "must be a Twilio Client identity: letters, digits and _ . @ - (at most 121)")
+	}
+}
+
+// checkAudioURL reports what is wrong with an audio URL, "" when nothing.
+func checkAudioURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case len(s) > 2000:
+		return "longer than 2000 characters"
+	case err != nil:
+		return "not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.Host == "" || u.Hostname() == "":
+		return "needs a host"
+	case u.User != nil:
+		return "must not carry a user name or password"
+	}
+	return ""
 }
 
 // text compiles a per-language template.
@@ -687,32 +1144,66 @@ func (c *compiler) text(path string, t Text, required, choice bool) ctext {
 		if tpl.words && !hasWords(lang) {
 			c.add(lp, "date and time words exist for en and es only")
 		}
+		for _, v := range tpl.vars() {
+			c.reads = append(c.reads, varRead{v, lp})
+		}
 		ct[lang] = tpl
 	}
 	if strings.TrimSpace(t[def]) == "" && defOK {
 		c.add(join(path, def), "missing %s text (the default language)", def)
+	} else {
+		for _, lang := range c.p.langs {
+			if lang != def && strings.TrimSpace(t[lang]) == "" {
+				c.warn(join(path, lang), "no %s text: %s callers hear the %s text", lang, lang, def)
+			}
+		}
 	}
 	return ct
 }
 
-// loops reports cycles that can run without waiting for input. choose_member counts as
-// not waiting: with one member (or too many to list) it passes straight through.
-func (c *compiler) loops() {
-	edges := func(n *Node) []string {
-		switch n.Type {
-		case NodeSay:
-			return []string{n.Next}
-		case NodeBranch:
-			out := []string{}
-			for _, k := range n.Cases {
-				out = append(out, k.Next)
-			}
-			return append(out, n.Default)
-		case NodeChooseMember:
-			return []string{n.Next, n.NoMatch, n.NoInput}
+// passes lists where a node can lead without waiting for input; a node that waits
+// (gather, identify, record) or ends the flow (handoff, hangup, goto to another flow)
+// leads nowhere here. choose_member counts as not waiting: with one member (or too many to
+// list) it passes straight through. A goto to this same flow starts it over.
+func (c *compiler) passes(n *Node) []string {
+	switch n.Type {
+	case NodeSay, NodePlay, NodeSet:
+		return []string{n.Next}
+	case NodeBranch:
+		out := []string{}
+		for _, k := range n.Cases {
+			out = append(out, k.Next)
 		}
-		return nil
+		return append(out, n.Default)
+	case NodeChooseMember:
+		return []string{n.Next, n.NoMatch, n.NoInput}
+	case NodeGoto:
+		if strings.TrimSpace(n.Flow) == c.f.ID {
+			return []string{c.f.StartNode}
+		}
 	}
+	return nil
+}
+
+// leads lists every node n can lead to, with or without input.
+func (c *compiler) leads(n *Node) []string {
+	out := append(c.passes(n), n.Next, n.NoInput, n.NoMatch, n.NotFound)
+	for _, o := range n.Options {
+		out = append(out, o.Next)
+	}
+	return out
+}
+
+// node returns the node with id, or -1.
+func (c *compiler) nodeIndex(id string) int {
+	if j, ok := c.index[id]; ok && id != "" {
+		return j
+	}
+	return -1
+}
+
+// loops reports cycles that can run without waiting for input.
+func (c *compiler) loops() {
 	const (
 		unseen = iota
 		active
@@ -724,9 +1215,9 @@ func (c *compiler) loops() {
 	visit = func(i int) {
 		color[i] = active
 		stack = append(stack, i)
-		for _, id := range edges(&c.f.Nodes[i]) {
-			j, ok := c.index[id]
-			if !ok || id == "" {
+		for _, id := range c.passes(&c.f.Nodes[i]) {
+			j := c.nodeIndex(id)
+			if j < 0 {
 				continue
 			}
 			switch color[j] {
@@ -748,6 +1239,79 @@ func (c *compiler) loops() {
 	for i, n := range c.f.Nodes {
 		if color[i] == unseen && c.index[n.ID] == i && idPattern.MatchString(n.ID) {
 			visit(i)
+		}
+	}
+}
+
+// depth reports the longest way through the flow without caller input when it is longer
+// than max_steps_without_input: counted in nodes, the one that waits or ends included,
+// as the engine counts them. Loops are loops' to report; here they end a path.
+func (c *compiler) depth() {
+	n := len(c.f.Nodes)
+	depth := make([]int, n)
+	nextOf := make([]int, n)
+	onStack := make([]bool, n)
+	var visit func(i int) int
+	visit = func(i int) int {
+		if depth[i] > 0 || onStack[i] {
+			return depth[i]
+		}
+		onStack[i] = true
+		best, bestNext := 0, -1
+		for _, id := range c.passes(&c.f.Nodes[i]) {
+			if j := c.nodeIndex(id); j >= 0 {
+				if d := visit(j); d > best {
+					best, bestNext = d, j
+				}
+			}
+		}
+		onStack[i] = false
+		depth[i], nextOf[i] = best+1, bestNext
+		return depth[i]
+	}
+	worst := -1
+	for i, nd := range c.f.Nodes {
+		if c.index[nd.ID] != i || !idPattern.MatchString(nd.ID) {
+			continue
+		}
+		if visit(i) > c.p.maxSteps && (worst < 0 || depth[i] > depth[worst]) {
+			worst = i
+		}
+	}
+	if worst < 0 {
+		return
+	}
+	names := []string{}
+	for i, k := worst, 0; i >= 0 && k <= depth[worst]; i, k = nextOf[i], k+1 {
+		names = append(names, c.f.Nodes[i].ID)
+	}
+	c.add(c.paths[worst], "%d steps without caller input (max_steps_without_input is %d): %s",
+		depth[worst], c.p.maxSteps, strings.Join(names, " → "))
+}
+
+// reachable warns about nodes no path from the start reaches: harmless to a call, but
+// usually a mistake (or work in progress), so not an error.
+func (c *compiler) reachable() {
+	start := c.nodeIndex(c.f.StartNode)
+	if start < 0 {
+		return
+	}
+	seen := make([]bool, len(c.f.Nodes))
+	queue := []int{start}
+	seen[start] = true
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for _, id := range c.leads(&c.f.Nodes[i]) {
+			if j := c.nodeIndex(id); j >= 0 && !seen[j] {
+				seen[j] = true
+				queue = append(queue, j)
+			}
+		}
+	}
+	for i, n := range c.f.Nodes {
+		if !seen[i] && c.index[n.ID] == i && idPattern.MatchString(n.ID) {
+			c.warn(c.paths[i], "unreachable: no path from the start node leads here")
 		}
 	}
 }

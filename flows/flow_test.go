@@ -166,7 +166,7 @@ func TestValidate(t *testing.T) {
 		{"choose_member without item", func(f *Flow) {
 			f.Nodes = append(f.Nodes, Node{ID: "who", Type: NodeChooseMember, Next: "menu"})
 		}, []string{"nodes.who.item.en-US"}, "missing en-US text"},
-		{"handoff without queue", func(f *Flow) { f.Nodes[3].Queue = "" }, []string{"nodes.agent.queue"}, "required"},
+		{"handoff without a target", func(f *Flow) { f.Nodes[3].Queue = "" }, []string{"nodes.agent.queue"}, "needs a target"},
 		{"default language not declared", func(f *Flow) { f.DefaultLanguage = "en-GB" }, []string{"default_language"}, `"en-GB" is not declared`},
 		{"no default language", func(f *Flow) { f.DefaultLanguage = "" }, []string{"default_language"}, "required"},
 		{"no languages", func(f *Flow) { f.Languages, f.Nodes, f.StartNode = nil, f.Nodes[3:4], "agent" }, []string{"languages", "default_language"}, "declare at least"},

@@ -3,9 +3,12 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	_ "time/tzdata" // time zones for conditions, the same on every machine
 	"unicode"
 	"unicode/utf8"
 )
@@ -14,7 +17,8 @@ import (
 // {{ first_name_or "text" }}. They are parsed once when a flow is loaded and rendered to
 // Speech on every turn; rendering never fails, a missing value renders as nothing.
 
-// field names a value a template or a branch condition can read.
+// field names a value a template or a branch condition can read. The keyed fields
+// (member.attributes.<name>, vars.<name>) carry their key beside the field.
 type field uint8
 
 const (
@@ -34,6 +38,15 @@ const (
 	fieldChoiceDigit // choose_member items only
 	fieldMember      // presence, conditions only
 	fieldActivity    // presence, conditions only
+	fieldCallerPhoneLast4
+	fieldCallerTrust
+	fieldCallNow
+	fieldCallWeekday // conditions only
+	fieldCallTime    // conditions only
+	fieldCallDate    // conditions only
+	fieldCallHoliday // conditions only
+	fieldMemberAttr  // member.attributes.<key>
+	fieldVar         // vars.<key>
 	fieldCount
 )
 
@@ -44,6 +57,10 @@ const (
 	kindTime
 	kindNumber
 	kindPresence
+	kindWeekday // mon..sun
+	kindClock   // HH:MM
+	kindDate    // YYYY-MM-DD
+	kindBool    // true, false
 )
 
 type fieldInfo struct {
@@ -67,31 +84,71 @@ var fieldTable = [fieldCount]fieldInfo{
 	fieldChoiceDigit:       {"choice.digit", kindString},
 	fieldMember:            {"member", kindPresence},
 	fieldActivity:          {"activity", kindPresence},
+	fieldCallerPhoneLast4:  {"caller.phone_last4", kindString},
+	fieldCallerTrust:       {"caller.trust", kindString},
+	fieldCallNow:           {"call.now", kindTime},
+	fieldCallWeekday:       {"call.weekday", kindWeekday},
+	fieldCallTime:          {"call.time", kindClock},
+	fieldCallDate:          {"call.date", kindDate},
+	fieldCallHoliday:       {"call.holiday", kindBool},
+	fieldMemberAttr:        {"member.attributes.", kindString},
+	fieldVar:               {"vars.", kindString},
 }
+
+// Keyed field prefixes and what a key may look like.
+const (
+	attrPrefix = "member.attributes."
+	varsPrefix = "vars."
+)
+
+var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
 func (f field) String() string { return fieldTable[f].name }
 
-func lookupField(name string) field {
-	for f := fieldMemberFirstName; f < fieldCount; f++ {
-		if fieldTable[f].name == name {
-			return f
+// lookupField finds a field by name; keyed fields return their key. An unknown name, or a
+// keyed field with a bad key, is fieldNone.
+func lookupField(name string) (field, string) {
+	for _, k := range []struct {
+		prefix string
+		f      field
+	}{{attrPrefix, fieldMemberAttr}, {varsPrefix, fieldVar}} {
+		if key, ok := strings.CutPrefix(name, k.prefix); ok {
+			if !keyPattern.MatchString(key) {
+				return fieldNone, ""
+			}
+			return k.f, key
 		}
 	}
-	return fieldNone
+	for f := fieldMemberFirstName; f < fieldCount; f++ {
+		if f != fieldMemberAttr && f != fieldVar && fieldTable[f].name == name {
+			return f, ""
+		}
+	}
+	return fieldNone, ""
+}
+
+// callClock reports whether f is read from the call's clock in a time zone.
+func callClock(f field) bool {
+	return f == fieldCallWeekday || f == fieldCallTime || f == fieldCallDate || f == fieldCallHoliday
 }
 
 // scope is what a template or condition reads on one turn.
 type scope struct {
-	now     time.Time
-	members int
-	member  *Member
-	lang    string            // the language being spoken: picks date and time words
-	terms   map[string]string // the language's terms, see Language.Terms
-	digit   string            // choice.digit while rendering a choose_member item
+	now      time.Time
+	members  int
+	member   *Member
+	phone    string
+	trust    string
+	vars     map[string]string
+	zone     *time.Location // the flow's time zone; nil is UTC
+	holidays []dateValue
+	lang     string            // the language being spoken: picks date and time words
+	terms    map[string]string // the language's terms, see Language.Terms
+	digit    string            // choice.digit while rendering a choose_member item
 }
 
 // value returns a string or number field as text, and whether it is present.
-func (s *scope) value(f field) (string, bool) {
+func (s *scope) value(f field, key string) (string, bool) {
 	var v string
 	switch f {
 	case fieldCallerMembers:
@@ -102,6 +159,27 @@ func (s *scope) value(f field) (string, bool) {
 		return "", s.member != nil
 	case fieldActivity:
 		return "", s.activity() != nil
+	case fieldCallerPhoneLast4:
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, s.phone)
+		if len(digits) >= 4 {
+			v = digits[len(digits)-4:]
+		}
+	case fieldCallerTrust:
+		v = s.trust
+		if v == "" {
+			v = TrustUnverified
+		}
+	case fieldVar:
+		v = s.vars[key]
+	case fieldMemberAttr:
+		if s.member != nil {
+			v = s.member.Attributes[key]
+		}
 	case fieldMemberFirstName, fieldMemberLastName, fieldMemberTier:
 		if s.member == nil {
 			return "", false
@@ -114,9 +192,11 @@ func (s *scope) value(f field) (string, bool) {
 		default:
 			v = s.member.Tier
 		}
-	case fieldActivityStartsAt, fieldActivityEndsAt:
+	case fieldActivityStartsAt, fieldActivityEndsAt, fieldCallNow:
 		t := s.time(f)
 		return "", !t.IsZero()
+	case fieldCallWeekday, fieldCallTime, fieldCallDate, fieldCallHoliday:
+		return "", true
 	default:
 		a := s.activity()
 		if a == nil {
@@ -149,6 +229,12 @@ func (s *scope) activity() *Activity {
 }
 
 func (s *scope) time(f field) time.Time {
+	if f == fieldCallNow {
+		if s.now.IsZero() {
+			return s.now
+		}
+		return s.now.In(s.local(true))
+	}
 	a := s.activity()
 	if a == nil {
 		return time.Time{}
@@ -159,10 +245,44 @@ func (s *scope) time(f field) time.Time {
 	return a.StartsAt
 }
 
+// local is the zone the call's clock is read in: the member's when asked for and known,
+// else the flow's.
+func (s *scope) local(member bool) *time.Location {
+	if member && s.member != nil {
+		if loc, ok := loadZone(s.member.TimeZone); ok {
+			return loc
+		}
+	}
+	if s.zone == nil {
+		return time.UTC
+	}
+	return s.zone
+}
+
+var zones sync.Map // IANA name → *time.Location
+
+// loadZone loads an IANA time zone once; the zone database is embedded (time/tzdata), so
+// the answer does not depend on the machine.
+func loadZone(name string) (*time.Location, bool) {
+	if name == "" || len(name) > 64 {
+		return nil, false
+	}
+	if v, ok := zones.Load(name); ok {
+		loc, _ := v.(*time.Location)
+		return loc, loc != nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		loc = nil
+	}
+	zones.Store(name, loc)
+	return loc, loc != nil
+}
+
 // spoken is a field's value as said aloud: kinds and tiers go through the language's terms
 // ("trip" → "viaje").
-func (s *scope) spoken(f field) string {
-	v, _ := s.value(f)
+func (s *scope) spoken(f field, key string) string {
+	v, _ := s.value(f, key)
 	if v != "" && (f == fieldActivityKind || f == fieldMemberTier) {
 		if t, ok := s.terms[v]; ok {
 			return t
@@ -198,6 +318,7 @@ type tplPart struct {
 	op    tplOp
 	text  string // opText: the text; opFirstNameOr: the fallback
 	field field
+	key   string // keyed fields: the attribute or variable name
 }
 
 // template is a parsed prompt template.
@@ -288,7 +409,7 @@ func parseTag(s string, choice bool) (tplPart, error) {
 		if isHelper {
 			return tplPart{}, fmt.Errorf("%s needs an argument, as in {{ %s }}", name, helperExample(op))
 		}
-		f, err := templateField(name, choice)
+		f, key, err := templateField(name, choice)
 		if err != nil {
 			return tplPart{}, err
 		}
@@ -296,7 +417,7 @@ func parseTag(s string, choice bool) (tplPart, error) {
 		case kindTime:
 			return tplPart{}, fmt.Errorf("%s is a time: say it with {{ date %s }} or {{ time %s }}", name, name, name)
 		}
-		return tplPart{op: opField, field: f}, nil
+		return tplPart{op: opField, field: f, key: key}, nil
 	}
 	if !isHelper {
 		return tplPart{}, fmt.Errorf("unknown helper %q (helpers: date, time, spell, first_name_or)", name)
@@ -311,29 +432,44 @@ func parseTag(s string, choice bool) (tplPart, error) {
 	if arg.quoted {
 		return tplPart{}, fmt.Errorf("%s takes a field, not quoted text, as in {{ %s }}", name, helperExample(op))
 	}
-	f, err := templateField(arg.text, choice)
+	f, key, err := templateField(arg.text, choice)
 	if err != nil {
 		return tplPart{}, err
 	}
 	kind := fieldTable[f].kind
 	if (op == opDate || op == opTime) && kind != kindTime {
-		return tplPart{}, fmt.Errorf("%s takes a time (activity.starts_at or activity.ends_at), not %s", name, arg.text)
+		return tplPart{}, fmt.Errorf("%s takes a time (activity.starts_at, activity.ends_at or call.now), not %s", name, arg.text)
 	}
 	if op == opSpell && kind == kindTime {
 		return tplPart{}, fmt.Errorf("spell takes text, not the time %s", arg.text)
 	}
-	return tplPart{op: op, field: f}, nil
+	return tplPart{op: op, field: f, key: key}, nil
 }
 
-func templateField(name string, choice bool) (field, error) {
-	f := lookupField(name)
+func templateField(name string, choice bool) (field, string, error) {
+	f, key := lookupField(name)
 	switch {
+	case f == fieldNone && (strings.HasPrefix(name, attrPrefix) || strings.HasPrefix(name, varsPrefix)):
+		return fieldNone, "", fmt.Errorf("bad name in %q: lower-case letters, digits and _, starting with a letter (at most 32)", name)
 	case f == fieldNone || fieldTable[f].kind == kindPresence:
-		return fieldNone, fmt.Errorf("unknown field %q", name)
+		return fieldNone, "", fmt.Errorf("unknown field %q", name)
+	case callClock(f):
+		return fieldNone, "", fmt.Errorf("%s can only be tested in a branch condition", name)
 	case f == fieldChoiceDigit && !choice:
-		return fieldNone, fmt.Errorf("%s is only known in a choose_member item", name)
+		return fieldNone, "", fmt.Errorf("%s is only known in a choose_member item", name)
 	}
-	return f, nil
+	return f, key, nil
+}
+
+// vars lists the variables the template reads.
+func (t *template) vars() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.field == fieldVar && p.op != opText && p.op != opFirstNameOr {
+			out = append(out, p.key)
+		}
+	}
+	return out
 }
 
 func helperExample(op tplOp) string {
@@ -356,16 +492,16 @@ func (t *template) render(b *speechBuilder, s *scope) {
 		case opText:
 			b.text(p.text)
 		case opField:
-			b.text(s.spoken(p.field))
+			b.text(s.spoken(p.field, p.key))
 		case opDate:
 			b.text(spokenDate(s.time(p.field), s.now, s.lang))
 		case opTime:
 			b.text(spokenTime(s.time(p.field), s.lang))
 		case opSpell:
-			v, _ := s.value(p.field)
+			v, _ := s.value(p.field, p.key)
 			b.sayAs(v, "characters")
 		case opFirstNameOr:
-			if v, ok := s.value(fieldMemberFirstName); ok {
+			if v, ok := s.value(fieldMemberFirstName, ""); ok {
 				b.text(v)
 			} else {
 				b.text(p.text)
