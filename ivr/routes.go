@@ -28,6 +28,22 @@ func (s *server) routes(r *mux.Router) {
 	api.Handle("/members/{memberID}/activities/{activityID}", s.handlePutActivity()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}/activities/{activityID}", s.handleDeleteActivity()).Methods(http.MethodDelete)
 	api.Handle("/lookup", s.handleLookup()).Methods(http.MethodGet)
+	if s.deps.Flows != nil {
+		api.Handle("/flows", s.handleListFlows()).Methods(http.MethodGet)
+		api.Handle("/flows", s.handleCreateFlow()).Methods(http.MethodPost)
+		api.Handle("/flows/{flowID}", s.handleGetDraft()).Methods(http.MethodGet)
+		api.Handle("/flows/{flowID}", s.handlePutDraft()).Methods(http.MethodPut)
+		api.Handle("/flows/{flowID}/validate", s.handleValidate()).Methods(http.MethodPost)
+		api.Handle("/flows/{flowID}/publish", s.handlePublish()).Methods(http.MethodPost)
+		api.Handle("/flows/{flowID}/versions", s.handleVersions()).Methods(http.MethodGet)
+		api.Handle("/flows/{flowID}/versions/{version}", s.handleVersion()).Methods(http.MethodGet)
+		api.Handle("/flows/{flowID}/diff", s.handleDiff()).Methods(http.MethodGet)
+		api.Handle("/flows/{flowID}/rollback", s.handleRollback()).Methods(http.MethodPost)
+		api.Handle("/flows/{flowID}/simulate", s.handleSimulate()).Methods(http.MethodPost)
+		api.Handle("/bindings", s.handleGetBindings()).Methods(http.MethodGet)
+		api.Handle("/bindings", s.handlePutBindings()).Methods(http.MethodPut)
+		api.Handle("/audit", s.handleAudit()).Methods(http.MethodGet)
+	}
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "", "no such endpoint")
 	})

@@ -44,7 +44,13 @@ type HandoffConfig struct {
 type Deps struct {
 	Resolver lookup.Resolver
 	Members  lookup.Writer
-	Flow     *flows.Flow
+	// Flow is the flow calls run when no flow store is configured, or when the store
+	// cannot answer (a call still gets this flow rather than an error).
+	Flow *flows.Flow
+	// Flows, when set, stores the flows: incoming calls run the flow bound to their To
+	// number at its latest version, pinned for the rest of the call, and the flow admin
+	// API is served.
+	Flows *flows.Store
 	// Ready reports whether the service can answer calls with member data
 	// (PostgreSQL and Redis reachable).
 	Ready func(ctx context.Context) error

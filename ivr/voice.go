@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,7 +31,11 @@ func (s *server) handleVoice() http.Handler {
 		ctx := r.Context()
 		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
 		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
-		turn, err := s.deps.Flow.Start(call)
+		flow, err := s.startFlow(ctx, r)
+		var turn flows.Turn
+		if err == nil {
+			turn, err = flow.Start(call)
+		}
 		s.answer(w, r, turn, err, outcome, start)
 	})
 }
@@ -57,13 +62,71 @@ func (s *server) handleGather() http.Handler {
 			Speech:     r.PostFormValue("SpeechResult"),
 			Confidence: confidence,
 		}
-		turn, err := s.deps.Flow.Resume(call, st, in)
+		flow, err := s.pinnedFlow(ctx, st)
+		if err != nil {
+			s.answer(w, r, flows.Turn{}, err, outcome, start)
+			return
+		}
+		turn, err := flow.Resume(call, st, in)
 		if err == nil && turn.Identify != "" {
 			call.Identified = s.identify(ctx, turn.Identify)
-			turn, err = s.deps.Flow.Resume(call, st, in)
+			turn, err = flow.Resume(call, st, in)
 		}
 		s.answer(w, r, turn, err, outcome, start)
 	})
+}
+
+// Form parameters with which `memberline call --flow/--version` picks the flow of a
+// test call. Twilio never sends them, and they count only on a signed request.
+const (
+	flowParam        = "MemberlineFlow"
+	flowVersionParam = "MemberlineVersion" // a number, "draft", or "" for the latest
+)
+
+// startFlow picks the flow a new call runs, pinned for the whole call (its id and version
+// travel in the call state): the flow bound to the called number at its latest published
+// version, or the one a test call asks for. Without a store, or when the store cannot
+// answer, Deps.Flow.
+func (s *server) startFlow(ctx context.Context, r *http.Request) (*flows.Flow, error) {
+	if s.deps.Flows == nil {
+		return s.deps.Flow, nil
+	}
+	var (
+		f   *flows.Flow
+		err error
+	)
+	if id := r.PostFormValue(flowParam); id != "" {
+		switch v := r.PostFormValue(flowVersionParam); v {
+		case "":
+			f, err = s.deps.Flows.Published(ctx, id)
+		case "draft":
+			f, err = s.deps.Flows.Flow(ctx, id, 0)
+		default:
+			n, perr := strconv.Atoi(v)
+			if perr != nil || n <= 0 {
+				return nil, fmt.Errorf("ivr: %s %q is not a version", flowVersionParam, v)
+			}
+			f, err = s.deps.Flows.Flow(ctx, id, n)
+		}
+		return f, err // a test call asked for this flow: no silent substitute
+	}
+	to, _ := lookup.Normalize(r.PostFormValue("To"), s.cfg.DefaultRegion)
+	f, err = s.deps.Flows.Live(ctx, to)
+	if err != nil && s.deps.Flow != nil {
+		s.log.WarnContext(ctx, "flow store unavailable; running the built-in flow", "to", lookup.Mask(to), "err", err)
+		return s.deps.Flow, nil
+	}
+	return f, err
+}
+
+// pinnedFlow is the flow and version a call started with. Published versions never change,
+// so a publish or rollback mid-call does not affect it. Version 0 is the built-in flow
+// when its id matches, else a draft (test calls of drafts).
+func (s *server) pinnedFlow(ctx context.Context, st flows.State) (*flows.Flow, error) {
+	if s.deps.Flows == nil || (st.Version == 0 && s.deps.Flow != nil && st.Flow == s.deps.Flow.ID) {
+		return s.deps.Flow, nil
+	}
+	return s.deps.Flows.Flow(ctx, st.Flow, st.Version)
 }
 
 // handleStatus acknowledges Twilio's status callback.

@@ -1,0 +1,397 @@
+package ivr
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+)
+
+// Flow admin API, live pinning and simulation, against the real PostgreSQL and Redis.
+
+func flowsDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
+	return testenv.Postgres(t, testenv.Key("ivr-flows", lookup.Migrations, flows.Migrations, seed),
+		func(ctx context.Context, pool *pgxpool.Pool) error {
+			if err := lookup.Migrate(ctx, pool); err != nil {
+				return err
+			}
+			return flows.Migrate(ctx, pool)
+		})
+}
+
+// newFlowHarness is a server with a flow store; watch starts its change poller.
+func newFlowHarness(t *testing.T, pool *pgxpool.Pool, watch bool) *harness {
+	t.Helper()
+	rdb, prefix := testenv.Redis(t)
+	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	store := flows.NewStore(pool)
+	if watch {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); store.Watch(ctx, 100*time.Millisecond, nil) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	h := NewServer(Config{
+		PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
+		Now: func() time.Time { return testNow },
+	}, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Flows: store})
+	return &harness{t: t, handler: h, cache: cache, rdb: rdb}
+}
+
+// req sends an admin request with headers; it answers the recorder.
+func (h *harness) req(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+testAdminToken)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, r)
+	return rec
+}
+
+// withGreeting is the default document with the recognized member's welcome replaced.
+func withGreeting(t *testing.T, doc []byte, words string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, n := range m["nodes"].([]any) {
+		node := n.(map[string]any)
+		if say, ok := node["say"].(map[string]any); ok && strings.Contains(say["en-US"].(string), "Welcome back") {
+			say["en-US"] = words
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no welcome in the default flow")
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return string(b)
+}
+
+func errorOf(t *testing.T, body string) apiError {
+	t.Helper()
+	var e struct{ Error apiError }
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code == "" {
+		t.Fatalf("not a JSON error: %s", body)
+	}
+	return e.Error
+}
+
+func TestFlowAPIErrors(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
+	etag := get.Header().Get("ETag")
+	if get.Code != http.StatusOK || etag == "" {
+		t.Fatalf("GET draft = %d, ETag %q", get.Code, etag)
+	}
+	doc := get.Body.String()
+	for _, tc := range []struct {
+		name, method, path, body string
+		hdr                      []string
+		status                   int
+		code, field              string
+	}{
+		{"no token", http.MethodGet, "/api/v1/flows", "", []string{"Authorization", ""}, 401, "unauthorized", ""},
+		{"malformed json", http.MethodPut, "/api/v1/flows/default", "{", []string{"If-Match", etag}, 400, "malformed_json", ""},
+		{"unknown field in create", http.MethodPost, "/api/v1/flows", `{"id":"x","doc":{}}`, nil, 400, "unknown_field", "doc"},
+		{"unknown flow", http.MethodGet, "/api/v1/flows/nope", "", nil, 404, "not_found", "flowID"},
+		{"unknown version", http.MethodGet, "/api/v1/flows/default/versions/9", "", nil, 404, "not_found", "version"},
+		{"bad version", http.MethodGet, "/api/v1/flows/default/versions/x", "", nil, 422, "invalid", "version"},
+		{"no if-match", http.MethodPut, "/api/v1/flows/default", doc, nil, 428, "if_match_required", "If-Match"},
+		{"stale if-match", http.MethodPut, "/api/v1/flows/default", doc, []string{"If-Match", `"999"`}, 412, "stale", "If-Match"},
+		{"undecodable document", http.MethodPut, "/api/v1/flows/default", `{"schema":"memberline.flow/v1","id":"default","colour":1}`, []string{"If-Match", etag}, 422, "invalid", "colour"},
+		{"id mismatch", http.MethodPut, "/api/v1/flows/default", strings.Replace(doc, `"id": "default"`, `"id": "other"`, 1), []string{"If-Match", etag}, 422, "invalid", "id"},
+		{"create without document", http.MethodPost, "/api/v1/flows", `{"id":"x"}`, nil, 422, "invalid", "document"},
+		{"create existing", http.MethodPost, "/api/v1/flows", `{"id":"default","document":` + doc + `}`, nil, 409, "exists", "id"},
+		{"rollback without version", http.MethodPost, "/api/v1/flows/default/rollback", `{}`, nil, 422, "invalid", "version"},
+		{"rollback to missing version", http.MethodPost, "/api/v1/flows/default/rollback", `{"version":7}`, nil, 404, "not_found", "version"},
+		{"diff without from", http.MethodGet, "/api/v1/flows/default/diff?to=1", "", nil, 422, "invalid", "from"},
+		{"bad binding number", http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"call me":"default"}}`, nil, 422, "invalid", "numbers.call me"},
+		{"binding to unknown flow", http.MethodPut, "/api/v1/bindings", `{"default":"nope"}`, nil, 422, "invalid", "default"},
+		{"audit bad since", http.MethodGet, "/api/v1/audit?since=yesterday", "", nil, 422, "invalid", "since"},
+		{"simulate bad input", http.MethodPost, "/api/v1/flows/default/simulate", `{"inputs":[1]}`, nil, 422, "invalid", "inputs.0"},
+		{"simulate bad now", http.MethodPost, "/api/v1/flows/default/simulate", `{"now":"noon"}`, nil, 422, "invalid", "now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := h.req(tc.method, tc.path, tc.body, tc.hdr...)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			e := errorOf(t, rec.Body.String())
+			if e.Code != tc.code || e.Field != tc.field {
+				t.Errorf("error = %+v, want code %q field %q", e, tc.code, tc.field)
+			}
+		})
+	}
+}
+
+func TestConcurrentEditorsOneGets412(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
+	etag, doc := get.Header().Get("ETag"), get.Body.Bytes()
+	edits := []string{withGreeting(t, doc, "Hello from Ana, {{ member.first_name }}."), withGreeting(t, doc, "Hello from Ben, {{ member.first_name }}.")}
+	recs := make([]*httptest.ResponseRecorder, 2)
+	var wg sync.WaitGroup
+	for i := range edits {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			recs[i] = h.req(http.MethodPut, "/api/v1/flows/default", edits[i], "If-Match", etag, ActorHeader, []string{"ana", "ben"}[i])
+		}()
+	}
+	wg.Wait()
+	winner, loser := 0, 1
+	if recs[0].Code != http.StatusOK {
+		winner, loser = 1, 0
+	}
+	if recs[winner].Code != http.StatusOK || recs[loser].Code != http.StatusPreconditionFailed {
+		t.Fatalf("statuses = %d, %d; want one 200 and one 412", recs[0].Code, recs[1].Code)
+	}
+	var stale struct {
+		Saved       bool   `json:"saved"`
+		CurrentETag string `json:"current_etag"`
+	}
+	_ = json.Unmarshal(recs[loser].Body.Bytes(), &stale)
+	newTag := recs[winner].Header().Get("ETag")
+	if stale.Saved || stale.CurrentETag != newTag || recs[loser].Header().Get("ETag") != newTag || newTag == etag {
+		t.Errorf("412 body %s, winner ETag %s", recs[loser].Body, newTag)
+	}
+	// Nothing lost: the winner's document is the draft; the loser still has theirs and can
+	// retry against the new ETag.
+	if got := h.req(http.MethodGet, "/api/v1/flows/default", "").Body.String(); got != edits[winner] {
+		t.Fatalf("draft is not the winner's document")
+	}
+	if rec := h.req(http.MethodPut, "/api/v1/flows/default", edits[loser], "If-Match", newTag); rec.Code != http.StatusOK {
+		t.Fatalf("retry = %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestPublishInvalidDraftIs422WithLocatedErrors(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
+	bad := withGreeting(t, get.Body.Bytes(), "Hi {{ member.shoe_size }}")
+	if rec := h.req(http.MethodPut, "/api/v1/flows/default", bad, "If-Match", get.Header().Get("ETag")); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"valid": false`) {
+		t.Fatalf("save of an invalid draft = %d %s (it must save and say it is invalid)", rec.Code, rec.Body)
+	}
+	val := h.req(http.MethodPost, "/api/v1/flows/default/validate", "")
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/publish", `{"message":"oops"}`)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("publish = %d %s", rec.Code, rec.Body)
+	}
+	var pub, v struct {
+		Error  apiError
+		Valid  bool
+		Errors []flows.Problem
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &pub)
+	_ = json.Unmarshal(val.Body.Bytes(), &v)
+	if len(pub.Errors) == 0 || !strings.HasPrefix(pub.Errors[0].Path, "nodes.") || pub.Error.Field != pub.Errors[0].Path {
+		t.Fatalf("publish errors = %+v", pub)
+	}
+	if v.Valid || len(v.Errors) != len(pub.Errors) || v.Errors[0] != pub.Errors[0] {
+		t.Errorf("validate = %+v, want the same errors as publish %+v", v, pub.Errors)
+	}
+	if vs := h.req(http.MethodGet, "/api/v1/flows/default/versions", "").Body.String(); strings.Contains(vs, `"version": 2`) {
+		t.Errorf("an invalid draft was published: %s", vs)
+	}
+}
+
+func TestCallSpanningPublishFinishesOnItsVersion(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), true)
+	h.seedMembers()
+	code, first := h.twilio("/twilio/voice", incoming("+14045550123"))
+	if code != http.StatusOK || !strings.Contains(spoken(t, first), "Welcome back, Dana.") {
+		t.Fatalf("first turn = %d %s", code, first)
+	}
+	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
+	edited := withGreeting(t, get.Body.Bytes(), "Hi there, {{ member.first_name }}.")
+	if rec := h.req(http.MethodPut, "/api/v1/flows/default", edited, "If-Match", get.Header().Get("ETag")); rec.Code != http.StatusOK {
+		t.Fatal(rec.Body)
+	}
+	if rec := h.req(http.MethodPost, "/api/v1/flows/default/publish", `{"message":"new greeting"}`); rec.Code != http.StatusCreated {
+		t.Fatal(rec.Body)
+	}
+	// The call in progress answers "no" and reaches the menu of version 1.
+	form := incoming("+14045550123")
+	form.Set("Digits", "2")
+	code, next := h.twilio(strings.TrimPrefix(gatherAction(t, first), testPublicURL), form)
+	if code != http.StatusOK || !strings.Contains(spoken(t, next), "For reservations, press 1.") {
+		t.Fatalf("mid-call turn = %d %s", code, next)
+	}
+	if a := gatherAction(t, next); !strings.Contains(decodeStateParam(t, a), `"v":1`) {
+		t.Errorf("the call left version 1: %s", decodeStateParam(t, a))
+	}
+	// A new call hears the new words, on version 2.
+	if got := eventually(t, h, "+14045550123"); !strings.Contains(got, "Hi there, Dana.") {
+		t.Fatalf("a new call heard %q", got)
+	}
+}
+
+// decodeStateParam returns the JSON call state inside a gather action URL.
+func decodeStateParam(t *testing.T, action string) string {
+	t.Helper()
+	i := strings.Index(action, "s=")
+	st, err := newStateCodec(testToken).decode(action[i+2:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(st)
+	return string(b)
+}
+
+// eventually places calls until one hears something other than the old greeting, for at
+// most a second (the promise for every instance), and answers what the last one heard.
+func eventually(t *testing.T, h *harness, from string) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		_, body := h.twilio("/twilio/voice", incoming(from))
+		heard := spoken(t, body)
+		if !strings.Contains(heard, "Welcome back") || time.Now().After(deadline) {
+			return heard
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPublishReachesAnotherInstanceWithinASecond(t *testing.T) {
+	pool := flowsDB(t)
+	a := newFlowHarness(t, pool, true)
+	b := newFlowHarness(t, pool, true)
+	a.seedMembers()
+	if heard := spoken(t, b.call("+14045550123")[0]); !strings.Contains(heard, "Welcome back, Dana.") {
+		t.Fatalf("instance b before = %q", heard)
+	}
+	get := a.req(http.MethodGet, "/api/v1/flows/default", "")
+	edited := withGreeting(t, get.Body.Bytes(), "Good to hear from you, {{ member.first_name }}.")
+	a.req(http.MethodPut, "/api/v1/flows/default", edited, "If-Match", get.Header().Get("ETag"))
+	if rec := a.req(http.MethodPost, "/api/v1/flows/default/publish", `{"message":"warmer"}`); rec.Code != http.StatusCreated {
+		t.Fatal(rec.Body)
+	}
+	if heard := eventually(t, b, "+14045550123"); !strings.Contains(heard, "Good to hear from you, Dana.") {
+		t.Fatalf("instance b did not pick up the publish within a second: %q", heard)
+	}
+	// Rebinding the called number to another flow, likewise.
+	if rec := a.req(http.MethodPost, "/api/v1/flows", `{"id":"sales","document":`+strings.Replace(withGreeting(t, get.Body.Bytes(), "Sales here, {{ member.first_name }}."), `"id": "default"`, `"id": "sales"`, 1)+`}`); rec.Code != http.StatusCreated {
+		t.Fatal(rec.Body)
+	}
+	a.req(http.MethodPost, "/api/v1/flows/sales/publish", "")
+	if rec := a.req(http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"(800) 555-0100":"sales"}}`); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"+18005550100": "sales"`) {
+		t.Fatalf("bindings = %d %s", rec.Code, rec.Body)
+	}
+	deadline := time.Now().Add(time.Second)
+	for heard := ""; !strings.Contains(heard, "Sales here, Dana."); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance b did not pick up the binding within a second: %q", heard)
+		}
+		heard = spoken(t, b.call("+14045550123")[0])
+	}
+	audit := a.req(http.MethodGet, "/api/v1/audit?flow=default", "").Body.String()
+	if !strings.Contains(audit, `"action": "publish"`) || !strings.Contains(audit, `"message": "warmer"`) {
+		t.Errorf("audit = %s", audit)
+	}
+}
+
+func TestVersionsDiffRollbackAndList(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
+	h.req(http.MethodPut, "/api/v1/flows/default", withGreeting(t, get.Body.Bytes(), "Hey {{ member.first_name }}."), "If-Match", get.Header().Get("ETag"), ActorHeader, "ana")
+	if list := h.req(http.MethodGet, "/api/v1/flows", "").Body.String(); !strings.Contains(list, `"draft_changed": true`) {
+		t.Errorf("list = %s", list)
+	}
+	h.req(http.MethodPost, "/api/v1/flows/default/publish", `{"message":"hey"}`, ActorHeader, "ana")
+	diff := h.req(http.MethodGet, "/api/v1/flows/default/diff?from=1&to=2", "").Body.String()
+	if !strings.Contains(diff, `"op": "changed"`) || !strings.Contains(diff, `"new": "Hey {{ member.first_name }}."`) || !strings.Contains(diff, `"path": "nodes.`) {
+		t.Errorf("diff = %s", diff)
+	}
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/rollback", `{"version":1,"message":"too casual"}`, ActorHeader, "ben")
+	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"version": 3`) || !strings.Contains(rec.Body.String(), `"rollback_of": 1`) {
+		t.Fatalf("rollback = %d %s", rec.Code, rec.Body)
+	}
+	v1 := h.req(http.MethodGet, "/api/v1/flows/default/versions/1", "").Body.String()
+	v3 := h.req(http.MethodGet, "/api/v1/flows/default/versions/3", "").Body.String()
+	doc := func(s string) string { var v flows.Version; _ = json.Unmarshal([]byte(s), &v); return string(v.Document) }
+	if doc(v1) == "" || doc(v1) != doc(v3) {
+		t.Errorf("version 3 is not version 1's document")
+	}
+	if d := h.req(http.MethodGet, "/api/v1/flows/default/diff?from=1&to=3", "").Body.String(); !strings.Contains(d, `"changes": []`) {
+		t.Errorf("diff 1..3 = %s", d)
+	}
+	vs := h.req(http.MethodGet, "/api/v1/flows/default/versions", "").Body.String()
+	if !strings.Contains(vs, `"author": "ben"`) || !strings.Contains(vs, `"message": "too casual"`) {
+		t.Errorf("versions = %s", vs)
+	}
+}
+
+type simResult struct {
+	Flow    string
+	Version int
+	End     string
+	Error   string
+	Steps   []struct {
+		Said  []string
+		Trace []string
+		TwiML string
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	h.seedMembers()
+	for _, tc := range []struct {
+		name, body string
+		end        string
+		hear       string // in the last step
+		twiml      string // in the last step's TwiML
+	}{
+		{"directory caller, draft", `{"caller":{"phone":"+14045550123"}}`, "awaiting", "Welcome back, Dana.", "<Gather"},
+		{"yes hands off", `{"version":1,"caller":{"phone":"+14045550123"},"inputs":["1"]}`, "handoff", "", "<Dial>"},
+		{"speech", `{"version":1,"caller":{"phone":"+14045550123"},"inputs":["yes please"]}`, "handoff", "", "<Dial>"},
+		{"menu then hang up", `{"caller":{"phone":"+14045550123"},"inputs":["2","3"]}`, "hangup", "Diamond", "<Hangup/>"},
+		{"inline profile on another day", `{"caller":{"profile":{"first_name":"Zoe","tier":"Gold","language":"es-US","activity":{"kind":"trip","place":"Lima","starts_at":"2026-12-01T09:00:00-05:00","ends_at":"2026-12-01T15:00:00-05:00"}}},"now":"2026-11-30T09:00:00-05:00"}`, "awaiting", "Zoe", `language="es-US"`},
+		{"household chooses", `{"caller":{"phone":"+16175550100"},"inputs":["1"]}`, "awaiting", "Sam", "<Gather"},
+		{"unknown identifies", `{"caller":{"phone":"+12125550000"},"inputs":["1001"]}`, "awaiting", "Dana", "<Gather"},
+		{"withheld, no input thrice", `{"caller":{},"inputs":["","",""]}`, "handoff", "", "<Dial>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", tc.body)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("simulate = %d %s", rec.Code, rec.Body)
+			}
+			var res simResult
+			if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+				t.Fatal(err)
+			}
+			last := res.Steps[len(res.Steps)-1]
+			if res.End != tc.end || res.Error != "" || !strings.Contains(strings.Join(last.Said, " "), tc.hear) ||
+				!strings.Contains(last.TwiML, tc.twiml) || len(last.Trace) == 0 {
+				t.Fatalf("simulation = %s", rec.Body)
+			}
+		})
+	}
+	// The simulated first turn is the same TwiML a live call gets.
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123"}}`)
+	var res simResult
+	_ = json.Unmarshal(rec.Body.Bytes(), &res)
+	if live := h.call("+14045550123")[0]; res.Steps[0].TwiML != live {
+		t.Errorf("simulated TwiML differs from the live call's:\n sim: %s\nlive: %s", res.Steps[0].TwiML, live)
+	}
+}
