@@ -305,8 +305,12 @@ func (s *Store) Publish(ctx context.Context, id, actor, message string) (Version
 		if err != nil {
 			return err
 		}
-		if errs := blocking(f.Validate()); len(errs) > 0 {
-			return Problems(errs)
+		known, err := publishedIDs(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if rep := f.ValidateWith(ValidateOptions{KnownFlow: known}); !rep.Valid() {
+			return Problems(rep.Errors)
 		}
 		v, err = s.insertVersion(ctx, tx, id, cur.Document, actor, message, 0)
 		if err != nil {
@@ -762,10 +766,6 @@ func (s *Store) Watch(ctx context.Context, every time.Duration, onError func(err
 	}
 }
 
-// blocking keeps the problems that stop a publish. Validate reports only those today;
-// this is the one place to filter should it ever report advice too.
-func blocking(probs []Problem) []Problem { return probs }
-
 // Published returns flow id at its latest version, compiled, reading the database (for
 // simulations and gotos, which want the newest even between Watch polls).
 func (s *Store) Published(ctx context.Context, id string) (*Flow, error) {
@@ -780,4 +780,26 @@ func (s *Store) Published(ctx context.Context, id string) (*Flow, error) {
 		return nil, fmt.Errorf("flows: published %s: %w", id, ErrUnpublished)
 	}
 	return s.Flow(ctx, id, n)
+}
+
+// KnownFlows answers, for validation, whether a goto may name a flow: one with a published
+// version (a goto runs the target's latest version).
+func (s *Store) KnownFlows(ctx context.Context) (func(id string) bool, error) {
+	return publishedIDs(ctx, s.pool)
+}
+
+func publishedIDs(ctx context.Context, q querier) (func(id string) bool, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT flow_id FROM flow_versions`)
+	if err != nil {
+		return nil, fmt.Errorf("flows: published ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("flows: published ids: %w", err)
+	}
+	set := map[string]bool{}
+	for _, id := range ids {
+		set[id] = true
+	}
+	return func(id string) bool { return set[id] }, nil
 }

@@ -58,9 +58,15 @@ func problemList(ps []flows.Problem) []flows.Problem {
 	return ps
 }
 
-// validation splits a flow's problems into errors (block publishing) and warnings.
-func validation(f *flows.Flow) (errs, warns []flows.Problem) {
-	return problemList(f.Validate()), []flows.Problem{}
+// validation splits a flow's problems into errors (block publishing) and warnings; gotos
+// must name a published flow.
+func (s *server) validation(ctx context.Context, f *flows.Flow) (errs, warns []flows.Problem) {
+	opts := flows.ValidateOptions{}
+	if known, err := s.deps.Flows.KnownFlows(ctx); err == nil {
+		opts.KnownFlow = known
+	}
+	rep := f.ValidateWith(opts)
+	return problemList(rep.Errors), problemList(rep.Warnings)
 }
 
 // validationAnswer is the body of validate, and part of save and publish answers.
@@ -70,8 +76,8 @@ type validationAnswer struct {
 	Warnings []flows.Problem `json:"warnings"`
 }
 
-func validate(f *flows.Flow) validationAnswer {
-	errs, warns := validation(f)
+func (s *server) validate(ctx context.Context, f *flows.Flow) validationAnswer {
+	errs, warns := s.validation(ctx, f)
 	return validationAnswer{Valid: len(errs) == 0, Errors: errs, Warnings: warns}
 }
 
@@ -169,10 +175,10 @@ type draftAnswer struct {
 	validationAnswer
 }
 
-func answerDraft(w http.ResponseWriter, status int, d flows.Draft) {
+func (s *server) answerDraft(w http.ResponseWriter, r *http.Request, status int, d flows.Draft) {
 	a := draftAnswer{ID: d.ID, Rev: d.Rev, ETag: etag(d.Rev), UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy, Saved: true}
 	if f, err := flows.CheckDocument(d.ID, d.Document); err == nil {
-		a.validationAnswer = validate(f)
+		a.validationAnswer = s.validate(r.Context(), f)
 	}
 	w.Header().Set("ETag", a.ETag)
 	writeJSON(w, status, a)
@@ -212,7 +218,7 @@ func (s *server) handleCreateFlow() http.Handler {
 			return
 		}
 		w.Header().Set("Location", "/api/v1/flows/"+d.ID)
-		answerDraft(w, http.StatusCreated, d)
+		s.answerDraft(w, r, http.StatusCreated, d)
 	})
 }
 
@@ -261,7 +267,7 @@ func (s *server) handlePutDraft() http.Handler {
 			s.writeFlowError(w, r, "flowID", err)
 			return
 		}
-		answerDraft(w, http.StatusOK, d)
+		s.answerDraft(w, r, http.StatusOK, d)
 	})
 }
 
@@ -292,7 +298,7 @@ func (s *server) handleValidate() http.Handler {
 		case err != nil:
 			s.writeFlowError(w, r, "", err)
 		default:
-			writeJSON(w, http.StatusOK, validate(f))
+			writeJSON(w, http.StatusOK, s.validate(r.Context(), f))
 		}
 	})
 }
@@ -672,7 +678,7 @@ func (s *server) handleSimulate() http.Handler {
 		if body.Version == nil {
 			f, err = s.deps.Flows.Flow(ctx, id, 0)
 			if err == nil {
-				if errs, _ := validation(f); len(errs) > 0 {
+				if errs, _ := s.validation(ctx, f); len(errs) > 0 {
 					writeProblems(w, "the draft", errs)
 					return
 				}

@@ -328,7 +328,11 @@ func TestVersionsDiffRollbackAndList(t *testing.T) {
 	}
 	v1 := h.req(http.MethodGet, "/api/v1/flows/default/versions/1", "").Body.String()
 	v3 := h.req(http.MethodGet, "/api/v1/flows/default/versions/3", "").Body.String()
-	doc := func(s string) string { var v flows.Version; _ = json.Unmarshal([]byte(s), &v); return string(v.Document) }
+	doc := func(s string) string {
+		var v flows.Version
+		_ = json.Unmarshal([]byte(s), &v)
+		return string(v.Document)
+	}
 	if doc(v1) == "" || doc(v1) != doc(v3) {
 		t.Errorf("version 3 is not version 1's document")
 	}
