@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +27,14 @@ type config struct {
 	UpcomingWindow  time.Duration
 	RecentWindow    time.Duration
 	LogFormat       string // "json" or "text"
+
+	RedisMode           string // "single", "sentinel" or "cluster"
+	RedisSentinelMaster string
+	LocalCacheSize      int // numbers kept in each process; 0 turns the local tier off
+	LocalCacheMB        int
+	LocalCacheTTL       time.Duration
+	PGMaxConns          int // 0: pgx's default
+	PGStatementTimeout  time.Duration
 
 	// InsecureSkipSignature disables Twilio signature checks (development only).
 	InsecureSkipSignature bool
@@ -50,6 +59,17 @@ func durationVar(dst func(*config) *time.Duration) func(*config, string) error {
 
 func stringVar(dst func(*config) *string) func(*config, string) error {
 	return func(c *config, v string) error { *dst(c) = v; return nil }
+}
+
+func intVar(dst func(*config) *int) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("must be a whole number, 0 or more, got %q", v)
+		}
+		*dst(c) = n
+		return nil
+	}
 }
 
 var envVars = []envVar{
@@ -99,6 +119,19 @@ var envVars = []envVar{
 	{"AGENT_CLIENT", "agents", stringVar(func(c *config) *string { return &c.AgentClient })},
 	{"LOOKUP_TIMEOUT", "250ms", durationVar(func(c *config) *time.Duration { return &c.LookupTimeout })},
 	{"CACHE_TTL", "5m", durationVar(func(c *config) *time.Duration { return &c.CacheTTL })},
+	{"REDIS_MODE", "single", func(c *config, v string) error {
+		if v != "single" && v != "sentinel" && v != "cluster" {
+			return fmt.Errorf("must be single, sentinel or cluster, got %q", v)
+		}
+		c.RedisMode = v
+		return nil
+	}},
+	{"REDIS_SENTINEL_MASTER", "", stringVar(func(c *config) *string { return &c.RedisSentinelMaster })},
+	{"LOCAL_CACHE_SIZE", "100000", intVar(func(c *config) *int { return &c.LocalCacheSize })},
+	{"LOCAL_CACHE_MB", "64", intVar(func(c *config) *int { return &c.LocalCacheMB })},
+	{"LOCAL_CACHE_TTL", "30s", durationVar(func(c *config) *time.Duration { return &c.LocalCacheTTL })},
+	{"PG_MAX_CONNS", "0", intVar(func(c *config) *int { return &c.PGMaxConns })},
+	{"PG_STATEMENT_TIMEOUT", "5s", durationVar(func(c *config) *time.Duration { return &c.PGStatementTimeout })},
 	{"UPCOMING_WINDOW", "336h", durationVar(func(c *config) *time.Duration { return &c.UpcomingWindow })},
 	{"RECENT_WINDOW", "72h", durationVar(func(c *config) *time.Duration { return &c.RecentWindow })},
 	{"LOG_FORMAT", "json", func(c *config, v string) error {

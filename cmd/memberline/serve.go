@@ -24,9 +24,17 @@ type deps struct {
 	pool  *pgxpool.Pool
 	rdb   redis.UniversalClient
 	cache *lookup.Cache
+	local *lookup.Local // nil when LOCAL_CACHE_SIZE is 0
+	front interface {   // what the edge calls: the local tier, or the cache
+		lookup.Resolver
+		lookup.Writer
+	}
 }
 
 func (d *deps) Close() {
+	if d.local != nil {
+		d.local.Close()
+	}
 	if d.rdb != nil {
 		_ = d.rdb.Close()
 	}
@@ -38,7 +46,11 @@ func (d *deps) Close() {
 // connect opens PostgreSQL and Redis, migrates, and builds the cached directory.
 func connect(ctx context.Context, cfg config) (*deps, error) {
 	d := &deps{}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pcfg, err := lookup.PoolConfig(cfg.DatabaseURL, cfg.PGMaxConns, cfg.PGStatementTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -47,17 +59,25 @@ func connect(ctx context.Context, cfg config) (*deps, error) {
 		d.Close()
 		return nil, err
 	}
-	opts, err := lookup.RedisOptions(cfg.RedisURL)
+	d.rdb, err = lookup.NewRedisClient(cfg.RedisMode, cfg.RedisURL, cfg.RedisSentinelMaster)
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	d.rdb = redis.NewClient(opts)
 	windows := lookup.Windows{Upcoming: cfg.UpcomingWindow, Recent: cfg.RecentWindow}
 	d.cache = lookup.NewCache(lookup.NewDirectory(pool, windows), d.rdb, lookup.CacheOptions{
 		TTL:     cfg.CacheTTL,
 		Windows: windows,
 	})
+	d.front = d.cache
+	if cfg.LocalCacheSize > 0 {
+		d.local = lookup.NewLocal(d.cache, lookup.LocalOptions{
+			MaxEntries: cfg.LocalCacheSize,
+			MaxBytes:   int64(cfg.LocalCacheMB) << 20,
+			TTL:        cfg.LocalCacheTTL,
+		})
+		d.front = d.local
+	}
 	return d, nil
 }
 
@@ -119,8 +139,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		},
 		Logger: log,
 	}, ivr.Deps{
-		Resolver: d.cache,
-		Members:  d.cache,
+		Resolver: d.front,
+		Members:  d.front,
 		Flow:     flows.Default(),
 		Ready: func(ctx context.Context) error {
 			if err := d.pool.Ping(ctx); err != nil {
