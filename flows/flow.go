@@ -799,8 +799,8 @@ func (c *compiler) cases(cn *cnode, n *Node, path string) {
 	}
 }
 
-func (c *compiler) condition(path string, w Condition) ccond {
-	cc := ccond{op: w.Op, value: strings.TrimSpace(w.Value)}
+func (c *compiler) condition(path string, w Condition) (cc ccond) {
+	cc = ccond{op: w.Op, value: strings.TrimSpace(w.Value)}
 	for _, v := range w.Values {
 		cc.values = append(cc.values, strings.TrimSpace(v))
 	}
@@ -815,7 +815,8 @@ func (c *compiler) condition(path string, w Condition) ccond {
 	}
 	kind := fieldTable[f].kind
 	cc.desc = w.Field + " " + w.Op
-	c.conditionZone(path, w, &cc)
+	zone := c.conditionZone(path, w, &cc)
+	defer func() { cc.desc += zone }()
 	switch w.Op {
 	case "exists", "missing":
 		if w.Value != "" || w.Values != nil {
@@ -883,28 +884,28 @@ func (c *compiler) condition(path string, w Condition) ccond {
 	return cc
 }
 
-// conditionZone checks a condition's time zone: for clock fields only.
-func (c *compiler) conditionZone(path string, w Condition, cc *ccond) {
+// conditionZone checks a condition's time zone (for clock fields only) and returns how
+// the trace names it.
+func (c *compiler) conditionZone(path string, w Condition, cc *ccond) string {
 	tz := strings.TrimSpace(w.TimeZone)
 	if tz == "" {
-		return
+		return ""
 	}
 	if !callClock(cc.field) {
 		c.add(join(path, "time_zone"), "only for call.weekday, call.time, call.date and call.holiday")
-		return
+		return ""
 	}
 	if tz == "member" {
 		cc.member = true
-		cc.desc += " (member's zone)"
-		return
+		return " (member's zone)"
 	}
 	loc, ok := loadZone(tz)
 	if !ok {
 		c.add(join(path, "time_zone"), "unknown time zone %q (an IANA name like America/New_York, or member)", tz)
-		return
+		return ""
 	}
 	cc.zone = loc
-	cc.desc += " (" + tz + ")"
+	return " (" + tz + ")"
 }
 
 var weekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
