@@ -66,6 +66,8 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 		from       = fs.String("from", "", "the caller's number, when not given as FROM (may be empty)")
 		input      = fs.String("input", "", `comma-separated answers to use instead of stdin, e.g. "1" or "yes,2"; when they run out the caller hangs up`)
 		verbose    = fs.Bool("v", false, "log each webhook request and response status to stderr")
+		flowID     = fs.String("flow", "", "run this flow instead of the one bound to -to (needs the flow store)")
+		flowVer    = fs.String("version", "", `with -flow: a version number, or "draft"; default the latest published version`)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -159,6 +161,12 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 	if *stir != "" {
 		c.params.Set("StirVerstat", *stir)
 	}
+	if *flowID != "" {
+		// Only on the first webhook: the call is then pinned to that flow and version.
+		c.first = url.Values{"MemberlineFlow": {*flowID}, "MemberlineVersion": {*flowVer}}
+	} else if *flowVer != "" {
+		return errors.New("call: -version needs -flow")
+	}
 
 	fromShown := fromNumber
 	if fromShown == "" {
@@ -218,6 +226,7 @@ type caller struct {
 	errOut    io.Writer
 	verbose   bool
 	webhooks  int
+	first     url.Values // extra parameters of the first webhook (-flow, -version)
 }
 
 // hop is the next webhook: a URL as Twilio would see it (public) and the extra
@@ -236,7 +245,7 @@ func (c *caller) play(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("call: %w", err)
 	}
-	next := &hop{method: http.MethodPost, public: first, status: "ringing"}
+	next := &hop{method: http.MethodPost, public: first, status: "ringing", extra: c.first}
 	answered := false
 	defer func() {
 		// Twilio reports the end of every answered call, however it ended.

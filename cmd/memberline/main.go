@@ -29,6 +29,7 @@ Commands:
   migrate   apply database migrations and exit
   seed      load the demo members (dates relative to today)
   call      place a simulated call against a running service: memberline call +14045550123
+  flows     export flows to files, or import them: memberline flows export -dir flows/
   help      show this text
 
 Configuration comes from the environment; see README.md.
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSeed(ctx, rest, getenv, stdout, stderr)
 	case "call":
 		return runCall(ctx, rest, getenv, stdin, stdout, stderr)
+	case "flows":
+		return runFlows(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

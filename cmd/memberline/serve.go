@@ -87,6 +87,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := lookup.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := flows.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	return nil
 }
 
@@ -126,6 +129,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	// Calls read the flow bindings from memory; Watch polls for publishes and rebinds so
+	// every instance follows within a fraction of a second.
+	store := flows.NewStore(d.pool)
+	if err := store.Refresh(ctx); err != nil {
+		return err
+	}
+	go store.Watch(ctx, 250*time.Millisecond, func(err error) {
+		log.Warn("flow changes are not visible; calls keep the last known bindings", "err", err)
+	})
+
 	handler := ivr.NewServer(ivr.Config{
 		PublicURL:       cfg.PublicURL,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -142,6 +155,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Resolver: d.front,
 		Members:  d.front,
 		Flow:     flows.Default(),
+		Flows:    store,
 		Ready: func(ctx context.Context) error {
 			if err := d.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
