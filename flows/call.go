@@ -1,6 +1,9 @@
 package flows
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The engine's inputs and outputs. They are plain data: the IVR edge fills a Caller from
 // the member directory and turns Actions into TwiML; the engine does no I/O.
@@ -22,6 +25,19 @@ const (
 	TrustUnverified = "unverified" // no attestation, or B/C: the number may be spoofed
 	TrustSuspicious = "suspicious" // the attestation failed
 )
+
+// TrustFromStirVerstat maps Twilio's StirVerstat parameter to a Caller.Trust: full (A)
+// attestation that passed is verified; any failed validation is suspicious; partial (B,
+// C) attestation, none, or an unknown value is unverified.
+func TrustFromStirVerstat(v string) string {
+	switch {
+	case v == "TN-Validation-Passed-A":
+		return TrustVerified
+	case strings.HasPrefix(v, "TN-Validation-Failed"):
+		return TrustSuspicious
+	}
+	return TrustUnverified
+}
 
 // Member is a member's profile with the one activity worth asking about.
 type Member struct {

@@ -132,6 +132,8 @@ func TestValidateNodes(t *testing.T) {
 			}
 			return m
 		}(), Next: "bye"}}, nil, ValidateOptions{}, []string{"nodes"}, "17 variables; at most 16"},
+		{"declared variables", []Node{{ID: "s", Type: NodeSay, Say: en("{{ vars.topic }}"), Next: "bye"}}, func(f *Flow) { f.Vars = []string{"topic"} }, ValidateOptions{}, []string{}, ""},
+		{"a bad declared variable", nil, func(f *Flow) { f.Vars = []string{"topic", "Topic"} }, ValidateOptions{}, []string{"vars.1"}, "bad variable name"},
 		{"record too long", []Node{{ID: "r", Type: NodeRecord, MaxSeconds: 7200, Next: "bye"}}, nil, ValidateOptions{}, []string{"nodes.r.max_seconds"}, "between 1 and 3600"},
 		{"record without next", []Node{{ID: "r", Type: NodeRecord}}, nil, ValidateOptions{}, []string{"nodes.r.next"}, "required"},
 		{"record with options", []Node{{ID: "r", Type: NodeRecord, Next: "bye", Options: []Option{{Digits: "1", Next: "bye"}}}}, nil, ValidateOptions{}, []string{"nodes.r.options"}, "not used by a record node"},

@@ -809,6 +809,10 @@ func (r *run) handoff(n *cnode) {
 	}
 	add("language", r.lang)
 	add("reason", n.reason)
+	// The call's variables go along for the person taking the call, as var_<name>.
+	for _, k := range slices.Sorted(maps.Keys(r.st.Vars)) {
+		add("var_"+k, r.st.Vars[k])
+	}
 	switch {
 	case n.workflow != "":
 		r.trace("handoff %s: workflow %s, reason %s", n.id, n.workflow, first(n.reason, "-"))

@@ -56,8 +56,11 @@ type Flow struct {
 	// MaxStepsWithoutInput bounds the nodes a caller can pass through between two inputs
 	// (say, play, set, branch, ...); a longer path is a validation error. Default 25, at
 	// most 100.
-	MaxStepsWithoutInput int    `json:"max_steps_without_input,omitempty"`
-	Nodes                []Node `json:"nodes"`
+	MaxStepsWithoutInput int `json:"max_steps_without_input,omitempty"`
+	// Vars declares variables the flow reads without setting them: set by a flow that
+	// goes to this one (until then they read as nothing).
+	Vars  []string `json:"vars,omitempty"`
+	Nodes []Node   `json:"nodes"`
 
 	prog     *program  // compiled at Load
 	problems []Problem // Validate's answer at Load
@@ -1020,6 +1023,13 @@ func (c *compiler) clock() {
 			c.p.holidays = append(c.p.holidays, d)
 		}
 	}
+	for i, v := range f.Vars {
+		if !keyPattern.MatchString(v) {
+			c.add(join("vars", strconv.Itoa(i)), "bad variable name %q: lower-case letters, digits and _, starting with a letter (at most 32)", v)
+			continue
+		}
+		c.sets[v] = true
+	}
 	c.p.maxSteps = f.MaxStepsWithoutInput
 	switch {
 	case f.MaxStepsWithoutInput == 0:
@@ -1060,7 +1070,7 @@ func (c *compiler) setVars(cn *cnode, n *Node, path string) {
 func (c *compiler) vars() {
 	for _, r := range c.reads {
 		if !c.sets[r.name] {
-			c.add(r.path, "unknown variable vars.%s: no set node sets it", r.name)
+			c.add(r.path, "unknown variable vars.%s: no set node sets it and vars does not declare it", r.name)
 		}
 	}
 	if len(c.sets) > maxVars {

@@ -305,3 +305,38 @@ func TestGotoCarriesTheIdentifiedMember(t *testing.T) {
 		t.Errorf("spoken %q, member %q", got, turn.State.Member)
 	}
 }
+
+func TestHandoffCarriesVariables(t *testing.T) {
+	f := mustLoad(t, flowOf(
+		Node{ID: "mark", Type: NodeSet, Set: map[string]string{"topic": "refund", "code": "{{ activity.reference }}"}, Next: "agent"},
+		Node{ID: "agent", Type: NodeHandoff, Queue: "billing", Reason: "refund"},
+	))
+	turn, err := f.Start(callFrom(sam(&Activity{ID: "a1", Reference: "HX7Q2P"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []KV{{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"},
+		{"language", "en-US"}, {"reason", "refund"}, {"var_code", "HX7Q2P"}, {"var_topic", "refund"}}
+	if got := handoffOf(turn); got == nil || !reflect.DeepEqual(got.Context, want) {
+		t.Errorf("context = %+v", got)
+	}
+}
+
+func TestTrustFromStirVerstat(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"TN-Validation-Passed-A", TrustVerified},
+		{"TN-Validation-Passed-B", TrustUnverified},
+		{"TN-Validation-Passed-C", TrustUnverified},
+		{"TN-Validation-Failed-A", TrustSuspicious},
+		{"TN-Validation-Failed", TrustSuspicious},
+		{"No-TN-Validation", TrustUnverified},
+		{"", TrustUnverified},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := TrustFromStirVerstat(tt.in); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -131,6 +131,43 @@ func TestRender(t *testing.T) {
 	}
 }
 
+func TestRenderCallFields(t *testing.T) {
+	d := dana(nil)
+	d.Attributes = map[string]string{"seat": "aisle"}
+	la := d
+	la.TimeZone = "America/Los_Angeles"
+	ny, _ := loadZone("America/New_York")
+	tests := []struct {
+		name   string
+		src    string
+		member *Member
+		want   Speech
+	}{
+		{"last four digits of the phone", "Calling from a number ending in {{ spell caller.phone_last4 }}.", &d,
+			Speech{{Text: "Calling from a number ending in "}, {Text: "0123", SayAs: "characters"}, {Text: "."}}},
+		{"trust", "{{ caller.trust }}", nil, Speech{{Text: "verified"}}},
+		{"variables", "Your {{ vars.topic }} request, {{ vars.missing }}done.", &d, Speech{{Text: "Your refund request, done."}}},
+		{"attributes", "An {{ member.attributes.seat }} seat{{ member.attributes.meal }}.", &d, Speech{{Text: "An aisle seat."}}},
+		{"attributes without a member", "[{{ member.attributes.seat }}]", nil, Speech{{Text: "[]"}}},
+		{"the time now in the flow's zone", "It is {{ time call.now }} {{ date call.now }}.", nil, Speech{{Text: "It is 10:00 AM today."}}},
+		{"the time now in the member's zone", "It is {{ time call.now }}.", &la, Speech{{Text: "It is 7:00 AM."}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := parseTemplate(tt.src, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b speechBuilder
+			tpl.render(&b, &scope{now: now.UTC(), member: tt.member, phone: "+1 (404) 555-0123", trust: TrustVerified,
+				vars: map[string]string{"topic": "refund"}, zone: ny, lang: "en-US"})
+			if got := b.speech(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestRenderChoiceDigit(t *testing.T) {
 	tpl, err := parseTemplate("If this is {{ member.first_name }}, press {{ choice.digit }}.", true)
 	if err != nil {
@@ -167,6 +204,13 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"spell quoted", `{{ spell "ABC" }}`, "takes a field"},
 		{"first_name_or a field", "{{ first_name_or member.last_name }}", "takes text in quotes"},
 		{"choice digit outside items", "{{ choice.digit }}", "only known in a choose_member item"},
+		{"unknown call field", "{{ call.then }}", `unknown field "call.then"`},
+		{"a clock field", "{{ call.time }}", "only be tested in a branch"},
+		{"call.now alone", "{{ call.now }}", "is a time: say it with {{ date call.now }}"},
+		{"bad variable name", "{{ vars.2fast }}", `bad name in "vars.2fast"`},
+		{"bad attribute name", "{{ member.attributes.Seat }}", `bad name in "member.attributes.Seat"`},
+		{"no attribute name", "{{ member.attributes. }}", "bad name"},
+		{"spell call.now", "{{ spell call.now }}", "spell takes text"},
 		{"second tag", "{{ member.tier }} and {{ member.teir }}", "(column 23)"},
 	}
 	for _, tt := range tests {
@@ -185,12 +229,14 @@ func FuzzTemplate(f *testing.F) {
 		`Hi {{ first_name_or "there" }}, {{ spell activity.reference }} {{ date activity.starts_at }} {{ time activity.ends_at }}`,
 		"{{ choice.digit }} {{ caller.members }} {{ activity.kind }} {{ member.tier }}",
 		"{{", "}}", "{{}}", `{{ "`, "a {{ b }} c {{ d", "¿Sí? {{ activity.place }} ,.!",
+		"{{ vars.topic }} {{ spell vars.code }} {{ member.attributes.seat }} {{ caller.trust }}",
+		"{{ time call.now }} {{ date call.now }} {{ spell caller.phone_last4 }} {{ call.weekday }}",
 	} {
 		f.Add(s)
 	}
 	members := []*Member{
 		nil,
-		{ID: "1"},
+		{ID: "1", TimeZone: "Nowhere/Else", Attributes: map[string]string{"seat": " aisle "}},
 		func() *Member {
 			d := dana(trip("recent", at(11, 20, 7, 0), at(11, 24, 18, 0)))
 			return &d
@@ -205,7 +251,7 @@ func FuzzTemplate(f *testing.F) {
 			for _, lang := range []string{"en-US", "es-US", "fr-FR"} {
 				var b speechBuilder
 				tpl.render(&b, &scope{now: now, members: 3, member: m, lang: lang, digit: "2",
-					terms: map[string]string{"trip": "viaje"}})
+					terms: map[string]string{"trip": "viaje"}, phone: "+14045550123", vars: map[string]string{"topic": "a  b"}})
 				for _, seg := range b.speech() {
 					if seg.Text == "" || (utf8.ValidString(src) && !utf8.ValidString(seg.Text)) {
 						t.Fatalf("bad segment %#v from %q", seg, src)
