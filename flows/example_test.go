@@ -69,8 +69,8 @@ func TestExampleFlow(t *testing.T) {
 		wantHandoff *SimHandoff
 	}{
 		{
-			name: "branch on trust: a suspicious caller goes to the fraud desk",
-			call: withTrust(callFrom(booked), TrustSuspicious, wednesday),
+			name:    "branch on trust: a suspicious caller goes to the fraud desk",
+			call:    withTrust(callFrom(booked), TrustSuspicious, wednesday),
 			wantEnd: EndHandoff, wantFlow: "support",
 			wantHandoff: &SimHandoff{Client: "fraud-desk", Reason: "suspicious-caller", Context: []SimKV{
 				{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "suspicious-caller"}}},
