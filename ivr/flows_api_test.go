@@ -399,3 +399,53 @@ func TestSimulate(t *testing.T) {
 		t.Errorf("simulated TwiML differs from the live call's:\n sim: %s\nlive: %s", res.Steps[0].TwiML, live)
 	}
 }
+
+// TestGotoPlaySetNodes simulates and then calls a flow that sets a variable, plays audio
+// and goes to another flow; the live call lands on that flow's published version.
+func TestGotoPlaySetNodes(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), true)
+	mini := func(id, nodes string) string {
+		return `{"id":"` + id + `","document":{"schema":"memberline.flow/v1","id":"` + id + `","default_language":"en-US","vars":["topic"],` +
+			`"languages":{"en-US":{}},"start":"a","nodes":[` + nodes + `]}}`
+	}
+	sales := mini("sales", `{"id":"a","type":"hangup","say":{"en-US":"Sales is closed, {{ vars.topic }} caller."}}`)
+	front := mini("front", `{"id":"a","type":"set","set":{"topic":"billing"},"next":"b"},`+
+		`{"id":"b","type":"play","url":"https://cdn.example.com/hi.mp3","next":"c"},`+
+		`{"id":"c","type":"goto","flow":"sales"}`)
+	for _, body := range []string{sales, front} {
+		if rec := h.req(http.MethodPost, "/api/v1/flows", body); rec.Code != http.StatusCreated {
+			t.Fatalf("create = %d %s", rec.Code, rec.Body)
+		}
+	}
+	// A goto must name a published flow: front cannot publish before sales.
+	if rec := h.req(http.MethodPost, "/api/v1/flows/front/publish", ""); rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("publish with an unpublished goto target = %d %s", rec.Code, rec.Body)
+	}
+	for _, id := range []string{"sales", "front"} {
+		if rec := h.req(http.MethodPost, "/api/v1/flows/"+id+"/publish", ""); rec.Code != http.StatusCreated {
+			t.Fatalf("publish %s = %d %s", id, rec.Code, rec.Body)
+		}
+	}
+	rec := h.req(http.MethodPost, "/api/v1/flows/front/simulate", `{"version":1}`)
+	var res simResult
+	_ = json.Unmarshal(rec.Body.Bytes(), &res)
+	if rec.Code != http.StatusOK || res.End != "hangup" || res.Flow != "sales" || len(res.Steps) != 1 ||
+		!strings.Contains(strings.Join(res.Steps[0].Said, " "), "billing caller") ||
+		!strings.Contains(res.Steps[0].TwiML, "<Play>https://cdn.example.com/hi.mp3</Play>") {
+		t.Fatalf("simulation = %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"front"}`); rec.Code != http.StatusOK {
+		t.Fatal(rec.Body)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		live := h.call("+12125550000")[0]
+		if live == res.Steps[0].TwiML {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live call = %s\nwant the simulated %s", live, res.Steps[0].TwiML)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -36,6 +36,9 @@ func (s *server) handleVoice() http.Handler {
 		if err == nil {
 			turn, err = flow.Start(call)
 		}
+		if err == nil {
+			turn, err = flows.Follow(turn, call, s.gotoFlow(ctx))
+		}
 		s.answer(w, r, turn, err, outcome, start)
 	})
 }
@@ -71,6 +74,9 @@ func (s *server) handleGather() http.Handler {
 		if err == nil && turn.Identify != "" {
 			call.Identified = s.identify(ctx, turn.Identify)
 			turn, err = flow.Resume(call, st, in)
+		}
+		if err == nil {
+			turn, err = flows.Follow(turn, call, s.gotoFlow(ctx))
 		}
 		s.answer(w, r, turn, err, outcome, start)
 	})
@@ -127,6 +133,17 @@ func (s *server) pinnedFlow(ctx context.Context, st flows.State) (*flows.Flow, e
 		return s.deps.Flow, nil
 	}
 	return s.deps.Flows.Flow(ctx, st.Flow, st.Version)
+}
+
+// gotoFlow loads the flow a goto node names: its latest published version, which the call
+// then keeps like any other.
+func (s *server) gotoFlow(ctx context.Context) func(id string) (*flows.Flow, error) {
+	return func(id string) (*flows.Flow, error) {
+		if s.deps.Flows == nil {
+			return nil, fmt.Errorf("ivr: goto %q: no flow store", id)
+		}
+		return s.deps.Flows.Published(ctx, id)
+	}
 }
 
 // handleStatus acknowledges Twilio's status callback.
