@@ -198,3 +198,31 @@ func TestReadmeFlowDocuments(t *testing.T) {
 		t.Error("the README shows no flow document")
 	}
 }
+
+func BenchmarkSimulateExample(b *testing.B) {
+	f := loadExample(b)
+	sales := salesFlow(b)
+	env := SimEnv{LoadFlow: func(string) (*Flow, error) { return sales, nil }}
+	call := callFrom(sam(&Activity{ID: "a1", Reference: "HX7Q2P"}))
+	call.Now = time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	script := []Input{{}, {Digits: "7"}, {Speech: "about my trip please"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Simulate(f, call, script, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadExample(b *testing.B) {
+	data, err := os.ReadFile("testdata/example_flow.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -254,16 +255,38 @@ func TestLoadKeepsAnInvalidDocument(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	f.Add(defaultFlowJSON)
+	if example, err := os.ReadFile("testdata/example_flow.json"); err == nil {
+		f.Add(example)
+	}
 	b, _ := json.Marshal(testFlow())
 	f.Add(b)
 	f.Add([]byte(`{"schema":"memberline.flow/v1","nodes":[{"id":"a","type":"say","say":{"en-US":"{{ date activity.starts_at }}"},"next":"a"}]}`))
 	f.Add([]byte(`{"nodes":[{"id":"a"},{"id":"a"}],"languages":{"en-US":{"terms":{"a":"b"}}}}`))
 	f.Add([]byte(`[1, "x", null, true, {"a": {}}]`))
+	f.Add([]byte(`{"schema":"memberline.flow/v1","id":"t","default_language":"en-US","languages":{"en-US":{}},"start":"s",` +
+		`"time_zone":"Asia/Tokyo","holidays":["12-25","2026-11-26","02-29"],"vars":["topic"],"max_steps_without_input":5,"nodes":[` +
+		`{"id":"s","type":"set","set":{"code":"{{ spell activity.reference }}","t":"{{ time call.now }}"},"next":"b"},` +
+		`{"id":"b","type":"branch","cases":[{"when":[{"field":"call.time","op":"between","values":["22:00","06:00"],"time_zone":"member"},` +
+		`{"field":"call.holiday","op":"ne","value":"true"},{"field":"vars.code","op":"exists"}],"next":"p"},` +
+		`{"when":[{"field":"caller.trust","op":"in","values":["suspicious"]},{"field":"call.date","op":"gte","value":"2026-01-01"}],"next":"h"}],"default":"r"},` +
+		`{"id":"p","type":"play","url":"https://example.com/a.mp3","next":"g"},` +
+		`{"id":"g","type":"gather","prompt":{"en-US":"{{ vars.topic }}"},"no_input_prompt":{"en-US":"?"},"options":[{"digits":"1","next":"r"}],"no_match":"o"},` +
+		`{"id":"r","type":"record","max_seconds":30,"beep":false,"next":"h","no_input":"o"},` +
+		`{"id":"o","type":"goto","flow":"other"},` +
+		`{"id":"h","type":"handoff","sip":"sip:a@b.example","reason":"x"}]}`))
 	calls := []Call{
 		callFrom(),
 		callFrom(dana(trip("upcoming", at(11, 27, 8, 15), at(11, 30, 18, 0)))),
 		callFrom(dana(nil), sam(nil)),
+		func() Call {
+			m := sam(trip("recent", at(11, 20, 7, 0), at(11, 24, 18, 0)))
+			m.TimeZone, m.Attributes = "Asia/Tokyo", map[string]string{"seat": "aisle"}
+			c := callFrom(m)
+			c.Caller.Trust = TrustSuspicious
+			return c
+		}(),
 	}
+	script := []Input{{}, {Digits: "1"}, {Speech: "yes"}, {Digits: "2002"}, {RecordingURL: "https://example.com/r", RecordingSeconds: 3}, {Digits: "9"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fl, err := Load(data)
 		if err != nil {
@@ -273,16 +296,30 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if len(fl.Validate()) > 0 {
+		r := fl.ValidateWith(ValidateOptions{KnownFlow: func(id string) bool { return id == "other" }})
+		if r.Errors == nil || r.Warnings == nil {
+			t.Fatalf("nil lists in %+v", r)
+		}
+		if errs := fl.Validate(); len(errs) > 0 {
 			return
 		}
-		// A valid flow runs: errors are fine (a long chain hits the step limit), panics not.
+		// A valid flow runs: errors are fine (a goto loop), panics not.
+		env := SimEnv{
+			Identify: func(number string) *Member {
+				if number == "2002" {
+					return &Member{ID: "2002"}
+				}
+				return nil
+			},
+			LoadFlow: func(string) (*Flow, error) { return fl, nil },
+		}
 		for _, call := range calls {
-			turn, err := fl.Start(call)
-			for i := 0; err == nil && turn.Awaiting && i < 4; i++ {
-				in := []Input{{}, {Digits: "1"}, {Speech: "yes"}, {Digits: "2002"}}[i]
-				call.Identified = &Identified{Number: "2002", Member: &Member{ID: "2002"}}
-				turn, err = fl.Resume(call, turn.State, in)
+			tr, err := Simulate(fl, call, script, env)
+			if err == nil && len(tr.Steps) == 0 {
+				t.Fatal("no steps")
+			}
+			if err == nil && tr.End == "" {
+				t.Fatalf("no end: %+v", tr)
 			}
 		}
 	})

@@ -259,25 +259,27 @@ func (s *scope) local(member bool) *time.Location {
 	return s.zone
 }
 
-var zones sync.Map // IANA name → *time.Location
+var zones sync.Map // IANA name → *time.Location, zones that loaded only
 
-// loadZone loads an IANA time zone once; the zone database is embedded (time/tzdata), so
-// the answer does not depend on the machine.
+// loadZone loads an IANA time zone, once per zone; the zone database is embedded
+// (time/tzdata), so the answer does not depend on the machine. Only zones that load are
+// kept, so odd names from documents or the directory cannot grow the cache.
 func loadZone(name string) (*time.Location, bool) {
-	if name == "" || len(name) > 64 {
+	if name == "" || len(name) > 64 || name == "Local" || strings.Trim(name, zoneChars) != "" {
 		return nil, false
 	}
 	if v, ok := zones.Load(name); ok {
-		loc, _ := v.(*time.Location)
-		return loc, loc != nil
+		return v.(*time.Location), true
 	}
 	loc, err := time.LoadLocation(name)
-	if err != nil || name == "Local" {
-		loc = nil
+	if err != nil {
+		return nil, false
 	}
 	zones.Store(name, loc)
-	return loc, loc != nil
+	return loc, true
 }
+
+const zoneChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-"
 
 // spoken is a field's value as said aloud: kinds and tiers go through the language's terms
 // ("trip" → "viaje").
