@@ -127,7 +127,9 @@ const (
 	ActHandoff ActionKind = "handoff"
 	ActHangup  ActionKind = "hangup"
 	// ActRecord records a voicemail and waits: the edge renders <Record> whose action is
-	// the gather route with State, and passes the recording as Input.Recording*.
+	// the gather route with State, and passes the recording as Input.Recording*. Twilio
+	// skips the action when nothing was recorded, so the edge follows <Record> with a
+	// <Redirect> to the same action: an empty recording goes on at the node's no_input.
 	ActRecord ActionKind = "record"
 )
 
