@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
@@ -72,5 +73,77 @@ func TestFlowsExportImport(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); !bytes.Contains(got, []byte("Member line, reviewed")) {
 		t.Errorf("re-exported document lacks the imported change")
+	}
+}
+
+// TestCallFlowAndVersion imports and publishes a new greeting, then places calls: the
+// default one hears it, -flow/-version pick the old version or the draft.
+func TestCallFlowAndVersion(t *testing.T) {
+	getenv := flowsEnv(t)
+	redisSrv := testenv.StartRedis(t)
+	env := map[string]string{
+		"DATABASE_URL":      getenv("DATABASE_URL"),
+		"REDIS_URL":         redisSrv.URL(),
+		"LISTEN_ADDR":       "127.0.0.1:0",
+		"PUBLIC_URL":        "https://ivr.example.com",
+		"TWILIO_AUTH_TOKEN": "test-twilio-token",
+		"ADMIN_TOKEN":       "test-admin-token-0123456789",
+		"LOG_FORMAT":        "text",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", stderr.String())
+		}
+		if m := listeningRE.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		}
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "default.json")
+	doc := bytes.Replace(flows.DefaultJSON(), []byte("Welcome back, {{ member.first_name }}."), []byte("Hello again, {{ member.first_name }}!"), 1)
+	if err := os.WriteFile(path, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"flows", "import", "-publish", path}, envOf(env), strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("import: %v %s", err, errOut.String())
+	}
+	call := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		args = append([]string{"call", "-url", base, "-input", "1"}, args...)
+		if err := run(ctx, append(args, "+14045550123"), envOf(env), strings.NewReader(""), &out, &errOut); err != nil {
+			t.Fatalf("call %v: %v\n%s\n%s", args, err, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		hear string
+	}{
+		{"latest", nil, "Hello again, Dana!"},
+		{"version 1", []string{"-flow", "default", "-version", "1"}, "Welcome back, Dana."},
+		{"draft", []string{"-flow", "default", "-version", "draft"}, "Hello again, Dana!"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := call(tc.args...)
+			for deadline := time.Now().Add(time.Second); !strings.Contains(got, tc.hear) && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond) // the instance polls for publishes
+				got = call(tc.args...)
+			}
+			if !strings.Contains(got, tc.hear) || !strings.Contains(got, "handed off") {
+				t.Errorf("transcript lacks %q or the handoff:\n%s", tc.hear, got)
+			}
+		})
 	}
 }
