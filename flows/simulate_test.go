@@ -45,6 +45,18 @@ func TestSimulateDefaultFlow(t *testing.T) {
 			wantUnused: 1,
 		},
 		{
+			name:   "shared number: choose a member by name",
+			call:   callFrom(dana(nil), sam(nil)),
+			script: []Input{{Speech: "it's Sam"}, {Speech: "baggage"}},
+			wantSaid: [][]string{
+				{"Welcome back.", "If this is Dana, press 1. If this is Sam, press 2."},
+				{"Welcome back, Sam.", menuText},
+				{"One moment while I connect you with baggage services."},
+			},
+			wantEnd:   EndHandoff,
+			wantQueue: "baggage",
+		},
+		{
 			name:     "script runs out",
 			call:     callFrom(sam(nil)),
 			wantSaid: [][]string{{"Welcome back, Sam.", menuText}},
@@ -82,5 +94,22 @@ func TestSimulateDefaultFlow(t *testing.T) {
 				t.Errorf("trace = %q", tr.Steps[0].Trace)
 			}
 		})
+	}
+}
+
+func TestTranscriptJSON(t *testing.T) {
+	tr, err := Simulate(Default(), callFrom(sam(nil)), []Input{{Digits: "0"}}, SimEnv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"steps":[{"said":["Welcome back, Sam.","` + menuText + `"],"trace":["branch start: caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet","say greet (en-US) → tier","branch tier: member.tier in Gold|Platinum|Diamond → false; default → activity","branch activity: activity missing → true → menu","gather menu: asking (dtmf speech)"],"awaiting":"menu","flow":"default","version":0},` +
+		`{"input":{"digits":"0"},"said":["One moment while I connect you with an agent."],"trace":["gather menu: digits 0 → option 4 → agent_menu","handoff agent_menu: queue agents, reason agent-request"],"flow":"default","version":0,"end":"handoff"}],` +
+		`"end":"handoff","flow":"default","version":0,"handoff":{"queue":"agents","reason":"agent-request","context":[{"key":"member_id","value":"1002"},{"key":"tier","value":"Silver"},{"key":"language","value":"en-US"},{"key":"reason","value":"agent-request"}]}}`
+	if string(b) != want {
+		t.Errorf("JSON:\n got %s\nwant %s", b, want)
 	}
 }
