@@ -95,7 +95,7 @@ const (
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
 )
 
-var nodeTypes = "say, play, gather, branch, set, choose_member, identify, record, handoff, goto, hangup"
+const nodeTypes = "say, play, gather, branch, set, choose_member, identify, record, handoff, goto, hangup"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -114,7 +114,8 @@ type Node struct {
 	URL string `json:"url,omitempty"`
 
 	// set: call variables, name → value template ("{{ activity.reference }}"), rendered
-	// as plain text and kept for the rest of the call (also across a goto). Templates and
+	// as plain text in the default language (at most 100 characters; empty removes the
+	// variable) and kept for the rest of the call, also across a goto. Templates and
 	// conditions read them as vars.<name>. Names: lower-case letters, digits and _.
 	Set map[string]string `json:"set,omitempty"`
 
