@@ -17,7 +17,7 @@ import (
 
 // Store tests run against the real PostgreSQL of `make test`.
 
-func storeDB(t *testing.T) *pgxpool.Pool {
+func storeDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	// The seeded default flow is part of the schema: a change to it rebuilds the template.
 	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
@@ -261,5 +261,21 @@ func TestDiffDocuments(t *testing.T) {
 	want := `{"added":["z"],"removed":["y"],"changed":["x"],"changes":[{"path":"name","op":"changed","old":"a","new":"b"},{"path":"nodes.z","op":"added","new":{"id":"z","type":"hangup"}},{"path":"nodes.x.say.en-US","op":"changed","old":"Hi","new":"Hello"},{"path":"nodes.y","op":"removed","old":{"id":"y","type":"hangup"}}]}`
 	if string(got) != want {
 		t.Errorf("diff =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// BenchmarkLive is what an incoming call pays to pick its flow: a snapshot read and a
+// cached compiled version.
+func BenchmarkLive(b *testing.B) {
+	s := flows.NewStore(storeDB(b))
+	ctx := context.Background()
+	if _, err := s.Live(ctx, "+18005550100"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Live(ctx, "+18005550100"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,0 +1,34 @@
+package flows_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/memberline/memberline/flows"
+)
+
+// FuzzDiffDocuments: any two JSON documents diff without panicking, deterministically, and
+// a document never differs from itself.
+func FuzzDiffDocuments(f *testing.F) {
+	f.Add(flows.DefaultJSON(), []byte(`{"nodes":[{"id":"a"},{"id":"a"},{"x":1}]}`))
+	f.Add([]byte(`{"a":[1,2,{"b":null}]}`), []byte(`[1,"x",{"nodes":3}]`))
+	f.Add([]byte(`{"nodes":[{"id":"x","say":{"en-US":"Hi"}}]}`), []byte(`{"nodes":[{"id":"x","say":{"en-US":"Hello"}},{"id":""}]}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		d1, err1 := flows.DiffDocuments(a, b)
+		d2, err2 := flows.DiffDocuments(a, b)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatal("nondeterministic error")
+		}
+		if err1 != nil {
+			return
+		}
+		j1, _ := json.Marshal(d1)
+		j2, _ := json.Marshal(d2)
+		if string(j1) != string(j2) {
+			t.Fatalf("nondeterministic diff:\n%s\n%s", j1, j2)
+		}
+		if self, err := flows.DiffDocuments(a, a); err != nil || len(self.Changes) != 0 {
+			t.Fatalf("a document differs from itself: %+v %v", self.Changes, err)
+		}
+	})
+}
