@@ -35,6 +35,11 @@ type config struct {
 	LocalCacheTTL       time.Duration
 	PGMaxConns          int // 0: pgx's default
 	PGStatementTimeout  time.Duration
+	// ShutdownDelay keeps serving (with /readyz failing) after SIGTERM so load balancers
+	// stop sending calls before the listener closes; ShutdownTimeout bounds the wait for
+	// requests in flight after that.
+	ShutdownDelay   time.Duration
+	ShutdownTimeout time.Duration
 
 	// InsecureSkipSignature disables Twilio signature checks (development only).
 	InsecureSkipSignature bool
@@ -134,6 +139,15 @@ var envVars = []envVar{
 	{"PG_STATEMENT_TIMEOUT", "5s", durationVar(func(c *config) *time.Duration { return &c.PGStatementTimeout })},
 	{"UPCOMING_WINDOW", "336h", durationVar(func(c *config) *time.Duration { return &c.UpcomingWindow })},
 	{"RECENT_WINDOW", "72h", durationVar(func(c *config) *time.Duration { return &c.RecentWindow })},
+	{"SHUTDOWN_DELAY", "0s", func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("must be a duration such as 0s or 5s, got %q", v)
+		}
+		c.ShutdownDelay = d
+		return nil
+	}},
+	{"SHUTDOWN_TIMEOUT", "20s", durationVar(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
 	{"LOG_FORMAT", "json", func(c *config, v string) error {
 		if v != "json" && v != "text" {
 			return fmt.Errorf("must be json or text, got %q", v)

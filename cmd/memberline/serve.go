@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -129,6 +130,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	// draining turns /readyz to 503 from SIGTERM on, while requests in flight finish.
+	var draining atomic.Bool
 	// Calls read the flow bindings from memory; Watch polls for publishes and rebinds so
 	// every instance follows within a fraction of a second.
 	store := flows.NewStore(d.pool)
@@ -157,6 +160,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Flow:     flows.Default(),
 		Flows:    store,
 		Ready: func(ctx context.Context) error {
+			if draining.Load() {
+				return errors.New("draining: shutting down")
+			}
 			if err := d.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
 			}
@@ -189,10 +195,32 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return drain(srv, errc, &draining, cfg.ShutdownDelay, cfg.ShutdownTimeout, log)
+}
+
+// drain is the graceful stop: /readyz fails at once; requests keep being served for delay
+// (so load balancers notice); then the listener closes and requests in flight get up to
+// timeout to finish before their connections are cut. A clean stop is not an error.
+func drain(srv *http.Server, errc <-chan error, draining *atomic.Bool, delay, timeout time.Duration, log *slog.Logger) error {
+	draining.Store(true)
+	log.Info("draining", "delay", delay.String(), "timeout", timeout.String())
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if err := srv.Shutdown(ctx); err != nil {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		log.Warn("shutdown timed out; closing the connections still in flight", "timeout", timeout.String())
+		_ = srv.Close()
 	}
 	log.Info("stopped")
 	return nil
