@@ -282,6 +282,32 @@ func (c *Cache) Invalidate(ctx context.Context, phones ...string) error {
 	return err
 }
 
+// InvalidateBulk invalidates many numbers in Redis (pipelined tombstones, in chunks) and
+// then empties every local tier, here and in every instance, with one message: evicting
+// number by number would publish every number of an import.
+func (c *Cache) InvalidateBulk(ctx context.Context, phones []string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.WriteTimeout+time.Duration(len(phones))*time.Microsecond*20)
+	defer cancel()
+	const chunk = 5000
+	var err error
+	for i := 0; i < len(phones) && err == nil; i += chunk {
+		_, err = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, ph := range phones[i:min(i+chunk, len(phones))] {
+				p.Set(ctx, c.key(ph), tombstone, c.o.TombstoneTTL)
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = c.rdb.Publish(ctx, c.channel(), flushAll).Err()
+	}
+	c.evictLocal(nil)
+	if err != nil {
+		c.redisErrors.Add(1)
+	}
+	return err
+}
+
 // InvalidateAll empties every local tier, here and in every instance, without touching
 // Redis: for bulk changes whose Redis entries are invalidated number by number.
 func (c *Cache) InvalidateAll(ctx context.Context) error {

@@ -30,6 +30,8 @@ Commands:
   seed      load the demo members (dates relative to today)
   call      place a simulated call against a running service: memberline call +14045550123
   flows     export flows to files, or import them: memberline flows export -dir flows/
+  import    load members from NDJSON (one member a line, with phones and activities)
+  gen-members  write a generated data set for import: memberline gen-members -n 1000000 > members.ndjson
   help      show this text
 
 Configuration comes from the environment; see README.md.
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSeed(ctx, rest, getenv, stdout, stderr)
 	case "call":
 		return runCall(ctx, rest, getenv, stdin, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, getenv, stdin, stdout, stderr)
+	case "gen-members":
+		return runGenMembers(ctx, rest, stdout, stderr)
 	case "flows":
 		return runFlows(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/memberline/memberline/internal/loadgen"
+	"github.com/memberline/memberline/lookup"
+)
+
+// runImport streams an NDJSON file of members (or stdin) into the directory.
+func runImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	batch := fs.Int("batch", 20000, "members per transaction")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: memberline import [flags] [FILE|-]\n\nFILE holds one member a line (JSON: the member API's fields plus \"activities\").")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return fmt.Errorf("import takes at most one file")
+	}
+	in := stdin
+	if name := fs.Arg(0); name != "" && name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	cfg, err := loadConfig(getenv, false, needData)
+	if err != nil {
+		return err
+	}
+	d, err := connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	progress := func(st lookup.ImportStats) {
+		if !*quiet {
+			fmt.Fprintf(stderr, "memberline: import: %d members, %d numbers, %d activities (%.1fs)\n",
+				st.Members, st.Phones, st.Activities, st.Elapsed.Seconds())
+		}
+	}
+	st, err := lookup.Import(ctx, d.pool, in, d.cache, lookup.ImportOptions{BatchSize: *batch, Progress: progress})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "memberline: imported %d members, %d numbers, %d activities in %.1fs; %d numbers invalidated\n",
+		st.Members, st.Phones, st.Activities, st.Elapsed.Seconds(), st.Invalidated)
+	return nil
+}
+
+// runGenMembers writes a generated data set for benchmarks and imports.
+func runGenMembers(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gen-members", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	n := fs.Int("n", 1_000_000, "members (each with 1.5 numbers and 2 activities on average)")
+	out := fs.String("o", "-", "output file; - for stdout")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("gen-members: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := (loadgen.Members{N: *n, Now: time.Now()}).Write(w); err != nil {
+		return fmt.Errorf("gen-members: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package lookup
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ImportRecord is one line of an import: a member with their phones and every activity
+// they have. A record replaces what the directory held for the member: profile, phones
+// and activities.
+type ImportRecord struct {
+	Member
+	Activities []Activity `json:"activities"`
+}
+
+// ImportOptions tune Import. Zero fields take the defaults in brackets.
+type ImportOptions struct {
+	BatchSize int // members per transaction [20000]; memory grows with it
+	// Progress, if set, is called after each batch with the running totals.
+	Progress func(ImportStats)
+}
+
+// ImportStats count what Import did.
+type ImportStats struct {
+	Lines       int64 // records read
+	Members     int64 // members written
+	Phones      int64 // member numbers written
+	Activities  int64 // activities written
+	Invalidated int64 // numbers invalidated in Redis (old and new numbers of each member)
+	Elapsed     time.Duration
+}
+
+// Invalidator makes cached answers for numbers stale; *Cache is one.
+type Invalidator interface {
+	// InvalidateBulk invalidates many numbers at once, at the cost of emptying every
+	// local tier instead of evicting number by number.
+	InvalidateBulk(ctx context.Context, phones []string) error
+}
+
+// Import streams NDJSON records (ImportRecord, one per line) into the directory. Each
+// batch is parsed and checked in parallel, copied into temporary staging tables with COPY
+// and merged in one transaction, so memory is bounded by the batch size and a failed
+// batch leaves the directory as the batches before it left it. After each batch commits,
+// inv (if not nil) invalidates every number the batch changed.
+//
+// A malformed or invalid line stops the import with an error naming its line; the
+// batches before it stay imported. The statement timeout of pooled connections is lifted
+// for the import's transactions.
+func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidator, opts ImportOptions) (ImportStats, error) {
+	began := time.Now()
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 20000
+	}
+	var st ImportStats
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return st, fmt.Errorf("lookup: import: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, stagingDDL); err != nil {
+		return st, fmt.Errorf("lookup: import: staging tables: %w", err)
+	}
+
+	// Reading and checking the next batch overlaps with merging the current one.
+	batches := make(chan parsedBatch, 1)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		readErr = readBatches(rctx, r, opts.BatchSize, batches)
+	}()
+	for b := range batches {
+		if b.err != nil {
+			cancel()
+			wg.Wait()
+			return st, b.err
+		}
+		touched, err := mergeBatch(ctx, conn.Conn(), b.records)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return st, fmt.Errorf("lookup: import: lines %d-%d: %w", b.first, b.first+int64(b.lines)-1, err)
+		}
+		st.Lines += int64(b.lines)
+		st.Members += int64(len(b.records))
+		for _, rec := range b.records {
+			st.Phones += int64(len(rec.Phones))
+			st.Activities += int64(len(rec.Activities))
+		}
+		if inv != nil && len(touched) > 0 {
+			if err := inv.InvalidateBulk(ctx, touched); err != nil {
+				cancel()
+				wg.Wait()
+				return st, fmt.Errorf("lookup: import: lines %d-%d: %w: %w", b.first, b.first+int64(b.lines)-1, ErrNotInvalidated, err)
+			}
+			st.Invalidated += int64(len(touched))
+		}
+		st.Elapsed = time.Since(began)
+		if opts.Progress != nil {
+			opts.Progress(st)
+		}
+	}
+	wg.Wait()
+	st.Elapsed = time.Since(began)
+	if readErr != nil {
+		return st, readErr
+	}
+	return st, nil
+}
+
+type parsedBatch struct {
+	records []ImportRecord // checked, one per member (the last line wins)
+	first   int64          // line number of the batch's first line
+	lines   int
+	err     error
+}
+
+// maxImportLine bounds one record: a member with many activities fits easily.
+const maxImportLine = 4 << 20
+
+func readBatches(ctx context.Context, r io.Reader, size int, out chan<- parsedBatch) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	line := int64(0)
+	for {
+		first := line + 1
+		raw := make([][]byte, 0, size)
+		for len(raw) < size && sc.Scan() {
+			line++
+			b := sc.Bytes()
+			if len(b) == 0 {
+				raw = append(raw, nil)
+				continue
+			}
+			raw = append(raw, append([]byte(nil), b...))
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("lookup: import: line %d: %w", line+1, err)
+		}
+		if len(raw) == 0 {
+			return nil
+		}
+		b := parseBatch(raw, first)
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if b.err != nil {
+			return nil
+		}
+	}
+}
+
+// parseBatch decodes and checks lines on every CPU: phone normalization dominates.
+func parseBatch(raw [][]byte, first int64) parsedBatch {
+	recs := make([]ImportRecord, len(raw))
+	errs := make([]error, len(raw))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raw); i += workers {
+				if raw[i] == nil {
+					continue
+				}
+				recs[i], errs[i] = parseRecord(raw[i])
+			}
+		}()
+	}
+	wg.Wait()
+	b := parsedBatch{first: first, lines: len(raw)}
+	seen := make(map[string]int, len(raw))
+	for i := range raw {
+		if errs[i] != nil {
+			b.err = fmt.Errorf("lookup: import: line %d: %w", first+int64(i), errs[i])
+			return b
+		}
+		if raw[i] == nil {
+			continue
+		}
+		if j, ok := seen[recs[i].ID]; ok {
+			b.records[j] = recs[i]
+			continue
+		}
+		seen[recs[i].ID] = len(b.records)
+		b.records = append(b.records, recs[i])
+	}
+	return b
+}
+
+func parseRecord(line []byte) (ImportRecord, error) {
+	var rec ImportRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return rec, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	m, err := cleanMember(rec.Member)
+	if err != nil {
+		return rec, err
+	}
+	rec.Member = m
+	ids := make(map[string]bool, len(rec.Activities))
+	for i, a := range rec.Activities {
+		a.MemberID = m.ID
+		if a, err = cleanActivity(a); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return rec, fieldErr(fmt.Sprintf("activities[%d].%s", i, fe.Field), fe.Message)
+			}
+			return rec, err
+		}
+		if ids[a.ID] {
+			return rec, fieldErr(fmt.Sprintf("activities[%d].id", i), "repeats an earlier activity's id")
+		}
+		ids[a.ID] = true
+		rec.Activities[i] = a
+	}
+	return rec, nil
+}
+
+// stagingDDL makes the session's staging tables, emptied at each commit.
+const stagingDDL = `
+CREATE TEMP TABLE IF NOT EXISTS import_members (
+    id text, first_name text, last_name text, tier text, language text, time_zone text
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS import_phones (phone text, member_id text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS import_activities (
+    member_id text, id text, kind text, summary text, place text,
+    starts_at timestamptz, starts_offset integer, ends_at timestamptz, ends_offset integer,
+    status text, reference text
+) ON COMMIT DELETE ROWS;
+`
+
+// mergeBatch copies the records into the staging tables and replaces the members' rows
+// with them, in one transaction. It returns the numbers whose answers may have changed:
+// the members' numbers before and after.
+func mergeBatch(ctx context.Context, conn *pgx.Conn, recs []ImportRecord) ([]string, error) {
+	var touched []string
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_members"},
+			[]string{"id", "first_name", "last_name", "tier", "language", "time_zone"},
+			pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+				m := &recs[i].Member
+				return []any{m.ID, m.FirstName, m.LastName, m.Tier, m.Language, m.TimeZone}, nil
+			})); err != nil {
+			return fmt.Errorf("copy members: %w", err)
+		}
+		var phones, acts [][]any
+		for i := range recs {
+			for _, p := range recs[i].Phones {
+				phones = append(phones, []any{p, recs[i].ID})
+			}
+			for _, a := range recs[i].Activities {
+				_, so := a.StartsAt.Zone()
+				_, eo := a.EndsAt.Zone()
+				acts = append(acts, []any{a.MemberID, a.ID, a.Kind, a.Summary, a.Place,
+					a.StartsAt, so, a.EndsAt, eo, a.Status, a.Reference})
+			}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_phones"}, []string{"phone", "member_id"},
+			pgx.CopyFromRows(phones)); err != nil {
+			return fmt.Errorf("copy phones: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_activities"},
+			[]string{"member_id", "id", "kind", "summary", "place", "starts_at", "starts_offset",
+				"ends_at", "ends_offset", "status", "reference"},
+			pgx.CopyFromRows(acts)); err != nil {
+			return fmt.Errorf("copy activities: %w", err)
+		}
+		ids := make([]string, len(recs))
+		for i := range recs {
+			ids[i] = recs[i].ID
+		}
+		if _, err := tx.Exec(ctx, qImportMembers); err != nil {
+			return fmt.Errorf("merge members: %w", err)
+		}
+		rows, err := tx.Query(ctx, qImportPhonesDelete, ids)
+		if err != nil {
+			return fmt.Errorf("merge phones: %w", err)
+		}
+		old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("merge phones: %w", err)
+		}
+		if _, err := tx.Exec(ctx, qImportPhonesInsert); err != nil {
+			return fmt.Errorf("merge phones: %w", err)
+		}
+		if _, err := tx.Exec(ctx, qImportActivitiesDelete, ids); err != nil {
+			return fmt.Errorf("merge activities: %w", err)
+		}
+		if _, err := tx.Exec(ctx, qImportActivitiesInsert); err != nil {
+			return fmt.Errorf("merge activities: %w", err)
+		}
+		seen := make(map[string]bool, len(phones)+len(old))
+		for _, p := range old {
+			seen[p] = true
+		}
+		for _, row := range phones {
+			seen[row[0].(string)] = true
+		}
+		touched = make([]string, 0, len(seen))
+		for p := range seen {
+			touched = append(touched, p)
+		}
+		return nil
+	})
+	return touched, err
+}
+
+var (
+	qImportMembers          = query("import_members")
+	qImportPhonesDelete     = query("import_phones_delete")
+	qImportPhonesInsert     = query("import_phones_insert")
+	qImportActivitiesDelete = query("import_activities_delete")
+	qImportActivitiesInsert = query("import_activities_insert")
+)

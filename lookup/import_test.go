@@ -1,0 +1,65 @@
+package lookup
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const importLines = `{"id":"1001","first_name":"Dana","last_name":"Whitfield","tier":"Diamond","time_zone":"America/New_York","phones":["(404) 555-0123"],"activities":[{"id":"t1","kind":"trip","summary":"ATL to LHR","place":"London","starts_at":"2026-03-10T17:00:00-05:00","ends_at":"2026-03-11T07:00:00Z"}]}
+{"id":"1002","first_name":"Marcus","phones":["+13125550142","+13125550143"],"activities":[]}
+
+{"id":"1003","first_name":"Lucía","language":"es-US","phones":["+13055550177"]}
+`
+
+func TestImport(t *testing.T) {
+	h := newCacheHarness(t, CacheOptions{})
+	l := NewLocal(h.cache, LocalOptions{})
+	t.Cleanup(l.Close)
+	waitSubscribed(t, []*Local{l})
+	st, err := Import(ctxT(t), h.pool, strings.NewReader(importLines), h.cache, ImportOptions{BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Lines != 4 || st.Members != 3 || st.Phones != 4 || st.Activities != 1 || st.Invalidated != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	c, err := l.Resolve(ctxT(t), "+14045550123", now)
+	if err != nil || len(c.Members) != 1 || c.Members[0].FirstName != "Dana" || c.Members[0].Activity == nil {
+		t.Fatalf("after import: %+v, %v", c, err)
+	}
+	if c, _ := l.Resolve(ctxT(t), "+13125550143", now); len(c.Members) != 1 {
+		t.Fatalf("Marcus's second number: %+v", c)
+	}
+
+	// A second import replaces the member: new number, no activity. Both numbers'
+	// cached answers go.
+	again := `{"id":"1001","first_name":"Dee","phones":["+14045550999"]}` + "\n"
+	if _, err := Import(ctxT(t), h.pool, strings.NewReader(again), h.cache, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := l.Resolve(ctxT(t), "+14045550123", now); len(c.Members) != 0 {
+		t.Fatalf("old number still answers %+v", c)
+	}
+	if c, _ := l.Resolve(ctxT(t), "+14045550999", now); len(c.Members) != 1 || c.Members[0].FirstName != "Dee" || c.Members[0].Activity != nil {
+		t.Fatalf("new number: %+v", c)
+	}
+}
+
+func TestImportRejectsBadLines(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, want string
+	}{
+		{"not json", `{"id":"1"` + "\n", "line 1"},
+		{"invalid phone", `{"id":"1","first_name":"A","phones":["+1404555"]}` + "\n", "line 1"},
+		{"bad activity", `{"id":"1","first_name":"A","phones":["+13125550142"]}` + "\n" + `{"id":"2","first_name":"B","phones":["+13125550142"],"activities":[{"id":"x","kind":"trip"}]}` + "\n", "line 2: activities[0].starts_at"},
+		{"repeated activity", `{"id":"1","first_name":"A","phones":["+13125550142"],"activities":[{"id":"x","kind":"trip","starts_at":"2026-03-10T17:00:00Z"},{"id":"x","kind":"trip","starts_at":"2026-03-10T17:00:00Z"}]}` + "\n", "activities[1].id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Import(ctxT(t), newPool(t), strings.NewReader(tc.input), nil, ImportOptions{})
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid naming %q", err, tc.want)
+			}
+		})
+	}
+}
