@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -447,5 +448,69 @@ func TestGotoPlaySetNodes(t *testing.T) {
 			t.Fatalf("live call = %s\nwant the simulated %s", live, res.Steps[0].TwiML)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRecordTrustAndHandoffTargetNodes: a branch on caller trust, a voicemail recording
+// and a handoff to a node's own target, simulated and then live (the same TwiML).
+func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), true)
+	body := `{"id":"vm","document":{"schema":"memberline.flow/v1","id":"vm","default_language":"en-US","languages":{"en-US":{}},"start":"a","nodes":[
+		{"id":"a","type":"branch","cases":[{"when":[{"field":"caller.trust","op":"eq","value":"suspicious"}],"next":"fraud"}],"default":"vm"},
+		{"id":"fraud","type":"handoff","client":"fraud-desk","reason":"suspicious-caller"},
+		{"id":"vm","type":"record","say":{"en-US":"Leave a message after the tone."},"max_seconds":60,"next":"bye","no_input":"bye"},
+		{"id":"bye","type":"hangup","say":{"en-US":"Thank you. Goodbye."}}]}}`
+	if rec := h.req(http.MethodPost, "/api/v1/flows", body); rec.Code != http.StatusCreated {
+		t.Fatalf("create = %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.req(http.MethodPost, "/api/v1/flows/vm/publish", ""); rec.Code != http.StatusCreated {
+		t.Fatalf("publish = %d %s", rec.Code, rec.Body)
+	}
+	sim := func(body string) simResult {
+		t.Helper()
+		rec := h.req(http.MethodPost, "/api/v1/flows/vm/simulate", body)
+		var res simResult
+		if err := json.Unmarshal(rec.Body.Bytes(), &res); rec.Code != http.StatusOK || err != nil || res.Error != "" {
+			t.Fatalf("simulate = %d %s", rec.Code, rec.Body)
+		}
+		return res
+	}
+	res := sim(`{"version":1,"caller":{"trust":"suspicious"}}`)
+	if res.End != "handoff" || !strings.Contains(res.Steps[0].TwiML, `<Identity>fraud-desk</Identity>`) {
+		t.Fatalf("suspicious caller: %+v", res)
+	}
+	res = sim(`{"version":1,"caller":{"trust":"verified"},"inputs":[{"recording_url":"https://api.twilio.com/rec/RE1","recording_seconds":12}]}`)
+	first := res.Steps[0].TwiML
+	if res.End != "hangup" || !strings.Contains(first, `<Record action="`) || !strings.Contains(first, `maxLength="60"`) ||
+		!strings.Contains(first, "<Redirect") || !strings.Contains(strings.Join(res.Steps[1].Said, " "), "Goodbye") {
+		t.Fatalf("voicemail: %+v", res)
+	}
+	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"vm"}`); rec.Code != http.StatusOK {
+		t.Fatal(rec.Body)
+	}
+	// Live: StirVerstat passed-A is verified, so the call records; the redirect after an
+	// empty recording goes on at no_input.
+	var live string
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, live = h.twilio("/twilio/voice", incoming("+12125550000"))
+		if strings.Contains(live, "<Record") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if live != first {
+		t.Fatalf("live TwiML differs from the simulation:\nlive: %s\n sim: %s", live, first)
+	}
+	m := regexp.MustCompile(`<Redirect method="POST">([^<]+)</Redirect>`).FindStringSubmatch(live)
+	if m == nil {
+		t.Fatalf("no redirect in %s", live)
+	}
+	_, next := h.twilio(strings.TrimPrefix(strings.ReplaceAll(m[1], "&amp;", "&"), testPublicURL), incoming("+12125550000"))
+	if !strings.Contains(spoken(t, next), "Thank you. Goodbye.") || !strings.Contains(next, "<Hangup/>") {
+		t.Fatalf("after an empty recording: %s", next)
+	}
+	form := incoming("+12125550000")
+	form.Set("StirVerstat", "TN-Validation-Failed-A")
+	if _, body := h.twilio("/twilio/voice", form); !strings.Contains(body, "<Identity>fraud-desk</Identity>") {
+		t.Fatalf("a failed attestation did not reach the fraud desk: %s", body)
 	}
 }

@@ -413,3 +413,30 @@ func attrs(as ...Attr) []Attr {
 	}
 	return out
 }
+
+// RecordAttrs are <Record>'s attributes, written in this order.
+type RecordAttrs struct {
+	Action      string
+	Method      string
+	MaxLength   int // seconds
+	Timeout     int // seconds of silence that end the recording
+	FinishOnKey string
+	PlayBeep    bool
+	Transcribe  bool
+}
+
+// Record records the caller (a voicemail) and posts the recording to Action.
+func Record(r RecordAttrs) Node {
+	return Node{
+		Name: "Record",
+		Attrs: attrs(
+			attr("action", r.Action),
+			attr("method", r.Method),
+			attrInt("maxLength", r.MaxLength),
+			attrInt("timeout", r.Timeout),
+			attr("finishOnKey", r.FinishOnKey),
+			attr("playBeep", strconv.FormatBool(r.PlayBeep)),
+			attr("transcribe", strconv.FormatBool(r.Transcribe)),
+		),
+	}
+}

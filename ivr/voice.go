@@ -30,6 +30,7 @@ func (s *server) handleVoice() http.Handler {
 		start := time.Now()
 		ctx := r.Context()
 		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
+		caller.Trust = flows.TrustFromStirVerstat(r.PostFormValue("StirVerstat"))
 		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
 		flow, err := s.startFlow(ctx, r)
 		var turn flows.Turn
@@ -54,16 +55,20 @@ func (s *server) handleGather() http.Handler {
 			return
 		}
 		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
+		caller.Trust = flows.TrustFromStirVerstat(r.PostFormValue("StirVerstat"))
 		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
 		if st.Member != "" && !hasMember(caller, st.Member) {
 			// The member was identified by number earlier in the call.
 			call.Identified = s.identify(ctx, st.Member)
 		}
 		confidence, _ := strconv.ParseFloat(r.PostFormValue("Confidence"), 64)
+		recSeconds, _ := strconv.Atoi(r.PostFormValue("RecordingDuration"))
 		in := flows.Input{
-			Digits:     r.PostFormValue("Digits"),
-			Speech:     r.PostFormValue("SpeechResult"),
-			Confidence: confidence,
+			Digits:           r.PostFormValue("Digits"),
+			Speech:           r.PostFormValue("SpeechResult"),
+			Confidence:       confidence,
+			RecordingURL:     r.PostFormValue("RecordingUrl"),
+			RecordingSeconds: recSeconds,
 		}
 		flow, err := s.pinnedFlow(ctx, st)
 		if err != nil {
@@ -320,6 +325,23 @@ func (s *server) render(turn flows.Turn) (Response, error) {
 				Language:            g.Language,
 				ActionOnEmptyResult: true,
 			}, prompts...))
+		case flows.ActRecord:
+			if a.Record == nil {
+				continue
+			}
+			stateParam, err := s.state.encode(turn.State)
+			if err != nil {
+				return resp, err
+			}
+			action := s.cfg.PublicURL + "/twilio/gather?s=" + stateParam
+			rec := a.Record
+			resp.Add(Record(RecordAttrs{
+				Action: action, Method: http.MethodPost, MaxLength: rec.MaxSeconds, Timeout: rec.TimeoutSeconds,
+				FinishOnKey: rec.FinishOnKey, PlayBeep: rec.PlayBeep, Transcribe: rec.Transcribe,
+			}))
+			// Twilio skips the action when nothing was recorded and goes on to the next verb:
+			// the same action then hears an empty recording (the node's no-input way).
+			resp.Add(Node{Name: "Redirect", Attrs: attrs(attr("method", http.MethodPost)), Text: action})
 		case flows.ActHandoff:
 			if a.Handoff != nil {
 				resp.Add(s.handoff(*a.Handoff))
@@ -329,7 +351,7 @@ func (s *server) render(turn flows.Turn) (Response, error) {
 		}
 		last = string(a.Kind)
 	}
-	if last != string(flows.ActGather) && last != string(flows.ActHandoff) && last != string(flows.ActHangup) {
+	if last != string(flows.ActGather) && last != string(flows.ActRecord) && last != string(flows.ActHandoff) && last != string(flows.ActHangup) {
 		resp.Add(Hangup())
 	}
 	return resp, nil
@@ -345,11 +367,19 @@ func prompt(a flows.Action) Node {
 // handoff passes the call to a person: TaskRouter with a Task when a workflow is
 // configured, else SIP with X- headers, else a Twilio Client with <Parameter>s.
 func (s *server) handoff(h flows.Handoff) Node {
-	ctx := append([]flows.KV{{Key: "queue", Value: h.Queue}}, h.Context...)
+	var ctx []flows.KV
+	if h.Queue != "" { // a node with its own target may have no queue
+		ctx = append(ctx, flows.KV{Key: "queue", Value: h.Queue})
+	}
+	ctx = append(ctx, h.Context...)
 	if !hasKey(h.Context, "reason") && h.Reason != "" {
 		ctx = append(ctx, flows.KV{Key: "reason", Value: h.Reason})
 	}
 	cfg := s.cfg.Handoff
+	if h.Workflow != "" || h.SIP != "" || h.Client != "" {
+		// The node names its own target.
+		cfg = HandoffConfig{WorkflowSID: h.Workflow, SIPURI: h.SIP, Client: h.Client}
+	}
 	switch {
 	case cfg.WorkflowSID != "":
 		return Enqueue(cfg.WorkflowSID, taskJSON(ctx), 0, 0)
