@@ -12,6 +12,11 @@ export TWILIO_AUTH_TOKEN ?= dev-twilio-auth-token
 export ADMIN_TOKEN       ?= dev-admin-token-change-me
 export LOG_FORMAT        ?= text
 
+# `make bench`: the data set's size (generated and imported once, then reused) and the
+# measured time per scenario.
+BENCH_MEMBERS  ?= 1000000
+BENCH_DURATION ?= 10s
+
 .DEFAULT_GOAL := help
 .PHONY: help run test bench build lint call fuzz stack-down
 
@@ -24,8 +29,12 @@ run: build ## start PostgreSQL and Redis under .dev/, migrate, seed demo members
 test: ## run every test against a real PostgreSQL and Redis (the same local stack, its own database)
 	@$(STACK) with memberline_test $(GO) test -count=1 -timeout 15m ./...
 
-bench: ## run the Go benchmarks of the hot functions
+bench: ## Go benchmarks of the hot functions, then the webhook under load on BENCH_MEMBERS members (see BENCHMARKS.md)
 	@$(STACK) with memberline_test $(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) build -o bin/memberline-bench ./cmd/memberline-bench
+	@$(STACK) with memberline_bench bin/memberline-bench -members $(BENCH_MEMBERS) -duration $(BENCH_DURATION) \
+	  -out bench-results.txt -cpuprofile bench-known.prof
+	@echo "results in bench-results.txt; profile of the known-member webhook: go tool pprof -top bin/memberline-bench bench-known.prof"
 
 build: ## build bin/memberline
 	$(GO) build -o $(BIN) ./cmd/memberline

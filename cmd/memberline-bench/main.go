@@ -1,0 +1,407 @@
+// Command memberline-bench measures the incoming-call webhook under load on loopback,
+// against a bare net/http handler answering the same number of bytes. It loads the data
+// set (generated members, imported once and reused), serves each configuration in this
+// process and drives it from a child process, so the CPU time it reports per request is
+// the server's alone. `make bench` runs it; BENCHMARKS.md records its figures.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/loadgen"
+	"github.com/memberline/memberline/ivr"
+	"github.com/memberline/memberline/lookup"
+)
+
+const (
+	benchToken  = "bench-twilio-auth-token"
+	benchPublic = "http://bench.memberline.test"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "-child" {
+		err = child(ctx, os.Args[2:])
+	} else {
+		err = parent(ctx, os.Args[1:])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "memberline-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// scenario is one measured configuration.
+type scenario struct {
+	name    string
+	handler http.Handler
+	kind    string // what the child sends: "known", "unknown", "cold"
+	conns   int
+	prepare func(ctx context.Context) error
+}
+
+type row struct {
+	name       string
+	conns      int
+	res        loadgen.Result
+	cpuPerReq  time.Duration
+	bodyBytes  int
+	baselineOf float64
+}
+
+func parent(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("memberline-bench", flag.ContinueOnError)
+	members := fs.Int("members", 1_000_000, "members in the data set")
+	data := fs.String("data", ".dev/bench", "directory for the generated data set")
+	duration := fs.Duration("duration", 10*time.Second, "measured time per scenario")
+	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured time before each scenario")
+	conns := fs.Int("conns", 32, "connections")
+	coldConns := fs.Int("cold-conns", 4, "connections for the cold-miss scenario")
+	out := fs.String("out", "bench-results.txt", "file the table is written to")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the known-member (local tier) scenario here")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dbURL, redisURL := os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL")
+	if dbURL == "" || redisURL == "" {
+		return fmt.Errorf("DATABASE_URL and REDIS_URL are required (make bench sets them)")
+	}
+	pcfg, err := lookup.PoolConfig(dbURL, 0, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := lookup.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	rdb, err := lookup.NewRedisClient(lookup.RedisSingle, redisURL, "")
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	prefix := "mlbench:" + run + ":"
+	defer cleanup(rdb, "mlbench:"+run+":*")
+
+	dir := lookup.NewDirectory(pool, lookup.DefaultWindows)
+	if err := ensureData(ctx, pool, lookup.NewCache(dir, rdb, lookup.CacheOptions{Prefix: prefix + "import:"}), *members, *data); err != nil {
+		return err
+	}
+
+	cache := lookup.NewCache(dir, rdb, lookup.CacheOptions{Prefix: prefix})
+	local := lookup.NewLocal(cache, lookup.LocalOptions{})
+	defer local.Close()
+	cold := lookup.NewCache(dir, rdb, lookup.CacheOptions{Prefix: prefix + "cold:"})
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil)) // the cost of the log line, not of a disk
+	newEdge := func(r interface {
+		lookup.Resolver
+		lookup.Writer
+	}) http.Handler {
+		return ivr.NewServer(ivr.Config{PublicURL: benchPublic, TwilioAuthToken: benchToken, Logger: logger},
+			ivr.Deps{Resolver: r, Members: r, Flow: flows.Default()})
+	}
+	withLocal, redisOnly, coldOnly := newEdge(local), newEdge(cache), newEdge(cold)
+
+	// The baseline answers as many bytes as the known member's greeting.
+	probe := httptestPost(withLocal, webhookForm(loadgen.Phone(0)))
+	if !strings.Contains(probe, "Welcome back") {
+		return fmt.Errorf("the known member %s is not greeted: %s", lookup.Mask(loadgen.Phone(0)), probe)
+	}
+	static := []byte(strings.Repeat("x", len(probe)))
+	baseline := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write(static)
+	})
+
+	scenarios := []scenario{
+		{name: "baseline: bare net/http, same bytes", handler: baseline, kind: "known", conns: *conns},
+		{name: "known member, local-tier hit", handler: withLocal, kind: "known", conns: *conns},
+		{name: "known member, Redis hit (no local tier)", handler: redisOnly, kind: "known", conns: *conns},
+		{name: "unknown number (local tier)", handler: withLocal, kind: "unknown", conns: *conns},
+		{name: "cold miss: Redis miss, PostgreSQL, refill", handler: coldOnly, kind: "cold", conns: *coldConns},
+	}
+	var rows []row
+	for i, sc := range scenarios {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: sc.handler, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		var prof *os.File
+		if i == 1 && *cpuProfile != "" {
+			if prof, err = os.Create(*cpuProfile); err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(prof); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
+		res, cpu, err := drive(ctx, ln.Addr().String(), sc, *warmup, *duration, *members)
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof.Close()
+		}
+		srv.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		r := row{name: sc.name, conns: sc.conns, res: res, bodyBytes: len(probe)}
+		if res.Requests > 0 {
+			r.cpuPerReq = cpu / time.Duration(res.Requests+res.Warmup)
+		}
+		rows = append(rows, r)
+	}
+	for i := range rows {
+		rows[i].baselineOf = rows[i].res.RPS() / rows[0].res.RPS()
+	}
+	perKey, err := redisBytesPerNumber(ctx, rdb, dir, prefix+"mem:")
+	if err != nil {
+		return err
+	}
+	table := render(rows, perKey, *members)
+	fmt.Print(table)
+	return os.WriteFile(*out, []byte(table), 0o644)
+}
+
+// drive runs the child load generator against addr and returns its result and the CPU
+// time this process (the server) spent meanwhile, warm-up included.
+func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int) (loadgen.Result, time.Duration, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-child", addr, sc.kind, strconv.Itoa(sc.conns),
+		warmup.String(), duration.String(), strconv.Itoa(members))
+	cmd.Stderr = os.Stderr
+	before := cpuTime()
+	out, err := cmd.Output()
+	spent := cpuTime() - before
+	if err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
+	}
+	var res loadgen.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("load generator said %q: %w", out, err)
+	}
+	return res, spent, nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// child is the load generator process: -child ADDR KIND CONNS WARMUP DURATION MEMBERS.
+func child(ctx context.Context, args []string) error {
+	if len(args) != 6 {
+		return fmt.Errorf("child: want 6 arguments, got %q", args)
+	}
+	addr, kind := args[0], args[1]
+	conns, _ := strconv.Atoi(args[2])
+	warmup, _ := time.ParseDuration(args[3])
+	duration, _ := time.ParseDuration(args[4])
+	members, _ := strconv.Atoi(args[5])
+	numbers := loadgen.Members{N: members}.Numbers()
+	var request func(i int64) []byte
+	switch kind {
+	case "known":
+		req := rawRequest(addr, webhookForm(loadgen.Phone(0)))
+		request = func(int64) []byte { return req }
+	case "unknown":
+		req := rawRequest(addr, webhookForm(loadgen.UnknownPhone(0)))
+		request = func(int64) []byte { return req }
+	case "cold":
+		// Distinct numbers from a random start: each is new to the fresh cache prefix.
+		start := int(time.Now().UnixNano() % int64(numbers))
+		request = func(i int64) []byte {
+			return rawRequest(addr, webhookForm(loadgen.Phone((start+int(i))%numbers)))
+		}
+	default:
+		return fmt.Errorf("child: unknown kind %q", kind)
+	}
+	load := loadgen.Load{
+		Addr: addr, Conns: conns, Warmup: warmup, Duration: duration, Request: request,
+		Check: func(body []byte) bool { return len(body) > 0 },
+	}
+	res, err := load.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func webhookForm(from string) url.Values {
+	return url.Values{
+		"CallSid": {"CA0123456789abcdef0123456789abcdef"}, "AccountSid": {"AC0123456789abcdef0123456789abcdef"},
+		"From": {from}, "To": {"+18005550100"}, "CallStatus": {"ringing"}, "Direction": {"inbound"},
+		"ApiVersion": {"2010-04-01"}, "Caller": {from}, "Called": {"+18005550100"},
+	}
+}
+
+func rawRequest(host string, form url.Values) []byte {
+	body := form.Encode()
+	sig := ivr.Sign(benchToken, benchPublic+"/twilio/voice", form)
+	return []byte(fmt.Sprintf("POST /twilio/voice HTTP/1.1\r\nHost: %s\r\nUser-Agent: TwilioProxy/1.1\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nX-Twilio-Signature: %s\r\n\r\n%s",
+		host, len(body), sig, body))
+}
+
+// httptestPost answers one signed webhook in process, for its body.
+func httptestPost(h http.Handler, form url.Values) string {
+	rec := &recorder{header: http.Header{}}
+	req, _ := http.NewRequest(http.MethodPost, "/twilio/voice", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", ivr.Sign(benchToken, benchPublic+"/twilio/voice", form))
+	h.ServeHTTP(rec, req)
+	return rec.body.String()
+}
+
+type recorder struct {
+	header http.Header
+	body   strings.Builder
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(int)             {}
+
+// ensureData imports the generated data set unless the directory already holds it.
+func ensureData(ctx context.Context, pool *pgxpool.Pool, inv lookup.Invalidator, members int, dir string) error {
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM members").Scan(&n); err != nil {
+		return err
+	}
+	var last string
+	_ = pool.QueryRow(ctx, "SELECT id FROM members WHERE id = $1", loadgen.MemberID(members-1)).Scan(&last)
+	if n == members && last != "" {
+		fmt.Fprintf(os.Stderr, "memberline-bench: %d members already loaded; reusing them\n", n)
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("members-%d.ndjson", members))
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(os.Stderr, "memberline-bench: generating %d members into %s\n", members, path)
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = loadgen.Members{N: members, Now: time.Now()}.Write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return err
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(os.Stderr, "memberline-bench: importing %s\n", path)
+	st, err := lookup.Import(ctx, pool, f, inv, lookup.ImportOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "memberline-bench: imported %d members, %d numbers, %d activities in %.1fs\n",
+		st.Members, st.Phones, st.Activities, st.Elapsed.Seconds())
+	return nil
+}
+
+// redisBytesPerNumber caches 10,000 numbers under a fresh prefix and reports Redis's
+// own account of one entry (MEMORY USAGE, averaged over a sample).
+func redisBytesPerNumber(ctx context.Context, rdb redis.UniversalClient, dir *lookup.Directory, prefix string) (float64, error) {
+	c := lookup.NewCache(dir, rdb, lookup.CacheOptions{Prefix: prefix})
+	now := time.Now()
+	const n = 10000
+	for k := range n {
+		if _, err := c.Resolve(ctx, loadgen.Phone(k*97), now); err != nil {
+			return 0, err
+		}
+	}
+	var total, sampled int64
+	for k := 0; k < n; k += 50 {
+		b, err := rdb.MemoryUsage(ctx, prefix+"caller:"+loadgen.Phone(k*97)).Result()
+		if err != nil {
+			continue
+		}
+		total += b
+		sampled++
+	}
+	if sampled == 0 {
+		return 0, fmt.Errorf("redis: no cached number found under %s", prefix)
+	}
+	return float64(total) / float64(sampled), nil
+}
+
+func cleanup(rdb redis.UniversalClient, pattern string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 1000 {
+			rdb.Del(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Del(ctx, keys...)
+	}
+}
+
+func render(rows []row, perKey float64, members int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "memberline-bench %s: %d members, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), members, runtime.NumCPU(), runtime.GOMAXPROCS(0),
+		runtime.GOOS, runtime.GOARCH, runtime.Version())
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tvs baseline\terrors\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%.0f%%\t%d\t\n", r.name, r.conns, r.res.RPS(),
+			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), 100*r.baselineOf, r.res.Errors)
+	}
+	tw.Flush()
+	fmt.Fprintf(&b, "\nanswer size: %d bytes; Redis memory per cached number: %.0f bytes (MEMORY USAGE)\n", rows[0].bodyBytes, perKey)
+	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis and PostgreSQL are not counted.")
+	return b.String()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+func us(d time.Duration) string { return fmt.Sprintf("%.1fµs", float64(d.Nanoseconds())/1000) }
