@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -245,6 +246,12 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 		t.Errorf("audit = %q, want %q", got, want)
 	}
 	all, _ := s.Audit(ctx, flows.AuditFilter{})
+	if later, err := s.Audit(ctx, flows.AuditFilter{Since: all[len(all)-1].At.Add(time.Second)}); err != nil || len(later) != 0 {
+		t.Errorf("audit since after the last entry = %v, %v", later, err)
+	}
+	if since, _ := s.Audit(ctx, flows.AuditFilter{Since: all[len(all)-1].At}); len(since) == 0 {
+		t.Error("audit since the last entry's time lacks it")
+	}
 	if last := all[len(all)-1]; last.Action != "bindings" || !strings.Contains(string(last.Detail), "+18005550199") {
 		t.Errorf("last audit entry = %+v", last)
 	}
