@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,12 +18,7 @@ import (
 func flowsEnv(t *testing.T) func(string) string {
 	t.Helper()
 	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
-	u, err := url.Parse(os.Getenv("DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + pool.Config().ConnConfig.Database
-	env := map[string]string{"DATABASE_URL": u.String()}
+	env := map[string]string{"DATABASE_URL": testenv.URL(t, pool)}
 	return func(k string) string { return env[k] }
 }
 

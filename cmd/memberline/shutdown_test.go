@@ -130,7 +130,7 @@ func startServiceWith(t *testing.T, extra map[string]string) (base string, env m
 	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
 	redisSrv := testenv.StartRedis(t)
 	env = map[string]string{
-		"DATABASE_URL":      pool.Config().ConnString(),
+		"DATABASE_URL":      testenv.URL(t, pool),
 		"REDIS_URL":         redisSrv.URL(),
 		"LISTEN_ADDR":       "127.0.0.1:0",
 		"PUBLIC_URL":        "https://ivr.example.com",

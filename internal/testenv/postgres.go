@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -256,3 +257,15 @@ func sweep(ctx context.Context, admin *pgxpool.Pool) {
 }
 
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// URL is a connection string for the test database behind pool: DATABASE_URL with the
+// database name replaced, for code under test that opens its own connections.
+func URL(t testing.TB, pool *pgxpool.Pool) string {
+	t.Helper()
+	u, err := neturl.Parse(need(t, "DATABASE_URL"))
+	if err != nil {
+		t.Fatalf("testenv: DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + pool.Config().ConnConfig.Database
+	return u.String()
+}
