@@ -29,6 +29,7 @@ Commands:
   migrate   apply database migrations and exit
   seed      load the demo members (dates relative to today)
   call      place a simulated call against a running service: memberline call +14045550123
+  twilio    point a Twilio number at PUBLIC_URL: memberline twilio configure --number +14045550100 [--dry-run]
   flows     export flows to files, or import them: memberline flows export -dir flows/
   import    load members from NDJSON (one member a line, with phones and activities)
   gen-members  write a generated data set for import: memberline gen-members -n 1000000 > members.ndjson
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, rest, getenv, stdout, stderr)
+	case "twilio":
+		return runTwilio(rest, getenv, stdout, stderr)
 	case "call":
 		return runCall(ctx, rest, getenv, stdin, stdout, stderr)
 	case "import":
