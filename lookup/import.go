@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"runtime"
 	"sync"
@@ -25,7 +26,8 @@ type ImportRecord struct {
 
 // ImportOptions tune Import. Zero fields take the defaults in brackets.
 type ImportOptions struct {
-	BatchSize int // members per transaction [20000]; memory grows with it
+	BatchSize int // lines read, checked and merged at a time [20000]; memory grows with it
+	Workers   int // transactions merging at once, each on its own connection [2]
 	// Progress, if set, is called after each batch with the running totals.
 	Progress func(ImportStats)
 }
@@ -54,72 +56,154 @@ type Invalidator interface {
 // inv (if not nil) invalidates every number the batch changed.
 //
 // A malformed or invalid line stops the import with an error naming its line; the
-// batches before it stay imported. The statement timeout of pooled connections is lifted
+// batches before it stay imported (with several workers, some lines after it may be
+// imported too). The statement timeout of pooled connections is lifted
 // for the import's transactions.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidator, opts ImportOptions) (ImportStats, error) {
 	began := time.Now()
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 20000
 	}
-	var st ImportStats
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return st, fmt.Errorf("lookup: import: %w", err)
+	if opts.Workers <= 0 {
+		opts.Workers = 2
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, stagingDDL); err != nil {
-		return st, fmt.Errorf("lookup: import: staging tables: %w", err)
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var (
+		mu       sync.Mutex
+		st       ImportStats
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
 	}
 
-	// Reading and checking the next batch overlaps with merging the current one.
-	batches := make(chan parsedBatch, 1)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var readErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(batches)
-		readErr = readBatches(rctx, r, opts.BatchSize, batches)
-	}()
-	for b := range batches {
-		if b.err != nil {
-			cancel()
-			wg.Wait()
-			return st, b.err
-		}
-		touched, err := mergeBatch(ctx, conn.Conn(), b.records)
+	// Members are spread over the workers by id, so each member's lines are merged in
+	// order by one worker, and no two transactions touch one member's rows.
+	parts := make([]chan part, opts.Workers)
+	var workers sync.WaitGroup
+	for w := range parts {
+		conn, err := pool.Acquire(ctx)
 		if err != nil {
 			cancel()
-			wg.Wait()
-			return st, fmt.Errorf("lookup: import: lines %d-%d: %w", b.first, b.first+int64(b.lines)-1, err)
-		}
-		st.Lines += int64(b.lines)
-		st.Members += int64(len(b.records))
-		for _, rec := range b.records {
-			st.Phones += int64(len(rec.Phones))
-			st.Activities += int64(len(rec.Activities))
-		}
-		if inv != nil && len(touched) > 0 {
-			if err := inv.InvalidateBulk(ctx, touched); err != nil {
-				cancel()
-				wg.Wait()
-				return st, fmt.Errorf("lookup: import: lines %d-%d: %w: %w", b.first, b.first+int64(b.lines)-1, ErrNotInvalidated, err)
+			for _, ch := range parts[:w] {
+				close(ch)
 			}
-			st.Invalidated += int64(len(touched))
+			workers.Wait()
+			return st, fmt.Errorf("lookup: import: %w", err)
 		}
-		st.Elapsed = time.Since(began)
-		if opts.Progress != nil {
-			opts.Progress(st)
+		if _, err := conn.Exec(ctx, stagingDDL); err != nil {
+			conn.Release()
+			cancel()
+			for _, ch := range parts[:w] {
+				close(ch)
+			}
+			workers.Wait()
+			return st, fmt.Errorf("lookup: import: staging tables: %w", err)
+		}
+		parts[w] = make(chan part, 1)
+		workers.Add(1)
+		go func(in <-chan part) {
+			defer workers.Done()
+			defer conn.Release()
+			for p := range in {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				where := fmt.Sprintf("lines %d-%d", p.first, p.first+int64(p.lines)-1)
+				touched, err := mergeBatch(ctx, conn.Conn(), p.records)
+				if err != nil {
+					fail(fmt.Errorf("lookup: import: %s: %w", where, err))
+					continue
+				}
+				if inv != nil && len(touched) > 0 {
+					if err := inv.InvalidateBulk(ctx, touched); err != nil {
+						fail(fmt.Errorf("lookup: import: %s: %w: %w", where, ErrNotInvalidated, err))
+						continue
+					}
+				}
+				mu.Lock()
+				st.Members += int64(len(p.records))
+				for _, rec := range p.records {
+					st.Phones += int64(len(rec.Phones))
+					st.Activities += int64(len(rec.Activities))
+				}
+				st.Invalidated += int64(len(touched))
+				st.Elapsed = time.Since(began)
+				if opts.Progress != nil {
+					opts.Progress(st)
+				}
+				mu.Unlock()
+			}
+		}(parts[w])
+	}
+
+	// Reading and checking the next batch overlaps with merging the current ones.
+	batches := make(chan parsedBatch, 1)
+	var reader sync.WaitGroup
+	reader.Add(1)
+	go func() {
+		defer reader.Done()
+		defer close(batches)
+		if err := readBatches(ctx, r, opts.BatchSize, batches); err != nil && !errors.Is(err, context.Canceled) {
+			fail(err)
+		}
+	}()
+	var lines int64
+	for b := range batches {
+		if b.err != nil {
+			fail(b.err)
+			break
+		}
+		lines += int64(b.lines)
+		split := make([][]ImportRecord, len(parts))
+		for _, rec := range b.records {
+			k := maphash.String(importSeed, rec.ID) % uint64(len(parts))
+			split[k] = append(split[k], rec)
+		}
+		for k, recs := range split {
+			if len(recs) == 0 {
+				continue
+			}
+			select {
+			case parts[k] <- part{records: recs, first: b.first, lines: b.lines}:
+			case <-ctx.Done():
+			}
 		}
 	}
-	wg.Wait()
+	for _, ch := range parts {
+		close(ch)
+	}
+	workers.Wait()
+	cancel()
+	for range batches { // let the reader finish
+	}
+	reader.Wait()
+	st.Lines = lines
 	st.Elapsed = time.Since(began)
-	if readErr != nil {
-		return st, readErr
+	if firstErr != nil {
+		return st, firstErr
+	}
+	if err := parent.Err(); err != nil {
+		return st, fmt.Errorf("lookup: import: %w", err)
 	}
 	return st, nil
+}
+
+var importSeed = maphash.MakeSeed()
+
+// part is the share of one batch that one worker merges.
+type part struct {
+	records []ImportRecord
+	first   int64
+	lines   int
 }
 
 type parsedBatch struct {
@@ -286,26 +370,32 @@ func mergeBatch(ctx context.Context, conn *pgx.Conn, recs []ImportRecord) ([]str
 			pgx.CopyFromRows(acts)); err != nil {
 			return fmt.Errorf("copy activities: %w", err)
 		}
-		ids := make([]string, len(recs))
-		for i := range recs {
-			ids[i] = recs[i].ID
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return err
 		}
-		if _, err := tx.Exec(ctx, qImportMembers); err != nil {
+		rows, err := tx.Query(ctx, qImportMembers)
+		if err != nil {
 			return fmt.Errorf("merge members: %w", err)
 		}
-		rows, err := tx.Query(ctx, qImportPhonesDelete, ids)
+		existed, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
-			return fmt.Errorf("merge phones: %w", err)
+			return fmt.Errorf("merge members: %w", err)
 		}
-		old, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("merge phones: %w", err)
+		var old []string
+		if len(existed) > 0 { // new members have nothing to replace
+			rows, err := tx.Query(ctx, qImportPhonesDelete, existed)
+			if err != nil {
+				return fmt.Errorf("merge phones: %w", err)
+			}
+			if old, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return fmt.Errorf("merge phones: %w", err)
+			}
+			if _, err := tx.Exec(ctx, qImportActivitiesDelete, existed); err != nil {
+				return fmt.Errorf("merge activities: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, qImportPhonesInsert); err != nil {
 			return fmt.Errorf("merge phones: %w", err)
-		}
-		if _, err := tx.Exec(ctx, qImportActivitiesDelete, ids); err != nil {
-			return fmt.Errorf("merge activities: %w", err)
 		}
 		if _, err := tx.Exec(ctx, qImportActivitiesInsert); err != nil {
 			return fmt.Errorf("merge activities: %w", err)

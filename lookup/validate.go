@@ -121,11 +121,19 @@ func cleanTimeZone(s string) (string, error) {
 	if s == "Local" {
 		return "", fieldErr("time_zone", "is not an IANA time zone")
 	}
+	if _, known := knownZones.Load(s); known {
+		return s, nil
+	}
 	if _, err := time.LoadLocation(s); err != nil {
 		return "", fieldErr("time_zone", "is not an IANA time zone")
 	}
+	// Loading a zone parses its tzdata each time; an import checks a million members.
+	// Only valid names are kept, so the set is bounded by the zone database.
+	knownZones.Store(s, true)
 	return s, nil
 }
+
+var knownZones sync.Map // IANA names LoadLocation accepted
 
 func cleanPhones(phones []string) ([]string, error) {
 	if len(phones) == 0 {
