@@ -130,3 +130,13 @@ func BenchmarkNormalize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNormalizeUncached is the cost the memo saves: a full parse and validation.
+func BenchmarkNormalizeUncached(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := normalize("+14045550123", "US"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
