@@ -18,7 +18,7 @@ BENCH_MEMBERS  ?= 1000000
 BENCH_DURATION ?= 10s
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench build lint call fuzz stack-down
+.PHONY: help run test test-browser bench build lint call fuzz stack-down
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,10 @@ run: build ## start PostgreSQL and Redis under .dev/, migrate, seed demo members
 
 test: ## run every test against a real PostgreSQL and Redis (the same local stack, its own database)
 	@$(STACK) with memberline_test $(GO) test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory test-browser
+
+test-browser: ## browser tests of the admin console (headless Chromium; screenshots in artifacts/console/)
+	@$(STACK) with memberline_test ivr/console/e2e/run.sh
 
 bench: ## Go benchmarks of the hot functions, then the webhook under load on BENCH_MEMBERS members (see BENCHMARKS.md)
 	@$(STACK) with memberline_test $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -4,12 +4,18 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/memberline/memberline/ivr/console"
 )
 
 // routes is the one place that maps the service's URLs to handlers.
 func (s *server) routes(r *mux.Router) {
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet)
 	r.Handle("/readyz", s.handleReadyz()).Methods(http.MethodGet)
+
+	// The admin console: static files only; it calls /api/v1 with the admin's token.
+	r.Handle("/admin", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	r.PathPrefix(console.Prefix).Handler(console.Handler())
 
 	tw := r.PathPrefix("/twilio").Subrouter()
 	if s.validator != nil {

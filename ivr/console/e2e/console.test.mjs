@@ -1,0 +1,300 @@
+// Browser tests of the admin console against the real service (see run.sh): sign in, open
+// the default flow, edit the greeting with validation as you type, simulate Dana's call,
+// publish, diff and roll back, a stale save, and the member look-up. Each test continues
+// where the one before left off, as an admin would.
+
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import {createServer} from 'node:net';
+import {join} from 'node:path';
+import {chromium} from 'playwright-core';
+
+const TOKEN = 'console-test-admin-token-0123456789';
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run the browser tests with ivr/console/e2e/run.sh (or make test)`);
+  return v;
+};
+const ARTIFACTS = process.env.ARTIFACTS || 'artifacts';
+
+let service; let base; let browser; let page;
+const pageErrors = [];
+let serviceLog = '';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => { const {port} = srv.address(); srv.close(() => resolve(port)); });
+    srv.on('error', reject);
+  });
+}
+
+async function waitReady(url, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    if (service.exitCode !== null) throw new Error(`memberline serve exited (${service.exitCode}):\n${serviceLog}`);
+    if (Date.now() > until) throw new Error(`memberline serve not ready after ${ms}ms:\n${serviceLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function apiCall(method, path, body, headers = {}) {
+  const r = await fetch(`${base}/api/v1${path}`, {method, headers: {Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', ...headers},
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)});
+  const text = await r.text();
+  return {status: r.status, etag: r.headers.get('etag'), body: text ? JSON.parse(text) : null, text};
+}
+
+// selectNode opens a node's form from the keyboard: Tab focus (which pans it into view),
+// then Enter.
+async function selectNode(id) {
+  await page.locator(`.node[data-id="${id}"]`).focus();
+  await page.keyboard.press('Enter');
+  await page.locator(`.nodeform h2`, {hasText: id}).waitFor();
+}
+
+const shot = (name) => page.screenshot({path: join(ARTIFACTS, name), fullPage: false});
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  service = spawn(env('MEMBERLINE_BIN'), ['serve', '--seed'], {
+    env: {...process.env, LISTEN_ADDR: `127.0.0.1:${port}`, PUBLIC_URL: base, DATABASE_URL: env('CONSOLE_DATABASE_URL'),
+      REDIS_URL: env('CONSOLE_REDIS_URL'), ADMIN_TOKEN: TOKEN, TWILIO_AUTH_TOKEN: 'console-test-twilio-token', LOG_FORMAT: 'text'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  service.stdout.on('data', (d) => { serviceLog += d; });
+  service.stderr.on('data', (d) => { serviceLog += d; });
+  await waitReady(`${base}/readyz`, 30000);
+  browser = await chromium.launch({
+    executablePath: env('CHROMIUM'),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  const context = await browser.newContext({viewport: {width: 1440, height: 900}, locale: 'en-US', timezoneId: 'America/New_York'});
+  page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
+  // Answers such as 401, 412 and 422 are expected in these tests; the browser logs each.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`); });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (service && service.exitCode === null) {
+    const done = new Promise((r) => service.once('exit', r));
+    service.kill('SIGTERM');
+    await Promise.race([done, new Promise((r) => setTimeout(r, 10000))]);
+    if (service.exitCode === null) service.kill('SIGKILL');
+  }
+});
+
+test('signed out, the console shows nothing but the sign-in form, with security headers', async () => {
+  const res = await page.goto(`${base}/admin/`);
+  assert.equal(res.status(), 200);
+  const csp = res.headers()['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /style-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  await page.locator('#token').waitFor();
+  assert.equal(await page.locator('#nav').isVisible(), false);
+  assert.equal(await page.locator('main form').count(), 1);
+  assert.equal(await page.locator('main table, main svg').count(), 0);
+  assert.equal(await page.locator('label[for="token"]').innerText(), 'Admin token');
+  await shot('01-sign-in.png');
+});
+
+test('a wrong token is refused; the right one signs in, kept in sessionStorage only, and lists the flows', async () => {
+  await page.fill('#token', 'not-the-token');
+  await page.click('button[type=submit]');
+  await page.getByText('That token is not accepted').waitFor();
+  await page.fill('#token', TOKEN);
+  await page.fill('#actor', 'ana');
+  await page.click('button[type=submit]');
+  const row = page.locator('table.flows tbody tr', {hasText: 'Member line'});
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.match(text, /Draft matches published/);
+  assert.match(text, /v1/);
+  assert.match(text, /every number without a binding/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('memberline.token')), TOKEN);
+  assert.equal(await page.evaluate(() => localStorage.length), 0);
+  assert.ok(!page.url().includes(TOKEN), 'the token is never in the URL');
+  await shot('02-flows.png');
+});
+
+test('the default flow opens as a laid-out graph with labelled branches, pannable and zoomable', async () => {
+  await page.click('a.flowlink');
+  await page.locator('.node[data-id="greet"]').waitFor();
+  const draft = await apiCall('GET', '/flows/default');
+  assert.equal(await page.locator('.node').count(), draft.body.nodes.length);
+  const labels = await page.locator('.elabel text').evaluateAll((els) => els.map((e) => e.textContent));
+  for (const want of ['no input', 'otherwise']) assert.ok(labels.some((l) => l.includes(want)), `edge label ${want} in ${labels}`);
+  assert.ok(labels.some((l) => /^1 \/ yes/.test(l)), `an option labelled "1 / yes" in ${labels}`);
+  // Nodes never overlap.
+  const boxes = await page.locator('.node .box').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.x, r.y, r.width, r.height]));
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      const overlap = a[0] < b[0] + b[2] - 1 && b[0] < a[0] + a[2] - 1 && a[1] < b[1] + b[3] - 1 && b[1] < a[1] + a[3] - 1;
+      assert.ok(!overlap, `nodes ${i} and ${j} overlap`);
+    }
+  }
+  const vp = page.locator('svg.graph > g.viewport');
+  const before = await vp.getAttribute('transform');
+  await page.getByRole('button', {name: 'Zoom in'}).click();
+  assert.notEqual(await vp.getAttribute('transform'), before);
+  const svg = await page.locator('svg.graph').boundingBox();
+  await page.mouse.move(svg.x + 30, svg.y + svg.height - 60);
+  await page.mouse.down();
+  await page.mouse.move(svg.x + 130, svg.y + svg.height - 20, {steps: 4});
+  await page.mouse.up();
+  await page.getByRole('button', {name: 'Fit the whole flow'}).click();
+  // Keyboard: a node is reachable and opens with Enter.
+  await page.locator('.node[data-id="menu"]').focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', {name: /menu$/}).waitFor();
+  await shot('03-graph.png');
+});
+
+test('a broken greeting template shows an error on its node and field, publish is disabled, and fixing it clears both', async () => {
+  await selectNode('greet');
+  const greeting = page.locator('textarea[data-path="nodes.greet.say.en-US"]');
+  await greeting.fill('Hello again, {{ member.first_name !');
+  await page.locator('.node[data-id="greet"].has-error').waitFor();
+  const msg = page.locator('.problem-msg.error');
+  await msg.waitFor();
+  assert.match(await msg.innerText(), /Error: template/);
+  assert.equal(await greeting.getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('#publish').isDisabled(), true);
+  assert.match(await page.locator('#validity').innerText(), /1 error/);
+  await shot('04-validation-error.png');
+  await greeting.fill('Hello again, {{ member.first_name }}!');
+  await page.locator('.node[data-id="greet"].has-error').waitFor({state: 'detached'});
+  await page.locator('.problem-msg.error').waitFor({state: 'detached'});
+  await page.waitForFunction(() => !document.querySelector('#publish').disabled);
+  assert.equal(await greeting.getAttribute('aria-invalid'), null);
+});
+
+test('a simulated call as Dana (+14045550123) hears the new greeting and highlights where she is', async () => {
+  await page.getByRole('tab', {name: 'Simulator'}).click();
+  await page.fill('#sim-phone', '+14045550123');
+  await page.click('#sim-start');
+  const transcript = page.locator('.transcript');
+  await transcript.getByText('Hello again, Dana!').waitFor();
+  await page.locator('.node.current[data-id="about_activity"]').waitFor();
+  assert.ok(await page.locator('.node.visited[data-id="greet"]').count());
+  assert.match(await page.locator('.savestate').innerText(), /saved/, 'simulating saved the draft first');
+  await page.getByRole('button', {name: 'Key 2'}).click();
+  await transcript.getByText('For reservations, press 1').waitFor();
+  await page.locator('.node.current[data-id="menu"]').waitFor();
+  await page.fill('.callinput input[type=text]', 'agent');
+  await page.getByRole('button', {name: 'Say', exact: true}).click();
+  await transcript.getByText(/Handed off to queue agents/).waitFor();
+  await shot('05-simulator.png');
+});
+
+test('publish with a message makes version 2', async () => {
+  await page.fill('#publish-message', 'warmer greeting');
+  await page.click('#publish');
+  await page.getByText('Published version 2').waitFor();
+  await page.locator('.edhead .chips', {hasText: 'Published v2'}).waitFor();
+  const vs = await apiCall('GET', '/flows/default/versions');
+  assert.deepEqual(vs.body.versions.map((v) => [v.version, v.message, v.author]), [[1, 'built-in flow', 'system'], [2, 'warmer greeting', 'ana']]);
+});
+
+test('history shows a side-by-side diff of two versions, and rolls back to version 1', async () => {
+  await page.getByRole('tab', {name: 'History'}).click();
+  await page.locator('#diff-from').selectOption('1');
+  await page.locator('#diff-to').selectOption('2');
+  await page.getByRole('button', {name: 'Compare'}).click();
+  const row = page.locator('table.sbs tbody tr', {hasText: 'nodes.greet.say.en-US'});
+  await row.waitFor();
+  const cells = await row.locator('td').allInnerTexts();
+  assert.deepEqual(cells, ['Welcome back, {{ member.first_name }}.', 'Hello again, {{ member.first_name }}!']);
+  await shot('06-history-diff.png');
+  await page.getByRole('button', {name: 'Roll back to v1'}).click();
+  await page.locator('dialog').getByRole('button', {name: 'Roll back to v1'}).click();
+  await page.getByText(/Rolled back: v3 now runs v1/).waitFor();
+  await page.locator('.history tbody tr', {hasText: 'rollback to v1'}).first().waitFor();
+  const sim = await apiCall('POST', '/flows/default/simulate', {version: 3, caller: {phone: '+14045550123'}});
+  assert.equal(sim.body.steps[0].said[0], 'Welcome back, Dana.');
+});
+
+test('a stale save explains who saved first and re-applies the admin\'s changes onto the latest draft', async () => {
+  await selectNode('goodbye');
+  await page.locator('textarea[data-path="nodes.goodbye.say.en-US"]').fill('Thanks for calling. Bye!');
+  // Meanwhile someone else saves another change.
+  const d = await apiCall('GET', '/flows/default');
+  const theirs = d.body;
+  theirs.nodes.find((n) => n.id === 'tell_tier').say['en-US'] = 'Your tier is {{ member.tier }}.';
+  const put = await apiCall('PUT', '/flows/default', theirs, {'If-Match': d.etag, 'X-Memberline-Actor': 'bo'});
+  assert.equal(put.status, 200);
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  const dlg = page.locator('dialog');
+  await dlg.getByText('Your changes were not saved, and they are kept here.').waitFor();
+  assert.match(await dlg.innerText(), /bo saved/);
+  assert.match(await dlg.innerText(), /changed node goodbye/);
+  assert.match(await dlg.innerText(), /changed node tell_tier/);
+  await shot('07-stale-save.png');
+  await dlg.getByRole('button', {name: 'Re-apply my changes onto the latest draft'}).click();
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
+  const after = (await apiCall('GET', '/flows/default')).body;
+  assert.equal(after.nodes.find((n) => n.id === 'goodbye').say['en-US'], 'Thanks for calling. Bye!');
+  assert.equal(after.nodes.find((n) => n.id === 'tell_tier').say['en-US'], 'Your tier is {{ member.tier }}.');
+});
+
+test('adding, connecting and deleting a node with the mouse', async () => {
+  const count = await page.locator('.node').count();
+  await page.locator('#add-type').selectOption('say');
+  await page.getByRole('button', {name: '+ Add node'}).click();
+  const added = page.locator('.node[data-id="say_1"]');
+  await added.waitFor();
+  assert.equal(await page.locator('.node').count(), count + 1);
+  // Drag from the new node's handle onto goodbye, once the graph is redrawn after validation.
+  await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
+  await page.getByRole('button', {name: 'Fit the whole flow'}).click();
+  for (let i = 0; i < 3; i++) await page.getByRole('button', {name: 'Zoom out'}).click();
+  const handle = await added.locator('.handle').boundingBox();
+  const target = await page.locator('.node[data-id="goodbye"] .box').boundingBox();
+  await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, {steps: 6});
+  await page.mouse.up();
+  await page.getByText('Connected say_1 → goodbye').waitFor();
+  await page.locator('.node[data-id="say_1"]').click();
+  assert.equal(await page.locator('select[data-path="nodes.say_1.next"]').inputValue(), 'goodbye');
+  await page.getByRole('button', {name: 'Delete node say_1'}).click();
+  await page.locator('dialog').getByRole('button', {name: 'Delete say_1'}).click();
+  await added.waitFor({state: 'detached'});
+  assert.equal(await page.locator('.node').count(), count);
+});
+
+test('member look-up shows what the IVR sees and starts a simulation as that caller', async () => {
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
+  await page.click('a[data-nav="lookup"]');
+  await page.fill('#lookup-phone', '(404) 555-0123');
+  await page.getByRole('button', {name: 'Look up'}).click();
+  const card = page.locator('article.card');
+  await card.waitFor();
+  const text = await card.innerText();
+  assert.match(text, /Dana Whitfield/);
+  assert.match(text, /Diamond/);
+  assert.match(text, /Flight DL1234 to Atlanta/);
+  assert.match(text, /upcoming/);
+  await shot('08-lookup.png');
+  await page.click('#simulate-as');
+  await page.locator('.transcript').getByText('Hello again, Dana!').waitFor();
+  assert.equal(await page.inputValue('#sim-phone'), '+14045550123');
+});
+
+test('the page raised no script errors and no content-security-policy violations', () => {
+  assert.deepEqual(pageErrors, []);
+});

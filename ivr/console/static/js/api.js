@@ -1,0 +1,74 @@
+// The admin API client. The token lives in sessionStorage only: it is sent in the
+// Authorization header and never put in a URL.
+
+const TOKEN = 'memberline.token';
+const ACTOR = 'memberline.actor';
+
+export class APIError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code || '';
+    this.field = e.field || '';
+    this.body = body || {};
+  }
+}
+
+export const session = {
+  get token() { return sessionStorage.getItem(TOKEN) || ''; },
+  get actor() { return sessionStorage.getItem(ACTOR) || ''; },
+  signIn(token, actor) {
+    sessionStorage.setItem(TOKEN, token);
+    if (actor) sessionStorage.setItem(ACTOR, actor); else sessionStorage.removeItem(ACTOR);
+  },
+  signOut() {
+    sessionStorage.removeItem(TOKEN);
+    sessionStorage.removeItem(ACTOR);
+  },
+};
+
+let onUnauthorized = () => {};
+export function whenUnauthorized(fn) { onUnauthorized = fn; }
+
+// call sends one request; body is JSON-encoded unless it is a string. It resolves with
+// {status, body, etag} and rejects with an APIError for 4xx and 5xx.
+export async function call(method, path, {body, headers = {}, token} = {}) {
+  const h = {Accept: 'application/json', ...headers};
+  const tok = token ?? session.token;
+  if (tok) h.Authorization = `Bearer ${tok}`;
+  if (session.actor) h['X-Memberline-Actor'] = session.actor;
+  let payload;
+  if (body !== undefined) {
+    payload = typeof body === 'string' ? body : JSON.stringify(body);
+    h['Content-Type'] = 'application/json';
+  }
+  let res;
+  try {
+    res = await fetch('/api/v1' + path, {method, headers: h, body: payload, cache: 'no-store', credentials: 'omit'});
+  } catch (err) {
+    throw new APIError(0, {error: {code: 'network', message: 'The service cannot be reached: ' + err.message}});
+  }
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = {raw: text}; }
+  if (res.status === 401 && !token) onUnauthorized();
+  if (!res.ok) throw new APIError(res.status, data);
+  return {status: res.status, body: data, text, etag: res.headers.get('ETag')};
+}
+
+export const api = {
+  flows: () => call('GET', '/flows').then((r) => r.body.flows),
+  draft: (id) => call('GET', `/flows/${encodeURIComponent(id)}`),
+  save: (id, doc, etag) => call('PUT', `/flows/${encodeURIComponent(id)}`, {body: JSON.stringify(doc, null, 2), headers: {'If-Match': etag}}),
+  create: (id, document) => call('POST', '/flows', {body: {id, document}}),
+  validate: (id, doc) => call('POST', `/flows/${encodeURIComponent(id)}/validate`, {body: JSON.stringify(doc)}).then((r) => r.body),
+  publish: (id, message) => call('POST', `/flows/${encodeURIComponent(id)}/publish`, {body: {message}}).then((r) => r.body),
+  versions: (id) => call('GET', `/flows/${encodeURIComponent(id)}/versions`).then((r) => r.body.versions),
+  version: (id, n) => call('GET', `/flows/${encodeURIComponent(id)}/versions/${n}`).then((r) => r.body),
+  diff: (id, from, to) => call('GET', `/flows/${encodeURIComponent(id)}/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`).then((r) => r.body),
+  rollback: (id, version, message) => call('POST', `/flows/${encodeURIComponent(id)}/rollback`, {body: {version, message}}).then((r) => r.body),
+  simulate: (id, body) => call('POST', `/flows/${encodeURIComponent(id)}/simulate`, {body}).then((r) => r.body),
+  lookup: (phone) => call('GET', `/lookup?phone=${encodeURIComponent(phone)}`).then((r) => r.body),
+  bindings: () => call('GET', '/bindings').then((r) => r.body),
+};
