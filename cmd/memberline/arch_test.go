@@ -19,6 +19,7 @@ func TestImportArrows(t *testing.T) {
 		"flows":              {"ivr", "lookup", "cmd/", "github.com/redis/go-redis"},
 		"ivr":                {"cmd/"},
 		"internal/pgmigrate": {"ivr", "flows", "lookup", "cmd/"},
+		"calls":              {"ivr", "flows", "lookup", "cmd/", "github.com/redis/go-redis"},
 	}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -1,0 +1,207 @@
+package calls
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrNotFound is returned for a call that has no record.
+var ErrNotFound = errors.New("calls: not found")
+
+// ErrInvalid wraps a filter the Store cannot use (a bad cursor).
+var ErrInvalid = errors.New("calls: invalid")
+
+// Call is one call's record.
+type Call struct {
+	CallSID      string    `json:"call_sid"`
+	StartedAt    time.Time `json:"started_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	Called       string    `json:"called"`
+	CallerHash   string    `json:"caller_hash,omitempty"`
+	CallerMasked string    `json:"caller,omitempty"`
+	Recognized   string    `json:"recognized"`
+	MemberID     string    `json:"member_id,omitempty"`
+	Flow         string    `json:"flow,omitempty"`
+	FlowVersion  int       `json:"flow_version"`
+	Nodes        []string  `json:"nodes"`
+	Inputs       []string  `json:"inputs"`
+	Outcome      string    `json:"outcome"`
+	Status       string    `json:"status,omitempty"`
+	Duration     *int      `json:"duration_s,omitempty"`
+	// Steps is the journey webhook by webhook; only Get fills it.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one webhook of a call's journey.
+type Step struct {
+	At      time.Time `json:"at"`
+	Route   string    `json:"route"`
+	Nodes   []string  `json:"nodes"`
+	Input   string    `json:"input,omitempty"`
+	Outcome string    `json:"outcome,omitempty"`
+}
+
+// Filter narrows List. Zero fields do not filter.
+type Filter struct {
+	MemberID   string
+	CallerHash string // Store.Hash of the caller's E.164
+	Called     string
+	From, To   time.Time // started at or after From, before To
+	Outcome    string    // an Outcome*, or "none" for calls without one
+	Limit      int       // [50], at most 500
+	Cursor     string    // Page.Next of the previous page
+}
+
+// Page is one page of calls, newest first.
+type Page struct {
+	Calls []Call `json:"calls"`
+	Next  string `json:"next,omitempty"` // pass as Filter.Cursor for the next page; "" on the last
+}
+
+const callColumns = `call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
+	COALESCE(member_id, ''), flow, flow_version, nodes, inputs, outcome, status, duration_s`
+
+func scanCall(row pgx.Row, c *Call, extra ...any) error {
+	return row.Scan(append([]any{&c.CallSID, &c.StartedAt, &c.UpdatedAt, &c.Called, &c.CallerHash, &c.CallerMasked,
+		&c.Recognized, &c.MemberID, &c.Flow, &c.FlowVersion, &c.Nodes, &c.Inputs, &c.Outcome, &c.Status, &c.Duration}, extra...)...)
+}
+
+// List returns calls matching f, newest first, a page at a time.
+func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.MemberID != "" {
+		where = append(where, "member_id = "+arg(f.MemberID))
+	}
+	if f.CallerHash != "" {
+		where = append(where, "caller_hash = "+arg(f.CallerHash))
+	}
+	if f.Called != "" {
+		where = append(where, "called = "+arg(f.Called))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "started_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "started_at < "+arg(f.To))
+	}
+	switch f.Outcome {
+	case "":
+	case "none":
+		where = append(where, "outcome = ''")
+	default:
+		where = append(where, "outcome = "+arg(f.Outcome))
+	}
+	if f.Cursor != "" {
+		at, sid, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		where = append(where, "(started_at, call_sid) < ("+arg(at)+", "+arg(sid)+")")
+	}
+	q := "SELECT " + callColumns + " FROM calls"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY started_at DESC, call_sid DESC LIMIT " + arg(limit+1)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("calls: list: %w", err)
+	}
+	defer rows.Close()
+	page := Page{Calls: []Call{}}
+	for rows.Next() {
+		var c Call
+		if err := scanCall(rows, &c); err != nil {
+			return Page{}, fmt.Errorf("calls: list: %w", err)
+		}
+		page.Calls = append(page.Calls, c)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("calls: list: %w", err)
+	}
+	if len(page.Calls) > limit {
+		page.Calls = page.Calls[:limit]
+		last := page.Calls[limit-1]
+		page.Next = encodeCursor(last.StartedAt, last.CallSID)
+	}
+	return page, nil
+}
+
+func encodeCursor(at time.Time, sid string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "," + sid))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("%w: cursor", ErrInvalid)
+	}
+	us, sid, ok := strings.Cut(string(raw), ",")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil || sid == "" {
+		return time.Time{}, "", fmt.Errorf("%w: cursor", ErrInvalid)
+	}
+	return time.UnixMicro(n), sid, nil
+}
+
+// Get returns one call with its journey.
+func (s *Store) Get(ctx context.Context, callSID string) (Call, error) {
+	var (
+		c     Call
+		steps []byte
+	)
+	err := scanCall(s.pool.QueryRow(ctx, "SELECT "+callColumns+", steps FROM calls WHERE call_sid = $1", callSID), &c, &steps)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Call{}, fmt.Errorf("calls: get %s: %w", callSID, ErrNotFound)
+	}
+	if err != nil {
+		return Call{}, fmt.Errorf("calls: get %s: %w", callSID, err)
+	}
+	if err := json.Unmarshal(steps, &c.Steps); err != nil {
+		return Call{}, fmt.Errorf("calls: get %s: steps: %w", callSID, err)
+	}
+	return c, nil
+}
+
+// Purge deletes the records of calls that started before cutoff and returns how many.
+func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM calls WHERE started_at < $1", cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("calls: purge: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// AnonymizeMember removes what ties a member's calls to them (the member id and the
+// caller's hash and masked number) and returns how many calls it changed. The calls stay,
+// so the reports still count them, as anonymous.
+func (s *Store) AnonymizeMember(ctx context.Context, memberID string) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE calls SET member_id = NULL, caller_hash = '', caller_masked = ''
+		WHERE member_id = $1
+		   OR (caller_hash <> '' AND caller_hash IN (SELECT caller_hash FROM calls WHERE member_id = $1))`, memberID)
+	if err != nil {
+		return 0, fmt.Errorf("calls: anonymize member %s: %w", memberID, err)
+	}
+	return tag.RowsAffected(), nil
+}

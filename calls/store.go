@@ -1,0 +1,328 @@
+package calls
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Call outcomes. A call still in progress (or whose status callback never came) has none.
+const (
+	OutcomeSelfService = "self_service"   // the flow ended the call itself
+	OutcomeHandoff     = "handoff"        // the flow passed the call to a person
+	OutcomeHungUp      = "caller_hung_up" // the call ended while the flow waited for the caller
+	OutcomeError       = "error"          // the edge answered with its fallback
+)
+
+// Kind says what an Event reports.
+type Kind uint8
+
+const (
+	// KindStep is one webhook's part of the journey (incoming call or gather result).
+	KindStep Kind = iota
+	// KindStatus is Twilio's status callback: the call is over.
+	KindStatus
+)
+
+// Event is what the edge knows about a call after one webhook. The caller's number is
+// hashed and dropped by the recorder: it is never stored.
+type Event struct {
+	Kind    Kind
+	CallSID string
+	At      time.Time
+
+	// Step events.
+	Route        string // "voice" or "gather"
+	Called       string // the number called (To), E.164
+	Caller       string // the caller's E.164, "" when withheld: hashed, never stored
+	CallerMasked string // e.g. +1404***0123
+	Recognized   string // member, household, unknown, anonymous, error
+	MemberID     string // the member the call is about, once known
+	Flow         string
+	Version      int
+	Nodes        []string // node ids visited in this webhook, in order
+	Input        string   // what the caller did: digits, the matched option word, "unmatched", "none"
+	Outcome      string   // an Outcome* once the flow is done with the call
+
+	// Status events.
+	Status          string // Twilio's CallStatus
+	DurationSeconds int    // Twilio's CallDuration
+}
+
+// Options tune a Store. Zero fields take the defaults in brackets.
+type Options struct {
+	Buffer     int           // events waiting to be written before Record drops [10000]
+	BatchSize  int           // events per write [500]
+	FlushEvery time.Duration // the longest an event waits to be written [200ms]
+	// WriteTimeout bounds one batch write [10s]; a batch that fails is logged and dropped.
+	WriteTimeout time.Duration
+	// HashKey keys the caller hash. Calls from one number share a hash only under the same
+	// key, so it must stay the same across restarts and instances.
+	HashKey []byte
+	Logger  *slog.Logger
+	// OnHungUp, when set, hears of each call whose outcome the recorder decided itself
+	// (the status callback came while the flow waited for the caller), after the write.
+	OnHungUp func(flow string, version int)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Buffer <= 0 {
+		o.Buffer = 10000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 200 * time.Millisecond
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Store records calls and answers questions about them.
+type Store struct {
+	pool *pgxpool.Pool
+	o    Options
+
+	events    chan Event
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closed    atomic.Bool
+
+	recorded atomic.Int64
+	dropped  atomic.Int64
+	written  atomic.Int64
+	failed   atomic.Int64
+}
+
+// New returns a Store writing to pool, with its batcher running until Close.
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	o := opts.withDefaults()
+	s := &Store{
+		pool:   pool,
+		o:      o,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		events: make(chan Event, o.Buffer),
+	}
+	go s.run()
+	return s
+}
+
+// Record queues ev for writing. It never blocks: when the buffer is full, or the Store is
+// closed, the event is dropped and counted.
+func (s *Store) Record(ev Event) {
+	if s.closed.Load() {
+		s.dropped.Add(1)
+		return
+	}
+	select {
+	case s.events <- ev:
+		s.recorded.Add(1)
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// Stats are the recorder's counters since New.
+type Stats struct {
+	Recorded int64 // events accepted by Record
+	Dropped  int64 // events dropped because the buffer was full or the Store closed
+	Written  int64 // events written
+	Failed   int64 // events lost to a failed write
+	Buffered int   // events waiting now
+}
+
+// Stats returns the counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Recorded: s.recorded.Load(), Dropped: s.dropped.Load(),
+		Written: s.written.Load(), Failed: s.failed.Load(), Buffered: len(s.events),
+	}
+}
+
+// Close stops taking events and writes everything buffered, waiting at most until ctx
+// ends. Call it after the HTTP server has finished the requests in flight.
+func (s *Store) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+	})
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("calls: flush on close: %w (%d events not written)", ctx.Err(), len(s.events))
+	}
+}
+
+// Hash is the caller hash of an E.164 number: HMAC-SHA256 under the Store's key, the
+// first 16 bytes in hex. The same number always has the same hash under one key.
+func (s *Store) Hash(e164 string) string {
+	if e164 == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.o.HashKey)
+	m.Write([]byte(e164))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+func (s *Store) run() {
+	defer close(s.done)
+	tick := time.NewTicker(s.o.FlushEvery)
+	defer tick.Stop()
+	batch := make([]Event, 0, s.o.BatchSize)
+	flush := func() {
+		if len(batch) > 0 {
+			s.write(batch)
+			batch = batch[:0]
+		}
+	}
+	for {
+		select {
+		case ev := <-s.events:
+			batch = append(batch, ev)
+			if len(batch) >= s.o.BatchSize {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case <-s.stop:
+			// Record refuses new events from now on; write what is queued.
+			for {
+				select {
+				case ev := <-s.events:
+					batch = append(batch, ev)
+					if len(batch) >= s.o.BatchSize {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// step is one element of a call's steps column.
+type step struct {
+	At      time.Time `json:"at"`
+	Route   string    `json:"route"`
+	Nodes   []string  `json:"nodes"`
+	Input   string    `json:"input,omitempty"`
+	Outcome string    `json:"outcome,omitempty"`
+}
+
+const upsertStep = `
+INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
+                   member_id, flow, flow_version, nodes, inputs, steps, outcome)
+VALUES ($1, $2, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $11, $12, $13)
+ON CONFLICT (call_sid) DO UPDATE SET
+    started_at    = LEAST(calls.started_at, EXCLUDED.started_at),
+    updated_at    = GREATEST(calls.updated_at, EXCLUDED.updated_at),
+    called        = CASE WHEN calls.called = '' THEN EXCLUDED.called ELSE calls.called END,
+    caller_hash   = CASE WHEN calls.caller_hash = '' THEN EXCLUDED.caller_hash ELSE calls.caller_hash END,
+    caller_masked = CASE WHEN calls.caller_masked = '' THEN EXCLUDED.caller_masked ELSE calls.caller_masked END,
+    recognized    = CASE WHEN calls.recognized = '' THEN EXCLUDED.recognized ELSE calls.recognized END,
+    member_id     = COALESCE(EXCLUDED.member_id, calls.member_id),
+    flow          = CASE WHEN EXCLUDED.flow <> '' THEN EXCLUDED.flow ELSE calls.flow END,
+    flow_version  = CASE WHEN EXCLUDED.flow <> '' THEN EXCLUDED.flow_version ELSE calls.flow_version END,
+    nodes         = calls.nodes || EXCLUDED.nodes,
+    inputs        = calls.inputs || EXCLUDED.inputs,
+    steps         = calls.steps || EXCLUDED.steps,
+    outcome       = CASE WHEN EXCLUDED.outcome <> '' THEN EXCLUDED.outcome ELSE calls.outcome END`
+
+// upsertStatus closes a call: a call without an outcome ended while the flow waited for
+// the caller. It returns the call's flow and whether this write decided that.
+const upsertStatus = `
+WITH prev AS (SELECT outcome FROM calls WHERE call_sid = $1)
+INSERT INTO calls (call_sid, started_at, updated_at, status, duration_s)
+VALUES ($1, $2, $2, $3, $4)
+ON CONFLICT (call_sid) DO UPDATE SET
+    updated_at = GREATEST(calls.updated_at, EXCLUDED.updated_at),
+    status     = EXCLUDED.status,
+    duration_s = EXCLUDED.duration_s,
+    outcome    = CASE WHEN calls.outcome = '' THEN '` + OutcomeHungUp + `' ELSE calls.outcome END
+RETURNING flow, flow_version, outcome, COALESCE((SELECT outcome FROM prev), '-')`
+
+// write stores one batch in one round trip (an implicit transaction).
+func (s *Store) write(events []Event) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.o.WriteTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	for i := range events {
+		ev := &events[i]
+		switch ev.Kind {
+		case KindStatus:
+			b.Queue(upsertStatus, ev.CallSID, ev.At, ev.Status, ev.DurationSeconds)
+		default:
+			nodes := ev.Nodes
+			if nodes == nil {
+				nodes = []string{}
+			}
+			inputs := []string{}
+			if ev.Input != "" {
+				inputs = append(inputs, ev.Input)
+			}
+			steps, _ := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome}})
+			b.Queue(upsertStep, ev.CallSID, ev.At, ev.Called, s.Hash(ev.Caller), ev.CallerMasked, ev.Recognized,
+				ev.MemberID, ev.Flow, ev.Version, nodes, inputs, string(steps), ev.Outcome)
+		}
+	}
+	type hungUp struct {
+		flow    string
+		version int
+	}
+	var hung []hungUp
+	err := func() error {
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		for i := range events {
+			if events[i].Kind != KindStatus {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+				continue
+			}
+			var (
+				flow, outcome, was string
+				version            int
+			)
+			if err := br.QueryRow().Scan(&flow, &version, &outcome, &was); err != nil {
+				return err
+			}
+			if outcome == OutcomeHungUp && was == "" && flow != "" {
+				hung = append(hung, hungUp{flow, version})
+			}
+		}
+		return br.Close()
+	}()
+	if err != nil {
+		s.failed.Add(int64(len(events)))
+		s.o.Logger.Error("call records not written", "events", len(events), "err", err)
+		return
+	}
+	s.written.Add(int64(len(events)))
+	if s.o.OnHungUp != nil {
+		for _, h := range hung {
+			s.o.OnHungUp(h.flow, h.version)
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package calls
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/memberline/memberline/internal/testenv"
+)
+
+var day = time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+
+func newStore(t *testing.T, opts Options) *Store {
+	t.Helper()
+	pool := testenv.Postgres(t, testenv.Key("calls", Migrations), Migrate)
+	if opts.HashKey == nil {
+		opts.HashKey = []byte("test key")
+	}
+	s := New(pool, opts)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+// call is the events of one simulated call.
+func call(sid string, at time.Time, caller, recognized, member string, steps [][]string, outcome, input string) []Event {
+	evs := []Event{{Kind: KindStep, CallSID: sid, At: at, Route: "voice", Called: "+18005550100", Caller: caller,
+		CallerMasked: "+1404***0123", Recognized: recognized, MemberID: member, Flow: "default", Version: 1, Nodes: steps[0]}}
+	for i, nodes := range steps[1:] {
+		evs = append(evs, Event{Kind: KindStep, CallSID: sid, At: at.Add(time.Duration(i+1) * 5 * time.Second), Route: "gather",
+			Called: "+18005550100", Caller: caller, CallerMasked: "+1404***0123", Recognized: recognized, MemberID: member,
+			Flow: "default", Version: 1, Nodes: nodes, Input: input})
+	}
+	if outcome != "" {
+		evs[len(evs)-1].Outcome = outcome
+	}
+	return evs
+}
+
+func record(t *testing.T, s *Store, evs ...Event) {
+	t.Helper()
+	for _, ev := range evs {
+		s.Record(ev)
+	}
+}
+
+func flush(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestJourneyWrittenAndRead(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		hung []string
+	)
+	s := newStore(t, Options{OnHungUp: func(flow string, v int) { mu.Lock(); hung = append(hung, flow); mu.Unlock() }})
+	ctx := context.Background()
+	record(t, s, call("CA1", day, "+14045550123", "member", "1001",
+		[][]string{{"start", "greet", "menu"}, {"menu", "trip_details", "bye"}}, OutcomeSelfService, "trip")...)
+	record(t, s, call("CA2", day.Add(time.Minute), "+14045550123", "member", "1001",
+		[][]string{{"start", "greet", "menu"}}, "", "")...)
+	record(t, s, Event{Kind: KindStatus, CallSID: "CA2", At: day.Add(2 * time.Minute), Status: "completed", DurationSeconds: 31})
+	record(t, s, Event{Kind: KindStatus, CallSID: "CA1", At: day.Add(2 * time.Minute), Status: "completed", DurationSeconds: 12})
+	flush(t, s)
+
+	c, err := s.Get(ctx, "CA1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MemberID != "1001" || c.Outcome != OutcomeSelfService || c.Duration == nil || *c.Duration != 12 ||
+		!slices.Equal(c.Nodes, []string{"start", "greet", "menu", "menu", "trip_details", "bye"}) ||
+		!slices.Equal(c.Inputs, []string{"trip"}) || len(c.Steps) != 2 || c.Steps[1].Input != "trip" {
+		t.Fatalf("CA1 = %+v", c)
+	}
+	if c.CallerHash != s.Hash("+14045550123") || c.CallerHash == "" || c.CallerMasked != "+1404***0123" {
+		t.Errorf("caller = %q %q", c.CallerHash, c.CallerMasked)
+	}
+	c2, err := s.Get(ctx, "CA2")
+	if err != nil || c2.Outcome != OutcomeHungUp {
+		t.Fatalf("CA2 = %+v, %v: want caller_hung_up", c2, err)
+	}
+	if !slices.Equal(hung, []string{"default"}) {
+		t.Errorf("OnHungUp heard %v, want one call of default", hung)
+	}
+	if _, err := s.Get(ctx, "CAmissing"); err == nil {
+		t.Error("missing call found")
+	}
+	st := s.Stats()
+	if st.Written != 5 || st.Dropped != 0 || st.Failed != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestListFiltersAndPages(t *testing.T) {
+	s := newStore(t, Options{})
+	ctx := context.Background()
+	for i, c := range []struct {
+		sid, caller, member, outcome string
+	}{
+		{"CA1", "+14045550123", "1001", OutcomeSelfService},
+		{"CA2", "+14045550123", "1001", OutcomeHandoff},
+		{"CA3", "+13125550142", "1002", OutcomeHandoff},
+		{"CA4", "+19995550000", "", OutcomeHandoff},
+		{"CA5", "", "", ""},
+	} {
+		record(t, s, call(c.sid, day.Add(time.Duration(i)*time.Hour), c.caller, "member", c.member, [][]string{{"start"}}, c.outcome, "")...)
+	}
+	flush(t, s)
+	sids := func(p Page) []string {
+		var out []string
+		for _, c := range p.Calls {
+			out = append(out, c.CallSID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"all, newest first", Filter{}, []string{"CA5", "CA4", "CA3", "CA2", "CA1"}},
+		{"by member", Filter{MemberID: "1001"}, []string{"CA2", "CA1"}},
+		{"by caller number", Filter{CallerHash: s.Hash("+14045550123")}, []string{"CA2", "CA1"}},
+		{"by outcome", Filter{Outcome: OutcomeHandoff}, []string{"CA4", "CA3", "CA2"}},
+		{"without outcome", Filter{Outcome: "none"}, []string{"CA5"}},
+		{"time range", Filter{From: day.Add(time.Hour), To: day.Add(3 * time.Hour)}, []string{"CA3", "CA2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := s.List(ctx, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sids(p); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("pages", func(t *testing.T) {
+		var got []string
+		f := Filter{Limit: 2}
+		for pages := 0; ; pages++ {
+			p, err := s.List(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, sids(p)...)
+			if p.Next == "" {
+				break
+			}
+			if pages > 5 {
+				t.Fatal("paging does not end")
+			}
+			f.Cursor = p.Next
+		}
+		if !slices.Equal(got, []string{"CA5", "CA4", "CA3", "CA2", "CA1"}) {
+			t.Errorf("pages gave %v", got)
+		}
+	})
+	t.Run("bad cursor", func(t *testing.T) {
+		if _, err := s.List(ctx, Filter{Cursor: "!!"}); err == nil {
+			t.Error("bad cursor accepted")
+		}
+	})
+}
+
+func TestPurgeAndAnonymize(t *testing.T) {
+	s := newStore(t, Options{})
+	ctx := context.Background()
+	record(t, s, call("CAold", day.Add(-100*24*time.Hour), "+14045550123", "member", "1001", [][]string{{"start"}}, OutcomeHandoff, "")...)
+	record(t, s, call("CAnew", day, "+14045550123", "member", "1001", [][]string{{"start"}}, OutcomeHandoff, "")...)
+	record(t, s, call("CAother", day, "+13125550142", "member", "1002", [][]string{{"start"}}, OutcomeHandoff, "")...)
+	flush(t, s)
+	n, err := s.Purge(ctx, day.Add(-90*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v; want 1", n, err)
+	}
+	n, err = s.AnonymizeMember(ctx, "1001")
+	if err != nil || n != 1 {
+		t.Fatalf("anonymize = %d, %v; want 1", n, err)
+	}
+	c, err := s.Get(ctx, "CAnew")
+	if err != nil || c.MemberID != "" || c.CallerHash != "" || c.CallerMasked != "" {
+		t.Fatalf("anonymized call = %+v, %v", c, err)
+	}
+	if c, _ := s.Get(ctx, "CAother"); c.MemberID != "1002" || c.CallerHash == "" {
+		t.Errorf("another member's call changed: %+v", c)
+	}
+}
+
+func TestRecordNeverBlocks(t *testing.T) {
+	s := newStore(t, Options{Buffer: 1, FlushEvery: time.Hour, BatchSize: 1000})
+	for range 1000 {
+		s.Record(Event{CallSID: "CAx", At: day})
+	}
+	if s.Stats().Dropped == 0 {
+		t.Error("a full buffer dropped nothing")
+	}
+	flush(t, s)
+	s.Record(Event{CallSID: "CAy", At: day})
+	if st := s.Stats(); st.Recorded+st.Dropped != 1001 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestReports(t *testing.T) {
+	s := newStore(t, Options{})
+	ctx := context.Background()
+	d2 := day.Add(24 * time.Hour)
+	record(t, s, call("CA1", day, "+14045550123", "member", "1001", [][]string{{"greet", "menu"}, {"trip_details", "bye"}}, OutcomeSelfService, "trip")...)
+	record(t, s, call("CA2", day.Add(time.Hour), "+14045550123", "member", "1001", [][]string{{"greet", "menu"}, {"agent"}}, OutcomeHandoff, "agent")...)
+	record(t, s, call("CA3", day.Add(2*time.Hour), "+16175550100", "household", "1005", [][]string{{"who"}, {"greet", "menu"}}, "", "1")...)
+	record(t, s, call("CA4", d2, "+19995550000", "unknown", "", [][]string{{"member_number"}, {"agent_unidentified"}}, OutcomeHandoff, "none")...)
+	record(t, s, call("CA5", d2, "", "anonymous", "", [][]string{{"member_number"}}, OutcomeError, "")...)
+	record(t, s, Event{Kind: KindStatus, CallSID: "CA3", At: day.Add(3 * time.Hour), Status: "completed", DurationSeconds: 20})
+	flush(t, s)
+
+	days, err := s.Recognition(ctx, day.Add(-time.Hour), d2.Add(time.Hour), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 2 || days[0].Day != "2026-11-26" || days[0].Calls != 3 || days[0].Member != 2 || days[0].Household != 1 ||
+		days[0].Share != 1 || days[1].Calls != 2 || days[1].Unknown != 1 || days[1].Anonymous != 1 || days[1].Share != 0 {
+		t.Errorf("recognition = %+v", days)
+	}
+
+	flows, err := s.Outcomes(ctx, day.Add(-time.Hour), d2.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 {
+		t.Fatalf("outcomes = %+v", flows)
+	}
+	f := flows[0]
+	if f.Calls != 5 || f.SelfService != 1 || f.Handoff != 2 || f.HungUp != 1 || f.Error != 1 || f.Share != 0.2 {
+		t.Errorf("outcomes = %+v", f)
+	}
+	if !slices.Contains(f.Exits, Exit{Node: "menu", Outcome: OutcomeHungUp, Calls: 1}) ||
+		!slices.Contains(f.Exits, Exit{Node: "agent", Outcome: OutcomeHandoff, Calls: 1}) {
+		t.Errorf("exits = %+v", f.Exits)
+	}
+
+	ms, err := s.Members(ctx, day.Add(-time.Hour), d2.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].MemberID != "1001" || ms[0].Calls != 2 || ms[0].Handoff != 1 || ms[0].SelfService != 1 ||
+		!slices.Equal(ms[0].Inputs, []string{"agent", "trip"}) || !slices.Equal(ms[0].ExitNodes, []string{"agent", "bye"}) ||
+		ms[1].MemberID != "1005" {
+		t.Errorf("members = %+v", ms)
+	}
+}
