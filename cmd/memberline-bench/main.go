@@ -62,7 +62,6 @@ type scenario struct {
 	handler http.Handler
 	kind    string // what the child sends: "known", "unknown", "cold"
 	conns   int
-	prepare func(ctx context.Context) error
 }
 
 type row struct {
