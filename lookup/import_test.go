@@ -47,6 +47,7 @@ func TestImport(t *testing.T) {
 }
 
 func TestImportRejectsBadLines(t *testing.T) {
+	pool := newPool(t)
 	for _, tc := range []struct {
 		name, input, want string
 	}{
@@ -56,7 +57,7 @@ func TestImportRejectsBadLines(t *testing.T) {
 		{"repeated activity", `{"id":"1","first_name":"A","phones":["+13125550142"],"activities":[{"id":"x","kind":"trip","starts_at":"2026-03-10T17:00:00Z"},{"id":"x","kind":"trip","starts_at":"2026-03-10T17:00:00Z"}]}` + "\n", "activities[1].id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Import(ctxT(t), newPool(t), strings.NewReader(tc.input), nil, ImportOptions{})
+			_, err := Import(ctxT(t), pool, strings.NewReader(tc.input), nil, ImportOptions{})
 			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrInvalid naming %q", err, tc.want)
 			}
