@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,9 +192,12 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	key := c.key(e164)
 	began := time.Now()
 
-	rctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	rctx, span := startSpan(ctx, "lookup.redis")
+	rctx, cancel := context.WithTimeout(rctx, c.o.Timeout)
 	raw, err := c.rdb.Get(rctx, key).Result()
 	cancel()
+	span.SetAttributes(hitAttr(err == nil && raw != tombstone)) // a value, fresh or stale
+	span.End()
 
 	var (
 		stale  *Entry
@@ -221,7 +225,9 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	}
 
 	c.misses.Add(1)
-	e, err := c.dir.candidates(ctx, e164, now)
+	pctx, pspan := startSpan(ctx, "lookup.postgres")
+	e, err := c.dir.candidates(pctx, e164, now)
+	pspan.End()
 	if err != nil {
 		if stale != nil {
 			c.stale.Add(1)
@@ -241,6 +247,10 @@ func (c *Cache) store(ctx context.Context, key, found string, e Entry, now time.
 	if len(e.Members) == 0 {
 		fresh, keep = c.o.NegativeTTL, c.o.NegativeTTL
 	}
+	// Up to a tenth less, so that entries filled together (after a flush, an import, a
+	// restart) do not all go back to PostgreSQL at the same moment.
+	j := time.Duration(rand.Int64N(int64(fresh)/10 + 1))
+	fresh, keep = fresh-j, keep-j
 	b, err := json.Marshal(stored{FreshUntil: now.Add(fresh), Entry: e})
 	if err != nil {
 		return
