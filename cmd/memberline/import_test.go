@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+)
+
+func TestGenMembersThenImport(t *testing.T) {
+	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
+	rdb, _ := testenv.Redis(t)
+	env := map[string]string{
+		"DATABASE_URL": testenv.URL(t, pool),
+		"REDIS_URL":    "redis://" + rdb.Options().Addr + "/0",
+	}
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	file := filepath.Join(t.TempDir(), "members.ndjson")
+	var out, errOut strings.Builder
+	if err := run(ctx, []string{"gen-members", "-n", "300", "-o", file}, getenv, nil, &out, &errOut); err != nil {
+		t.Fatalf("gen-members: %v\n%s", err, errOut.String())
+	}
+	if err := run(ctx, []string{"import", "-quiet", "-batch", "100", file}, getenv, nil, &out, &errOut); err != nil {
+		t.Fatalf("import: %v\n%s", err, errOut.String())
+	}
+	if want := "imported 300 members, 450 numbers, 600 activities"; !strings.Contains(out.String(), want) {
+		t.Fatalf("import said %q, want %q", out.String(), want)
+	}
+
+	// stdin, and a bad line named by number.
+	bad := `{"id":"X1","first_name":"A","phones":["+14045550123"]}` + "\n" + `{"id":"X2","first_name":"B","phones":["nope"]}` + "\n"
+	err := run(ctx, []string{"import", "-"}, getenv, strings.NewReader(bad), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("bad line: err = %v", err)
+	}
+}
