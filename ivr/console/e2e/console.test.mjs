@@ -187,7 +187,10 @@ test('a simulated call as Dana (+14045550123) hears the new greeting and highlig
   await page.click('#sim-start');
   const transcript = page.locator('.transcript');
   await transcript.getByText('Hello again, Dana!').waitFor();
-  await page.locator('.node.current[data-id="about_activity"]').waitFor();
+  // The node the call waits at is the one highlighted as current.
+  const waiting = /at ([A-Za-z][\w-]*):/.exec(await page.locator('.sim-status').innerText());
+  assert.ok(waiting, 'the status names the node the call waits at');
+  await page.locator(`.node.current[data-id="${waiting[1]}"]`).waitFor();
   assert.ok(await page.locator('.node.visited[data-id="greet"]').count());
   assert.match(await page.locator('.savestate').innerText(), /saved/, 'simulating saved the draft first');
   await page.getByRole('button', {name: 'Key 2'}).click();
@@ -257,19 +260,19 @@ test('adding, connecting and deleting a node with the mouse', async () => {
   const added = page.locator('.node[data-id="say_1"]');
   await added.waitFor();
   assert.equal(await page.locator('.node').count(), count + 1);
-  // Drag from the new node's handle onto goodbye, once the graph is redrawn after validation.
+  // Drag from the new node's handle onto the start node next to it, once the graph is
+  // redrawn after validation.
   await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
   await page.getByRole('button', {name: 'Fit the whole flow'}).click();
-  for (let i = 0; i < 3; i++) await page.getByRole('button', {name: 'Zoom out'}).click();
   const handle = await added.locator('.handle').boundingBox();
-  const target = await page.locator('.node[data-id="goodbye"] .box').boundingBox();
+  const target = await page.locator('.node[data-id="start"] .box').boundingBox();
   await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
   await page.mouse.down();
   await page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, {steps: 6});
   await page.mouse.up();
-  await page.getByText('Connected say_1 → goodbye').waitFor();
+  await page.getByText('Connected say_1 → start').waitFor();
   await page.locator('.node[data-id="say_1"]').click();
-  assert.equal(await page.locator('select[data-path="nodes.say_1.next"]').inputValue(), 'goodbye');
+  assert.equal(await page.locator('select[data-path="nodes.say_1.next"]').inputValue(), 'start');
   await page.getByRole('button', {name: 'Delete node say_1'}).click();
   await page.locator('dialog').getByRole('button', {name: 'Delete say_1'}).click();
   await added.waitFor({state: 'detached'});
@@ -293,6 +296,46 @@ test('member look-up shows what the IVR sees and starts a simulation as that cal
   await page.click('#simulate-as');
   await page.locator('.transcript').getByText('Hello again, Dana!').waitFor();
   assert.equal(await page.inputValue('#sim-phone'), '+14045550123');
+});
+
+// bigFlow is a valid flow of 54 nodes: a main menu, six sub-menus of seven options each,
+// and five shared handoffs.
+function bigFlow() {
+  const en = (s) => ({'en-US': s});
+  const nodes = [{id: 'main', type: 'gather', prompt: en('Main menu.'), num_digits: 1,
+    options: [1, 2, 3, 4, 5, 6].map((i) => ({digits: String(i), next: `sub${i}`})), no_input: 'agent0', no_match: 'agent0'}];
+  for (let i = 1; i <= 6; i++) {
+    nodes.push({id: `sub${i}`, type: 'gather', prompt: en(`Menu ${i}.`), num_digits: 1,
+      options: [1, 2, 3, 4, 5, 6, 7].map((j) => ({digits: String(j), next: `say${i}_${j}`})), no_input: 'agent0', no_match: 'agent1'});
+    for (let j = 1; j <= 7; j++) nodes.push({id: `say${i}_${j}`, type: 'say', say: en(`You chose ${i} then ${j}.`), next: `agent${j % 5}`});
+  }
+  for (let k = 0; k < 5; k++) nodes.push({id: `agent${k}`, type: 'handoff', queue: `queue${k}`, reason: 'menu', say: en('One moment.')});
+  return {schema: 'memberline.flow/v1', id: 'big', name: 'Large menu', default_language: 'en-US', languages: {'en-US': {}}, start: 'main', nodes};
+}
+
+test('a flow of 54 nodes is laid out without overlaps and can be read and navigated', async () => {
+  const doc = bigFlow();
+  const created = await apiCall('POST', '/flows', {id: 'big', document: doc});
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.valid, true, created.text);
+  await page.click('a[data-nav="flows"]');
+  await page.locator('a.flowlink', {hasText: 'Large menu'}).click();
+  await page.locator('.node[data-id="main"]').waitFor();
+  assert.equal(await page.locator('.node').count(), 54);
+  const boxes = await page.locator('.node .box').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.x, r.y, r.width, r.height]));
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      assert.ok(!(a[0] < b[0] + b[2] - 1 && b[0] < a[0] + a[2] - 1 && a[1] < b[1] + b[3] - 1 && b[1] < a[1] + a[3] - 1), `nodes ${i} and ${j} overlap`);
+    }
+  }
+  // Fit keeps the text readable: nodes are drawn at 60% or more of their size.
+  const w = boxes[0][2];
+  assert.ok(w >= 0.6 * 210 - 1, `a node is ${w}px wide`);
+  await page.locator('#validity', {hasText: 'valid'}).waitFor();
+  await shot('09-large-flow.png');
+  await selectNode('say4_6');
+  await page.locator('select[data-path="nodes.say4_6.next"]').waitFor();
 });
 
 test('the page raised no script errors and no content-security-policy violations', () => {

@@ -34,11 +34,11 @@ export class Graph {
     this.svg = s('svg', {class: 'graph', tabindex: '0', role: 'group',
       'aria-label': 'Flow graph. Drag or use the arrow keys to pan, the wheel or + and - to zoom; Tab moves between nodes.'});
     const defs = s('defs', {},
-      s('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '8', markerHeight: '8', orient: 'auto-start-reverse'},
+      s('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '10', markerHeight: '10', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
         s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'})),
-      s('marker', {id: 'arrow-fallback', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '8', markerHeight: '8', orient: 'auto-start-reverse'},
+      s('marker', {id: 'arrow-fallback', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '10', markerHeight: '10', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
         s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead fallback'})),
-      s('marker', {id: 'arrow-hot', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '8', markerHeight: '8', orient: 'auto-start-reverse'},
+      s('marker', {id: 'arrow-hot', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '10', markerHeight: '10', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
         s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead hot'})));
     this.vp = s('g', {class: 'viewport'});
     this.svg.append(defs, this.vp);
@@ -193,6 +193,7 @@ export class Graph {
     const edgeLayer = s('g', {class: 'edges'});
     const labelLayer = s('g', {class: 'labels'});
     const nodeLayer = s('g', {class: 'nodes'});
+    const placed = [];
     for (const r of lay.routes) {
       const e = merged.get(r.edge.from + '\u0000' + r.edge.to) || r.edge;
       const hot = sim.visited.has(e.from) && (sim.visited.has(e.to) || sim.current === e.to) && sim.pairs && sim.pairs.has(e.from + '\u0000' + e.to);
@@ -207,7 +208,11 @@ export class Graph {
         const my = u * u * u * a.y + 3 * u * u * t * (a.y + dy) + 3 * u * t * t * (b.y - dy) + t * t * t * b.y;
         const text = clip(e.label, 28);
         const w = text.length * 6.4 + 10;
-        labelLayer.append(s('g', {class: `elabel ${e.kind}`, transform: `translate(${mx} ${my})`},
+        // Labels of a fan-out may collide: move a label down until it is clear.
+        let ly = my;
+        for (let tries = 0; tries < 4 && placed.some((b) => Math.abs(b.x - mx) < (b.w + w) / 2 + 2 && Math.abs(b.y - ly) < 19); tries++) ly += 20;
+        placed.push({x: mx, y: ly, w});
+        labelLayer.append(s('g', {class: `elabel ${e.kind}`, transform: `translate(${mx} ${ly})`},
           s('title', {}, `${e.from} → ${e.to}: ${e.label}`),
           s('rect', {x: -w / 2, y: -9, width: w, height: 18, rx: 9}),
           s('text', {x: 0, y: 4, 'text-anchor': 'middle'}, text)));

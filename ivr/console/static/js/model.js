@@ -25,7 +25,7 @@ export const FIELD_LABELS = {
   url: 'Audio URL', input: 'Input', timeout: 'Timeout (seconds)', num_digits: 'Number of digits',
   retries: 'Retries', max_seconds: 'Longest recording (seconds)', transcribe: 'Transcribe', beep: 'Beep',
   queue: 'Queue', workflow: 'TaskRouter workflow SID', sip: 'SIP URI', client: 'Client identity',
-  reason: 'Reason', flow: 'Flow id',
+  reason: 'Reason', flow: 'Flow id', safe: 'Safe variant (when the caller may not hear the full text)',
 };
 
 export const NUMBER_FIELDS = new Set(['timeout', 'num_digits', 'retries', 'max_seconds']);

@@ -10,6 +10,17 @@ const KNOWN_FIELDS = ['member', 'member.first_name', 'member.last_name', 'member
   'activity', 'activity.kind', 'activity.relation', 'activity.place', 'activity.status', 'activity.reference',
   'caller.members', 'caller.trust', 'call.weekday', 'call.time', 'call.date', 'call.holiday'];
 
+// guessSpec describes a node type this console does not know yet from the node itself:
+// per-language texts, targets by their usual names.
+function guessSpec(n) {
+  const isText = (v) => v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  return {
+    label: n.type || 'node',
+    texts: Object.keys(n).filter((k) => k !== 'set' && isText(n[k])),
+    targets: ['next', 'not_found', 'no_input', 'no_match', 'default'].filter((k) => k in n),
+  };
+}
+
 const splitList = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
 
 export class NodeForm {
@@ -32,7 +43,9 @@ export class NodeForm {
       this.el.append(h('p', {class: 'empty'}, 'Select a node in the graph (click it, or Tab to it and press Enter) to edit its fields.'));
       return;
     }
-    const spec = NODE_TYPES[n.type] || {};
+    const base = NODE_TYPES[n.type] || guessSpec(n);
+    // Per-language texts the type table does not list (such as a safe variant) get text boxes too.
+    const spec = {...base, texts: [...new Set([...(base.texts || []), ...guessSpec(n).texts])]};
     const langs = languages(doc);
     const path = (...p) => ['nodes', id, ...p].join('.');
     const upd = (fn, structural = false) => this.edit((d) => { const node = nodeById(d, id); if (node) fn(node, d); }, structural);
@@ -219,6 +232,31 @@ export class NodeForm {
       const fs = h('fieldset', {}, h('legend', {}, 'Where the call goes'));
       for (const t of targets) {
         fs.append(targetSelect(n[t], path(t), (v) => upd((node) => { if (v) node[t] = v; else delete node[t]; }), FIELD_LABELS[t] || t));
+      }
+      this.el.append(fs);
+    }
+
+    // Fields this form has no control for (newer node types or fields) stay editable as
+    // JSON, so nothing in the document is hidden or dropped.
+    const known = new Set(['id', 'type', ...(spec.texts || []), ...(spec.scalars || []), ...(spec.targets || []),
+      ...(spec.options ? ['options'] : []), ...(spec.cases ? ['cases'] : []), ...(spec.set ? ['set'] : [])]);
+    const extra = Object.keys(n).filter((k) => !known.has(k));
+    if (extra.length) {
+      const fs = h('fieldset', {}, h('legend', {}, 'More fields (JSON)'));
+      for (const key of extra) {
+        const ta = h('textarea', {rows: 3, class: 'json', value: JSON.stringify(n[key], null, 1), 'data-path': path(key), spellcheck: 'false'});
+        const msg = h('p', {class: 'hint', id: nextId('jm')}, '');
+        ta.setAttribute('aria-describedby', msg.id);
+        ta.addEventListener('input', () => {
+          let v;
+          try { v = JSON.parse(ta.value); } catch (e) { msg.textContent = `✖ Error: not JSON yet (${e.message}); not applied.`; ta.setAttribute('aria-invalid', 'true'); return; }
+          msg.textContent = '';
+          ta.removeAttribute('aria-invalid');
+          upd((node) => { node[key] = v; });
+        });
+        const f = field(FIELD_LABELS[key] || key, ta);
+        f.append(msg);
+        fs.append(f);
       }
       this.el.append(fs);
     }

@@ -1,0 +1,43 @@
+package ivr
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// The console's files are public (it signs in against the API); the API behind it is not.
+func TestConsoleIsServedAtAdmin(t *testing.T) {
+	h := NewServer(Config{AdminToken: "console-route-test-token"}, Deps{})
+	tests := []struct {
+		name     string
+		path     string
+		status   int
+		location string
+		body     string
+	}{
+		{"index", "/admin/", http.StatusOK, "", `<script type="module" src="js/app.js">`},
+		{"module", "/admin/js/app.js", http.StatusOK, "", "import"},
+		{"without the slash", "/admin", http.StatusMovedPermanently, "/admin/", ""},
+		{"the API still needs the token", "/api/v1/lookup?phone=%2B14045550123", http.StatusUnauthorized, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			if rec.Code != tc.status {
+				t.Fatalf("GET %s: status %d, want %d", tc.path, rec.Code, tc.status)
+			}
+			if tc.location != "" && rec.Header().Get("Location") != tc.location {
+				t.Errorf("Location %q, want %q", rec.Header().Get("Location"), tc.location)
+			}
+			if !strings.Contains(rec.Body.String(), tc.body) {
+				t.Errorf("body lacks %q", tc.body)
+			}
+			if tc.status == http.StatusOK && !strings.Contains(rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("no CSP with frame-ancestors 'none': %q", rec.Header().Get("Content-Security-Policy"))
+			}
+		})
+	}
+}
