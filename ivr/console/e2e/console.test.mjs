@@ -58,7 +58,11 @@ async function selectNode(id) {
   await page.locator(`.nodeform h2`, {hasText: id}).waitFor();
 }
 
-const shot = (name) => page.screenshot({path: join(ARTIFACTS, name), fullPage: false});
+// shot saves a screenshot of the window, without the passing notices of earlier steps.
+async function shot(name) {
+  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+  await page.screenshot({path: join(ARTIFACTS, name), fullPage: false});
+}
 
 before(async () => {
   const port = await freePort();

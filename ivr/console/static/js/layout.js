@@ -76,7 +76,13 @@ export function layout(ids, edgeList, start) {
   for (const id of ids) nodes.set(id, {id, layer: rank.get(id), w: NODE_W, dummy: false});
   const chains = []; // per dag edge: the ids from top to bottom
   const adjUp = new Map(); const adjDown = new Map();
-  const link = (a, b) => {
+  // Edges into a hub (a node many others lead to, such as a shared handoff) weigh little
+  // when ordering and placing nodes, so nodes stay next to the node they come from.
+  const hubs = new Set(ids.filter((id) => dag.filter((d) => d.to === id).length >= 4));
+  const weight = new Map();
+  const w = (a, b) => weight.get(a + '\u0000' + b) ?? 1;
+  const link = (a, b, wt) => {
+    weight.set(a + '\u0000' + b, wt);
     if (!adjDown.has(a)) adjDown.set(a, []);
     if (!adjUp.has(b)) adjUp.set(b, []);
     adjDown.get(a).push(b);
@@ -90,7 +96,8 @@ export function layout(ids, edgeList, start) {
       chain.push(id);
     }
     chain.push(d.to);
-    for (let i = 0; i + 1 < chain.length; i++) link(chain[i], chain[i + 1]);
+    const wt = hubs.has(d.to) && !d.reversed ? 0.15 : 1;
+    for (let i = 0; i + 1 < chain.length; i++) link(chain[i], chain[i + 1], wt);
     chains.push(chain);
   });
 
@@ -118,10 +125,10 @@ export function layout(ids, edgeList, start) {
     let c = 0;
     for (let l = 0; l + 1 < layers.length; l++) {
       const segs = [];
-      for (const a of layers[l]) for (const b of adjDown.get(a) || []) segs.push([pos.get(a), pos.get(b)]);
+      for (const a of layers[l]) for (const b of adjDown.get(a) || []) segs.push([pos.get(a), pos.get(b), w(a, b)]);
       for (let i = 0; i < segs.length; i++) {
         for (let j = i + 1; j < segs.length; j++) {
-          if ((segs[i][0] - segs[j][0]) * (segs[i][1] - segs[j][1]) < 0) c++;
+          if ((segs[i][0] - segs[j][0]) * (segs[i][1] - segs[j][1]) < 0) c += segs[i][2] * segs[j][2];
         }
       }
     }
@@ -134,7 +141,9 @@ export function layout(ids, edgeList, start) {
       const bc = new Map();
       for (const id of layers[l]) {
         const ns = adj.get(id) || [];
-        bc.set(id, ns.length ? ns.reduce((s, n) => s + pos.get(n), 0) / ns.length : pos.get(id));
+        const ws = ns.map((n) => (down ? w(n, id) : w(id, n)));
+        const total = ws.reduce((s, x) => s + x, 0);
+        bc.set(id, total ? ns.reduce((s, n, i) => s + ws[i] * pos.get(n), 0) / total : pos.get(id));
       }
       layers[l].sort((a, b) => bc.get(a) - bc.get(b) || pos.get(a) - pos.get(b));
       layers[l].forEach((id, i) => pos.set(id, i));
@@ -178,9 +187,10 @@ export function layout(ids, edgeList, start) {
     for (const l of ls) {
       const L = layers[l];
       const want = L.map((id) => {
-        const ns = [...(adjUp.get(id) || []), ...(adjDown.get(id) || [])];
-        if (!ns.length) return x.get(id);
-        const m = ns.reduce((s, n) => s + x.get(n), 0) / ns.length;
+        const ns = [...(adjUp.get(id) || []).map((n) => [n, w(n, id)]), ...(adjDown.get(id) || []).map((n) => [n, w(id, n)])];
+        const total = ns.reduce((s, [, wt]) => s + wt, 0);
+        if (!total) return x.get(id);
+        const m = ns.reduce((s, [n, wt]) => s + wt * x.get(n), 0) / total;
         return (m + x.get(id)) / 2;
       });
       place(L, want);
@@ -205,5 +215,5 @@ export function layout(ids, edgeList, start) {
     if (d.reversed) route = route.reverse();
     return {edge: d.edge, points: route, reversed: d.reversed};
   });
-  return {positions, routes, width: maxX - minX, height: layerCount * rowH - LAYER_GAP, crossings: bestC, layers: layerCount};
+  return {positions, routes, width: maxX - minX, height: layerCount * rowH - LAYER_GAP, crossings: Math.round(bestC), layers: layerCount};
 }

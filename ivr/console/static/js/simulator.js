@@ -279,5 +279,7 @@ export class Simulator {
     }
     if (r.error) this.transcript.append(h('li', {class: 'error'}, `✖ ${r.error}`));
     this.editor.highlight({visited, current, pairs});
+    // Keep the newest turn and the keypad in view as the transcript grows.
+    (this.awaiting ? this.inputBox : this.transcript.lastElementChild).scrollIntoView({block: 'nearest'});
   }
 }
