@@ -17,7 +17,12 @@ func (s *server) routes(r *mux.Router) {
 	r.Handle("/admin", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	r.PathPrefix(console.Prefix).Handler(console.Handler())
 
+	if s.deps.Metrics != nil {
+		r.Handle("/metrics", s.deps.Metrics).Methods(http.MethodGet)
+	}
+
 	tw := r.PathPrefix("/twilio").Subrouter()
+	tw.Use(s.observe) // first, so the trace and the latency include the signature check
 	if s.validator != nil {
 		tw.Use(s.validator.Middleware(s.cfg.PublicURL))
 	}
@@ -49,6 +54,14 @@ func (s *server) routes(r *mux.Router) {
 		api.Handle("/bindings", s.handleGetBindings()).Methods(http.MethodGet)
 		api.Handle("/bindings", s.handlePutBindings()).Methods(http.MethodPut)
 		api.Handle("/audit", s.handleAudit()).Methods(http.MethodGet)
+	}
+	if s.deps.Calls != nil {
+		api.Handle("/calls", s.handleListCalls()).Methods(http.MethodGet)
+		api.Handle("/calls/{callSID}", s.handleGetCall()).Methods(http.MethodGet)
+		api.Handle("/members/{memberID}/calls", s.handleMemberCalls()).Methods(http.MethodGet)
+		api.Handle("/reports/recognition", s.handleRecognitionReport()).Methods(http.MethodGet)
+		api.Handle("/reports/outcomes", s.handleOutcomesReport()).Methods(http.MethodGet)
+		api.Handle("/reports/members", s.handleMembersReport()).Methods(http.MethodGet)
 	}
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "", "no such endpoint")

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/lookup"
 )
@@ -28,6 +31,10 @@ type Config struct {
 	Handoff       HandoffConfig
 	Logger        *slog.Logger
 	Now           func() time.Time // time.Now
+	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil uses
+	// OpenTelemetry's global ones. With a no-op TracerProvider no span is even started.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // HandoffConfig says how a call reaches a person. With a WorkflowSID the call is enqueued
@@ -54,6 +61,11 @@ type Deps struct {
 	// Ready reports whether the service can answer calls with member data
 	// (PostgreSQL and Redis reachable).
 	Ready func(ctx context.Context) error
+	// Calls, when set, records every call's journey and serves the call records and
+	// usage reports under /api/v1.
+	Calls *calls.Store
+	// Metrics, when set, is served at GET /metrics (Prometheus' text format).
+	Metrics http.Handler
 }
 
 type server struct {
@@ -62,6 +74,7 @@ type server struct {
 	log       *slog.Logger
 	state     stateCodec
 	validator *Validator
+	tel       *telemetry
 }
 
 // NewServer returns the service's whole HTTP surface.
@@ -88,7 +101,7 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	if secret == "" {
 		secret = "insecure development state secret"
 	}
-	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, state: newStateCodec(secret)}
+	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, state: newStateCodec(secret), tel: newTelemetry(cfg)}
 	if cfg.TwilioAuthToken != "" {
 		s.validator = NewValidator(cfg.TwilioAuthToken)
 	}

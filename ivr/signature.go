@@ -131,8 +131,10 @@ func (v *Validator) Middleware(publicBase string) func(http.Handler) http.Handle
 				http.Error(w, "missing "+SignatureHeader, http.StatusForbidden)
 				return
 			}
+			span := signatureSpan(r.Context())
 			body, err := readBody(w, r)
 			if err != nil {
+				span.End()
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
 					http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -142,9 +144,12 @@ func (v *Validator) Middleware(publicBase string) func(http.Handler) http.Handle
 				return
 			}
 			if !v.Validate(publicBase+r.URL.RequestURI(), r.Header.Get("Content-Type"), body, sig) {
+				span.SetAttributes(attrSignatureValid.Bool(false))
+				span.End()
 				http.Error(w, "invalid "+SignatureHeader, http.StatusForbidden)
 				return
 			}
+			signatureValid(span, body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			next.ServeHTTP(w, r)
 		})

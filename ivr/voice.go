@@ -11,6 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/lookup"
 )
@@ -29,18 +33,22 @@ func (s *server) handleVoice() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := r.Context()
-		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
+		caller, outcome := s.resolveCaller(ctx, r)
+		s.tel.recognized.Add(ctx, 1, s.tel.recogOpt[outcome])
 		caller.Trust = flows.TrustFromStirVerstat(r.PostFormValue("StirVerstat"))
 		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
 		flow, err := s.startFlow(ctx, r)
 		var turn flows.Turn
 		if err == nil {
+			sctx, span := s.startSpan(ctx, r, "flows.engine")
 			turn, err = flow.Start(call)
+			if err == nil {
+				turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
+			}
+			span.SetAttributes(attrFlow.String(turn.State.Flow), attrFlowVersion.Int(turn.State.Version))
+			endSpan(span, err)
 		}
-		if err == nil {
-			turn, err = flows.Follow(turn, call, s.gotoFlow(ctx))
-		}
-		s.answer(w, r, turn, err, outcome, start)
+		s.answer(w, r, turn, err, outcome, start, caller)
 	})
 }
 
@@ -51,11 +59,12 @@ func (s *server) handleGather() http.Handler {
 		ctx := r.Context()
 		st, err := s.state.decode(r.URL.Query().Get("s"))
 		if err != nil {
-			s.answer(w, r, flows.Turn{}, err, "", start)
+			s.answer(w, r, flows.Turn{}, err, "", start, flows.Caller{})
 			return
 		}
-		caller, outcome := s.resolveCaller(ctx, r.PostFormValue("From"))
-		caller.Trust = flows.TrustFromStirVerstat(r.PostFormValue("StirVerstat"))
+		caller, outcome := s.resolveCaller(ctx, r)
+		// No StirVerstat here: the call's trust was fixed at its start and travels in the
+		// signed state (State.Trust), so a later webhook cannot raise it.
 		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
 		if st.Member != "" && !hasMember(caller, st.Member) {
 			// The member was identified by number earlier in the call.
@@ -72,18 +81,24 @@ func (s *server) handleGather() http.Handler {
 		}
 		flow, err := s.pinnedFlow(ctx, st)
 		if err != nil {
-			s.answer(w, r, flows.Turn{}, err, outcome, start)
+			s.answer(w, r, flows.Turn{State: st}, err, outcome, start, caller)
 			return
 		}
+		sctx, span := s.startSpan(ctx, r, "flows.engine")
 		turn, err := flow.Resume(call, st, in)
 		if err == nil && turn.Identify != "" {
-			call.Identified = s.identify(ctx, turn.Identify)
+			call.Identified = s.identify(sctx, turn.Identify)
 			turn, err = flow.Resume(call, st, in)
 		}
 		if err == nil {
-			turn, err = flows.Follow(turn, call, s.gotoFlow(ctx))
+			turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
 		}
-		s.answer(w, r, turn, err, outcome, start)
+		span.SetAttributes(attrFlow.String(st.Flow), attrFlowVersion.Int(st.Version))
+		endSpan(span, err)
+		if err != nil {
+			turn.State = st // the call's flow, for its record and the outcome metric
+		}
+		s.answer(w, r, turn, err, outcome, start, caller)
 	})
 }
 
@@ -154,12 +169,30 @@ func (s *server) gotoFlow(ctx context.Context) func(id string) (*flows.Flow, err
 // handleStatus acknowledges Twilio's status callback.
 func (s *server) handleStatus() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.log.InfoContext(r.Context(), "call status",
-			"call_sid", r.PostFormValue("CallSid"),
-			"status", r.PostFormValue("CallStatus"),
-			"duration_s", r.PostFormValue("CallDuration"))
+		start := time.Now()
+		status := r.PostFormValue("CallStatus")
+		duration, _ := strconv.Atoi(r.PostFormValue("CallDuration"))
+		if s.deps.Calls != nil && finalStatus(status) {
+			s.deps.Calls.Record(calls.Event{Kind: calls.KindStatus, CallSID: r.PostFormValue("CallSid"), At: s.cfg.Now(),
+				Status: status, DurationSeconds: duration})
+		}
 		w.WriteHeader(http.StatusNoContent)
+		s.log.InfoContext(r.Context(), "webhook",
+			"call_sid", r.PostFormValue("CallSid"),
+			"route", r.URL.Path,
+			"status", status,
+			"duration_s", duration,
+			"latency_ms", float64(time.Since(start).Microseconds())/1000)
 	})
+}
+
+// finalStatus reports whether a CallStatus ends the call.
+func finalStatus(status string) bool {
+	switch status {
+	case "completed", "busy", "failed", "no-answer", "canceled":
+		return true
+	}
+	return false
 }
 
 // handleFallback is the number's Fallback URL: Twilio calls it when our answer failed.
@@ -194,19 +227,28 @@ func (s *server) handleReadyz() http.Handler {
 
 // resolveCaller turns Twilio's From into the engine's caller. Whatever fails, the call goes
 // on as an unknown caller: never an error to Twilio, never the wrong member.
-func (s *server) resolveCaller(ctx context.Context, from string) (flows.Caller, string) {
-	phone, err := lookup.Normalize(from, s.cfg.DefaultRegion)
+func (s *server) resolveCaller(ctx context.Context, r *http.Request) (caller flows.Caller, outcome string) {
+	phone, err := lookup.Normalize(r.PostFormValue("From"), s.cfg.DefaultRegion)
 	if err != nil {
 		return flows.Caller{}, recognizedAnonymous
+	}
+	ctx, span := s.startSpan(ctx, r, "lookup")
+	if span.IsRecording() {
+		span.SetAttributes(s.callerAttrs(phone)...)
+		defer func() {
+			span.SetAttributes(attrRecognized.String(outcome))
+			span.End()
+		}()
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
 	defer cancel()
 	c, err := s.deps.Resolver.Resolve(ctx, phone, s.cfg.Now())
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		s.log.WarnContext(ctx, "caller lookup failed; answering as unknown", "from", lookup.Mask(phone), "err", err)
 		return flows.Caller{Phone: phone}, recognizedError
 	}
-	caller := flows.Caller{Phone: phone, Members: make([]flows.Member, len(c.Members))}
+	caller = flows.Caller{Phone: phone, Members: make([]flows.Member, len(c.Members))}
 	for i, m := range c.Members {
 		caller.Members[i] = engineMember(m)
 	}
@@ -263,11 +305,13 @@ func engineMember(m lookup.CallerMember) flows.Member {
 }
 
 // answer writes the turn as TwiML, or the fallback when anything failed, and logs one line.
-func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn, err error, recognized string, start time.Time) {
+func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn, err error, recognized string, start time.Time, caller flows.Caller) {
+	_, span := s.startSpan(r.Context(), r, "twiml.encode")
 	var resp Response
 	if err == nil {
 		resp, err = s.render(turn)
 	}
+	callOutcome := flowOutcome(turn, err)
 	outcome := turn.End
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "webhook failed; answering with the fallback",
@@ -278,11 +322,18 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn,
 		outcome = "gather"
 	}
 	writeTwiML(w, resp)
+	span.End()
+	s.record(r, turn, err, recognized, caller, callOutcome)
+	if sp := trace.SpanFromContext(r.Context()); sp.IsRecording() {
+		sp.SetAttributes(attrOutcome.String(outcome), attrRecognized.String(recognized))
+	}
 	s.log.InfoContext(r.Context(), "webhook",
 		"call_sid", r.PostFormValue("CallSid"),
 		"route", r.URL.Path,
-		"from", lookup.Mask(r.PostFormValue("From")),
+		"from", lookup.Mask(caller.Phone),
 		"recognized", recognized,
+		"flow", turn.State.Flow,
+		"version", turn.State.Version,
 		"outcome", outcome,
 		"latency_ms", float64(time.Since(start).Microseconds())/1000)
 }

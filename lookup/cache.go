@@ -192,9 +192,12 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	key := c.key(e164)
 	began := time.Now()
 
-	rctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	rctx, span := startSpan(ctx, "lookup.redis")
+	rctx, cancel := context.WithTimeout(rctx, c.o.Timeout)
 	raw, err := c.rdb.Get(rctx, key).Result()
 	cancel()
+	span.SetAttributes(hitAttr(err == nil && raw != tombstone)) // a value, fresh or stale
+	span.End()
 
 	var (
 		stale  *Entry
@@ -222,7 +225,9 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	}
 
 	c.misses.Add(1)
-	e, err := c.dir.candidates(ctx, e164, now)
+	pctx, pspan := startSpan(ctx, "lookup.postgres")
+	e, err := c.dir.candidates(pctx, e164, now)
+	pspan.End()
 	if err != nil {
 		if stale != nil {
 			c.stale.Add(1)

@@ -143,11 +143,15 @@ func (l *Local) Resolve(ctx context.Context, phone string, now time.Time) (Calle
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve: %w", err)
 	}
+	ctx, span := startSpan(ctx, "lookup.local")
+	defer span.End()
 	if e, ok := l.get(e164, now); ok {
 		l.hits.Add(1)
+		span.SetAttributes(attrHit)
 		return e.Caller(now, l.next.o.Windows), nil
 	}
 	l.misses.Add(1)
+	span.SetAttributes(attrMiss)
 	e, err := l.fill(ctx, e164, now)
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve %s: %w", Mask(e164), err)

@@ -1,0 +1,327 @@
+package ivr
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/lookup"
+)
+
+// The call records and usage reports under /api/v1 (Deps.Calls).
+
+var callOutcomes = map[string]bool{
+	calls.OutcomeSelfService: true, calls.OutcomeHandoff: true, calls.OutcomeHungUp: true, calls.OutcomeError: true, "none": true,
+}
+
+// queryTime reads a time parameter: RFC 3339, or a date (midnight in loc).
+func queryTime(r *http.Request, field string, loc *time.Location) (time.Time, error) {
+	v := r.URL.Query().Get(field)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+		return t, nil
+	}
+	return time.Time{}, &lookup.FieldError{Field: field, Message: "must be an RFC 3339 time or a date (YYYY-MM-DD)"}
+}
+
+func writeFieldError(w http.ResponseWriter, err error) {
+	var fe *lookup.FieldError
+	if errors.As(err, &fe) {
+		writeError(w, http.StatusBadRequest, "invalid", fe.Field, fe.Message)
+		return
+	}
+	writeError(w, http.StatusBadRequest, "invalid", "", err.Error())
+}
+
+// callFilter reads the list filters: member, number (the caller's, any format), called,
+// from, to, outcome, limit, cursor.
+func (s *server) callFilter(r *http.Request) (calls.Filter, error) {
+	q := r.URL.Query()
+	f := calls.Filter{MemberID: q.Get("member"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
+	if n := q.Get("number"); n != "" {
+		e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
+		if err != nil {
+			return f, &lookup.FieldError{Field: "number", Message: "must be a phone number"}
+		}
+		f.CallerHash = s.deps.Calls.Hash(e164)
+	}
+	if n := q.Get("called"); n != "" {
+		e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
+		if err != nil {
+			return f, &lookup.FieldError{Field: "called", Message: "must be a phone number"}
+		}
+		f.Called = e164
+	}
+	var err error
+	if f.From, err = queryTime(r, "from", time.UTC); err != nil {
+		return f, err
+	}
+	if f.To, err = queryTime(r, "to", time.UTC); err != nil {
+		return f, err
+	}
+	if f.Outcome != "" && !callOutcomes[f.Outcome] {
+		return f, &lookup.FieldError{Field: "outcome", Message: "must be self_service, handoff, caller_hung_up, error or none"}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return f, &lookup.FieldError{Field: "limit", Message: "must be a whole number from 1 to 500"}
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func (s *server) listCalls(w http.ResponseWriter, r *http.Request, f calls.Filter) {
+	page, err := s.deps.Calls.List(r.Context(), f)
+	if errors.Is(err, calls.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, "invalid", "cursor", "not a cursor this API returned")
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "list calls", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "", "the call records cannot be read right now")
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *server) handleListCalls() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.callFilter(r)
+		if err != nil {
+			writeFieldError(w, err)
+			return
+		}
+		s.listCalls(w, r, f)
+	})
+}
+
+func (s *server) handleMemberCalls() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.callFilter(r)
+		if err != nil {
+			writeFieldError(w, err)
+			return
+		}
+		f.MemberID = mux.Vars(r)["memberID"]
+		s.listCalls(w, r, f)
+	})
+}
+
+func (s *server) handleGetCall() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.deps.Calls.Get(r.Context(), mux.Vars(r)["callSID"])
+		switch {
+		case errors.Is(err, calls.ErrNotFound):
+			writeError(w, http.StatusNotFound, "not_found", "call_sid", "no record of that call")
+		case err != nil:
+			s.log.ErrorContext(r.Context(), "get call", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "", "the call records cannot be read right now")
+		default:
+			writeJSON(w, http.StatusOK, c)
+		}
+	})
+}
+
+// reportPeriod reads from, to (dates or times; to is exclusive, a date meaning the end of
+// that day) and tz; the default is the 30 days up to now.
+func (s *server) reportPeriod(r *http.Request) (from, to time.Time, loc *time.Location, err error) {
+	loc = time.UTC
+	if tz := r.URL.Query().Get("tz"); tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil {
+			return from, to, nil, &lookup.FieldError{Field: "tz", Message: "must be an IANA time zone such as America/New_York"}
+		}
+	}
+	if from, err = queryTime(r, "from", loc); err != nil {
+		return
+	}
+	if to, err = queryTime(r, "to", loc); err != nil {
+		return
+	}
+	if v := r.URL.Query().Get("to"); len(v) == len(time.DateOnly) {
+		to = to.AddDate(0, 0, 1)
+	}
+	if to.IsZero() {
+		to = s.cfg.Now().Add(time.Minute)
+	}
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -30)
+	}
+	if !from.Before(to) {
+		return from, to, loc, &lookup.FieldError{Field: "from", Message: "must be before to"}
+	}
+	return from, to, loc, nil
+}
+
+// wantsCSV: ?format=csv, or Accept: text/csv.
+func wantsCSV(r *http.Request) bool {
+	if f := r.URL.Query().Get("format"); f != "" {
+		return f == "csv"
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/csv")
+}
+
+func writeCSV(w http.ResponseWriter, name string, header []string, rows [][]string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	_ = cw.Write(header)
+	_ = cw.WriteAll(rows)
+}
+
+func (s *server) reportFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "report", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "", "the report cannot be made right now")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+
+func (s *server) handleRecognitionReport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from, to, loc, err := s.reportPeriod(r)
+		if err != nil {
+			writeFieldError(w, err)
+			return
+		}
+		days, err := s.deps.Calls.Recognition(r.Context(), from, to, loc)
+		if err != nil {
+			s.reportFailed(w, r, err)
+			return
+		}
+		if wantsCSV(r) {
+			rows := make([][]string, 0, len(days))
+			for _, d := range days {
+				rows = append(rows, []string{d.Day, itoa(d.Calls), itoa(d.Member), itoa(d.Household), itoa(d.Unknown),
+					itoa(d.Anonymous), itoa(d.Error), itoa(d.Identified), ftoa(d.Share)})
+			}
+			writeCSV(w, "recognition", []string{"day", "calls", "member", "household", "unknown", "anonymous", "error", "identified", "recognized_share"}, rows)
+			return
+		}
+		total, recognized := 0, 0
+		for _, d := range days {
+			total += d.Calls
+			recognized += d.Member + d.Household
+		}
+		share := 0.0
+		if total > 0 {
+			share = float64(recognized) / float64(total)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"from": from, "to": to, "time_zone": loc.String(),
+			"calls": total, "recognized": recognized, "recognized_share": share, "days": days,
+		})
+	})
+}
+
+func (s *server) handleOutcomesReport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from, to, _, err := s.reportPeriod(r)
+		if err != nil {
+			writeFieldError(w, err)
+			return
+		}
+		fl, err := s.deps.Calls.Outcomes(r.Context(), from, to)
+		if err != nil {
+			s.reportFailed(w, r, err)
+			return
+		}
+		if wantsCSV(r) {
+			var rows [][]string
+			for _, f := range fl {
+				for _, e := range f.Exits {
+					rows = append(rows, []string{f.Flow, itoa(f.Version), e.Node, e.Outcome, itoa(e.Calls)})
+				}
+			}
+			writeCSV(w, "outcomes", []string{"flow", "version", "exit_node", "outcome", "calls"}, rows)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "flows": fl})
+	})
+}
+
+// memberLine is one member in the members report: who (by id only), the activity that
+// matters now, and what their calls were about.
+type memberLine struct {
+	calls.MemberCalls
+	Tier     string           `json:"tier,omitempty"`
+	Activity *lookup.Activity `json:"activity,omitempty"`
+}
+
+func (s *server) handleMembersReport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from, to, _, err := s.reportPeriod(r)
+		if err != nil {
+			writeFieldError(w, err)
+			return
+		}
+		minCalls := 3
+		if v := r.URL.Query().Get("min_calls"); v != "" {
+			if minCalls, err = strconv.Atoi(v); err != nil || minCalls < 1 {
+				writeError(w, http.StatusBadRequest, "invalid", "min_calls", "must be a whole number, 1 or more")
+				return
+			}
+		}
+		ms, err := s.deps.Calls.Members(r.Context(), from, to, 1000)
+		if err != nil {
+			s.reportFailed(w, r, err)
+			return
+		}
+		upcoming, frequent := []memberLine{}, []memberLine{}
+		now := s.cfg.Now()
+		for _, m := range ms {
+			cm, err := s.deps.Resolver.ResolveMember(r.Context(), m.MemberID, now)
+			if errors.Is(err, lookup.ErrNotFound) {
+				continue // deleted since
+			}
+			if err != nil {
+				s.reportFailed(w, r, err)
+				return
+			}
+			line := memberLine{MemberCalls: m, Tier: cm.Tier}
+			if a := cm.Activity; a != nil && (a.Relation == lookup.RelationUpcoming || a.Relation == lookup.RelationCurrent) {
+				line.Activity = a
+				upcoming = append(upcoming, line)
+			} else if m.Calls >= minCalls {
+				frequent = append(frequent, line)
+			}
+		}
+		if wantsCSV(r) {
+			var rows [][]string
+			for _, set := range []struct {
+				name  string
+				lines []memberLine
+			}{{"upcoming_activity", upcoming}, {"frequent_without_activity", frequent}} {
+				for _, l := range set.lines {
+					kind, starts, ref := "", "", ""
+					if l.Activity != nil {
+						kind, starts, ref = l.Activity.Kind, l.Activity.StartsAt.Format(time.RFC3339), l.Activity.Reference
+					}
+					rows = append(rows, []string{set.name, l.MemberID, l.Tier, itoa(l.Calls), l.LastCall.Format(time.RFC3339),
+						itoa(l.SelfService), itoa(l.Handoff), strings.Join(l.Inputs, " "), strings.Join(l.ExitNodes, " "), kind, starts, ref})
+				}
+			}
+			writeCSV(w, "members", []string{"list", "member_id", "tier", "calls", "last_call", "self_service", "handoff",
+				"inputs", "exit_nodes", "activity_kind", "activity_starts_at", "activity_reference"}, rows)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"from": from, "to": to, "min_calls": minCalls,
+			"upcoming_activity": upcoming, "frequent_without_activity": frequent,
+		})
+	})
+}
