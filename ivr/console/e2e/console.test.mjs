@@ -58,6 +58,14 @@ async function selectNode(id) {
   await page.locator(`.nodeform h2`, {hasText: id}).waitFor();
 }
 
+// nodeBoxes measures every node's box once validation has settled (the graph is redrawn
+// when it answers), in one step so no redraw comes in between.
+async function nodeBoxes() {
+  await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
+  return page.evaluate(() => [...document.querySelectorAll('.node .box')]
+    .map((e) => e.getBoundingClientRect()).map((r) => [r.x, r.y, r.width, r.height]));
+}
+
 // shot saves a screenshot of the window, without the passing notices of earlier steps.
 async function shot(name) {
   await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
@@ -141,7 +149,7 @@ test('the default flow opens as a laid-out graph with labelled branches, pannabl
   for (const want of ['no input', 'otherwise']) assert.ok(labels.some((l) => l.includes(want)), `edge label ${want} in ${labels}`);
   assert.ok(labels.some((l) => /^1 \/ yes/.test(l)), `an option labelled "1 / yes" in ${labels}`);
   // Nodes never overlap.
-  const boxes = await page.locator('.node .box').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.x, r.y, r.width, r.height]));
+  const boxes = await nodeBoxes();
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
       const [a, b] = [boxes[i], boxes[j]];
@@ -268,8 +276,9 @@ test('adding, connecting and deleting a node with the mouse', async () => {
   // redrawn after validation.
   await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
   await page.getByRole('button', {name: 'Fit the whole flow'}).click();
-  const handle = await added.locator('.handle').boundingBox();
-  const target = await page.locator('.node[data-id="start"] .box').boundingBox();
+  // Both measured at once, so a redraw cannot come in between.
+  const [handle, target] = await page.evaluate(() => ['.node[data-id="say_1"] .handle', '.node[data-id="start"] .box']
+    .map((sel) => document.querySelector(sel).getBoundingClientRect()).map((r) => ({x: r.x, y: r.y, width: r.width, height: r.height})));
   await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
   await page.mouse.down();
   await page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, {steps: 6});
@@ -326,7 +335,7 @@ test('a flow of 54 nodes is laid out without overlaps and can be read and naviga
   await page.locator('a.flowlink', {hasText: 'Large menu'}).click();
   await page.locator('.node[data-id="main"]').waitFor();
   assert.equal(await page.locator('.node').count(), 54);
-  const boxes = await page.locator('.node .box').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.x, r.y, r.width, r.height]));
+  const boxes = await nodeBoxes();
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
       const [a, b] = [boxes[i], boxes[j]];

@@ -171,8 +171,13 @@ function route() {
   else showFlows();
 }
 
+let shownHash = location.hash;
 window.addEventListener('hashchange', () => {
-  if (editor && editor.dirty && !confirm('You have unsaved changes in this flow. Leave without saving?')) return;
+  if (editor && editor.dirty && !confirm('You have unsaved changes in this flow. Leave without saving?')) {
+    history.replaceState(null, '', shownHash || '#/flows'); // stay, and say so in the address bar
+    return;
+  }
+  shownHash = location.hash;
   route();
 });
 document.getElementById('sign-out').addEventListener('click', () => {

@@ -52,7 +52,7 @@ export class Editor {
     this.title = h('h1', {}, this.document.name || this.flowId);
     this.meta = h('div', {class: 'chips'});
     this.saveState = h('span', {class: 'savestate', 'aria-live': 'polite'}, 'All changes saved');
-    this.validity = h('button', {type: 'button', class: 'chip', onclick: () => this.tab('problems')}, '…');
+    this.validity = h('button', {type: 'button', class: 'chip', id: 'validity', onclick: () => this.tab('problems')}, '… checking');
     const typeSel = h('select', {id: 'add-type'}, Object.entries(NODE_TYPES).map(([t, s]) => h('option', {value: t}, s.label)));
     this.publishMsg = h('input', {type: 'text', id: 'publish-message', placeholder: 'What changed', autocomplete: 'off'});
     this.saveBtn = h('button', {type: 'button', class: 'btn', onclick: () => this.save()}, 'Save draft');
@@ -152,6 +152,7 @@ export class Editor {
       this.showProblems();
     }
     this.redrawSoon();
+    this.validity.textContent = '… checking';
     this.validateSoon();
   }
 
