@@ -15,7 +15,8 @@ type Caller struct {
 	Members []Member // 0: unknown; 1: recognized; 2..n: a shared (household) number
 	// Trust is how far the network vouches for Phone: TrustVerified, TrustUnverified or
 	// TrustSuspicious. The edge fills it from Twilio's StirVerstat (SHAKEN/STIR); ""
-	// reads as TrustUnverified.
+	// reads as TrustUnverified. Start copies it into State.Trust, which rules from then
+	// on: a later webhook cannot raise it (see State.Trust).
 	Trust string
 }
 
@@ -24,7 +25,37 @@ const (
 	TrustVerified   = "verified"   // attestation A passed: the number is the caller's
 	TrustUnverified = "unverified" // no attestation, or B/C: the number may be spoofed
 	TrustSuspicious = "suspicious" // the attestation failed
+	// TrustVerifiedPIN: the caller proved to be the member with their PIN (a verify node).
+	// Only the engine sets it, never the edge's Caller.Trust.
+	TrustVerifiedPIN = "verified_pin"
 )
+
+// TrustLevels are the trust levels from lowest to highest: a disclosure policy allows a
+// field at a level and every level above it.
+var TrustLevels = []string{TrustSuspicious, TrustUnverified, TrustVerified, TrustVerifiedPIN}
+
+// trustRank orders trust levels; anything unknown (or "") ranks as unverified.
+func trustRank(level string) int {
+	switch level {
+	case TrustSuspicious:
+		return 0
+	case TrustVerified:
+		return 2
+	case TrustVerifiedPIN:
+		return 3
+	}
+	return 1
+}
+
+// normalTrust is level as one of TrustLevels: "" and unknown values are unverified, and
+// the edge cannot claim verified_pin (only a verify node grants it).
+func normalTrust(level string) string {
+	switch level {
+	case TrustSuspicious, TrustVerified:
+		return level
+	}
+	return TrustUnverified
+}
 
 // TrustFromStirVerstat maps Twilio's StirVerstat parameter to a Caller.Trust: full (A)
 // attestation that passed is verified; any failed validation is suspicious; partial (B,
@@ -73,8 +104,26 @@ type Call struct {
 	// Identified answers a pending identify request (see Turn.Identify).
 	Identified *Identified
 	// From, on Start, is the state of the flow the call comes from (see Turn.GotoFlow):
-	// its member and variables carry over. Nil for a new call.
+	// its member, trust and variables carry over. Nil for a new call.
 	From *State
+	// Verified answers a pending verify request (see Turn.Verify).
+	Verified *Verified
+}
+
+// VerifyRequest asks the edge to check a PIN entered at a verify node. PIN is secret: the
+// edge must not log it, and the engine never puts it in a trace or the state.
+type VerifyRequest struct {
+	MemberID string
+	PIN      string
+}
+
+// Verified is the edge's answer to a VerifyRequest.
+type Verified struct {
+	MemberID string
+	// OK: the PIN is the member's. Locked: too many failed attempts for this member or
+	// this calling number; the PIN was not checked.
+	OK     bool
+	Locked bool
 }
 
 // Identified is the directory's answer for a keypad-entered member number.
@@ -104,6 +153,10 @@ type State struct {
 	Member   string            `json:"m,omitempty"` // the member the call is about, once chosen
 	Attempts int               `json:"a,omitempty"` // failed tries at the current gather
 	Vars     map[string]string `json:"x,omitempty"`
+	// Trust is the call's trust level (TrustLevels), fixed at Start from Caller.Trust and
+	// raised only by a verify node; the edge signs the state, so a later webhook cannot
+	// change it. "" (a state from before trust was carried) reads as Caller.Trust.
+	Trust string `json:"t,omitempty"`
 }
 
 // Speech is what a <Say> speaks: plain text and SSML pieces, in order.
@@ -198,7 +251,10 @@ type Turn struct {
 	// Identify, when set, asks the edge to look up this member number and call Resume again
 	// with the same state and input and Call.Identified filled in.
 	Identify string
-	End      string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
+	// Verify, when set, asks the edge to check a PIN for a member (a verify node) and call
+	// Resume again with the same state and input and Call.Verified filled in.
+	Verify *VerifyRequest
+	End    string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
 	// GotoFlow, when set (End is EndGoto), hands the call to another flow. The contract:
 	// the edge says this turn's Actions, loads the published flow GotoFlow and calls its
 	// Start with Call.From set to this turn's State, so the member and variables carry

@@ -21,9 +21,13 @@ func (f *Flow) Start(call Call) (Turn, error) {
 	if err != nil {
 		return Turn{}, err
 	}
-	st := State{Flow: f.ID, Version: f.Version}
+	// The call's trust is fixed here, once; only a verify node raises it later.
+	st := State{Flow: f.ID, Version: f.Version, Trust: normalTrust(call.Caller.Trust)}
 	if from := call.From; from != nil {
 		st.Member = from.Member
+		if from.Trust != "" {
+			st.Trust = from.Trust
+		}
 		if len(from.Vars) > 0 {
 			st.Vars = make(map[string]string, len(from.Vars))
 			for k, v := range from.Vars {
@@ -55,11 +59,14 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		return Turn{}, fmt.Errorf("%w: state is for flow %q version %d, not %q version %d", ErrState, st.Flow, st.Version, f.ID, f.Version)
 	}
 	n := p.nodes[st.Node]
-	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord)) {
+	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify)) {
 		return Turn{}, fmt.Errorf("%w: node %q does not wait for input", ErrState, st.Node)
 	}
 	if st.Attempts < 0 {
 		st.Attempts = 0
+	}
+	if st.Trust == "" {
+		st.Trust = normalTrust(call.Caller.Trust)
 	}
 	r := newRun(f, p, call, st)
 	switch NodeType(n.typ) {
@@ -69,6 +76,8 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		err = r.resumeChoose(n, in)
 	case NodeRecord:
 		err = r.resumeRecord(n, in)
+	case NodeVerify:
+		err = r.resumeVerify(n, in)
 	default:
 		err = r.resumeIdentify(n, in)
 	}
@@ -218,7 +227,7 @@ func (r *run) walk(id string) error {
 		}
 		switch NodeType(n.typ) {
 		case NodeSay:
-			lang := r.say(n.say, &r.turn.Actions)
+			lang := r.say(n, n.say, &r.turn.Actions)
 			r.trace("say %s (%s) → %s", n.id, lang, n.next)
 			id = n.next
 		case NodePlay:
@@ -229,7 +238,7 @@ func (r *run) walk(id string) error {
 			r.set(n)
 			id = n.next
 		case NodeRecord:
-			r.say(n.say, &r.turn.Actions)
+			r.say(n, n.say, &r.turn.Actions)
 			r.st.Node, r.st.Attempts = n.id, 0
 			r.turn.Actions = append(r.turn.Actions, Action{Kind: ActRecord, Record: &Record{
 				MaxSeconds: n.maxSeconds, TimeoutSeconds: n.timeout, PlayBeep: n.beep, Transcribe: n.transcribe}})
@@ -237,7 +246,7 @@ func (r *run) walk(id string) error {
 			r.trace("record %s: recording (at most %d s)", n.id, n.maxSeconds)
 			return nil
 		case NodeGoto:
-			r.say(n.say, &r.turn.Actions)
+			r.say(n, n.say, &r.turn.Actions)
 			r.trace("goto %s: flow %s", n.id, n.gotoFlow)
 			r.turn.GotoFlow = n.gotoFlow
 			r.turn.End = EndGoto
@@ -263,11 +272,25 @@ func (r *run) walk(id string) error {
 			r.trace("identify %s: asking for a member number", n.id)
 			r.ask(n, "")
 			return nil
+		case NodeVerify:
+			switch {
+			case r.st.Trust == TrustVerifiedPIN:
+				r.trace("verify %s: already verified → %s", n.id, n.next)
+				id = n.next
+				continue
+			case r.member == nil || r.member.ID == "":
+				r.trace("verify %s: no member to verify → %s", n.id, n.notFound)
+				id = n.notFound
+				continue
+			}
+			r.trace("verify %s: asking for a PIN", n.id)
+			r.ask(n, "")
+			return nil
 		case NodeHandoff:
 			r.handoff(n)
 			return nil
 		case NodeHangup:
-			r.say(n.say, &r.turn.Actions)
+			r.say(n, n.say, &r.turn.Actions)
 			r.trace("hangup %s", n.id)
 			r.end(Action{Kind: ActHangup}, EndHangup)
 			return nil
@@ -281,7 +304,7 @@ func (r *run) scope() *scope {
 		members:  len(r.call.Caller.Members),
 		member:   r.member,
 		phone:    r.call.Caller.Phone,
-		trust:    r.call.Caller.Trust,
+		trust:    r.st.Trust,
 		vars:     r.st.Vars,
 		zone:     r.p.zone,
 		holidays: r.p.holidays,
@@ -294,6 +317,7 @@ func (r *run) scope() *scope {
 // value removes the variable. Values read the variables as they were before the node.
 func (r *run) set(n *cnode) {
 	s := r.scope()
+	var withheld []string
 	s.lang, s.terms = r.p.defaultLang, r.p.terms[r.p.defaultLang]
 	vars := maps.Clone(r.st.Vars) // the State the caller passed in keeps its map
 	if vars == nil {
@@ -301,6 +325,12 @@ func (r *run) set(n *cnode) {
 	}
 	names := make([]string, 0, len(n.set))
 	for _, v := range n.set {
+		if !r.hears(v.tpl) {
+			// A variable must not carry what the caller may not hear into a prompt.
+			delete(vars, v.name)
+			withheld = append(withheld, v.name)
+			continue
+		}
 		v.tpl.render(&r.b, s)
 		val := r.b.speech().String()
 		if utf8.RuneCountInString(val) > maxVarLen {
@@ -317,6 +347,9 @@ func (r *run) set(n *cnode) {
 		vars = nil
 	}
 	r.st.Vars = vars
+	if len(withheld) > 0 {
+		r.trace("set %s: %s withheld at trust %s", n.id, strings.Join(withheld, ", "), r.st.Trust)
+	}
 	r.trace("set %s: %s → %s", n.id, strings.Join(names, ", "), n.next)
 }
 
@@ -328,11 +361,22 @@ func (r *run) template(t ctext) (string, *template) {
 	return r.p.defaultLang, t[r.p.defaultLang]
 }
 
-// say renders t as a say action appended to to; it returns the language spoken.
-func (r *run) say(t ctext, to *[]Action) string {
+// say renders t, one of n's texts, as a say action appended to to; it returns the
+// language spoken. A text the flow's disclosure policy does not let this call's trust level
+// hear is not said: n's safe text is, when it has one the level may hear.
+func (r *run) say(n *cnode, t ctext, to *[]Action) string {
 	lang, tpl := r.template(t)
 	if tpl == nil {
 		return lang
+	}
+	if !r.hears(tpl) {
+		slang, safe := r.template(n.safe)
+		if safe == nil || !r.hears(safe) {
+			r.trace("%s %s: withheld at trust %s", n.typ, n.id, r.st.Trust)
+			return lang
+		}
+		r.trace("%s %s: safe text at trust %s", n.typ, n.id, r.st.Trust)
+		lang, tpl = slang, safe
 	}
 	s := r.scope()
 	s.lang, s.terms = lang, r.p.terms[lang]
@@ -510,8 +554,8 @@ func (r *run) ask(n *cnode, why string) {
 		NumDigits:      n.numDigits,
 		Language:       r.lang,
 	}
-	if why == "not found" {
-		r.say(n.notFoundPrompt, &g.Prompts)
+	if why == "not found" || why == "wrong PIN" {
+		r.say(n, n.notFoundPrompt, &g.Prompts)
 	}
 	prompt := n.prompt
 	switch {
@@ -522,9 +566,9 @@ func (r *run) ask(n *cnode, why string) {
 	case retry && len(n.reprompt) > 0:
 		prompt = n.reprompt
 	}
-	r.say(prompt, &g.Prompts)
+	r.say(n, prompt, &g.Prompts)
 	switch NodeType(n.typ) {
-	case NodeIdentify:
+	case NodeIdentify, NodeVerify:
 		g.FinishOnKey = "#"
 	case NodeGather:
 		if strings.Contains(n.input, "speech") {
@@ -557,6 +601,14 @@ func (r *run) wordsLang(o coption) string {
 // listMembers adds "If this is Dana, press 1. ..." to a choose_member gather.
 func (r *run) listMembers(n *cnode, g *Gather) {
 	lang, tpl := r.template(n.item)
+	if !r.hears(tpl) {
+		slang, safe := r.template(n.safe)
+		if safe == nil || !r.hears(safe) {
+			r.trace("%s %s: item withheld at trust %s", n.typ, n.id, r.st.Trust)
+			return
+		}
+		lang, tpl = slang, safe
+	}
 	s := r.scope()
 	s.lang, s.terms = lang, r.p.terms[lang]
 	for i := range r.call.Caller.Members {
@@ -759,6 +811,12 @@ func (r *run) resumeIdentify(n *cnode, in Input) error {
 	r.st.Member = first(m.ID, digits)
 	r.setMember(m)
 	r.st.Attempts = 0
+	// The calling number's attestation says nothing about a member chosen by keypad:
+	// whoever knows a member number must still verify to hear more than the unverified.
+	if trustRank(r.st.Trust) > trustRank(TrustUnverified) {
+		r.trace("identify %s: trust %s → %s (member chosen by number)", n.id, r.st.Trust, TrustUnverified)
+		r.st.Trust = TrustUnverified
+	}
 	r.trace("identify %s: member found → %s", n.id, n.next)
 	return r.walk(n.next)
 }
@@ -775,6 +833,53 @@ func isKeypadNumber(s string) bool {
 	return true
 }
 
+// hears reports whether the call's trust level may hear what tpl says.
+func (r *run) hears(tpl *template) bool {
+	return tpl == nil || int(tpl.need) <= trustRank(r.st.Trust)
+}
+
+// isPIN: 4 to 8 keypad digits (SetPIN's rule).
+func isPIN(s string) bool {
+	return len(s) >= 4 && len(s) <= 8 && isKeypadNumber(s)
+}
+
+// resumeVerify checks a PIN for the call's member through the edge (Turn.Verify): right
+// raises the call's trust to verified_pin; wrong asks again while retries are left;
+// locked (too many failures) goes to not_found at once.
+func (r *run) resumeVerify(n *cnode, in Input) error {
+	digits := strings.TrimSpace(in.Digits)
+	if digits == "" {
+		return r.fail(n, "no input")
+	}
+	m := r.member
+	if m == nil || m.ID == "" {
+		r.st.Attempts = 0
+		r.trace("verify %s: no member to verify → %s", n.id, n.notFound)
+		return r.walk(n.notFound)
+	}
+	if !isPIN(digits) {
+		return r.fail(n, "wrong PIN")
+	}
+	v := r.call.Verified
+	if v == nil || v.MemberID != m.ID {
+		r.turn.Verify = &VerifyRequest{MemberID: m.ID, PIN: digits}
+		r.trace("verify %s: %d digits → check", n.id, len(digits))
+		return nil
+	}
+	switch {
+	case v.Locked:
+		r.st.Attempts = 0
+		r.trace("verify %s: locked → %s", n.id, n.notFound)
+		return r.walk(n.notFound)
+	case !v.OK:
+		return r.fail(n, "wrong PIN")
+	}
+	r.st.Attempts = 0
+	r.st.Trust = TrustVerifiedPIN
+	r.trace("verify %s: PIN right, trust %s → %s", n.id, TrustVerifiedPIN, n.next)
+	return r.walk(n.next)
+}
+
 // resumeRecord goes on after a recording: next, or no_input when nothing was recorded.
 func (r *run) resumeRecord(n *cnode, in Input) error {
 	r.st.Attempts = 0
@@ -788,7 +893,7 @@ func (r *run) resumeRecord(n *cnode, in Input) error {
 }
 
 func (r *run) handoff(n *cnode) {
-	r.say(n.say, &r.turn.Actions)
+	r.say(n, n.say, &r.turn.Actions)
 	h := &Handoff{Queue: n.queue, Reason: n.reason, Workflow: n.workflow, SIP: n.sip, Client: n.client}
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {

@@ -39,8 +39,10 @@ func lee() Member {
 	return Member{ID: "2002", FirstName: "Lee", Tier: "Gold", Language: "en-US"}
 }
 
+// callFrom is a call whose number the network vouches for (STIR/SHAKEN A): the default
+// flow's policy lets it hear the member's trip.
 func callFrom(ms ...Member) Call {
-	return Call{Now: now, Caller: Caller{Phone: "+14045550123", Members: ms}}
+	return Call{Now: now, Caller: Caller{Phone: "+14045550123", Members: ms, Trust: TrustVerified}}
 }
 
 // spoken is everything a turn says, in order, gather prompts included.
@@ -238,6 +240,12 @@ type step struct {
 // converse plays a call the way the IVR edge does: Start, then Resume per step; an
 // identify request is answered from directory and Resume called again; a member
 // identified earlier is passed as Call.Identified on later turns.
+// testPIN is every test member's PIN in converse; lockedPIN answers as locked out.
+const (
+	testPIN   = "2580"
+	lockedPIN = "0000"
+)
+
 func converse(t *testing.T, f *Flow, call Call, directory map[string]Member, steps []step) Turn {
 	t.Helper()
 	identified := func(number string) *Identified {
@@ -282,6 +290,19 @@ func converse(t *testing.T, f *Flow, call Call, directory map[string]Member, ste
 				t.Fatalf("step %d (identified): %v", i, err)
 			}
 		}
+		if v := turn.Verify; v != nil {
+			if len(turn.Actions) != 0 || turn.Awaiting || turn.End != "" || !reflect.DeepEqual(turn.State, st) {
+				t.Fatalf("step %d: verify turn = %+v", i, turn)
+			}
+			c.Verified = &Verified{MemberID: v.MemberID, OK: v.PIN == testPIN, Locked: v.PIN == lockedPIN}
+			turn, err = f.Resume(c, st, s.in)
+			if err != nil {
+				t.Fatalf("step %d (verified): %v", i, err)
+			}
+			if turn.Verify != nil {
+				t.Fatalf("step %d: asked to verify twice", i)
+			}
+		}
 		if got := spoken(turn); got != s.want {
 			t.Errorf("step %d spoken:\n got %q\nwant %q", i, got, s.want)
 		}
@@ -321,6 +342,7 @@ func TestConversations(t *testing.T) {
 		noMatchBye  = "Sorry, I'm having trouble understanding. Let me connect you with an agent."
 		retryMenu   = "Sorry, I didn't get that. " + menuText
 		leeGreeting = "Welcome back, Lee. As a Gold member, thank you for your loyalty. " + menuText
+		askPIN      = "For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."
 	)
 	tests := []struct {
 		name        string
@@ -469,7 +491,8 @@ func TestConversations(t *testing.T) {
 			name: "unknown number: identified, then personalized",
 			call: callFrom(),
 			steps: []step{
-				{in: Input{Digits: "2002"}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
+				{in: Input{Digits: testPIN}, want: leeGreeting, wantNode: "menu"},
 				{in: Input{Digits: "3"}, want: "You are a Gold member. Thank you for calling Memberline. Goodbye.", wantEnd: EndHangup},
 			},
 		},
@@ -477,7 +500,8 @@ func TestConversations(t *testing.T) {
 			name: "unknown number: identified, then an agent with the member's context",
 			call: callFrom(),
 			steps: []step{
-				{in: Input{Digits: "2002"}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
+				{in: Input{Digits: testPIN}, want: leeGreeting, wantNode: "menu"},
 				{in: Input{Speech: "agent"}, want: connect, wantEnd: EndHandoff},
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "agent-request", Context: []KV{
@@ -488,7 +512,8 @@ func TestConversations(t *testing.T) {
 			call: callFrom(),
 			steps: []step{
 				{in: Input{Digits: "9999"}, want: notFound, wantNode: "member_number", wantTry: 1},
-				{in: Input{Digits: "2002"}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
+				{in: Input{Digits: testPIN}, want: leeGreeting, wantNode: "menu"},
 			},
 		},
 		{
@@ -549,7 +574,7 @@ func TestIdentifyRequest(t *testing.T) {
 	}{
 		{"asks the edge to look up", nil, "2002", ""},
 		{"an answer for other digits is stale", &Identified{Number: "1001", Member: &Member{ID: "1001"}}, "2002", ""},
-		{"found", &Identified{Number: "2002", Member: &Member{ID: "2002", FirstName: "Lee"}}, "", "menu"},
+		{"found", &Identified{Number: "2002", Member: &Member{ID: "2002", FirstName: "Lee"}}, "", "verify_member"},
 		{"not found", &Identified{Number: "2002"}, "", "member_number"},
 	}
 	for _, tt := range tests {
@@ -566,8 +591,8 @@ func TestIdentifyRequest(t *testing.T) {
 			if tt.wantLookup != "" && !reflect.DeepEqual(turn.State, first.State) {
 				t.Errorf("lookup turn changed the state: %+v", turn.State)
 			}
-			if tt.wantNode == "menu" && turn.State.Member != "2002" {
-				t.Errorf("state member = %q, want 2002", turn.State.Member)
+			if tt.wantNode == "verify_member" && (turn.State.Member != "2002" || turn.State.Trust != TrustUnverified) {
+				t.Errorf("state member = %q, trust %q; want 2002, unverified", turn.State.Member, turn.State.Trust)
 			}
 		})
 	}
@@ -626,12 +651,14 @@ func TestTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"branch start: caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet",
-		"say greet (en-US) → tier",
+		"branch start: caller.trust eq suspicious → false; caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet",
+		"say greet (en-US) → trust",
+		"branch trust: caller.trust in suspicious|unverified → false; default → tier",
 		"branch tier: member.tier in Gold|Platinum|Diamond → true → thanks_elite",
 		"say thanks_elite (en-US) → activity",
 		"branch activity: activity missing → false; activity.place missing → false; activity.relation eq upcoming and activity.kind eq trip → true → upcoming_trip",
-		"say upcoming_trip (en-US) → about_activity",
+		"say upcoming_trip (en-US) → reference",
+		"branch reference: caller.trust eq verified_pin and activity.reference exists → false; default → about_activity",
 		"gather about_activity: asking (dtmf speech)",
 	}
 	if !reflect.DeepEqual(turn.Trace, want) {
@@ -669,7 +696,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"f":"default","n":"about_activity","m":"1001","a":1}`; string(b) != want {
+	if want := `{"f":"default","n":"about_activity","m":"1001","a":1,"t":"verified"}`; string(b) != want {
 		t.Errorf("state JSON = %s, want %s", b, want)
 	}
 	var st State

@@ -59,8 +59,18 @@ type Flow struct {
 	MaxStepsWithoutInput int `json:"max_steps_without_input,omitempty"`
 	// Vars declares variables the flow reads without setting them: set by a flow that
 	// goes to this one (until then they read as nothing).
-	Vars  []string `json:"vars,omitempty"`
-	Nodes []Node   `json:"nodes"`
+	Vars []string `json:"vars,omitempty"`
+	// Disclosure is what the flow's prompts may say to whom: trust level (suspicious,
+	// unverified, verified, verified_pin) → the member and activity fields it may hear,
+	// e.g. {"unverified": ["member.first_name"], "verified": ["activity.place"]}. A field
+	// allowed at a level is allowed at every level above it; a member or activity field
+	// no level lists is never said ("member.attributes.*" lists every attribute). The
+	// engine does not say a text that uses a field the call's level may not hear: it says
+	// the node's safe text instead, or nothing. Caller, call, choice and vars fields are
+	// not governed (a set node leaves out a variable whose value uses a field the level
+	// may not hear). Nil: no policy, every field may be said.
+	Disclosure map[string][]string `json:"disclosure,omitempty"`
+	Nodes      []Node              `json:"nodes"`
 
 	prog     *program  // compiled at Load
 	problems []Problem // Validate's answer at Load
@@ -89,13 +99,14 @@ const (
 	NodeSet          NodeType = "set"           // set call variables, then next
 	NodeChooseMember NodeType = "choose_member" // shared number: which member is calling?
 	NodeIdentify     NodeType = "identify"      // a member number on the keypad
+	NodeVerify       NodeType = "verify"        // the member's PIN on the keypad
 	NodeRecord       NodeType = "record"        // record a voicemail, then next
 	NodeHandoff      NodeType = "handoff"       // pass the call to a person; ends the flow
 	NodeGoto         NodeType = "goto"          // go on in another flow; ends this one
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
 )
 
-const nodeTypes = "say, play, gather, branch, set, choose_member, identify, record, handoff, goto, hangup"
+const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, record, handoff, goto, hangup"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -153,6 +164,13 @@ type Node struct {
 	NotFoundPrompt Text `json:"not_found_prompt,omitempty"`
 	// identify: after the last not-found retry (required); also for no input when
 	// no_input is not set.
+	//
+	// verify asks for the PIN of the member the call is about (4 to 8 digits, ended by #)
+	// and raises the call's trust to verified_pin when it is right, then goes to next
+	// (at once when the call is verified already). not_found_prompt is said after a wrong
+	// PIN while a retry is left; not_found (required) is where a call goes after the last
+	// wrong PIN, when verification is locked after too many failures, or when there is no
+	// member to verify.
 	NotFound string `json:"not_found,omitempty"`
 
 	// handoff: a target is required: a queue (the edge's configured way to reach people
@@ -174,6 +192,11 @@ type Node struct {
 	// goto: the id of the flow to go on in (required); it starts at its start node with
 	// the member and variables of this call.
 	Flow string `json:"flow,omitempty"`
+
+	// Safe is said instead of any of the node's texts that the call's trust level may not
+	// hear under the flow's disclosure policy (see Flow.Disclosure); without it such a
+	// text is left out. Any node that speaks may have one.
+	Safe Text `json:"safe,omitempty"`
 }
 
 // Option is one answer a gather accepts.
@@ -313,6 +336,7 @@ type cnode struct {
 	reason, workflow, sip, client                 string
 	url, gotoFlow                                 string
 	say, prompt, reprompt, item, notFoundPrompt   ctext
+	safe                                          ctext
 	noInputPrompt, noMatchPrompt                  ctext
 	set                                           []cset
 	input                                         string
@@ -387,17 +411,18 @@ var (
 
 // nodeFields lists, per node type, the optional fields it uses (id and type always).
 var nodeFields = map[NodeType][]string{
-	NodeSay:          {"say", "next"},
+	NodeSay:          {"say", "next", "safe"},
 	NodePlay:         {"url", "next"},
-	NodeGather:       {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "input", "timeout", "num_digits", "retries", "no_input", "no_match", "options"},
+	NodeGather:       {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "input", "timeout", "num_digits", "retries", "no_input", "no_match", "options", "safe"},
 	NodeBranch:       {"cases", "default"},
 	NodeSet:          {"set", "next"},
-	NodeChooseMember: {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match"},
-	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input"},
-	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input"},
-	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason"},
-	NodeGoto:         {"say", "flow"},
-	NodeHangup:       {"say"},
+	NodeChooseMember: {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match", "safe"},
+	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
+	NodeVerify:       {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
+	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input", "safe"},
+	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason", "safe"},
+	NodeGoto:         {"say", "flow", "safe"},
+	NodeHangup:       {"say", "safe"},
 }
 
 type compiler struct {
@@ -410,6 +435,9 @@ type compiler struct {
 	index map[string]int // node id → first index
 	sets  map[string]bool
 	reads []varRead
+	// policy is the disclosure policy: a governed field → the lowest trust rank that may
+	// hear it (neverRank: none). Nil: no policy.
+	policy map[string]int
 }
 
 // varRead is a variable a template or condition reads, to check that a set node sets it.
@@ -450,6 +478,7 @@ func compile(f *Flow, opts ValidateOptions) (*program, Report) {
 	}
 	c.languages()
 	c.clock()
+	c.disclosure()
 	ids := make([]string, len(f.Nodes))
 	for i, n := range f.Nodes {
 		ids[i] = n.ID
@@ -646,7 +675,7 @@ func (c *compiler) node(i int) {
 		if n.NoInput == "" && n.NoMatch == "" {
 			c.warn(path, "no no_input or no_match: the call hangs up when nobody is chosen")
 		}
-	case NodeIdentify:
+	case NodeIdentify, NodeVerify:
 		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
 		cn.notFoundPrompt = c.text(join(path, "not_found_prompt"), n.NotFoundPrompt, false, false)
 		c.asking(cn, n, path)
@@ -659,6 +688,10 @@ func (c *compiler) node(i int) {
 		cn.reason = strings.TrimSpace(n.Reason)
 	case NodeHangup:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
+	}
+	if n.Safe != nil {
+		cn.safe = c.text(join(path, "safe"), n.Safe, false, n.Type == NodeChooseMember)
+		c.checkSafe(join(path, "safe"), cn.safe)
 	}
 	if _, taken := c.p.nodes[n.ID]; !taken {
 		c.p.nodes[n.ID] = cn
@@ -682,6 +715,7 @@ func usedFields(n *Node) []string {
 		{"no_match_prompt", n.NoMatchPrompt != nil}, {"workflow", n.Workflow != ""},
 		{"sip", n.SIP != ""}, {"client", n.Client != ""}, {"max_seconds", n.MaxSeconds != 0},
 		{"transcribe", n.Transcribe}, {"beep", n.Beep != nil}, {"flow", n.Flow != ""},
+		{"safe", n.Safe != nil},
 	} {
 		if u.set {
 			used = append(used, u.name)
@@ -952,8 +986,8 @@ func (c *compiler) parseValue(path string, kind valueKind, f field, v string, or
 			c.add(path, "must be true or false")
 		}
 	case kindString:
-		if f == fieldCallerTrust && v != TrustVerified && v != TrustUnverified && v != TrustSuspicious {
-			c.add(path, "caller trust is verified, unverified or suspicious")
+		if f == fieldCallerTrust && !slices.Contains(TrustLevels, v) {
+			c.add(path, "caller trust is %s", strings.Join(TrustLevels, ", "))
 		}
 	}
 }
@@ -1056,6 +1090,9 @@ func (c *compiler) setVars(cn *cnode, n *Node, path string) {
 			c.add(vp, "template: %v", err)
 			continue
 		}
+		if c.needs(tpl) >= neverRank {
+			c.warn(vp, "never set: it uses %s, which the disclosure policy allows at no trust level", c.worst(tpl))
+		}
 		if tpl.words && !hasWords(c.f.DefaultLanguage) {
 			c.add(vp, "date and time words exist for en and es only")
 		}
@@ -1153,6 +1190,9 @@ func (c *compiler) text(path string, t Text, required, choice bool) ctext {
 			c.add(lp, "template: %v", err)
 			continue
 		}
+		if c.needs(tpl) >= neverRank {
+			c.warn(lp, "never spoken: it says %s, which the disclosure policy allows at no trust level (the node's safe text, if any, is said instead)", c.worst(tpl))
+		}
 		if tpl.words && !hasWords(lang) {
 			c.add(lp, "date and time words exist for en and es only")
 		}
@@ -1189,6 +1229,9 @@ func (c *compiler) passes(n *Node) []string {
 		return append(out, n.Default)
 	case NodeChooseMember:
 		return []string{n.Next, n.NoMatch, n.NoInput}
+	case NodeVerify:
+		// Already verified, or no member to verify: it goes on without asking.
+		return []string{n.Next, n.NotFound}
 	case NodeGoto:
 		if strings.TrimSpace(n.Flow) == c.f.ID {
 			return []string{c.f.StartNode}

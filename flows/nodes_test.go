@@ -247,7 +247,7 @@ func TestGotoNode(t *testing.T) {
 	if got := spoken(followed); got != "Transferring you to sales. Sales here, Sam, from main. Press 1." {
 		t.Errorf("spoken = %q", got)
 	}
-	wantState := State{Flow: "sales", Version: 4, Node: "ask", Member: "", Vars: map[string]string{"origin": "main"}}
+	wantState := State{Flow: "sales", Version: 4, Node: "ask", Member: "", Vars: map[string]string{"origin": "main"}, Trust: TrustVerified}
 	if !reflect.DeepEqual(followed.State, wantState) || !followed.Awaiting || followed.GotoFlow != "" || followed.End != "" {
 		t.Errorf("followed state = %+v, want %+v", followed.State, wantState)
 	}

@@ -16,6 +16,9 @@ type SimEnv struct {
 	// Identify answers an identify node: the member with that member number, or nil when
 	// there is none. Nil: no member number is known.
 	Identify func(number string) *Member
+	// Verify answers a verify node: whether pin is the member's PIN. Nil: no PIN is
+	// right. Simulations never count toward the live lockout.
+	Verify func(memberID, pin string) bool
 	// LoadFlow loads the flow a goto names, as a live call would get it (the published
 	// version). Nil: a goto fails the simulation.
 	LoadFlow func(id string) (*Flow, error)
@@ -116,6 +119,12 @@ func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error
 		turn, err = cur.Resume(c, st, in)
 		if err == nil && turn.Identify != "" {
 			c.Identified = env.identify(turn.Identify)
+			turn, err = cur.Resume(c, st, in)
+		}
+		if err == nil && turn.Verify != nil {
+			v := Verified{MemberID: turn.Verify.MemberID}
+			v.OK = env.Verify != nil && env.Verify(turn.Verify.MemberID, turn.Verify.PIN)
+			c.Verified = &v
 			turn, err = cur.Resume(c, st, in)
 		}
 		if err == nil {

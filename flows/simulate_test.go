@@ -14,7 +14,7 @@ func TestSimulateDefaultFlow(t *testing.T) {
 			return &lee
 		}
 		return nil
-	}}
+	}, Verify: func(memberID, pin string) bool { return memberID == "2002" && pin == testPIN }}
 	tests := []struct {
 		name       string
 		call       Call
@@ -35,9 +35,10 @@ func TestSimulateDefaultFlow(t *testing.T) {
 		{
 			name:   "unknown caller identified by number, then tier",
 			call:   callFrom(),
-			script: []Input{{Digits: "2002"}, {Digits: "3"}, {Digits: "9"}},
+			script: []Input{{Digits: "2002"}, {Digits: testPIN}, {Digits: "3"}, {Digits: "9"}},
 			wantSaid: [][]string{
 				{"Welcome to the Memberline member line.", idText},
+				{"For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."},
 				{"Welcome back, Lee.", "As a Gold member, thank you for your loyalty.", menuText},
 				{"You are a Gold member.", "Thank you for calling Memberline. Goodbye."},
 			},
@@ -106,7 +107,7 @@ func TestTranscriptJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"steps":[{"said":["Welcome back, Sam.","` + menuText + `"],"trace":["branch start: caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet","say greet (en-US) → tier","branch tier: member.tier in Gold|Platinum|Diamond → false; default → activity","branch activity: activity missing → true → menu","gather menu: asking (dtmf speech)"],"awaiting":"menu","flow":"default","version":0},` +
+	want := `{"steps":[{"said":["Welcome back, Sam.","` + menuText + `"],"trace":["branch start: caller.trust eq suspicious → false; caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet","say greet (en-US) → trust","branch trust: caller.trust in suspicious|unverified → false; default → tier","branch tier: member.tier in Gold|Platinum|Diamond → false; default → activity","branch activity: activity missing → true → menu","gather menu: asking (dtmf speech)"],"awaiting":"menu","flow":"default","version":0},` +
 		`{"input":{"digits":"0"},"said":["One moment while I connect you with an agent."],"trace":["gather menu: digits 0 → option 4 → agent_menu","handoff agent_menu: queue agents, reason agent-request"],"flow":"default","version":0,"end":"handoff"}],` +
 		`"end":"handoff","flow":"default","version":0,"handoff":{"queue":"agents","reason":"agent-request","context":[{"key":"member_id","value":"1002"},{"key":"tier","value":"Silver"},{"key":"language","value":"en-US"},{"key":"reason","value":"agent-request"}]}}`
 	if string(b) != want {

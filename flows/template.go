@@ -327,6 +327,9 @@ type tplPart struct {
 type template struct {
 	parts []tplPart
 	words bool // uses date or time words, which exist for some languages only
+	// need is the lowest trust rank that may hear it under the flow's disclosure policy
+	// (0 without a policy); set when the flow is compiled.
+	need int8
 }
 
 // templateError locates a template problem by its column (in characters, from 1).

@@ -563,7 +563,13 @@ type simulateBody struct {
 		Phone   string       `json:"phone"`   // resolved through the directory, as live
 		Profile *simProfile  `json:"profile"` // or an inline member
 		Members []simProfile `json:"members"` // or several (a shared number)
-		Trust   string       `json:"trust"`
+		// Trust is the caller's trust level at the start (suspicious, unverified,
+		// verified); "" simulates a number the network vouches for (verified), so a
+		// simulation shows the personalized path unless asked otherwise.
+		Trust string `json:"trust"`
+		// PIN is the PIN the simulated member has: a verify node accepts it. Simulations
+		// never read stored PINs or count toward the lockout.
+		PIN string `json:"pin"`
 	} `json:"caller"`
 	Now    string            `json:"now"`
 	Inputs []json.RawMessage `json:"inputs"` // "1", "yes please", "" (no input), or {"digits":..,"speech":..}
@@ -701,6 +707,7 @@ func (s *server) handleSimulate() http.Handler {
 		env := flows.SimEnv{
 			Identify: func(number string) *flows.Member { return s.identifyAt(ctx, number, now).Member },
 			LoadFlow: func(id string) (*flows.Flow, error) { return s.deps.Flows.Published(ctx, id) },
+			Verify:   func(_, pin string) bool { return body.Caller.PIN != "" && pin == body.Caller.PIN },
 		}
 		tr, simErr := flows.Simulate(f, flows.Call{Now: now, Caller: caller}, script, env)
 		ans := simAnswer{Transcript: tr, Steps: make([]simStep, 0, len(tr.Steps)), Now: now, Caller: caller}
@@ -724,6 +731,9 @@ func (s *server) handleSimulate() http.Handler {
 func (s *server) simCaller(w http.ResponseWriter, r *http.Request, body *simulateBody, now time.Time) (flows.Caller, bool) {
 	c := body.Caller
 	caller := flows.Caller{Trust: c.Trust}
+	if caller.Trust == "" {
+		caller.Trust = flows.TrustVerified
+	}
 	profiles := c.Members
 	if c.Profile != nil {
 		profiles = append([]simProfile{*c.Profile}, profiles...)

@@ -61,6 +61,9 @@ type Deps struct {
 	// Ready reports whether the service can answer calls with member data
 	// (PostgreSQL and Redis reachable).
 	Ready func(ctx context.Context) error
+	// PINs, when set, checks PINs at verify nodes (with its lockout) and serves
+	// PUT /api/v1/members/{id}/pin. Nil: every verify node fails to verify.
+	PINs *lookup.PINs
 	// Calls, when set, records every call's journey and serves the call records and
 	// usage reports under /api/v1.
 	Calls *calls.Store

@@ -55,7 +55,8 @@ func newHarness(t *testing.T, rdb redis.UniversalClient, prefix string, opts ...
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := NewServer(cfg, Deps{Resolver: cache, Members: cache, Flow: flows.Default()})
+	pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})
+	h := NewServer(cfg, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), PINs: pins})
 	return &harness{t: t, handler: h, cache: cache, rdb: rdb}
 }
 
@@ -225,6 +226,7 @@ func (h *harness) seedMembers() {
 func TestDefaultFlowGolden(t *testing.T) {
 	h := newSharedRedisHarness(t)
 	h.seedMembers()
+	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
 	for _, tc := range []struct {
 		name   string
 		from   string
@@ -247,8 +249,8 @@ func TestDefaultFlowGolden(t *testing.T) {
 		{"unknown_number", "+12125550000", nil, []string{"member number"}, "<Gather"},
 		{"anonymous", "anonymous", nil, []string{"member number"}, "<Gather"},
 		{"empty_from", "", nil, []string{"member number"}, "<Gather"},
-		{"unknown_identifies", "+12125550000", []string{"1001"}, []string{"Dana", "Atlanta"}, "<Gather"},
-		{"unknown_identifies_then_yes", "+12125550000", []string{"1001", "1"}, nil, "<Dial>"},
+		{"unknown_identifies", "+12125550000", []string{"1001"}, []string{"enter your PIN"}, "<Gather"},
+		{"unknown_identifies_then_yes", "+12125550000", []string{"1001", "2580", "1"}, nil, "<Dial>"},
 		{"unknown_not_found", "+12125550000", []string{"9999"}, []string{"couldn't find"}, "<Gather"},
 		{"no_input_reprompts", "+14045550123", []string{""}, []string{"Press 1"}, "<Gather"},
 		{"no_input_thrice_hands_off", "+14045550123", []string{"", "", ""}, nil, "<Dial>"},

@@ -90,6 +90,10 @@ func (s *server) handleGather() http.Handler {
 			call.Identified = s.identify(sctx, turn.Identify)
 			turn, err = flow.Resume(call, st, in)
 		}
+		if err == nil && turn.Verify != nil {
+			call.Verified = s.verifyPIN(sctx, *turn.Verify, caller.Phone)
+			turn, err = flow.Resume(call, st, in)
+		}
 		if err == nil {
 			turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
 		}

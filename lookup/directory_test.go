@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -500,14 +501,27 @@ func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	pool := newPool(t)
-	down, err := fs.ReadFile(Migrations, "0001_members.down.sql")
-	if err != nil {
-		t.Fatal(err)
+	// Every migration down, newest first, then every one up again.
+	read := func(pattern string, reverse bool) string {
+		names, err := fs.Glob(Migrations, pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reverse {
+			slices.Reverse(names)
+		}
+		var b strings.Builder
+		for _, n := range names {
+			sql, err := fs.ReadFile(Migrations, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(sql)
+			b.WriteString("\n")
+		}
+		return b.String()
 	}
-	up, err := fs.ReadFile(Migrations, "0001_members.up.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
+	down, up := read("*.down.sql", true), read("*.up.sql", false)
 	for _, step := range []struct {
 		name, sql string
 		want      bool // the tables exist after

@@ -41,6 +41,10 @@ type config struct {
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 
+	// PIN tries per member and per calling number within the lockout window.
+	PINMaxAttempts   int
+	PINLockoutWindow time.Duration
+
 	// InsecureSkipSignature disables Twilio signature checks (development only).
 	InsecureSkipSignature bool
 }
@@ -135,6 +139,8 @@ var envVars = []envVar{
 	{"LOCAL_CACHE_SIZE", "100000", intVar(func(c *config) *int { return &c.LocalCacheSize })},
 	{"LOCAL_CACHE_MB", "64", intVar(func(c *config) *int { return &c.LocalCacheMB })},
 	{"LOCAL_CACHE_TTL", "30s", durationVar(func(c *config) *time.Duration { return &c.LocalCacheTTL })},
+	{"PIN_MAX_ATTEMPTS", "5", intVar(func(c *config) *int { return &c.PINMaxAttempts })},
+	{"PIN_LOCKOUT_WINDOW", "15m", durationVar(func(c *config) *time.Duration { return &c.PINLockoutWindow })},
 	{"PG_MAX_CONNS", "0", intVar(func(c *config) *int { return &c.PGMaxConns })},
 	{"PG_STATEMENT_TIMEOUT", "5s", durationVar(func(c *config) *time.Duration { return &c.PGStatementTimeout })},
 	{"UPCOMING_WINDOW", "336h", durationVar(func(c *config) *time.Duration { return &c.UpcomingWindow })},

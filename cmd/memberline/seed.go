@@ -140,3 +140,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "memberline: seeded %d demo members\n", len(demoMembers))
 	return nil
 }
+
+// The demo member with a PIN, for trying step-up verification (make call).
+const (
+	demoPINMember = "1001"
+	demoPIN       = "2580"
+)

@@ -124,8 +124,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer d.Close()
+	pins := lookup.NewPINs(d.pool, d.rdb, lookup.PINOptions{
+		MaxAttempts: cfg.PINMaxAttempts, Window: cfg.PINLockoutWindow,
+		CallerKey: []byte("memberline pin callers " + cfg.TwilioAuthToken),
+	})
 	if *seed {
 		if err := seedDemo(ctx, d.cache, time.Now()); err != nil {
+			return err
+		}
+		// The demo's step-up verification: Dana (1001) has PIN 2580.
+		if err := pins.SetPIN(ctx, demoPINMember, demoPIN); err != nil {
 			return err
 		}
 	}
@@ -159,6 +167,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Members:  d.front,
 		Flow:     flows.Default(),
 		Flows:    store,
+		PINs:     pins,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("draining: shutting down")

@@ -1,0 +1,355 @@
+package flows
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The default flow at each trust level: the same member, the same trip, four callers.
+func TestDefaultFlowTrustLevels(t *testing.T) {
+	upcoming := trip("upcoming", at(11, 27, 8, 15), time.Time{})
+	const (
+		tripText = "I see you have a trip to Atlanta tomorrow."
+		code     = "Your confirmation code is"
+	)
+	tests := []struct {
+		name      string
+		trust     string
+		steps     []step
+		wantHear  []string // said somewhere in the call
+		wantNever []string // never said
+	}{
+		{
+			name:  "suspicious: nothing about the member, asked who they are",
+			trust: TrustSuspicious,
+			steps: []step{
+				{in: Input{Digits: "1001"}, want: askPINUnknown, wantNode: "verify_member"},
+				{in: Input{Digits: "1234"}, want: "Sorry, that PIN doesn't match. " + askPINUnknown, wantNode: "verify_member", wantTry: 1},
+			},
+			wantHear:  []string{"Welcome to the Memberline member line."},
+			wantNever: []string{"Dana", "Atlanta", "Diamond", "HX7Q2P", "H X 7"},
+		},
+		{
+			name:  "unverified: first name, then offered verification; no trip",
+			trust: TrustUnverified,
+			steps: []step{
+				{in: Input{Digits: "2"}, want: menuText, wantNode: "menu"},
+				{in: Input{Digits: "3"}, want: "I can tell you your member tier once I've made sure it's you: call from your own phone, or enter your PIN. Thank you for calling Memberline. Goodbye.", wantEnd: EndHangup},
+			},
+			wantHear:  []string{"Welcome back, Dana.", offerVerify},
+			wantNever: []string{"Atlanta", "Diamond", "HX7Q2P", "H X 7"},
+		},
+		{
+			name:  "verified number: the trip's place and date, no confirmation code",
+			trust: TrustVerified,
+			steps: []step{
+				{in: Input{Digits: "2"}, want: menuText, wantNode: "menu"},
+			},
+			wantHear:  []string{"Welcome back, Dana.", "As a Diamond member", tripText},
+			wantNever: []string{code, offerVerify},
+		},
+		{
+			name:  "unverified, then the PIN: the trip and its confirmation code",
+			trust: TrustUnverified,
+			steps: []step{
+				{in: Input{Digits: "1"}, want: "Please enter your PIN, followed by the pound key.", wantNode: "verify_pin"},
+				{in: Input{Digits: testPIN}, want: "As a Diamond member, thank you for your loyalty. " + tripText + " " + code + " HX7Q2P. " + askTrip, wantNode: "about_activity"},
+			},
+			wantHear: []string{"Welcome back, Dana.", offerVerify, tripText, code},
+		},
+		{
+			name:  "a wrong PIN three times: an agent, still no trip",
+			trust: TrustUnverified,
+			steps: []step{
+				{in: Input{Digits: "1"}, want: "Please enter your PIN, followed by the pound key.", wantNode: "verify_pin"},
+				{in: Input{Digits: "1111"}, want: "Sorry, that PIN doesn't match. Please enter your PIN, followed by the pound key.", wantNode: "verify_pin", wantTry: 1},
+				{in: Input{Digits: "12"}, want: "Sorry, that PIN doesn't match. Please enter your PIN, followed by the pound key.", wantNode: "verify_pin", wantTry: 2},
+				{in: Input{Digits: "9999"}, want: "Let me connect you with an agent who can confirm your identity.", wantEnd: EndHandoff},
+			},
+			wantNever: []string{"Atlanta", code},
+		},
+		{
+			name:  "locked out: straight to an agent",
+			trust: TrustUnverified,
+			steps: []step{
+				{in: Input{Digits: "1"}, want: "Please enter your PIN, followed by the pound key.", wantNode: "verify_pin"},
+				{in: Input{Digits: lockedPIN}, want: "Let me connect you with an agent who can confirm your identity.", wantEnd: EndHandoff},
+			},
+			wantNever: []string{"Atlanta", code},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			call := callFrom(dana(upcoming))
+			call.Caller.Trust = tt.trust
+			first, err := Default().Start(call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			heard := spoken(first)
+			// converse starts the call again; its steps carry the rest.
+			last := converse(t, Default(), call, map[string]Member{"1001": dana(upcoming)}, tt.steps)
+			for _, s := range tt.steps {
+				heard += " " + s.want
+			}
+			for _, w := range tt.wantHear {
+				if !strings.Contains(heard, w) {
+					t.Errorf("never heard %q in %q", w, heard)
+				}
+			}
+			for _, w := range tt.wantNever {
+				if strings.Contains(heard, w) {
+					t.Errorf("heard %q in %q", w, heard)
+				}
+			}
+			if h := handoffOf(last); h != nil && tt.trust != TrustVerified && strings.Contains(tt.name, "agent") && h.Reason != "unverified" {
+				t.Errorf("handoff reason = %q, want unverified", h.Reason)
+			}
+		})
+	}
+}
+
+const (
+	askPINUnknown = "For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."
+	offerVerify   = "To hear about your bookings, I need to make sure it's you. To enter your PIN, press 1. For the main menu, press 2."
+)
+
+// A later webhook's caller trust does not change the call's: it is fixed at Start and
+// travels in the (signed) state.
+func TestTrustFixedAtStart(t *testing.T) {
+	f := Default()
+	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})))
+	call.Caller.Trust = TrustUnverified
+	first, err := f.Start(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.State.Trust != TrustUnverified || first.State.Node != "offer_verify" {
+		t.Fatalf("state = %+v", first.State)
+	}
+	later := call
+	later.Caller.Trust = TrustVerified // a replayed or forged StirVerstat
+	turn, err := f.Resume(later, first.State, Input{Digits: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turn.State.Trust != TrustUnverified || turn.State.Node != "verify_pin" {
+		t.Errorf("state = %+v, want trust unverified at verify_pin", turn.State)
+	}
+	// The edge cannot claim verified_pin either.
+	claim := call
+	claim.Caller.Trust = TrustVerifiedPIN
+	turn, err = f.Start(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turn.State.Trust != TrustUnverified {
+		t.Errorf("claimed verified_pin → %q, want unverified", turn.State.Trust)
+	}
+}
+
+func policyFlow(nodes ...Node) *Flow {
+	f := flowOf(nodes...)
+	f.Disclosure = map[string][]string{
+		"unverified":   {"member.first_name"},
+		"verified":     {"activity.place", "activity.starts_at"},
+		"verified_pin": {"activity.reference", "member.attributes.*"},
+	}
+	return f
+}
+
+func TestDisclosureEnforced(t *testing.T) {
+	f := mustLoad(t, policyFlow(
+		Node{ID: "hi", Type: NodeSay, Say: en("Hi {{ member.first_name }}."), Safe: en("Hi."), Next: "where"},
+		Node{ID: "where", Type: NodeSay, Say: en("Off to {{ activity.place }} {{ date activity.starts_at }}."), Next: "code"},
+		Node{ID: "code", Type: NodeSet, Set: map[string]string{"code": "{{ activity.reference }}"}, Next: "tell"},
+		Node{ID: "tell", Type: NodeSay, Say: en("Code {{ vars.code }}. Seat {{ member.attributes.seat }}."), Safe: en("No code for you."), Next: "tier"},
+		Node{ID: "tier", Type: NodeSay, Say: en("Tier {{ member.tier }}."), Next: "bye"},
+		Node{ID: "bye", Type: NodeHangup, Say: en("Bye.")},
+	))
+	m := dana(trip("upcoming", at(11, 27, 8, 15), time.Time{}))
+	m.Attributes = map[string]string{"seat": "aisle"}
+	tests := []struct {
+		trust string
+		want  string
+	}{
+		{TrustSuspicious, "Hi. No code for you. Bye."},
+		{TrustUnverified, "Hi Dana. No code for you. Bye."},
+		{TrustVerified, "Hi Dana. Off to Atlanta tomorrow. No code for you. Bye."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.trust, func(t *testing.T) {
+			call := callFrom(m)
+			call.Caller.Trust = tt.trust
+			turn, err := f.Start(call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := spoken(turn); got != tt.want {
+				t.Errorf("spoken = %q, want %q\ntrace %q", got, tt.want, turn.Trace)
+			}
+			if turn.State.Vars["code"] != "" {
+				t.Errorf("vars.code = %q: a variable carried what the caller may not hear", turn.State.Vars["code"])
+			}
+		})
+	}
+	// A verified_pin call (from a goto after verification) hears the code; member.tier is
+	// in no level: never said.
+	st := State{Trust: TrustVerifiedPIN}
+	call := callFrom(m)
+	call.From = &st
+	turn, err := f.Start(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := spoken(turn), "Hi Dana. Off to Atlanta tomorrow. Code HX7Q2P. Seat aisle. Bye."; got != want {
+		t.Errorf("verified_pin: spoken = %q, want %q", got, want)
+	}
+}
+
+func TestDisclosureValidation(t *testing.T) {
+	tests := []struct {
+		name     string
+		policy   map[string][]string
+		nodes    []Node
+		wantErr  string // a path: message fragment
+		wantWarn string
+	}{
+		{
+			name:    "unknown level",
+			policy:  map[string][]string{"trusted": {"member.first_name"}},
+			wantErr: `disclosure.trusted: unknown trust level "trusted"`,
+		},
+		{
+			name:    "not a member or activity field",
+			policy:  map[string][]string{"verified": {"caller.phone_last4"}},
+			wantErr: `disclosure.verified.0: "caller.phone_last4" is not a member or activity field`,
+		},
+		{
+			name:     "a prompt no level may hear",
+			policy:   map[string][]string{"verified": {"member.first_name"}},
+			nodes:    []Node{{ID: "a", Type: NodeSay, Say: en("Tier {{ member.tier }}."), Next: "b"}},
+			wantWarn: "nodes.a.say.en-US: never spoken: it says member.tier",
+		},
+		{
+			name:     "a safe text that itself needs a level",
+			policy:   map[string][]string{"verified": {"member.first_name", "member.tier"}},
+			nodes:    []Node{{ID: "a", Type: NodeSay, Say: en("Tier {{ member.tier }}."), Safe: en("Hi {{ member.first_name }}."), Next: "b"}},
+			wantWarn: "nodes.a.safe.en-US: callers below verified hear nothing here",
+		},
+		{
+			name:     "a gather whose prompt no level may hear",
+			policy:   map[string][]string{},
+			nodes:    []Node{{ID: "a", Type: NodeGather, Prompt: en("{{ activity.place }}? Press 1."), Options: []Option{{Digits: "1", Next: "b"}}, NoInput: "b"}},
+			wantWarn: "nodes.a.prompt.en-US: never spoken: it says activity.place",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nodes := append(tt.nodes, Node{ID: "b", Type: NodeHangup, Say: en("Bye.")})
+			if len(tt.nodes) == 0 {
+				nodes = []Node{{ID: "a", Type: NodeSay, Say: en("Hi."), Next: "b"}, nodes[0]}
+			}
+			f := flowOf(nodes...)
+			f.Disclosure = tt.policy
+			r := f.ValidateWith(ValidateOptions{})
+			check := func(list []Problem, want, kind string) {
+				if want == "" {
+					return
+				}
+				for _, p := range list {
+					if strings.Contains(p.Error(), want) {
+						return
+					}
+				}
+				t.Errorf("%s = %v, want one containing %q", kind, list, want)
+			}
+			check(r.Errors, tt.wantErr, "errors")
+			check(r.Warnings, tt.wantWarn, "warnings")
+			if tt.wantErr == "" && !r.Valid() {
+				t.Errorf("errors = %v", r.Errors)
+			}
+		})
+	}
+}
+
+func TestVerifyNode(t *testing.T) {
+	f := mustLoad(t, flowOf(
+		Node{ID: "v", Type: NodeVerify, Prompt: en("PIN?"), NotFoundPrompt: en("Wrong."), Next: "ok", NotFound: "no"},
+		Node{ID: "ok", Type: NodeHangup, Say: en("Verified.")},
+		Node{ID: "no", Type: NodeHangup, Say: en("Not verified.")},
+	))
+	t.Run("asks by keypad, ended by pound", func(t *testing.T) {
+		turn, err := f.Start(callFrom(sam(nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := gatherOf(turn)
+		if g == nil || g.Input != "dtmf" || g.FinishOnKey != "#" || turn.State.Node != "v" {
+			t.Fatalf("gather = %+v, state %+v", g, turn.State)
+		}
+		// The PIN goes to the edge only, never into the trace or the state.
+		turn, err = f.Resume(callFrom(sam(nil)), turn.State, Input{Digits: "482913"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if turn.Verify == nil || turn.Verify.MemberID != "1002" || turn.Verify.PIN != "482913" || len(turn.Actions) != 0 {
+			t.Fatalf("verify request = %+v", turn)
+		}
+		if strings.Contains(strings.Join(turn.Trace, " "), "482913") || strings.Contains(turn.State.Trust+turn.State.Node, "482913") {
+			t.Errorf("the PIN leaked into %q / %+v", turn.Trace, turn.State)
+		}
+	})
+	t.Run("no member to verify", func(t *testing.T) {
+		turn, err := f.Start(callFrom())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := spoken(turn); got != "Not verified." {
+			t.Errorf("spoken = %q", got)
+		}
+	})
+	t.Run("already verified", func(t *testing.T) {
+		call := callFrom(sam(nil))
+		call.From = &State{Trust: TrustVerifiedPIN}
+		turn, err := f.Start(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := spoken(turn); got != "Verified." {
+			t.Errorf("spoken = %q", got)
+		}
+	})
+	t.Run("an answer for another member is stale", func(t *testing.T) {
+		first, _ := f.Start(callFrom(sam(nil)))
+		call := callFrom(sam(nil))
+		call.Verified = &Verified{MemberID: "1001", OK: true}
+		turn, err := f.Resume(call, first.State, Input{Digits: "2580"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if turn.Verify == nil || turn.State.Trust == TrustVerifiedPIN {
+			t.Errorf("turn = %+v", turn)
+		}
+	})
+}
+
+func TestIdentifyLowersTrust(t *testing.T) {
+	// A verified number that is nobody's: keypad member numbers are not vouched for.
+	call := callFrom()
+	first, err := Default().Start(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call.Identified = &Identified{Number: "1001", Member: ptr(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})))}
+	turn, err := Default().Resume(call, first.State, Input{Digits: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turn.State.Trust != TrustUnverified || strings.Contains(spoken(turn), "Atlanta") {
+		t.Errorf("trust %q, spoken %q", turn.State.Trust, spoken(turn))
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,2 @@
+DROP TABLE verification_attempts;
+DROP TABLE member_pins;

@@ -1,0 +1,245 @@
+package lookup
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/argon2"
+)
+
+// PINs are members' step-up secrets for calls whose number the network does not vouch
+// for. They are stored only as argon2id hashes with a random salt each, never returned,
+// and checked with a lockout kept in Redis, so it holds across instances: at most
+// MaxAttempts tries per member and per calling number within Window. Every try is
+// recorded in verification_attempts with the calling number as a keyed hash.
+type PINs struct {
+	pool *pgxpool.Pool
+	rdb  redis.UniversalClient
+	o    PINOptions
+}
+
+// PINOptions tune PIN checks. Zero values get the defaults noted.
+type PINOptions struct {
+	MaxAttempts int           // tries per member and per calling number in Window; 5
+	Window      time.Duration // how long tries count (from the first); 15 minutes
+	Prefix      string        // Redis key prefix, e.g. "ml:"
+	// CallerKey keys the hash of calling numbers in the attempts table and in Redis, so
+	// the stored hashes cannot be reversed by trying every number.
+	CallerKey []byte
+}
+
+// Verification outcomes, as recorded.
+const (
+	PINOK     = "ok"
+	PINWrong  = "wrong"
+	PINLocked = "locked"
+	PINNone   = "no_pin" // the member has no PIN: counts as a wrong one
+)
+
+// argon2id parameters (RFC 9106's second recommended option, lighter on memory).
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024 // KiB
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// NewPINs returns the PIN store.
+func NewPINs(pool *pgxpool.Pool, rdb redis.UniversalClient, o PINOptions) *PINs {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.Window <= 0 {
+		o.Window = 15 * time.Minute
+	}
+	if len(o.CallerKey) == 0 {
+		o.CallerKey = []byte("memberline caller")
+	}
+	return &PINs{pool: pool, rdb: rdb, o: o}
+}
+
+// ValidPIN reports whether pin is 4 to 8 digits.
+func ValidPIN(pin string) bool {
+	if len(pin) < 4 || len(pin) > 8 {
+		return false
+	}
+	for i := 0; i < len(pin); i++ {
+		if pin[i] < '0' || pin[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// SetPIN stores a member's PIN (4 to 8 digits, else a *FieldError naming "pin"), replacing
+// any earlier one and clearing the member's lockout. ErrNotFound: no such member.
+func (p *PINs) SetPIN(ctx context.Context, memberID, pin string) error {
+	if !ValidPIN(pin) {
+		return &FieldError{Field: "pin", Message: "must be 4 to 8 digits"}
+	}
+	hash, err := hashPIN(pin)
+	if err != nil {
+		return fmt.Errorf("lookup: set pin: %w", err)
+	}
+	tag, err := p.pool.Exec(ctx, `INSERT INTO member_pins (member_id, hash)
+		SELECT id, $2 FROM members WHERE id = $1
+		ON CONFLICT (member_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, memberID, hash)
+	if err != nil {
+		return fmt.Errorf("lookup: set pin: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("lookup: set pin for member %q: %w", memberID, ErrNotFound)
+	}
+	if err := p.rdb.Del(ctx, p.memberKey(memberID)).Err(); err != nil {
+		return fmt.Errorf("lookup: set pin: clear lockout: %w", err)
+	}
+	return nil
+}
+
+// HasPIN reports whether the member has a PIN.
+func (p *PINs) HasPIN(ctx context.Context, memberID string) (bool, error) {
+	var ok bool
+	err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM member_pins WHERE member_id = $1)`, memberID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("lookup: has pin: %w", err)
+	}
+	return ok, nil
+}
+
+// Check verifies pin for the member on a call from callerPhone ("" when withheld) and
+// returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
+// against the member and the calling number (INCR, atomic across instances); past
+// MaxAttempts in Window the PIN is not even compared. A right PIN clears the member's
+// count. An error (Redis or PostgreSQL down) means not verified.
+func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone string) (string, error) {
+	caller := p.CallerHash(callerPhone)
+	keys := []string{p.memberKey(memberID), p.callerKey(caller)}
+	pipe := p.rdb.TxPipeline()
+	counts := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		counts[i] = pipe.Incr(ctx, k)
+		pipe.ExpireNX(ctx, k, p.o.Window)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", fmt.Errorf("lookup: check pin: lockout: %w", err)
+	}
+	outcome := PINLocked
+	if counts[0].Val() <= int64(p.o.MaxAttempts) && counts[1].Val() <= int64(p.o.MaxAttempts) {
+		var hash string
+		err := p.pool.QueryRow(ctx, `SELECT hash FROM member_pins WHERE member_id = $1`, memberID).Scan(&hash)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			outcome = PINNone
+		case err != nil:
+			return "", fmt.Errorf("lookup: check pin: %w", err)
+		case checkPIN(hash, pin):
+			outcome = PINOK
+		default:
+			outcome = PINWrong
+		}
+	}
+	if _, err := p.pool.Exec(ctx, `INSERT INTO verification_attempts (member_id, caller_hash, outcome)
+		SELECT id, $2, $3 FROM members WHERE id = $1`, memberID, caller, outcome); err != nil {
+		return "", fmt.Errorf("lookup: check pin: record: %w", err)
+	}
+	if outcome == PINOK {
+		// Not fatal: the count expires with the window anyway.
+		_ = p.rdb.Del(ctx, keys[0]).Err()
+	}
+	return outcome, nil
+}
+
+// Attempt is one recorded verification try.
+type Attempt struct {
+	At         time.Time `json:"at"`
+	CallerHash string    `json:"caller_hash"`
+	Outcome    string    `json:"outcome"`
+}
+
+// Attempts lists a member's verification tries, oldest first.
+func (p *PINs) Attempts(ctx context.Context, memberID string) ([]Attempt, error) {
+	rows, err := p.pool.Query(ctx, `SELECT at, caller_hash, outcome FROM verification_attempts
+		WHERE member_id = $1 ORDER BY at, id`, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("lookup: attempts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Attempt, error) {
+		var a Attempt
+		err := r.Scan(&a.At, &a.CallerHash, &a.Outcome)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lookup: attempts: %w", err)
+	}
+	if out == nil {
+		out = []Attempt{}
+	}
+	return out, nil
+}
+
+// CallerHash is the keyed hash a calling number is recorded as ("" for a withheld one).
+func (p *PINs) CallerHash(phone string) string {
+	if phone == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, p.o.CallerKey)
+	m.Write([]byte(phone))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+func (p *PINs) memberKey(memberID string) string { return p.o.Prefix + "pin:member:" + memberID }
+func (p *PINs) callerKey(hash string) string {
+	if hash == "" {
+		hash = "withheld" // withheld numbers share one budget
+	}
+	return p.o.Prefix + "pin:caller:" + hash
+}
+
+// hashPIN returns pin's argon2id hash in the PHC string format.
+func hashPIN(pin string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// checkPIN compares pin with a hash from hashPIN, in constant time.
+func checkPIN(hash, pin string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	var mem, iters uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iters, &threads); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 || mem > 1<<20 || iters > 16 || threads == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pin), salt, iters, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

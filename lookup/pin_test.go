@@ -1,0 +1,156 @@
+package lookup
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/memberline/memberline/internal/testenv"
+)
+
+func pinMember(t *testing.T, pool *pgxpool.Pool, id string) {
+	t.Helper()
+	dir := NewDirectory(pool, DefaultWindows)
+	if _, err := dir.PutMember(context.Background(), Member{ID: id, FirstName: "Dana", Language: "en-US", TimeZone: "UTC", Phones: []string{"+14045550123"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSetPIN(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix})
+	pinMember(t, pool, "1001")
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		member  string
+		pin     string
+		wantErr error
+	}{
+		{"four digits", "1001", "2580", nil},
+		{"eight digits", "1001", "25802580", nil},
+		{"too short", "1001", "258", ErrInvalid},
+		{"too long", "1001", "258025802", ErrInvalid},
+		{"not digits", "1001", "25a0", ErrInvalid},
+		{"no such member", "9999", "2580", ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := pins.SetPIN(ctx, tt.member, tt.pin)
+			if !errors.Is(err, tt.wantErr) && !(err == nil && tt.wantErr == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			var fe *FieldError
+			if errors.Is(tt.wantErr, ErrInvalid) && (!errors.As(err, &fe) || fe.Field != "pin") {
+				t.Errorf("err = %v, want a field error naming pin", err)
+			}
+		})
+	}
+	// Stored only as a salted argon2id hash: two members with the same PIN differ.
+	pinMember(t, pool, "1002")
+	for _, id := range []string{"1001", "1002"} {
+		if err := pins.SetPIN(ctx, id, "2580"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a, b string
+	if err := pool.QueryRow(ctx, `SELECT (SELECT hash FROM member_pins WHERE member_id = '1001'), (SELECT hash FROM member_pins WHERE member_id = '1002')`).Scan(&a, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(a, "$argon2id$") || a == b || strings.Contains(a, "2580") {
+		t.Errorf("hashes %q, %q", a, b)
+	}
+}
+
+// Two service instances (their own pools and Redis clients) share one lockout.
+func TestPINLockoutAcrossInstances(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	rdb2, _ := testenv.Redis(t)
+	pool2, err := pgxpool.NewWithConfig(context.Background(), pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool2.Close)
+	opts := PINOptions{Prefix: prefix, MaxAttempts: 3, Window: time.Minute}
+	a, b := NewPINs(pool, rdb, opts), NewPINs(pool2, rdb2, opts)
+	pinMember(t, pool, "1001")
+	ctx := context.Background()
+	if err := a.SetPIN(ctx, "1001", "2580"); err != nil {
+		t.Fatal(err)
+	}
+	const caller = "+14045550123"
+	steps := []struct {
+		name string
+		via  *PINs
+		pin  string
+		from string
+		want string
+	}{
+		{"wrong on instance a", a, "1111", caller, PINWrong},
+		{"wrong on instance b", b, "2222", caller, PINWrong},
+		{"wrong again on a", a, "3333", "+14045550199", PINWrong},
+		{"right, but the member is locked (b)", b, "2580", "+14045550177", PINLocked},
+		{"locked on a as well", a, "2580", caller, PINLocked},
+	}
+	for _, s := range steps {
+		got, err := s.via.Check(ctx, "1001", s.pin, s.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != s.want {
+			t.Errorf("%s: %s, want %s", s.name, got, s.want)
+		}
+	}
+	ttl, err := rdb.TTL(ctx, prefix+"pin:member:1001").Result()
+	if err != nil || ttl <= 0 || ttl > time.Minute {
+		t.Errorf("lockout TTL = %v, %v; want within the window", ttl, err)
+	}
+	// Every try was recorded, the calling number only as a keyed hash.
+	got, err := a.Attempts(ctx, "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(steps) {
+		t.Fatalf("attempts = %+v, want %d", got, len(steps))
+	}
+	for _, at := range got {
+		if at.CallerHash == "" || strings.Contains(at.CallerHash, "4045550") {
+			t.Errorf("caller hash %q", at.CallerHash)
+		}
+	}
+	// A calling number is limited too, whichever member it tries.
+	pinMember(t, pool, "1002")
+	if err := a.SetPIN(ctx, "1002", "2580"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Check(ctx, "1002", "2580", caller); got != PINLocked {
+		t.Errorf("another member from a locked number: %s, want locked", got)
+	}
+	if got, _ := b.Check(ctx, "1002", "2580", "+14045550100"); got != PINOK {
+		t.Errorf("another number: %s, want ok", got)
+	}
+	// Setting a new PIN clears the member's lockout.
+	if err := b.SetPIN(ctx, "1001", "4321"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.Check(ctx, "1001", "4321", "+14045550111"); got != PINOK {
+		t.Errorf("after a new PIN: %s, want ok", got)
+	}
+}
+
+func TestCheckPINWithoutPIN(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix})
+	pinMember(t, pool, "1001")
+	got, err := pins.Check(context.Background(), "1001", "2580", "")
+	if err != nil || got != PINNone {
+		t.Errorf("check = %q, %v; want no_pin", got, err)
+	}
+}
