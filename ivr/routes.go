@@ -26,12 +26,14 @@ func (s *server) routes(r *mux.Router) {
 	if s.validator != nil {
 		tw.Use(s.validator.Middleware(s.cfg.PublicURL))
 	}
+	tw.Use(s.refuseReplays) // after the signature check: only genuine requests are remembered
 	tw.Handle("/voice", s.handleVoice()).Methods(http.MethodPost)
 	tw.Handle("/gather", s.handleGather()).Methods(http.MethodPost)
 	tw.Handle("/status", s.handleStatus()).Methods(http.MethodPost)
 	tw.Handle("/fallback", s.handleFallback()).Methods(http.MethodPost)
 
 	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(apiHeaders)
 	api.Use(requireBearer(s.cfg.AdminToken))
 	api.Handle("/members/{memberID}", s.handlePutMember()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}", s.handleGetMember()).Methods(http.MethodGet)
@@ -64,10 +66,10 @@ func (s *server) routes(r *mux.Router) {
 		api.Handle("/reports/outcomes", s.handleOutcomesReport()).Methods(http.MethodGet)
 		api.Handle("/reports/members", s.handleMembersReport()).Methods(http.MethodGet)
 	}
-	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api.NotFoundHandler = apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "", "no such endpoint")
-	})
-	api.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))
+	api.MethodNotAllowedHandler = apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", r.Method+" is not allowed here")
-	})
+	}))
 }

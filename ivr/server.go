@@ -31,6 +31,9 @@ type Config struct {
 	Handoff       HandoffConfig
 	Logger        *slog.Logger
 	Now           func() time.Time // time.Now
+	// ReplayWindow is how long a signed webhook is remembered to refuse it played again
+	// (with Deps.Replay); DefaultReplayWindow when zero.
+	ReplayWindow time.Duration
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil uses
 	// OpenTelemetry's global ones. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -64,6 +67,8 @@ type Deps struct {
 	// PINs, when set, checks PINs at verify nodes (with its lockout) and serves
 	// PUT /api/v1/members/{id}/pin. Nil: every verify node fails to verify.
 	PINs *lookup.PINs
+	// Replay, when set, refuses a signed webhook seen before within Config.ReplayWindow.
+	Replay ReplayGuard
 	// Calls, when set, records every call's journey and serves the call records and
 	// usage reports under /api/v1.
 	Calls *calls.Store

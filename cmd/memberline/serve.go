@@ -168,6 +168,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Flow:     flows.Default(),
 		Flows:    store,
 		PINs:     pins,
+		Replay:   ivr.RedisReplayGuard(d.rdb, "memberline:"),
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("draining: shutting down")

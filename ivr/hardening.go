@@ -1,0 +1,95 @@
+package ivr
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ReplayGuard remembers webhooks already answered. FirstSeen records key for ttl and
+// reports whether it was new; it must be atomic across instances.
+type ReplayGuard interface {
+	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// DefaultReplayWindow is how long a webhook's signature and body are remembered.
+const DefaultReplayWindow = 10 * time.Minute
+
+// RedisReplayGuard is a ReplayGuard on Redis (SET NX with a TTL), shared by every
+// instance.
+func RedisReplayGuard(rdb redis.UniversalClient, prefix string) ReplayGuard {
+	return redisReplay{rdb: rdb, prefix: prefix}
+}
+
+type redisReplay struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+func (g redisReplay) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return g.rdb.SetNX(ctx, g.prefix+"webhook:"+key, 1, ttl).Result()
+}
+
+// refuseReplays answers 409 with no body to a signed webhook whose signature, URL and
+// body were already seen within the window: a captured request played again must not
+// take another turn (another PIN try, another hand-off). Twilio itself resends a webhook
+// only when it got no answer; such a resend then goes to the number's Fallback URL,
+// which hands the call to an agent. When the guard cannot answer (Redis down) the webhook
+// goes through: calls keep working, replays are then only as hard as forging a signature.
+func (s *server) refuseReplays(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sig := r.Header.Get(SignatureHeader)
+		if s.deps.Replay == nil || sig == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := readBody(w, r)
+		if err != nil {
+			http.Error(w, "cannot read request body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h := sha256.New()
+		io.WriteString(h, sig+"\n"+r.URL.RequestURI()+"\n")
+		h.Write(body)
+		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
+		defer cancel()
+		first, err := s.deps.Replay.FirstSeen(ctx, hex.EncodeToString(h.Sum(nil)), s.replayWindow())
+		switch {
+		case err != nil:
+			s.log.WarnContext(r.Context(), "replay check failed; answering anyway", "err", err)
+		case !first:
+			s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
+			w.WriteHeader(http.StatusConflict)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) replayWindow() time.Duration {
+	if s.cfg.ReplayWindow > 0 {
+		return s.cfg.ReplayWindow
+	}
+	return DefaultReplayWindow
+}
+
+// apiHeaders are the security headers of every admin API answer (the console's own
+// files set theirs, see console.Handler): nothing is framed, sniffed, referred or cached.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
