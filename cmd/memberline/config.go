@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // config is everything the service reads from the environment.
@@ -45,8 +47,18 @@ type config struct {
 	PINMaxAttempts   int
 	PINLockoutWindow time.Duration
 
+	// Call records: kept for CallRetention, purged every CallPurgeInterval; callers are
+	// hashed with CallHashKey (derived from the Twilio token when empty).
+	CallRetention     time.Duration
+	CallPurgeInterval time.Duration
+	CallHashKey       string
+
 	// InsecureSkipSignature disables Twilio signature checks (development only).
 	InsecureSkipSignature bool
+
+	// tracerProvider, when set, traces PostgreSQL and Redis calls (serve sets it when
+	// spans are exported); not read from the environment.
+	tracerProvider trace.TracerProvider
 }
 
 // envVar documents one setting; the README's configuration table says the same.
@@ -154,6 +166,13 @@ var envVars = []envVar{
 		return nil
 	}},
 	{"SHUTDOWN_TIMEOUT", "20s", durationVar(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
+	{"CALL_RETENTION", "90d", func(c *config, v string) error {
+		d, err := parseRetention(v)
+		c.CallRetention = d
+		return err
+	}},
+	{"CALL_PURGE_INTERVAL", "1h", durationVar(func(c *config) *time.Duration { return &c.CallPurgeInterval })},
+	{"CALL_HASH_KEY", "", stringVar(func(c *config) *string { return &c.CallHashKey })},
 	{"LOG_FORMAT", "json", func(c *config, v string) error {
 		if v != "json" && v != "text" {
 			return fmt.Errorf("must be json or text, got %q", v)

@@ -31,6 +31,7 @@ Commands:
   call      place a simulated call against a running service: memberline call +14045550123
   twilio    point a Twilio number at PUBLIC_URL: memberline twilio configure --number +14045550100 [--dry-run]
   flows     export flows to files, or import them: memberline flows export -dir flows/
+  calls     delete call records past CALL_RETENTION: memberline calls purge [-older-than 90d]
   import    load members from NDJSON (one member a line, with phones and activities)
   gen-members  write a generated data set for import: memberline gen-members -n 1000000 > members.ndjson
   help      show this text
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runTwilio(rest, getenv, stdout, stderr)
 	case "call":
 		return runCall(ctx, rest, getenv, stdin, stdout, stderr)
+	case "calls":
+		return runCalls(ctx, rest, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, getenv, stdin, stdout, stderr)
 	case "gen-members":

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
@@ -51,6 +52,7 @@ func connect(ctx context.Context, cfg config) (*deps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	tracePool(pcfg, cfg.tracerProvider)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -64,6 +66,10 @@ func connect(ctx context.Context, cfg config) (*deps, error) {
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	if err := traceRedis(d.rdb, cfg.tracerProvider); err != nil {
+		d.Close()
+		return nil, err
 	}
 	windows := lookup.Windows{Upcoming: cfg.UpcomingWindow, Recent: cfg.RecentWindow}
 	d.cache = lookup.NewCache(lookup.NewDirectory(pool, windows), d.rdb, lookup.CacheOptions{
@@ -89,6 +95,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := flows.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := calls.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
@@ -118,12 +127,49 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "WARNING: --insecure-skip-twilio-signature: Twilio signatures are NOT checked. Anyone who can reach this service can impersonate Twilio. Never run like this in production.")
 		log.Warn("twilio signature checks are disabled")
 	}
+	tel, err := setupTelemetry(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() { // last: spans of the shutdown itself are flushed too
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry not flushed", "err", err)
+		}
+	}()
+	if tel.tracing() {
+		cfg.tracerProvider = tel.tp
+	}
 
 	d, err := connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	// Call records: written in batches off the webhook's path; the deferred Close runs
+	// after the HTTP server has finished its requests (drain) and before the pool closes.
+	flowOutcome := ivr.FlowOutcomes(tel.mp)
+	records := calls.New(d.pool, calls.Options{
+		HashKey: callHashKey(cfg),
+		Logger:  log,
+		OnHungUp: func(flow string, version int) {
+			flowOutcome(context.Background(), flow, version, calls.OutcomeHungUp)
+		},
+	})
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := records.Close(fctx); err != nil {
+			log.Error("call records not flushed", "err", err)
+		} else {
+			log.Info("call records flushed", "written", records.Stats().Written)
+		}
+	}()
+	go purgeCalls(ctx, records, cfg.CallRetention, cfg.CallPurgeInterval, log)
+	if err := observeStores(tel.mp, d.pool, d.rdb, d.cache, d.local, records); err != nil {
+		return err
+	}
 	pins := lookup.NewPINs(d.pool, d.rdb, lookup.PINOptions{
 		MaxAttempts: cfg.PINMaxAttempts, Window: cfg.PINLockoutWindow,
 		CallerKey: []byte("memberline pin callers " + cfg.TwilioAuthToken),
@@ -161,12 +207,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			SIPURI:      cfg.AgentSIPURI,
 			Client:      cfg.AgentClient,
 		},
-		Logger: log,
+		Logger:         log,
+		TracerProvider: tel.tp,
+		MeterProvider:  tel.mp,
 	}, ivr.Deps{
 		Resolver: d.front,
 		Members:  d.front,
 		Flow:     flows.Default(),
 		Flows:    store,
+		Calls:    records,
+		Metrics:  tel.metrics,
 		PINs:     pins,
 		Replay:   ivr.RedisReplayGuard(d.rdb, "memberline:"),
 		Ready: func(ctx context.Context) error {
