@@ -129,12 +129,6 @@ func (s *server) handleGetMember() http.Handler {
 	})
 }
 
-func (s *server) handleDeleteMember() http.Handler {
-	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
-		return nil, s.deps.Members.DeleteMember(r.Context(), ids[0])
-	})
-}
-
 // parseTime reads an RFC 3339 time, keeping its UTC offset; "" is the zero time.
 func parseTime(field, v string) (time.Time, error) {
 	if v == "" {

@@ -39,6 +39,7 @@ func (s *server) routes(r *mux.Router) {
 	api.Handle("/members/{memberID}", s.handleGetMember()).Methods(http.MethodGet)
 	api.Handle("/members/{memberID}", s.handleDeleteMember()).Methods(http.MethodDelete)
 	api.Handle("/members/{memberID}/pin", s.handlePutPIN()).Methods(http.MethodPut)
+	api.Handle("/members/{memberID}/export", s.handleExportMember()).Methods(http.MethodGet)
 	api.Handle("/members/{memberID}/activities/{activityID}", s.handlePutActivity()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}/activities/{activityID}", s.handleDeleteActivity()).Methods(http.MethodDelete)
 	api.Handle("/lookup", s.handleLookup()).Methods(http.MethodGet)

@@ -1,0 +1,141 @@
+package ivr
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+)
+
+// The logs of whole calls (recognized, identified by number, a wrong and a right PIN, a
+// hand-off, the admin API) carry no phone number, name, PIN, place or confirmation code.
+func TestLogsCarryNoPII(t *testing.T) {
+	var logs syncBuffer
+	h := newSharedRedisHarness(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	h.seedMembers()
+	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
+	h.call("+14045550123", "1")
+	h.callStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111", "2580", "1")
+	h.callStir("+12125550000", "TN-Validation-Failed-A", "", "1001", "2580", "2", "0")
+	h.call("anonymous", "")
+	h.mustAPI(http.MethodGet, "/api/v1/members/1001/export", "")
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"webhook"`) || !strings.Contains(out, "pin check") {
+		t.Fatalf("the calls logged nothing to scan:\n%s", out)
+	}
+	for _, pii := range []string{
+		"+14045550123", "4045550123", "+12125550000", "2125550000", // numbers (masked ones keep 4 digits)
+		"Dana", "Whitfield", // names
+		"2580", "1111", // PINs
+		"Atlanta", "HX7Q2P", // the trip
+	} {
+		if strings.Contains(out, pii) {
+			t.Errorf("the logs carry %q", pii)
+		}
+	}
+}
+
+func TestExportMember(t *testing.T) {
+	h := newSharedRedisHarness(t)
+	h.seedMembers()
+	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
+	h.callStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111")
+	var ex struct {
+		Member struct {
+			ID     string   `json:"id"`
+			Phones []string `json:"phones"`
+		} `json:"member"`
+		Activities []struct {
+			Reference string `json:"reference"`
+			StartsAt  string `json:"starts_at"`
+		} `json:"activities"`
+		PINSet   bool `json:"pin_set"`
+		Attempts []struct {
+			Outcome    string `json:"outcome"`
+			CallerHash string `json:"caller_hash"`
+		} `json:"verification_attempts"`
+		Consents []any `json:"consents"`
+		Calls    []any `json:"calls"`
+	}
+	body := h.mustAPI(http.MethodGet, "/api/v1/members/1001/export", "")
+	if err := json.Unmarshal([]byte(body), &ex); err != nil {
+		t.Fatal(err)
+	}
+	if ex.Member.ID != "1001" || len(ex.Member.Phones) != 2 || len(ex.Activities) != 1 || ex.Activities[0].Reference != "HX7Q2P" ||
+		ex.Activities[0].StartsAt != "2026-11-27T14:05:00-05:00" || !ex.PINSet || len(ex.Attempts) != 1 ||
+		ex.Attempts[0].Outcome != lookup.PINWrong || ex.Attempts[0].CallerHash == "" || ex.Consents == nil || ex.Calls == nil {
+		t.Errorf("export = %s", body)
+	}
+	if strings.Contains(body, "2580") || strings.Contains(body, "argon2") {
+		t.Errorf("the export carries the PIN or its hash: %s", body)
+	}
+	if code, _ := h.api(http.MethodGet, "/api/v1/members/9999/export", ""); code != http.StatusNotFound {
+		t.Errorf("unknown member: %d, want 404", code)
+	}
+}
+
+// DELETE reaches every tier: PostgreSQL, Redis, and the local tier of another instance
+// that had the number in memory.
+func TestDeleteMemberReachesEveryTier(t *testing.T) {
+	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
+	_, prefix := testenv.Redis(t)
+	var (
+		locals   []*lookup.Local
+		handlers []http.Handler
+	)
+	for range 2 {
+		rdb, _ := testenv.Redis(t) // each instance its own client
+		l := lookup.NewLocal(lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix}),
+			lookup.LocalOptions{TTL: time.Hour, NegativeTTL: time.Hour})
+		t.Cleanup(l.Close)
+		locals = append(locals, l)
+		handlers = append(handlers, NewServer(Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
+			Now: func() time.Time { return testNow }}, Deps{Resolver: l, Members: l, Flow: flows.Default(),
+			PINs: lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})}))
+	}
+	a := &harness{t: t, handler: handlers[0]}
+	b := &harness{t: t, handler: handlers[1]}
+	a.seedMembers()
+	a.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
+	ctx := context.Background()
+	members := func(l *lookup.Local) int {
+		c, err := l.Resolve(ctx, "+14045550123", testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(c.Members)
+	}
+	// Both instances' local tiers hold Dana's number (and so does Redis).
+	if !strings.Contains(spoken(t, b.call("+14045550123")[0]), "Dana") || members(locals[0]) != 1 || members(locals[1]) != 1 {
+		t.Fatal("Dana is not in every tier to begin with")
+	}
+	if code, body := a.api(http.MethodDelete, "/api/v1/members/1001", ""); code != http.StatusNoContent {
+		t.Fatalf("delete = %d %s", code, body)
+	}
+	// The other instance hears of it through the invalidation channel.
+	deadline := time.Now().Add(5 * time.Second)
+	for members(locals[1]) != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if members(locals[0]) != 0 || members(locals[1]) != 0 {
+		t.Fatal("a cache tier still answers with the deleted member")
+	}
+	if said := spoken(t, b.call("+14045550123")[0]); strings.Contains(said, "Dana") {
+		t.Errorf("a call after the delete hears %q", said)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM members WHERE id = '1001') + (SELECT count(*) FROM member_phones WHERE member_id = '1001')
+		+ (SELECT count(*) FROM activities WHERE member_id = '1001') + (SELECT count(*) FROM member_pins WHERE member_id = '1001')
+		+ (SELECT count(*) FROM verification_attempts WHERE member_id = '1001')`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("rows left in PostgreSQL: %d (%v)", n, err)
+	}
+}
