@@ -34,8 +34,8 @@ type Config struct {
 	// ReplayWindow is how long a signed webhook is remembered to refuse it played again
 	// (with Deps.Replay); DefaultReplayWindow when zero.
 	ReplayWindow time.Duration
-	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil uses
-	// OpenTelemetry's global ones. With a no-op TracerProvider no span is even started.
+	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
+	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 }

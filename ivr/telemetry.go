@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -57,10 +57,10 @@ type telemetry struct {
 func newTelemetry(cfg Config) *telemetry {
 	tp, mp := cfg.TracerProvider, cfg.MeterProvider
 	if tp == nil {
-		tp = otel.GetTracerProvider()
+		tp = noop.NewTracerProvider()
 	}
 	if mp == nil {
-		mp = otel.GetMeterProvider()
+		mp = metricnoop.NewMeterProvider()
 	}
 	_, off := tp.(noop.TracerProvider)
 	meter := mp.Meter(Scope)
@@ -94,7 +94,7 @@ func newTelemetry(cfg Config) *telemetry {
 // what it decides; the call recorder counts callers who hung up (see calls.Options.OnHungUp).
 func FlowOutcomes(mp metric.MeterProvider) func(ctx context.Context, flow string, version int, outcome string) {
 	if mp == nil {
-		mp = otel.GetMeterProvider()
+		mp = metricnoop.NewMeterProvider()
 	}
 	c, _ := mp.Meter(Scope).Int64Counter("memberline.flow.outcomes",
 		metric.WithDescription("Calls by how their flow ended: self_service, handoff, caller_hung_up, error; by flow and version."))
