@@ -49,9 +49,10 @@ type telemetry struct {
 	latency    metric.Float64Histogram
 	recognized metric.Int64Counter
 	flowEnd    func(ctx context.Context, flow string, version int, outcome string)
-	routeOpt   map[string]metric.RecordOption
-	spanName   map[string]string
-	recogOpt   map[string]metric.AddOption
+	// Option slices are kept whole: passing them on with ... costs no allocation.
+	routeOpt map[string][]metric.RecordOption
+	spanName map[string]string
+	recogOpt map[string][]metric.AddOption
 }
 
 func newTelemetry(cfg Config) *telemetry {
@@ -68,9 +69,9 @@ func newTelemetry(cfg Config) *telemetry {
 		tracer:   tp.Tracer(Scope),
 		tracing:  !off,
 		flowEnd:  FlowOutcomes(mp),
-		routeOpt: map[string]metric.RecordOption{},
+		routeOpt: map[string][]metric.RecordOption{},
 		spanName: map[string]string{},
-		recogOpt: map[string]metric.AddOption{},
+		recogOpt: map[string][]metric.AddOption{},
 	}
 	// Errors here only mean an invalid name or unit, which is fixed: the no-op
 	// instruments returned with them record nothing.
@@ -80,11 +81,11 @@ func newTelemetry(cfg Config) *telemetry {
 	t.recognized, _ = meter.Int64Counter("memberline.calls.recognized",
 		metric.WithDescription("Incoming calls by how the caller was recognized: member, household, unknown, anonymous, error."))
 	for _, r := range append(webhookRoutes, "other") {
-		t.routeOpt[r] = metric.WithAttributeSet(attribute.NewSet(attrRoute.String(r)))
+		t.routeOpt[r] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrRoute.String(r)))}
 		t.spanName[r] = "POST " + r
 	}
 	for _, o := range recognitionOutcomes {
-		t.recogOpt[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", o)))
+		t.recogOpt[o] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", o)))}
 	}
 	return t
 }
@@ -133,7 +134,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			}
 			span.End()
 		}
-		s.tel.latency.Record(r.Context(), time.Since(start).Seconds(), s.tel.routeOpt[route])
+		s.tel.latency.Record(r.Context(), time.Since(start).Seconds(), s.tel.routeOpt[route]...)
 	})
 }
 
@@ -180,9 +181,14 @@ func signatureValid(span trace.Span, body []byte) {
 	span.End()
 }
 
-func endSpan(span trace.Span, err error) {
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
+// endSpan ends the engine's span with the flow it ran; attributes are built only for a
+// recording span (even a no-op SetAttributes call allocates its arguments).
+func endSpan(span trace.Span, err error, st flows.State) {
+	if span.IsRecording() {
+		span.SetAttributes(attrFlow.String(st.Flow), attrFlowVersion.Int(st.Version))
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
 	}
 	span.End()
 }

@@ -34,7 +34,7 @@ func (s *server) handleVoice() http.Handler {
 		start := time.Now()
 		ctx := r.Context()
 		caller, outcome := s.resolveCaller(ctx, r)
-		s.tel.recognized.Add(ctx, 1, s.tel.recogOpt[outcome])
+		s.tel.recognized.Add(ctx, 1, s.tel.recogOpt[outcome]...)
 		caller.Trust = flows.TrustFromStirVerstat(r.PostFormValue("StirVerstat"))
 		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
 		flow, err := s.startFlow(ctx, r)
@@ -45,8 +45,7 @@ func (s *server) handleVoice() http.Handler {
 			if err == nil {
 				turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
 			}
-			span.SetAttributes(attrFlow.String(turn.State.Flow), attrFlowVersion.Int(turn.State.Version))
-			endSpan(span, err)
+			endSpan(span, err, turn.State)
 		}
 		s.answer(w, r, turn, err, outcome, start, caller)
 	})
@@ -97,8 +96,7 @@ func (s *server) handleGather() http.Handler {
 		if err == nil {
 			turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
 		}
-		span.SetAttributes(attrFlow.String(st.Flow), attrFlowVersion.Int(st.Version))
-		endSpan(span, err)
+		endSpan(span, err, st)
 		if err != nil {
 			turn.State = st // the call's flow, for its record and the outcome metric
 		}

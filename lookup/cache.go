@@ -196,7 +196,7 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	rctx, cancel := context.WithTimeout(rctx, c.o.Timeout)
 	raw, err := c.rdb.Get(rctx, key).Result()
 	cancel()
-	span.SetAttributes(hitAttr(err == nil && raw != tombstone)) // a value, fresh or stale
+	setHit(span, err == nil && raw != tombstone) // a value, fresh or stale
 	span.End()
 
 	var (

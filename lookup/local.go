@@ -147,11 +147,11 @@ func (l *Local) Resolve(ctx context.Context, phone string, now time.Time) (Calle
 	defer span.End()
 	if e, ok := l.get(e164, now); ok {
 		l.hits.Add(1)
-		span.SetAttributes(attrHit)
+		setHit(span, true)
 		return e.Caller(now, l.next.o.Windows), nil
 	}
 	l.misses.Add(1)
-	span.SetAttributes(attrMiss)
+	setHit(span, false)
 	e, err := l.fill(ctx, e164, now)
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve %s: %w", Mask(e164), err)

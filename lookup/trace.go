@@ -29,9 +29,15 @@ func startSpan(ctx context.Context, name string) (context.Context, trace.Span) {
 	return parent.TracerProvider().Tracer(scope).Start(ctx, name)
 }
 
-func hitAttr(hit bool) attribute.KeyValue {
-	if hit {
-		return attrHit
+// setHit records whether a tier answered, only on a recording span: even a no-op
+// SetAttributes call allocates its arguments.
+func setHit(span trace.Span, hit bool) {
+	if !span.IsRecording() {
+		return
 	}
-	return attrMiss
+	if hit {
+		span.SetAttributes(attrHit)
+	} else {
+		span.SetAttributes(attrMiss)
+	}
 }
