@@ -117,6 +117,12 @@ type VerifyRequest struct {
 	PIN      string
 }
 
+// RememberRequest is a caller's consent to have Phone recognized as MemberID's number.
+type RememberRequest struct {
+	MemberID string
+	Phone    string
+}
+
 // Verified is the edge's answer to a VerifyRequest.
 type Verified struct {
 	MemberID string
@@ -251,6 +257,10 @@ type Turn struct {
 	// Identify, when set, asks the edge to look up this member number and call Resume again
 	// with the same state and input and Call.Identified filled in.
 	Identify string
+	// Remember, when set, asks the edge to add the calling number to the member, with the
+	// caller's consent (a remember node): the edge records the consent and carries on with
+	// this turn as it is.
+	Remember *RememberRequest
 	// Verify, when set, asks the edge to check a PIN for a member (a verify node) and call
 	// Resume again with the same state and input and Call.Verified filled in.
 	Verify *VerifyRequest

@@ -59,7 +59,7 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		return Turn{}, fmt.Errorf("%w: state is for flow %q version %d, not %q version %d", ErrState, st.Flow, st.Version, f.ID, f.Version)
 	}
 	n := p.nodes[st.Node]
-	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify)) {
+	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify) && n.typ != string(NodeRemember)) {
 		return Turn{}, fmt.Errorf("%w: node %q does not wait for input", ErrState, st.Node)
 	}
 	if st.Attempts < 0 {
@@ -78,6 +78,8 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		err = r.resumeRecord(n, in)
 	case NodeVerify:
 		err = r.resumeVerify(n, in)
+	case NodeRemember:
+		err = r.resumeRemember(n, in)
 	default:
 		err = r.resumeIdentify(n, in)
 	}
@@ -284,6 +286,15 @@ func (r *run) walk(id string) error {
 				continue
 			}
 			r.trace("verify %s: asking for a PIN", n.id)
+			r.ask(n, "")
+			return nil
+		case NodeRemember:
+			if why := r.cannotRemember(); why != "" {
+				r.trace("remember %s: %s → %s", n.id, why, n.next)
+				id = n.next
+				continue
+			}
+			r.trace("remember %s: offering", n.id)
 			r.ask(n, "")
 			return nil
 		case NodeHandoff:
@@ -877,6 +888,33 @@ func (r *run) resumeVerify(n *cnode, in Input) error {
 	r.st.Attempts = 0
 	r.st.Trust = TrustVerifiedPIN
 	r.trace("verify %s: PIN right, trust %s → %s", n.id, TrustVerifiedPIN, n.next)
+	return r.walk(n.next)
+}
+
+// cannotRemember says why a remember node has nothing to offer, or "".
+func (r *run) cannotRemember() string {
+	switch {
+	case r.st.Trust != TrustVerifiedPIN:
+		return "not verified with a PIN"
+	case r.member == nil || r.member.ID == "":
+		return "no member"
+	case r.call.Caller.Phone == "":
+		return "no number"
+	case hasCallerMember(r.call.Caller, r.member.ID):
+		return "already the member's number"
+	}
+	return ""
+}
+
+// resumeRemember asks the edge to remember the number on 1, and goes on to next.
+func (r *run) resumeRemember(n *cnode, in Input) error {
+	r.st.Attempts = 0
+	if strings.TrimSpace(in.Digits) == "1" && r.cannotRemember() == "" {
+		r.turn.Remember = &RememberRequest{MemberID: r.member.ID, Phone: r.call.Caller.Phone}
+		r.trace("remember %s: consented → %s", n.id, n.next)
+	} else {
+		r.trace("remember %s: declined → %s", n.id, n.next)
+	}
 	return r.walk(n.next)
 }
 

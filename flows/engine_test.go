@@ -334,15 +334,16 @@ func TestConversations(t *testing.T) {
 	lee := lee()
 	directory := map[string]Member{"2002": lee}
 	const (
-		connect     = "One moment while I connect you with an agent."
-		retryTrip   = "Sorry, I didn't get that. Are you calling about your trip? Press 1 or say yes. Press 2 or say no."
-		notFound    = "Sorry, I couldn't find that member number. " + idText
-		unidentify  = "Please stay on the line for the next available agent."
-		noInputBye  = "Let me connect you with an agent."
-		noMatchBye  = "Sorry, I'm having trouble understanding. Let me connect you with an agent."
-		retryMenu   = "Sorry, I didn't get that. " + menuText
-		leeGreeting = "Welcome back, Lee. As a Gold member, thank you for your loyalty. " + menuText
-		askPIN      = "For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."
+		connect       = "One moment while I connect you with an agent."
+		retryTrip     = "Sorry, I didn't get that. Are you calling about your trip? Press 1 or say yes. Press 2 or say no."
+		notFound      = "Sorry, I couldn't find that member number. " + idText
+		unidentify    = "Please stay on the line for the next available agent."
+		noInputBye    = "Let me connect you with an agent."
+		noMatchBye    = "Sorry, I'm having trouble understanding. Let me connect you with an agent."
+		retryMenu     = "Sorry, I didn't get that. " + menuText
+		leeGreeting   = "Welcome back, Lee. As a Gold member, thank you for your loyalty. " + menuText
+		rememberOffer = "Thank you. To have us recognize this phone number next time you call, press 1. Otherwise, press 2."
+		askPIN        = "For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."
 	)
 	tests := []struct {
 		name        string
@@ -492,7 +493,8 @@ func TestConversations(t *testing.T) {
 			call: callFrom(),
 			steps: []step{
 				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
-				{in: Input{Digits: testPIN}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: testPIN}, want: rememberOffer, wantNode: "remember_number"},
+				{in: Input{Digits: "2"}, want: leeGreeting, wantNode: "menu"},
 				{in: Input{Digits: "3"}, want: "You are a Gold member. Thank you for calling Memberline. Goodbye.", wantEnd: EndHangup},
 			},
 		},
@@ -501,7 +503,8 @@ func TestConversations(t *testing.T) {
 			call: callFrom(),
 			steps: []step{
 				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
-				{in: Input{Digits: testPIN}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: testPIN}, want: rememberOffer, wantNode: "remember_number"},
+				{in: Input{Digits: "2"}, want: leeGreeting, wantNode: "menu"},
 				{in: Input{Speech: "agent"}, want: connect, wantEnd: EndHandoff},
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "agent-request", Context: []KV{
@@ -513,7 +516,8 @@ func TestConversations(t *testing.T) {
 			steps: []step{
 				{in: Input{Digits: "9999"}, want: notFound, wantNode: "member_number", wantTry: 1},
 				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
-				{in: Input{Digits: testPIN}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: testPIN}, want: rememberOffer, wantNode: "remember_number"},
+				{in: Input{Digits: "2"}, want: leeGreeting, wantNode: "menu"},
 			},
 		},
 		{

@@ -100,13 +100,14 @@ const (
 	NodeChooseMember NodeType = "choose_member" // shared number: which member is calling?
 	NodeIdentify     NodeType = "identify"      // a member number on the keypad
 	NodeVerify       NodeType = "verify"        // the member's PIN on the keypad
+	NodeRemember     NodeType = "remember"      // offer to recognize this number next time
 	NodeRecord       NodeType = "record"        // record a voicemail, then next
 	NodeHandoff      NodeType = "handoff"       // pass the call to a person; ends the flow
 	NodeGoto         NodeType = "goto"          // go on in another flow; ends this one
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
 )
 
-const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, record, handoff, goto, hangup"
+const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -188,6 +189,12 @@ type Node struct {
 	MaxSeconds int   `json:"max_seconds,omitempty"`
 	Transcribe bool  `json:"transcribe,omitempty"`
 	Beep       *bool `json:"beep,omitempty"`
+
+	// remember offers a caller who proved with their PIN to be a member calling from a
+	// number that is not theirs to have it recognized next time: prompt (required) says
+	// to press 1; 1 adds the number to the member with the consent recorded, anything else
+	// (or nothing) declines; either way the call goes to next. Callers who did not verify
+	// with a PIN, withheld numbers and numbers the member already has go to next at once.
 
 	// goto: the id of the flow to go on in (required); it starts at its start node with
 	// the member and variables of this call.
@@ -419,6 +426,7 @@ var nodeFields = map[NodeType][]string{
 	NodeChooseMember: {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match", "safe"},
 	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
 	NodeVerify:       {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
+	NodeRemember:     {"prompt", "timeout", "next", "safe"},
 	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input", "safe"},
 	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason", "safe"},
 	NodeGoto:         {"say", "flow", "safe"},
@@ -682,6 +690,11 @@ func (c *compiler) node(i int) {
 		cn.input = "dtmf"
 		cn.next = c.ref(join(path, "next"), n.Next, true)
 		cn.notFound = c.ref(join(path, "not_found"), n.NotFound, true)
+	case NodeRemember:
+		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
+		c.asking(cn, n, path)
+		cn.input, cn.numDigits, cn.retries = "dtmf", 1, 0
+		cn.next = c.ref(join(path, "next"), n.Next, true)
 	case NodeHandoff:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
 		c.handoffTarget(cn, n, path)
@@ -1232,6 +1245,8 @@ func (c *compiler) passes(n *Node) []string {
 	case NodeVerify:
 		// Already verified, or no member to verify: it goes on without asking.
 		return []string{n.Next, n.NotFound}
+	case NodeRemember:
+		return []string{n.Next} // nothing to offer: it goes on without asking
 	case NodeGoto:
 		if strings.TrimSpace(n.Flow) == c.f.ID {
 			return []string{c.f.StartNode}

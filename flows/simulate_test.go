@@ -35,10 +35,11 @@ func TestSimulateDefaultFlow(t *testing.T) {
 		{
 			name:   "unknown caller identified by number, then tier",
 			call:   callFrom(),
-			script: []Input{{Digits: "2002"}, {Digits: testPIN}, {Digits: "3"}, {Digits: "9"}},
+			script: []Input{{Digits: "2002"}, {Digits: testPIN}, {Digits: "2"}, {Digits: "3"}, {Digits: "9"}},
 			wantSaid: [][]string{
 				{"Welcome to the Memberline member line.", idText},
 				{"For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."},
+				{"Thank you. To have us recognize this phone number next time you call, press 1. Otherwise, press 2."},
 				{"Welcome back, Lee.", "As a Gold member, thank you for your loyalty.", menuText},
 				{"You are a Gold member.", "Thank you for calling Memberline. Goodbye."},
 			},

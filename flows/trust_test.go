@@ -353,3 +353,48 @@ func TestIdentifyLowersTrust(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRememberNode(t *testing.T) {
+	lee := lee()
+	directory := map[string]Member{"2002": lee}
+	call := callFrom() // a number nobody has
+	t.Run("consent after the PIN asks the edge to remember", func(t *testing.T) {
+		last := converse(t, Default(), call, directory, []step{
+			{in: Input{Digits: "2002"}, want: askPINUnknown, wantNode: "verify_member"},
+			{in: Input{Digits: testPIN}, want: "Thank you. To have us recognize this phone number next time you call, press 1. Otherwise, press 2.", wantNode: "remember_number"},
+		})
+		turn, err := Default().Resume(withIdentified(call, &lee), last.State, Input{Digits: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := turn.Remember; r == nil || r.MemberID != "2002" || r.Phone != call.Caller.Phone || turn.State.Node != "menu" {
+			t.Errorf("remember = %+v, node %q", turn.Remember, turn.State.Node)
+		}
+		turn, err = Default().Resume(withIdentified(call, &lee), last.State, Input{Digits: "2"})
+		if err != nil || turn.Remember != nil {
+			t.Errorf("declined: remember = %+v, %v", turn.Remember, err)
+		}
+	})
+	t.Run("not offered without a PIN or for the member's own number", func(t *testing.T) {
+		f := mustLoad(t, flowOf(
+			Node{ID: "r", Type: NodeRemember, Prompt: en("Press 1."), Next: "bye"},
+			Node{ID: "bye", Type: NodeHangup, Say: en("Bye.")},
+		))
+		own := callFrom(sam(nil))
+		own.From = &State{Trust: TrustVerifiedPIN}
+		for name, c := range map[string]Call{"verified number, no PIN": callFrom(sam(nil)), "own number": own} {
+			turn, err := f.Start(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := spoken(turn); got != "Bye." {
+				t.Errorf("%s: spoken %q", name, got)
+			}
+		}
+	})
+}
+
+func withIdentified(c Call, m *Member) Call {
+	c.Identified = &Identified{Number: m.ID, Member: m}
+	return c
+}

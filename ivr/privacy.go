@@ -11,13 +11,12 @@ import (
 
 // memberExport is everything stored about one member (GET /api/v1/members/{id}/export):
 // the profile with its numbers, every activity, whether a PIN is set (never the PIN),
-// every verification attempt (calling numbers only as keyed hashes) and the member's
-// call records. Consents ("remember this number") are not stored yet: the list is empty.
+// every verification attempt (calling numbers only as keyed hashes), the consents to
+// remember numbers, and the member's call records.
 type memberExport struct {
 	Member lookup.Member `json:"member"`
 	lookup.MemberRecords
-	Consents []any        `json:"consents"`
-	Calls    []calls.Call `json:"calls"`
+	Calls []calls.Call `json:"calls"`
 }
 
 func (s *server) handleExportMember() http.Handler {
@@ -27,8 +26,8 @@ func (s *server) handleExportMember() http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		ex := memberExport{Member: m, Consents: []any{}, Calls: []calls.Call{}}
-		ex.Activities, ex.VerificationAttempts = []lookup.Activity{}, []lookup.Attempt{}
+		ex := memberExport{Member: m, Calls: []calls.Call{}}
+		ex.Activities, ex.VerificationAttempts, ex.Consents = []lookup.Activity{}, []lookup.Attempt{}, []lookup.Consent{}
 		if s.deps.PINs != nil {
 			if ex.MemberRecords, err = s.deps.PINs.Records(ctx, m.ID); err != nil {
 				return nil, err

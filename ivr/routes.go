@@ -40,6 +40,8 @@ func (s *server) routes(r *mux.Router) {
 	api.Handle("/members/{memberID}", s.handleDeleteMember()).Methods(http.MethodDelete)
 	api.Handle("/members/{memberID}/pin", s.handlePutPIN()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}/export", s.handleExportMember()).Methods(http.MethodGet)
+	api.Handle("/members/{memberID}/consents", s.handleConsents()).Methods(http.MethodGet)
+	api.Handle("/members/{memberID}/consents/{phone}", s.handleRevokeConsent()).Methods(http.MethodDelete)
 	api.Handle("/members/{memberID}/activities/{activityID}", s.handlePutActivity()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}/activities/{activityID}", s.handleDeleteActivity()).Methods(http.MethodDelete)
 	api.Handle("/lookup", s.handleLookup()).Methods(http.MethodGet)

@@ -250,7 +250,7 @@ func TestDefaultFlowGolden(t *testing.T) {
 		{"anonymous", "anonymous", nil, []string{"member number"}, "<Gather"},
 		{"empty_from", "", nil, []string{"member number"}, "<Gather"},
 		{"unknown_identifies", "+12125550000", []string{"1001"}, []string{"enter your PIN"}, "<Gather"},
-		{"unknown_identifies_then_yes", "+12125550000", []string{"1001", "2580", "1"}, nil, "<Dial>"},
+		{"unknown_identifies_then_yes", "+12125550000", []string{"1001", "2580", "2", "1"}, nil, "<Dial>"},
 		{"unknown_not_found", "+12125550000", []string{"9999"}, []string{"couldn't find"}, "<Gather"},
 		{"no_input_reprompts", "+14045550123", []string{""}, []string{"Press 1"}, "<Gather"},
 		{"no_input_thrice_hands_off", "+14045550123", []string{"", "", ""}, nil, "<Dial>"},

@@ -93,6 +93,9 @@ func (s *server) handleGather() http.Handler {
 			call.Verified = s.verifyPIN(sctx, *turn.Verify, caller.Phone)
 			turn, err = flow.Resume(call, st, in)
 		}
+		if err == nil && turn.Remember != nil {
+			s.remember(sctx, *turn.Remember, r.PostFormValue("CallSid"))
+		}
 		if err == nil {
 			turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
 		}

@@ -14,6 +14,7 @@ type MemberRecords struct {
 	Activities           []Activity `json:"activities"`
 	PINSet               bool       `json:"pin_set"`
 	VerificationAttempts []Attempt  `json:"verification_attempts"`
+	Consents             []Consent  `json:"consents"`
 }
 
 // Records returns a member's records for an export.
@@ -40,6 +41,9 @@ func (p *PINs) Records(ctx context.Context, memberID string) (MemberRecords, err
 	if r.PINSet, err = p.HasPIN(ctx, memberID); err != nil {
 		return r, err
 	}
-	r.VerificationAttempts, err = p.Attempts(ctx, memberID)
+	if r.VerificationAttempts, err = p.Attempts(ctx, memberID); err != nil {
+		return r, err
+	}
+	r.Consents, err = p.Consents(ctx, memberID)
 	return r, err
 }

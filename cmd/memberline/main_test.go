@@ -98,7 +98,7 @@ func TestServeAndCall(t *testing.T) {
 		{"member hands off with context", "+14045550123", "1", []string{"Welcome back, Dana.", "trip to Atlanta tomorrow", "member_id", "1001", "HX7Q2P", "handed off"}},
 		{"member declines then asks for the tier", "+14045550123", "2,3", []string{"For reservations, press 1.", "Diamond", "call ended"}},
 		{"household", "+16175550100", "2", []string{"If this is Sam, press 1.", "Welcome back, Alex."}},
-		{"unknown identifies, then the PIN", "+12125550000", "1001,2580,1", []string{"member number", "enter your PIN", "Welcome back, Dana.", "confirmation code is HX7Q2P", "handed off"}},
+		{"unknown identifies, then the PIN", "+12125550000", "1001,2580,2,1", []string{"member number", "enter your PIN", "recognize this phone number", "Welcome back, Dana.", "confirmation code is HX7Q2P", "handed off"}},
 		{"unknown identifies, wrong PIN", "+12125550000", "1001,1111", []string{"member number", "enter your PIN", "doesn't match"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
