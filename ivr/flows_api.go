@@ -31,6 +31,9 @@ const defaultActor = "admin"
 var flowIDPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
 func actor(r *http.Request) string {
+	if p, ok := principalOf(r); ok && !p.bootstrap {
+		return p.name // a named token is who it is, whatever the header says
+	}
 	a := strings.TrimSpace(r.Header.Get(ActorHeader))
 	if a == "" || len(a) > 128 {
 		return defaultActor

@@ -1,8 +1,6 @@
 package ivr
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,19 +76,3 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	return err
 }
 
-// requireBearer admits requests carrying "Authorization: Bearer <token>".
-func requireBearer(token string) func(http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			gotSum := sha256.Sum256([]byte(got))
-			if !ok || token == "" || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="memberline"`)
-				writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid admin token is required: Authorization: Bearer <ADMIN_TOKEN>")
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}

@@ -34,7 +34,13 @@ func (s *server) routes(r *mux.Router) {
 
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.Use(apiHeaders)
-	api.Use(requireBearer(s.cfg.AdminToken))
+	api.Use(s.authorize)
+	if s.deps.Admin != nil {
+		api.Handle("/tokens", s.handleCreateToken()).Methods(http.MethodPost)
+		api.Handle("/tokens", s.handleListTokens()).Methods(http.MethodGet)
+		api.Handle("/tokens/{name}", s.handleRevokeToken()).Methods(http.MethodDelete)
+		api.Handle("/actions", s.handleActions()).Methods(http.MethodGet)
+	}
 	api.Handle("/members/{memberID}", s.handlePutMember()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}", s.handleGetMember()).Methods(http.MethodGet)
 	api.Handle("/members/{memberID}", s.handleDeleteMember()).Methods(http.MethodDelete)

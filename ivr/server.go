@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/lookup"
@@ -34,6 +35,9 @@ type Config struct {
 	// ReplayWindow is how long a signed webhook is remembered to refuse it played again
 	// (with Deps.Replay); DefaultReplayWindow when zero.
 	ReplayWindow time.Duration
+	// AdminRate and AdminBurst limit each admin token's requests (a token bucket per
+	// token in each instance); AdminRate 0 means 20 a second, burst 40; negative: off.
+	AdminRate, AdminBurst float64
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -69,6 +73,10 @@ type Deps struct {
 	PINs *lookup.PINs
 	// Replay, when set, refuses a signed webhook seen before within Config.ReplayWindow.
 	Replay ReplayGuard
+	// Admin, when set, holds the admin API's named tokens with roles and audits every
+	// admin action; the token management routes are served. Config.AdminToken stays the
+	// bootstrap token (role admin).
+	Admin *admin.Store
 	// Calls, when set, records every call's journey and serves the call records and
 	// usage reports under /api/v1.
 	Calls *calls.Store
@@ -82,6 +90,7 @@ type server struct {
 	log       *slog.Logger
 	state     stateCodec
 	validator *Validator
+	limiter   *admin.Limiter
 	tel       *telemetry
 }
 
@@ -113,6 +122,10 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	if cfg.TwilioAuthToken != "" {
 		s.validator = NewValidator(cfg.TwilioAuthToken)
 	}
+	if cfg.AdminRate == 0 {
+		cfg.AdminRate, cfg.AdminBurst = 20, 40
+	}
+	s.limiter = admin.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))
 	r := mux.NewRouter()
 	s.routes(r)
 	return r

@@ -20,6 +20,7 @@ func TestImportArrows(t *testing.T) {
 		"ivr":                {"cmd/"},
 		"internal/pgmigrate": {"ivr", "flows", "lookup", "cmd/"},
 		"calls":              {"ivr", "flows", "lookup", "cmd/", "github.com/redis/go-redis"},
+		"admin":              {"ivr", "flows", "lookup", "calls", "cmd/", "github.com/redis/go-redis"},
 	}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

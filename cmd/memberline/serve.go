@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/ivr"
@@ -95,6 +96,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := flows.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := admin.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := calls.Migrate(ctx, pool); err != nil {
@@ -219,6 +223,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Metrics:  tel.metrics,
 		PINs:     pins,
 		Replay:   ivr.RedisReplayGuard(d.rdb, "memberline:"),
+		Admin:    admin.NewStore(d.pool),
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("draining: shutting down")

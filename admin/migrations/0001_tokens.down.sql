@@ -1,0 +1,2 @@
+DROP TABLE admin_audit;
+DROP TABLE admin_tokens;

@@ -1,0 +1,141 @@
+package ivr
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+)
+
+func tokenServer(t *testing.T, cfg Config) (http.Handler, *admin.Store) {
+	t.Helper()
+	pool := testenv.Postgres(t, testenv.Key("lookup+admin", lookup.Migrations, admin.Migrations), func(ctx context.Context, p *pgxpool.Pool) error {
+		if err := lookup.Migrate(ctx, p); err != nil {
+			return err
+		}
+		return admin.Migrate(ctx, p)
+	})
+	rdb, prefix := testenv.Redis(t)
+	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	store := admin.NewStore(pool)
+	cfg.AdminToken, cfg.Now = testAdminToken, func() time.Time { return testNow }
+	return NewServer(cfg, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Admin: store,
+		PINs: lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})}), store
+}
+
+func send(h http.Handler, token, method, path, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestTokenRoles(t *testing.T) {
+	h, store := tokenServer(t, Config{AdminRate: -1})
+	secrets := map[string]string{}
+	for _, role := range []string{"viewer", "editor", "publisher", "admin"} {
+		rec := send(h, testAdminToken, http.MethodPost, "/api/v1/tokens", `{"name":"`+role+`-bot","role":"`+role+`"}`)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("create %s = %d %s", role, rec.Code, rec.Body)
+		}
+		var out struct {
+			Secret string `json:"secret"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		secrets[role] = out.Secret
+	}
+	member := `{"first_name":"Dana","language":"en-US","time_zone":"UTC","phones":["+14045550123"]}`
+	for _, tc := range []struct {
+		role, method, path, body string
+		want                     int
+	}{
+		{"viewer", http.MethodGet, "/api/v1/members/1001", "", http.StatusNotFound}, // allowed, no such member yet
+		{"viewer", http.MethodPut, "/api/v1/members/1001", member, http.StatusForbidden},
+		{"editor", http.MethodPut, "/api/v1/members/1001", member, http.StatusOK},
+		{"editor", http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`, http.StatusOK},
+		{"viewer", http.MethodDelete, "/api/v1/members/1001", "", http.StatusForbidden},
+		{"editor", http.MethodGet, "/api/v1/tokens", "", http.StatusForbidden},
+		{"publisher", http.MethodGet, "/api/v1/tokens", "", http.StatusForbidden},
+		{"publisher", http.MethodPost, "/api/v1/tokens", `{"name":"x","role":"admin"}`, http.StatusForbidden},
+		{"admin", http.MethodGet, "/api/v1/tokens", "", http.StatusOK},
+		{"admin", http.MethodPost, "/api/v1/tokens", `{"name":"bad","role":"owner"}`, http.StatusUnprocessableEntity},
+		{"admin", http.MethodDelete, "/api/v1/tokens/viewer-bot", "", http.StatusNoContent},
+		{"viewer", http.MethodGet, "/api/v1/members/1001", "", http.StatusUnauthorized}, // revoked
+	} {
+		rec := send(h, secrets[tc.role], tc.method, tc.path, tc.body)
+		if rec.Code != tc.want {
+			t.Errorf("%s %s %s = %d %s, want %d", tc.role, tc.method, tc.path, rec.Code, rec.Body, tc.want)
+		}
+	}
+	// Listed without secrets or hashes; the store keeps only SHA-256.
+	list := send(h, testAdminToken, http.MethodGet, "/api/v1/tokens", "").Body.String()
+	for _, s := range secrets {
+		if strings.Contains(list, s) {
+			t.Errorf("a token list shows a secret: %s", list)
+		}
+	}
+	// Every change is audited by the token's name.
+	entries, err := store.Entries(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Actor == "editor-bot" && e.Action == "PUT /api/v1/members/{memberID}/pin" && e.Target == "memberID=1001" && e.Status == http.StatusOK {
+			found = true
+		}
+		if strings.Contains(e.Target, "2580") {
+			t.Errorf("audit carries a PIN: %+v", e)
+		}
+	}
+	if !found {
+		t.Errorf("the editor's PIN change is not audited: %+v", entries)
+	}
+}
+
+func TestAdminRateLimit(t *testing.T) {
+	h, _ := tokenServer(t, Config{AdminRate: 0.001, AdminBurst: 3})
+	codes := []int{}
+	for range 5 {
+		rec := send(h, testAdminToken, http.MethodGet, "/api/v1/tokens", "")
+		codes = append(codes, rec.Code)
+		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	want := []int{200, 200, 200, 429, 429}
+	for i := range want {
+		if codes[i] != want[i] {
+			t.Fatalf("codes = %v, want %v", codes, want)
+		}
+	}
+}
+
+func TestRequiredRole(t *testing.T) {
+	for _, tc := range []struct{ method, route, want string }{
+		{http.MethodGet, "/api/v1/flows/{flowID}", admin.RoleViewer},
+		{http.MethodPut, "/api/v1/flows/{flowID}", admin.RoleEditor},
+		{http.MethodPost, "/api/v1/flows/{flowID}/simulate", admin.RoleEditor},
+		{http.MethodDelete, "/api/v1/members/{memberID}/consents/{phone}", admin.RoleEditor},
+		{http.MethodPost, "/api/v1/flows/{flowID}/publish", admin.RolePublisher},
+		{http.MethodPost, "/api/v1/flows/{flowID}/rollback", admin.RolePublisher},
+		{http.MethodPut, "/api/v1/bindings", admin.RolePublisher},
+		{http.MethodGet, "/api/v1/tokens", admin.RoleAdmin},
+		{http.MethodGet, "/api/v1/actions", admin.RoleAdmin},
+	} {
+		if got := requiredRole(tc.method, tc.route); got != tc.want {
+			t.Errorf("%s %s needs %s, want %s", tc.method, tc.route, got, tc.want)
+		}
+	}
+}
