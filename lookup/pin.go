@@ -120,9 +120,10 @@ func (p *PINs) HasPIN(ctx context.Context, memberID string) (bool, error) {
 
 // Check verifies pin for the member on a call from callerPhone ("" when withheld) and
 // returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
-// against the member and the calling number (INCR, atomic across instances); past
-// MaxAttempts in Window the PIN is not even compared. A right PIN clears the member's
-// count. An error (Redis or PostgreSQL down) means not verified.
+// against the member and the calling number (INCR, atomic across instances, so
+// concurrent tries cannot slip past the limit); past MaxAttempts in Window the PIN is not
+// even compared. A right PIN clears the member's count and gives the number its try back.
+// An error (Redis or PostgreSQL down) means not verified.
 func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone string) (string, error) {
 	caller := p.CallerHash(callerPhone)
 	keys := []string{p.memberKey(memberID), p.callerKey(caller)}
@@ -155,8 +156,12 @@ func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone string) (st
 		return "", fmt.Errorf("lookup: check pin: record: %w", err)
 	}
 	if outcome == PINOK {
-		// Not fatal: the count expires with the window anyway.
-		_ = p.rdb.Del(ctx, keys[0]).Err()
+		// Only failures should count: the member's count starts over, and the calling
+		// number gets this try back. Not fatal: the counts expire with the window anyway.
+		pipe := p.rdb.TxPipeline()
+		pipe.Del(ctx, keys[0])
+		pipe.Decr(ctx, keys[1])
+		_, _ = pipe.Exec(ctx)
 	}
 	return outcome, nil
 }

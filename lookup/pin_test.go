@@ -142,6 +142,12 @@ func TestPINLockoutAcrossInstances(t *testing.T) {
 	if got, _ := a.Check(ctx, "1001", "4321", "+14045550111"); got != PINOK {
 		t.Errorf("after a new PIN: %s, want ok", got)
 	}
+	// Only failures count: a member verifying more often than the limit is not locked.
+	for i := range opts.MaxAttempts + 2 {
+		if got, _ := b.Check(ctx, "1001", "4321", "+14045550122"); got != PINOK {
+			t.Fatalf("right PIN %d: %s, want ok", i+1, got)
+		}
+	}
 }
 
 func TestCheckPINWithoutPIN(t *testing.T) {
