@@ -34,7 +34,7 @@ type PINs struct {
 type PINOptions struct {
 	MaxAttempts int           // tries per member and per calling number in Window; 5
 	Window      time.Duration // how long tries count (from the first); 15 minutes
-	Prefix      string        // Redis key prefix, e.g. "ml:"
+	Prefix      string        // Redis key prefix ["ml:", the cache's]
 	// CallerKey keys the hash of calling numbers in the attempts table and in Redis, so
 	// the stored hashes cannot be reversed by trying every number.
 	CallerKey []byte
@@ -63,6 +63,9 @@ func NewPINs(pool *pgxpool.Pool, rdb redis.UniversalClient, o PINOptions) *PINs 
 	}
 	if o.Window <= 0 {
 		o.Window = 15 * time.Minute
+	}
+	if o.Prefix == "" {
+		o.Prefix = "ml:" // the cache's
 	}
 	if len(o.CallerKey) == 0 {
 		o.CallerKey = []byte("memberline caller")

@@ -222,7 +222,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Calls:    records,
 		Metrics:  tel.metrics,
 		PINs:     pins,
-		Replay:   ivr.RedisReplayGuard(d.rdb, "memberline:"),
+		Replay:   ivr.RedisReplayGuard(d.rdb, "ml:"),
 		Admin:    admin.NewStore(d.pool),
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
