@@ -952,6 +952,9 @@ func (r *run) handoff(n *cnode) {
 	}
 	add("language", r.lang)
 	add("reason", n.reason)
+	// The person taking the call sees how far the caller was verified before reading out
+	// the context (a confirmation code to an unverified caller would undo the policy).
+	add("trust", r.st.Trust)
 	// The call's variables go along for the person taking the call, as var_<name>.
 	for _, k := range slices.Sorted(maps.Keys(r.st.Vars)) {
 		add("var_"+k, r.st.Vars[k])

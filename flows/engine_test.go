@@ -357,19 +357,19 @@ func TestConversations(t *testing.T) {
 			steps: []step{{in: Input{Digits: "1"}, want: connect, wantEnd: EndHandoff}},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{
 				{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"},
-				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}}},
+				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}, {"trust", "verified"}}},
 		},
 		{
 			name:        "yes please by voice",
 			call:        callFrom(dana(tomorrow)),
 			steps:       []step{{in: Input{Speech: "Yes please.", Confidence: 0.9}, want: connect, wantEnd: EndHandoff}},
-			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}}},
+			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}, {"trust", "verified"}}},
 		},
 		{
 			name:        "a phrase with a curly apostrophe",
 			call:        callFrom(dana(tomorrow)),
 			steps:       []step{{in: Input{Speech: "That’s right"}, want: connect, wantEnd: EndHandoff}},
-			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}}},
+			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}, {"trust", "verified"}}},
 		},
 		{
 			name:  "Spanish yes",
@@ -377,7 +377,7 @@ func TestConversations(t *testing.T) {
 			steps: []step{{in: Input{Speech: "Sí, por favor"}, want: "Un momento, por favor. Le comunico con un agente.", wantEnd: EndHandoff}},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{
 				{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"},
-				{"activity_reference", "HX7Q2P"}, {"language", "es-US"}, {"reason", "activity"}}},
+				{"activity_reference", "HX7Q2P"}, {"language", "es-US"}, {"reason", "activity"}, {"trust", "verified"}}},
 		},
 		{
 			name: "no, then the member tier",
@@ -396,21 +396,21 @@ func TestConversations(t *testing.T) {
 			},
 			wantHandoff: &Handoff{Queue: "reservations", Reason: "reservations", Context: []KV{
 				{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"},
-				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "reservations"}}},
+				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "reservations"}, {"trust", "verified"}}},
 		},
 		{
 			name:  "menu: baggage by voice",
 			call:  callFrom(sam(nil)),
 			steps: []step{{in: Input{Speech: "my bags please"}, want: "One moment while I connect you with baggage services.", wantEnd: EndHandoff}},
 			wantHandoff: &Handoff{Queue: "baggage", Reason: "baggage", Context: []KV{
-				{"member_id", "1002"}, {"tier", "Silver"}, {"language", "en-US"}, {"reason", "baggage"}}},
+				{"member_id", "1002"}, {"tier", "Silver"}, {"language", "en-US"}, {"reason", "baggage"}, {"trust", "verified"}}},
 		},
 		{
 			name:  "menu: an agent",
 			call:  callFrom(sam(nil)),
 			steps: []step{{in: Input{Digits: "0"}, want: connect, wantEnd: EndHandoff}},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "agent-request", Context: []KV{
-				{"member_id", "1002"}, {"tier", "Silver"}, {"language", "en-US"}, {"reason", "agent-request"}}},
+				{"member_id", "1002"}, {"tier", "Silver"}, {"language", "en-US"}, {"reason", "agent-request"}, {"trust", "verified"}}},
 		},
 		{
 			name: "no input twice, then an agent",
@@ -422,7 +422,7 @@ func TestConversations(t *testing.T) {
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "no-input", Context: []KV{
 				{"member_id", "1001"}, {"tier", "Diamond"}, {"activity_id", "act-9"},
-				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "no-input"}}},
+				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "no-input"}, {"trust", "verified"}}},
 		},
 		{
 			name: "unrecognized answers, then an agent",
@@ -433,7 +433,7 @@ func TestConversations(t *testing.T) {
 				{in: Input{Digits: "7"}, want: noMatchBye, wantEnd: EndHandoff},
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "no-match", Context: []KV{
-				{"member_id", "1002"}, {"tier", "Silver"}, {"language", "en-US"}, {"reason", "no-match"}}},
+				{"member_id", "1002"}, {"tier", "Silver"}, {"language", "en-US"}, {"reason", "no-match"}, {"trust", "verified"}}},
 		},
 		{
 			name: "the last failure decides the way out",
@@ -461,7 +461,7 @@ func TestConversations(t *testing.T) {
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "activity", Context: []KV{
 				{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "act-9"},
-				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}}},
+				{"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "activity"}, {"trust", "verified"}}},
 		},
 		{
 			name: "shared number: choose by name",
@@ -486,7 +486,7 @@ func TestConversations(t *testing.T) {
 				{in: Input{}, want: "Sorry, I didn't get that. If this is Dana, press 1. If this is Sam, press 2.", wantNode: "who", wantTry: 2},
 				{in: Input{}, want: noInputBye, wantEnd: EndHandoff},
 			},
-			wantHandoff: &Handoff{Queue: "agents", Reason: "no-input", Context: []KV{{"language", "en-US"}, {"reason", "no-input"}}},
+			wantHandoff: &Handoff{Queue: "agents", Reason: "no-input", Context: []KV{{"language", "en-US"}, {"reason", "no-input"}, {"trust", "verified"}}},
 		},
 		{
 			name: "unknown number: identified, then personalized",
@@ -508,7 +508,7 @@ func TestConversations(t *testing.T) {
 				{in: Input{Speech: "agent"}, want: connect, wantEnd: EndHandoff},
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "agent-request", Context: []KV{
-				{"member_id", "2002"}, {"tier", "Gold"}, {"language", "en-US"}, {"reason", "agent-request"}}},
+				{"member_id", "2002"}, {"tier", "Gold"}, {"language", "en-US"}, {"reason", "agent-request"}, {"trust", "verified_pin"}}},
 		},
 		{
 			name: "unknown number: not found, then found",
@@ -528,13 +528,13 @@ func TestConversations(t *testing.T) {
 				{in: Input{Digits: "12*4"}, want: notFound, wantNode: "member_number", wantTry: 2},
 				{in: Input{Digits: "8888"}, want: unidentify, wantEnd: EndHandoff},
 			},
-			wantHandoff: &Handoff{Queue: "agents", Reason: "unidentified", Context: []KV{{"language", "en-US"}, {"reason", "unidentified"}}},
+			wantHandoff: &Handoff{Queue: "agents", Reason: "unidentified", Context: []KV{{"language", "en-US"}, {"reason", "unidentified"}, {"trust", "verified"}}},
 		},
 		{
 			name:        "unknown number: stays on the line",
 			call:        callFrom(),
 			steps:       []step{{in: Input{}, want: unidentify, wantEnd: EndHandoff}},
-			wantHandoff: &Handoff{Queue: "agents", Reason: "unidentified", Context: []KV{{"language", "en-US"}, {"reason", "unidentified"}}},
+			wantHandoff: &Handoff{Queue: "agents", Reason: "unidentified", Context: []KV{{"language", "en-US"}, {"reason", "unidentified"}, {"trust", "verified"}}},
 		},
 		{
 			name: "unknown number: not found, then stays on the line",

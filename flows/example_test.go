@@ -73,7 +73,7 @@ func TestExampleFlow(t *testing.T) {
 			call:    withTrust(callFrom(booked), TrustSuspicious, wednesday),
 			wantEnd: EndHandoff, wantFlow: "support",
 			wantHandoff: &SimHandoff{Client: "fraud-desk", Reason: "suspicious-caller", Context: []SimKV{
-				{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "suspicious-caller"}}},
+				{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "suspicious-caller"}, {"trust", "suspicious"}}},
 		},
 		{
 			name:   "set, say, gather by voice, branch on a variable, spelled code, handoff",
@@ -83,7 +83,7 @@ func TestExampleFlow(t *testing.T) {
 				"Your booking code is HX7Q2P.", "One moment, please."},
 			wantEnd: EndHandoff, wantFlow: "support",
 			wantHandoff: &SimHandoff{Queue: "support", Reason: "menu", Context: []SimKV{
-				{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "menu"},
+				{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"}, {"language", "en-US"}, {"reason", "menu"}, {"trust", "verified"},
 				{"var_code", "HX7Q2P"}, {"var_topic", "support"}}},
 		},
 		{

@@ -177,7 +177,8 @@ type Node struct {
 	// handoff: a target is required: a queue (the edge's configured way to reach people
 	// decides how), or one override: a TaskRouter workflow SID to enqueue to, a sip: URI or
 	// a Twilio Client identity to dial. The context (member, tier, activity, language,
-	// reason) goes along.
+	// reason, and the call's trust level, so the person knows how far the caller was
+	// verified) goes along.
 	Queue    string `json:"queue,omitempty"`
 	Workflow string `json:"workflow,omitempty"`
 	SIP      string `json:"sip,omitempty"`

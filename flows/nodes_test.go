@@ -168,7 +168,7 @@ func TestHandoffTargets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.want.Context = []KV{{"language", "en-US"}, {"reason", "r"}}
+			tt.want.Context = []KV{{"language", "en-US"}, {"reason", "r"}, {"trust", "verified"}}
 			if got := handoffOf(turn); !reflect.DeepEqual(got, &tt.want) || turn.End != EndHandoff {
 				t.Errorf("handoff = %+v, want %+v", got, tt.want)
 			}
@@ -316,7 +316,7 @@ func TestHandoffCarriesVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []KV{{"member_id", "1002"}, {"tier", "Silver"}, {"activity_id", "a1"}, {"activity_reference", "HX7Q2P"},
-		{"language", "en-US"}, {"reason", "refund"}, {"var_code", "HX7Q2P"}, {"var_topic", "refund"}}
+		{"language", "en-US"}, {"reason", "refund"}, {"trust", "verified"}, {"var_code", "HX7Q2P"}, {"var_topic", "refund"}}
 	if got := handoffOf(turn); got == nil || !reflect.DeepEqual(got.Context, want) {
 		t.Errorf("context = %+v", got)
 	}

@@ -110,7 +110,7 @@ func TestTranscriptJSON(t *testing.T) {
 	}
 	want := `{"steps":[{"said":["Welcome back, Sam.","` + menuText + `"],"trace":["branch start: caller.trust eq suspicious → false; caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet","say greet (en-US) → trust","branch trust: caller.trust in suspicious|unverified → false; default → tier","branch tier: member.tier in Gold|Platinum|Diamond → false; default → activity","branch activity: activity missing → true → menu","gather menu: asking (dtmf speech)"],"awaiting":"menu","flow":"default","version":0},` +
 		`{"input":{"digits":"0"},"said":["One moment while I connect you with an agent."],"trace":["gather menu: digits 0 → option 4 → agent_menu","handoff agent_menu: queue agents, reason agent-request"],"flow":"default","version":0,"end":"handoff"}],` +
-		`"end":"handoff","flow":"default","version":0,"handoff":{"queue":"agents","reason":"agent-request","context":[{"key":"member_id","value":"1002"},{"key":"tier","value":"Silver"},{"key":"language","value":"en-US"},{"key":"reason","value":"agent-request"}]}}`
+		`"end":"handoff","flow":"default","version":0,"handoff":{"queue":"agents","reason":"agent-request","context":[{"key":"member_id","value":"1002"},{"key":"tier","value":"Silver"},{"key":"language","value":"en-US"},{"key":"reason","value":"agent-request"},{"key":"trust","value":"verified"}]}}`
 	if string(b) != want {
 		t.Errorf("JSON:\n got %s\nwant %s", b, want)
 	}
