@@ -274,6 +274,13 @@ func FuzzLoad(f *testing.F) {
 		`{"id":"r","type":"record","max_seconds":30,"beep":false,"next":"h","no_input":"o"},` +
 		`{"id":"o","type":"goto","flow":"other"},` +
 		`{"id":"h","type":"handoff","sip":"sip:a@b.example","reason":"x"}]}`))
+	f.Add([]byte(`{"schema":"memberline.flow/v1","id":"t","default_language":"en-US","languages":{"en-US":{}},"start":"i",` +
+		`"disclosure":{"suspicious":[],"unverified":["member.first_name"],"verified":["activity.place"],"verified_pin":["activity.reference","member.attributes.*"]},"nodes":[` +
+		`{"id":"i","type":"identify","prompt":{"en-US":"Number?"},"next":"v","not_found":"h"},` +
+		`{"id":"v","type":"verify","prompt":{"en-US":"PIN?"},"not_found_prompt":{"en-US":"No."},"next":"r","not_found":"h","safe":{"en-US":"PIN."}},` +
+		`{"id":"r","type":"remember","prompt":{"en-US":"Press 1."},"next":"s"},` +
+		`{"id":"s","type":"say","say":{"en-US":"{{ member.first_name }} {{ activity.place }} {{ spell activity.reference }} {{ member.tier }}"},"safe":{"en-US":"Hi."},"next":"h"},` +
+		`{"id":"h","type":"hangup"}]}`))
 	calls := []Call{
 		callFrom(),
 		callFrom(dana(trip("upcoming", at(11, 27, 8, 15), at(11, 30, 18, 0)))),
@@ -286,7 +293,7 @@ func FuzzLoad(f *testing.F) {
 			return c
 		}(),
 	}
-	script := []Input{{}, {Digits: "1"}, {Speech: "yes"}, {Digits: "2002"}, {RecordingURL: "https://example.com/r", RecordingSeconds: 3}, {Digits: "9"}}
+	script := []Input{{}, {Digits: "1"}, {Speech: "yes"}, {Digits: "2002"}, {Digits: "2580"}, {Digits: "1"}, {RecordingURL: "https://example.com/r", RecordingSeconds: 3}, {Digits: "9"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fl, err := Load(data)
 		if err != nil {
@@ -312,6 +319,7 @@ func FuzzLoad(f *testing.F) {
 				return nil
 			},
 			LoadFlow: func(string) (*Flow, error) { return fl, nil },
+			Verify:   func(_, pin string) bool { return pin == "2580" },
 		}
 		for _, call := range calls {
 			tr, err := Simulate(fl, call, script, env)
