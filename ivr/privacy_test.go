@@ -139,3 +139,32 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 		t.Errorf("rows left in PostgreSQL: %d (%v)", n, err)
 	}
 }
+
+// A deleted member's calls stay for the reports but no longer point at them: the export
+// shows the call while the member exists, and after DELETE the record has no member id and
+// no caller hash or masked number left to join on.
+func TestDeleteMemberAnonymizesCallRecords(t *testing.T) {
+	o := newObserved(t)
+	o.placeCall("CAbefore", "+14045550123", "1")
+	if err := o.records.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	export := o.mustAPI(http.MethodGet, "/api/v1/members/1001/export", "")
+	if !strings.Contains(export, `"CAbefore"`) {
+		t.Fatalf("the export lacks the member's call: %s", export)
+	}
+	o.mustAPI(http.MethodDelete, "/api/v1/members/1001", "")
+	rec, err := o.records.Get(context.Background(), "CAbefore")
+	if err != nil {
+		t.Fatalf("the call record is gone rather than anonymized: %v", err)
+	}
+	if rec.MemberID != "" || rec.CallerHash != "" || strings.Contains(rec.CallerMasked, "0123") {
+		t.Fatalf("after deleting the member the record still identifies them: %+v", rec)
+	}
+	if rec.Outcome == "" || len(rec.Nodes) == 0 {
+		t.Fatalf("anonymizing lost the journey the reports need: %+v", rec)
+	}
+	if body := o.mustAPI(http.MethodGet, "/api/v1/calls?member=1001", ""); strings.Contains(body, "CAbefore") {
+		t.Fatalf("the call is still listed under the deleted member: %s", body)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -45,6 +46,8 @@ type config struct {
 
 	// PIN tries per member and per calling number within the lockout window.
 	PINMaxAttempts   int
+	AdminRate        float64 // admin API requests a second per token; 0: no limit
+	AdminBurst       float64
 	PINLockoutWindow time.Duration
 
 	// Call records: kept for CallRetention, purged every CallPurgeInterval; callers are
@@ -89,6 +92,17 @@ func intVar(dst func(*config) *int) func(*config, string) error {
 			return fmt.Errorf("must be a whole number, 0 or more, got %q", v)
 		}
 		*dst(c) = n
+		return nil
+	}
+}
+
+func rateVar(dst func(*config) *float64) func(*config, string) error {
+	return func(c *config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("must be a number, 0 or more, got %q", v)
+		}
+		*dst(c) = f
 		return nil
 	}
 }
@@ -151,6 +165,8 @@ var envVars = []envVar{
 	{"LOCAL_CACHE_SIZE", "100000", intVar(func(c *config) *int { return &c.LocalCacheSize })},
 	{"LOCAL_CACHE_MB", "64", intVar(func(c *config) *int { return &c.LocalCacheMB })},
 	{"LOCAL_CACHE_TTL", "30s", durationVar(func(c *config) *time.Duration { return &c.LocalCacheTTL })},
+	{"ADMIN_RATE", "20", rateVar(func(c *config) *float64 { return &c.AdminRate })},
+	{"ADMIN_BURST", "40", rateVar(func(c *config) *float64 { return &c.AdminBurst })},
 	{"PIN_MAX_ATTEMPTS", "5", intVar(func(c *config) *int { return &c.PINMaxAttempts })},
 	{"PIN_LOCKOUT_WINDOW", "15m", durationVar(func(c *config) *time.Duration { return &c.PINLockoutWindow })},
 	{"PG_MAX_CONNS", "0", intVar(func(c *config) *int { return &c.PGMaxConns })},

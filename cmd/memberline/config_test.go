@@ -43,10 +43,10 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad values all named", env: map[string]string{
 			"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "TWILIO_AUTH_TOKEN": "t", "ADMIN_TOKEN": "short",
 			"PUBLIC_URL": "ftp://x", "LISTEN_ADDR": "8080", "LOOKUP_TIMEOUT": "soon", "LOG_FORMAT": "xml",
-			"TWILIO_WORKFLOW_SID": "XX1", "AGENT_SIP_URI": "agents@pbx", "DEFAULT_REGION": "usa",
+			"TWILIO_WORKFLOW_SID": "XX1", "ADMIN_RATE": "-1", "ADMIN_BURST": "lots", "AGENT_SIP_URI": "agents@pbx", "DEFAULT_REGION": "usa",
 			"SHUTDOWN_DELAY": "-1s", "SHUTDOWN_TIMEOUT": "0s",
 		}, problems: []string{"PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
-			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_TOKEN must be at least 16",
+			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_RATE must be", "ADMIN_BURST must be", "ADMIN_TOKEN must be at least 16",
 			"SHUTDOWN_DELAY must be", "SHUTDOWN_TIMEOUT must be"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,5 +79,29 @@ func TestConfigDefaults(t *testing.T) {
 	if c.ListenAddr != "127.0.0.1:8080" || c.LookupTimeout != 250*time.Millisecond || c.PublicURL != "http://127.0.0.1:8080" ||
 		c.DefaultRegion != "US" || c.AgentClient != "agents" || c.LogFormat != "json" {
 		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestAdminRate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  string
+		want float64 // what the edge is given
+	}{
+		{"default", "", 20},
+		{"zero turns the limit off", "0", -1},
+		{"fractional", "0.5", 0.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(envOf(map[string]string{
+				"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "ADMIN_TOKEN": "0123456789abcdef", "ADMIN_RATE": tc.env,
+			}), true, needAll)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := adminRate(c.AdminRate); got != tc.want {
+				t.Fatalf("ADMIN_RATE=%q gives the edge %v, want %v", tc.env, got, tc.want)
+			}
+		})
 	}
 }

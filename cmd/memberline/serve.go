@@ -204,6 +204,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		PublicURL:       cfg.PublicURL,
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		AdminToken:      cfg.AdminToken,
+		AdminRate:       adminRate(cfg.AdminRate),
+		AdminBurst:      cfg.AdminBurst,
 		DefaultRegion:   cfg.DefaultRegion,
 		LookupTimeout:   cfg.LookupTimeout,
 		Handoff: ivr.HandoffConfig{
@@ -309,4 +311,13 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fmt.Fprintln(stdout, "memberline: migrations applied")
 	return nil
+}
+
+// adminRate maps ADMIN_RATE to the edge's setting, where 0 means its default and a
+// negative rate turns the limit off: ADMIN_RATE=0 means no limit.
+func adminRate(r float64) float64 {
+	if r == 0 {
+		return -1
+	}
+	return r
 }
