@@ -43,7 +43,8 @@ bench: ## Go benchmarks of the hot functions, then the webhook under load on BEN
 build: ## build bin/memberline
 	$(GO) build -o $(BIN) ./cmd/memberline
 
-lint: ## go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 

@@ -75,4 +75,3 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	writeError(w, status, code, field, message)
 	return err
 }
-

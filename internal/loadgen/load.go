@@ -33,7 +33,7 @@ type Load struct {
 type Result struct {
 	Requests int64         `json:"requests"`
 	Warmup   int64         `json:"warmup_requests"` // answered before measuring began
-	Errors   int64         `json:"errors"` // transport errors, non-200 statuses and failed checks
+	Errors   int64         `json:"errors"`          // transport errors, non-200 statuses and failed checks
 	Elapsed  time.Duration `json:"elapsed"`
 	P50      time.Duration `json:"p50"`
 	P99      time.Duration `json:"p99"`
