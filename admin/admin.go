@@ -27,7 +27,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations holds the admin tables' migrations.
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+var Migrations fs.FS = pgmigrate.Sub(migrationFiles, "migrations")
 
 // Component is the name the admin migrations are recorded under.
 const Component = "admin"
@@ -35,14 +35,6 @@ const Component = "admin"
 // Migrate brings the admin tables up to date; safe to run from several processes.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return pgmigrate.Apply(ctx, pool, Component, Migrations)
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }
 
 // Roles, each allowed what the ones before it are: viewer reads; editor also writes

@@ -14,7 +14,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations holds the call records' schema migrations (NNNN_name.up.sql and .down.sql).
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+var Migrations fs.FS = pgmigrate.Sub(migrationFiles, "migrations")
 
 // Component is the name the call records' migrations are recorded under.
 const Component = "calls"
@@ -22,12 +22,4 @@ const Component = "calls"
 // Migrate brings the call records' tables up to date; safe to run from several processes.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return pgmigrate.Apply(ctx, pool, Component, Migrations)
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }

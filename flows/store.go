@@ -31,7 +31,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations holds the flow store's schema migrations.
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+var Migrations fs.FS = pgmigrate.Sub(migrationFiles, "migrations")
 
 // Component is the name the flow store's migrations are recorded under.
 const Component = "flows"
@@ -59,14 +59,6 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return err
 	}
 	return seedDefault(ctx, pool)
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }
 
 func seedDefault(ctx context.Context, pool *pgxpool.Pool) error {

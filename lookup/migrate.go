@@ -14,7 +14,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations holds the directory's schema migrations (NNNN_name.up.sql and .down.sql).
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+var Migrations fs.FS = pgmigrate.Sub(migrationFiles, "migrations")
 
 // Component is the name the directory's migrations are recorded under.
 const Component = "lookup"
@@ -23,12 +23,4 @@ const Component = "lookup"
 // processes at once and a no-op when there is nothing new.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return pgmigrate.Apply(ctx, pool, Component, Migrations)
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }

@@ -228,3 +228,13 @@ func inLockedTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) 
 		return fn(tx)
 	})
 }
+
+// Sub returns the migrations folder dir of an embedded tree, as every component keeps
+// them (//go:embed migrations/*.sql). A bad dir is a programming error, so it panics.
+func Sub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(fmt.Sprintf("pgmigrate: migrations folder %q: %v", dir, err))
+	}
+	return sub
+}
