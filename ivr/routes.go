@@ -41,6 +41,9 @@ func (s *server) routes(r *mux.Router) {
 		api.Handle("/tokens/{name}", s.handleRevokeToken()).Methods(http.MethodDelete)
 		api.Handle("/actions", s.handleActions()).Methods(http.MethodGet)
 	}
+	if s.searcher() != nil {
+		api.Handle("/members", s.handleSearchMembers()).Methods(http.MethodGet)
+	}
 	api.Handle("/members/{memberID}", s.handlePutMember()).Methods(http.MethodPut)
 	api.Handle("/members/{memberID}", s.handleGetMember()).Methods(http.MethodGet)
 	api.Handle("/members/{memberID}", s.handleDeleteMember()).Methods(http.MethodDelete)

@@ -64,6 +64,7 @@ func TestTokenRoles(t *testing.T) {
 		{"viewer", http.MethodPut, "/api/v1/members/1001", member, http.StatusForbidden},
 		{"editor", http.MethodPut, "/api/v1/members/1001", member, http.StatusOK},
 		{"editor", http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`, http.StatusOK},
+		{"viewer", http.MethodGet, "/api/v1/members?q=Dana", "", http.StatusOK}, // a name search only reads
 		{"viewer", http.MethodDelete, "/api/v1/members/1001", "", http.StatusForbidden},
 		{"editor", http.MethodGet, "/api/v1/tokens", "", http.StatusForbidden},
 		{"publisher", http.MethodGet, "/api/v1/tokens", "", http.StatusForbidden},
@@ -125,6 +126,7 @@ func TestAdminRateLimit(t *testing.T) {
 func TestRequiredRole(t *testing.T) {
 	for _, tc := range []struct{ method, route, want string }{
 		{http.MethodGet, "/api/v1/flows/{flowID}", admin.RoleViewer},
+		{http.MethodGet, "/api/v1/members", admin.RoleViewer},
 		{http.MethodPut, "/api/v1/flows/{flowID}", admin.RoleEditor},
 		{http.MethodPost, "/api/v1/flows/{flowID}/simulate", admin.RoleEditor},
 		{http.MethodDelete, "/api/v1/members/{memberID}/consents/{phone}", admin.RoleEditor},
