@@ -311,6 +311,23 @@ test('member look-up shows what the IVR sees and starts a simulation as that cal
   assert.equal(await page.inputValue('#sim-phone'), '+14045550123');
 });
 
+test('the simulator finds a caller by name: "Whit" lists Dana, who is then simulated from her first number', async () => {
+  await page.getByRole('tab', {name: 'Simulator'}).click();
+  const sim = page.locator('.simulator');
+  await sim.getByRole('button', {name: 'Reset'}).click(); // the call before must not answer for this one
+  assert.equal(await page.locator('.transcript li').count(), 0);
+  await sim.getByLabel('Name or number').fill('Whit');
+  await sim.getByRole('button', {name: 'Look up'}).click();
+  const dana = sim.getByRole('button', {name: 'Dana Whitfield · Diamond · +14045550123'});
+  await dana.waitFor();
+  await shot('10-simulator-name-search.png');
+  await dana.press('Enter'); // chosen from the keyboard
+  await sim.locator('.found', {hasText: '✔ Dana Whitfield'}).waitFor();
+  assert.equal(await page.inputValue('#sim-phone'), '+14045550123');
+  await page.click('#sim-start');
+  await page.locator('.transcript').getByText(/Dana/).first().waitFor();
+});
+
 // bigFlow is a valid flow of 54 nodes: a main menu, six sub-menus of seven options each,
 // and five shared handoffs.
 function bigFlow() {

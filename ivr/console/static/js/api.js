@@ -70,5 +70,6 @@ export const api = {
   rollback: (id, version, message) => call('POST', `/flows/${encodeURIComponent(id)}/rollback`, {body: {version, message}}).then((r) => r.body),
   simulate: (id, body) => call('POST', `/flows/${encodeURIComponent(id)}/simulate`, {body}).then((r) => r.body),
   lookup: (phone) => call('GET', `/lookup?phone=${encodeURIComponent(phone)}`).then((r) => r.body),
+  searchMembers: (q) => call('GET', `/members?q=${encodeURIComponent(q)}`).then((r) => r.body.members),
   bindings: () => call('GET', '/bindings').then((r) => r.body),
 };

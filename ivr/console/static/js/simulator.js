@@ -1,4 +1,4 @@
-// The simulator panel: a caller (from the directory by number, a typed profile, or a
+// The simulator panel: a caller (from the directory by name or number, a typed profile, or a
 // withheld number), a date and time, and the call as a transcript. Every key or phrase
 // replays the whole scripted call through the draft (the simulate API is stateless), and
 // the graph highlights the path taken and where the caller is now.
@@ -44,10 +44,11 @@ export class Simulator {
       r.addEventListener('change', () => this.syncMode());
       return h('label', {class: 'radio'}, r, ' ', label);
     };
-    this.phone = h('input', {type: 'tel', id: 'sim-phone', placeholder: '+14045550123', autocomplete: 'off'});
+    this.phone = h('input', {type: 'text', id: 'sim-phone', placeholder: 'Whitfield or +14045550123', autocomplete: 'off'});
+    this.phone.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); this.lookUp(); } });
     this.found = h('div', {class: 'found', 'aria-live': 'polite'});
     const lookBtn = h('button', {type: 'button', class: 'btn', onclick: () => this.lookUp()}, 'Look up');
-    this.phoneBox = h('div', {class: 'sub'}, h('div', {class: 'row end'}, field('Caller number', this.phone), lookBtn), this.found);
+    this.phoneBox = h('div', {class: 'sub'}, h('div', {class: 'row end'}, field('Name or number', this.phone), lookBtn), this.found);
     this.pf = {
       first_name: h('input', {type: 'text', value: 'Zoe', autocomplete: 'off'}),
       last_name: h('input', {type: 'text', value: 'Sample', autocomplete: 'off'}),
@@ -118,10 +119,14 @@ export class Simulator {
     this.phone.value = phone;
   }
 
+  // lookUp answers for a number (digits, +, spaces, punctuation) with what the IVR sees,
+  // and for anything else with the members whose name starts with it, to pick one.
   async lookUp() {
+    const q = this.phone.value.trim();
+    if (q && !/^[+\d][\d\s().-]*$/.test(q)) return this.searchNames(q);
     clear(this.found);
     try {
-      const r = await api.lookup(this.phone.value.trim());
+      const r = await api.lookup(q);
       if (!r.members.length) this.found.append(h('p', {}, `${r.phone}: no member; the call runs as an unknown caller.`));
       for (const m of r.members) {
         this.found.append(h('p', {}, `✔ ${m.first_name} ${m.last_name} (${m.tier || 'no tier'}, ${m.language})`,
@@ -130,6 +135,35 @@ export class Simulator {
     } catch (e) {
       this.found.append(h('p', {class: 'error'}, `✖ ${e.message}`));
     }
+  }
+
+  async searchNames(q) {
+    clear(this.found);
+    try {
+      const members = await api.searchMembers(q);
+      if (!members.length) {
+        this.found.append(h('p', {}, `No member's name starts with “${q}”.`));
+        return;
+      }
+      const list = h('ul', {class: 'matches', 'aria-label': 'Members found'});
+      for (const m of members) {
+        const phone = (m.phones || [])[0];
+        const label = [`${m.first_name} ${m.last_name}`.trim(), m.tier || 'no tier', phone || 'no number'].join(' · ');
+        list.append(h('li', {}, h('button', {type: 'button', class: 'btn ghost', disabled: !phone,
+          onclick: () => this.choose(phone)}, label)));
+      }
+      this.found.append(h('p', {}, `${members.length} member${members.length === 1 ? '' : 's'} found; choose one to call from their first number.`), list);
+      list.querySelector('button:not([disabled])')?.focus();
+    } catch (e) {
+      this.found.append(h('p', {class: 'error'}, `✖ ${e.message}`));
+    }
+  }
+
+  // choose makes a member found by name the caller, from their first number.
+  async choose(phone) {
+    this.phone.value = phone;
+    await this.lookUp();
+    this.el.querySelector('#sim-start').focus();
   }
 
   caller() {
