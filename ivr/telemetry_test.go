@@ -1,7 +1,6 @@
 package ivr
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,24 +26,6 @@ import (
 	"github.com/memberline/memberline/lookup"
 )
 
-// syncBuffer is a log destination the handler and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func migrateLookupAndCalls(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := lookup.Migrate(ctx, pool); err != nil {
 		return err
@@ -60,7 +40,7 @@ type observed struct {
 	spans   *tracetest.InMemoryExporter
 	reader  *sdkmetric.ManualReader
 	records *calls.Store
-	logs    *syncBuffer
+	logs    *testenv.Buffer
 }
 
 func newObserved(t *testing.T) *observed {
@@ -90,7 +70,7 @@ func newObserved(t *testing.T) *observed {
 	t.Cleanup(local.Close)
 	records := calls.New(pool, calls.Options{HashKey: []byte("test")})
 	t.Cleanup(func() { _ = records.Close(context.Background()) })
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	handler := NewServer(Config{
 		PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
 		Now: func() time.Time { return testNow }, Logger: slog.New(slog.NewJSONHandler(logs, nil)),

@@ -73,33 +73,8 @@ func TestFlowsExportImport(t *testing.T) {
 // TestCallFlowAndVersion imports and publishes a new greeting, then places calls: the
 // default one hears it, -flow/-version pick the old version or the draft.
 func TestCallFlowAndVersion(t *testing.T) {
-	getenv := flowsEnv(t)
-	redisSrv := testenv.StartRedis(t)
-	env := map[string]string{
-		"DATABASE_URL":      getenv("DATABASE_URL"),
-		"REDIS_URL":         redisSrv.URL(),
-		"LISTEN_ADDR":       "127.0.0.1:0",
-		"PUBLIC_URL":        "https://ivr.example.com",
-		"TWILIO_AUTH_TOKEN": "test-twilio-token",
-		"ADMIN_TOKEN":       "test-admin-token-0123456789",
-		"LOG_FORMAT":        "text",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", stderr.String())
-		}
-		if m := listeningRE.FindStringSubmatch(stdout.String()); m != nil {
-			base = m[1]
-		}
-	}
+	base, env := startService(t, map[string]string{"DATABASE_URL": flowsEnv(t)("DATABASE_URL")})
+	ctx := context.Background()
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "default.json")

@@ -6,89 +6,33 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/lookup"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
-// startService runs the real program (`memberline serve --seed`) on a free port against a
-// fresh database and a private Redis, and returns its base URL and environment.
-func startService(t *testing.T) (string, map[string]string) {
+// startService runs the real program (`memberline serve --seed`) like startServiceWith and
+// stops it when the test ends, failing the test unless it exits cleanly.
+func startService(t *testing.T, extra map[string]string) (string, map[string]string) {
 	t.Helper()
-	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
-	redisSrv := testenv.StartRedis(t)
-	env := map[string]string{
-		"DATABASE_URL":      testenv.URL(t, pool),
-		"REDIS_URL":         redisSrv.URL(),
-		"LISTEN_ADDR":       "127.0.0.1:0",
-		"PUBLIC_URL":        "https://ivr.example.com",
-		"TWILIO_AUTH_TOKEN": "test-twilio-token",
-		"ADMIN_TOKEN":       "test-admin-token-0123456789",
-		"LOG_FORMAT":        "text",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
-	}()
+	base, env, cancel, done := startServiceWith(t, extra)
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("serve returned %v\n%s", err, stderr.String())
+				t.Errorf("serve returned %v", err)
 			}
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not stop after its context ended")
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listeningRE.FindStringSubmatch(stdout.String()); m != nil {
-			resp, err := http.Get(m[1] + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return m[1], env
-				}
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("serve did not become healthy\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
-	return "", nil
+	return base, env
 }
 
 func TestServeAndCall(t *testing.T) {
-	base, env := startService(t)
+	base, env := startService(t, nil)
 	for _, tc := range []struct {
 		name   string
 		from   string

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/ivr"
 )
 
@@ -161,7 +162,7 @@ func TestCallsPurge(t *testing.T) {
 		{"nothing left", []string{"calls", "purge", "-older-than", "1h"}, "deleted 0 call records"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testenv.Buffer
 			if err := run(context.Background(), tc.args, envOf(env), strings.NewReader(""), &stdout, &stderr); err != nil {
 				t.Fatalf("%v: %s", err, stderr.String())
 			}
@@ -170,7 +171,7 @@ func TestCallsPurge(t *testing.T) {
 			}
 		})
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.Buffer
 	if err := run(context.Background(), []string{"calls", "purge", "-older-than", "soon"}, envOf(env), strings.NewReader(""), &stdout, &stderr); err == nil {
 		t.Error("a bad -older-than was accepted")
 	}

@@ -123,14 +123,14 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 	}
 }
 
-// startServiceWith is startService with extra environment and the stop in the test's hands:
-// cancel is the signal, done yields run's result.
+// startServiceWith runs the real program (`memberline serve --seed`) on a free port with a
+// private Redis and a fresh database (unless extra names DATABASE_URL), extra environment
+// on top, and leaves the stop in the test's hands: cancel is the signal, done yields run's
+// result.
 func startServiceWith(t *testing.T, extra map[string]string) (base string, env map[string]string, cancel func(), done <-chan error) {
 	t.Helper()
-	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
 	redisSrv := testenv.StartRedis(t)
 	env = map[string]string{
-		"DATABASE_URL":      testenv.URL(t, pool),
 		"REDIS_URL":         redisSrv.URL(),
 		"LISTEN_ADDR":       "127.0.0.1:0",
 		"PUBLIC_URL":        "https://ivr.example.com",
@@ -141,8 +141,11 @@ func startServiceWith(t *testing.T, extra map[string]string) (base string, env m
 	for k, v := range extra {
 		env[k] = v
 	}
+	if env["DATABASE_URL"] == "" {
+		env["DATABASE_URL"] = testenv.URL(t, testenv.Postgres(t, "lookup", lookup.Migrate))
+	}
 	ctx, cancelCtx := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.Buffer
 	result := make(chan error, 1)
 	go func() {
 		result <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
