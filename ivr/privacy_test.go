@@ -17,7 +17,7 @@ import (
 // The logs of whole calls (recognized, identified by number, a wrong and a right PIN, a
 // hand-off, the admin API) carry no phone number, name, PIN, place or confirmation code.
 func TestLogsCarryNoPII(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	h := newSharedRedisHarness(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
