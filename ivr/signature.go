@@ -87,41 +87,55 @@ func NewValidator(authToken string) *Validator {
 // given and with the scheme's default port (:443, :80) added or removed; a non-default
 // port is always part of what is signed.
 func (v *Validator) Validate(fullURL, contentType string, body []byte, signature string) bool {
+	_, ok := v.check(fullURL, contentType, body, signature, false)
+	return ok
+}
+
+// check is Validate that, when asked and the body is a valid signed form, also returns
+// the form as net/url.ParseQuery would (values in body order), so that the handler does
+// not parse the body a second time.
+func (v *Validator) check(fullURL, contentType string, body []byte, signature string, wantForm bool) (url.Values, bool) {
 	if len(v.token) == 0 || len(signature) != sigLen {
-		return false
+		return nil, false
 	}
 	st := v.states.Get().(*sigState)
 	defer v.states.Put(st)
 	st.params = st.params[:0]
+	isForm := isFormType(contentType)
 	switch {
-	case isFormType(contentType):
+	case isForm:
 		if !st.parseForm(body) {
-			return false
+			return nil, false
 		}
 	case hasQueryParam(fullURL, "bodySHA256"):
 		if !bodyHashMatches(fullURL, body) {
-			return false
+			return nil, false
 		}
 	case len(body) > 0:
-		return false
+		return nil, false
 	}
 	st.sig = append(st.sig[:0], signature...)
 	st.url = append(st.url[:0], fullURL...)
-	if st.matches() {
-		return true
+	ok := st.matches()
+	if !ok {
+		var variant bool
+		if st.url, variant = appendPortVariant(st.url[:0], fullURL); variant {
+			ok = st.matches()
+		}
 	}
-	var ok bool
-	if st.url, ok = appendPortVariant(st.url[:0], fullURL); ok {
-		return st.matches()
+	if !ok || !wantForm || !isForm {
+		return nil, ok
 	}
-	return false
+	return st.values(), true
 }
 
 // Middleware returns a wrapper that lets through only requests whose signature is valid
 // for publicBase (e.g. "https://ivr.example.com") + r.URL.RequestURI(), so it must see the
 // path Twilio requested (mount it before any http.StripPrefix). The body is read (at
 // most MaxWebhookBody bytes, else 413) and restored, so the next handler can still call
-// r.ParseForm. A missing or wrong signature gets 403 with a short plain-text body.
+// r.ParseForm; a form POST arrives already parsed (r.PostForm and r.Form set as
+// r.ParseForm would), from the same reading of the body the signature was checked on.
+// A missing or wrong signature gets 403 with a short plain-text body.
 func (v *Validator) Middleware(publicBase string) func(http.Handler) http.Handler {
 	publicBase = strings.TrimRight(publicBase, "/")
 	return func(next http.Handler) http.Handler {
@@ -143,14 +157,18 @@ func (v *Validator) Middleware(publicBase string) func(http.Handler) http.Handle
 				}
 				return
 			}
-			if !v.Validate(publicBase+r.URL.RequestURI(), r.Header.Get("Content-Type"), body, sig) {
+			form, ok := v.check(publicBase+r.URL.RequestURI(), r.Header.Get("Content-Type"), body, sig, true)
+			if !ok {
 				span.SetAttributes(attrSignatureValid.Bool(false))
 				span.End()
 				http.Error(w, "invalid "+SignatureHeader, http.StatusForbidden)
 				return
 			}
-			signatureValid(span, body)
+			signatureValid(span, form)
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			if form != nil && r.Method == http.MethodPost {
+				setForm(r, form)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -192,8 +210,9 @@ type sigState struct {
 	sig    []byte       // the signature under test
 	url    []byte       // the URL being tried
 	arena  []byte       // unescaped form keys and values
-	pairs  []formPair
-	params []byte // the signed form data: key1 value1 key2 value2 ...
+	pairs  []formPair   // in body order
+	sorted []formPair   // by key, then value: the order Twilio signs in
+	params []byte       // the signed form data: key1 value1 key2 value2 ...
 }
 
 // formPair locates one key and value in sigState.arena.
@@ -241,15 +260,16 @@ func (st *sigState) parseForm(body []byte) bool {
 		st.pairs = append(st.pairs, p)
 	}
 	arena := st.arena
-	slices.SortFunc(st.pairs, func(a, b formPair) int {
+	st.sorted = append(st.sorted[:0], st.pairs...)
+	slices.SortFunc(st.sorted, func(a, b formPair) int {
 		if c := bytes.Compare(arena[a.k0:a.k1], arena[b.k0:b.k1]); c != 0 {
 			return c
 		}
 		return bytes.Compare(arena[a.v0:a.v1], arena[b.v0:b.v1])
 	})
-	for i, p := range st.pairs {
+	for i, p := range st.sorted {
 		if i > 0 { // a repeated key and value is signed once
-			q := st.pairs[i-1]
+			q := st.sorted[i-1]
 			if bytes.Equal(arena[p.k0:p.k1], arena[q.k0:q.k1]) && bytes.Equal(arena[p.v0:p.v1], arena[q.v0:q.v1]) {
 				continue
 			}
@@ -258,6 +278,43 @@ func (st *sigState) parseForm(body []byte) bool {
 		st.params = append(st.params, arena[p.v0:p.v1]...)
 	}
 	return true
+}
+
+// values returns the parsed form as url.Values, each key's values in body order, in a
+// few allocations: one string holds every key and value, and one slice every value.
+func (st *sigState) values() url.Values {
+	arena := string(st.arena)
+	vals := make([]string, len(st.pairs))
+	form := make(url.Values, len(st.pairs))
+	for i, p := range st.pairs {
+		k := arena[p.k0:p.k1]
+		vals[i] = arena[p.v0:p.v1]
+		if vs, seen := form[k]; seen {
+			form[k] = append(vs, vals[i])
+		} else {
+			form[k] = vals[i : i+1 : i+1] // capped: a later append copies, never overwrites
+		}
+	}
+	return form
+}
+
+// setForm gives r the form of its body as r.ParseForm would: r.PostForm, and r.Form
+// with the URL's query values after the body's.
+func setForm(r *http.Request, form url.Values) {
+	r.PostForm = form
+	if r.URL.RawQuery == "" {
+		r.Form = form
+		return
+	}
+	all := make(url.Values, len(form)+1)
+	for k, vs := range form {
+		all[k] = vs[:len(vs):len(vs)]
+	}
+	q, _ := url.ParseQuery(r.URL.RawQuery) // as ParseForm: keep what parses
+	for k, vs := range q {
+		all[k] = append(all[k], vs...)
+	}
+	r.Form = all
 }
 
 // appendUnescaped appends s decoded as a query component ('+' is a space, %XX a byte).

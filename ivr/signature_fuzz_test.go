@@ -4,12 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 // FuzzValidate feeds Validate arbitrary URLs, bodies and signatures: it must never panic,
-// must accept what Sign signs, and must refuse a form with a parameter added.
+// must accept what Sign signs (and parse its form exactly as net/url does), and must refuse a form with a parameter added.
 func FuzzValidate(f *testing.F) {
 	seeds := []struct{ url, body, sig string }{
 		{vecURL, vecP5, "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
@@ -39,8 +40,13 @@ func FuzzValidate(f *testing.F) {
 
 		if form, err := url.ParseQuery(body); err == nil {
 			good := Sign(vecToken, u, form)
-			if !v.Validate(u, formType, []byte(body), good) {
+			parsed, ok := v.check(u, formType, []byte(body), good, true)
+			if !ok {
 				t.Fatalf("Validate(%q, form %q) refused Sign's signature %s", u, body, good)
+			}
+			// The middleware hands this form to the handler: it must be ParseQuery's.
+			if !reflect.DeepEqual(parsed, form) {
+				t.Fatalf("form %q parsed as %q, ParseQuery gives %q", body, parsed, form)
 			}
 			if v.Validate(u, formType, []byte(body), Sign("other", u, form)) {
 				t.Fatalf("Validate(%q, form %q) accepted another token's signature", u, body)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -193,6 +194,15 @@ func TestMiddleware(t *testing.T) {
 				}
 				if got := r.FormValue("attempt"); got != "2" {
 					t.Errorf("next: attempt = %q", got)
+				}
+				// What the middleware parsed is what net/http would have.
+				fresh := httptest.NewRequest(http.MethodPost, tt.target, strings.NewReader(tt.body))
+				fresh.Header.Set("Content-Type", formType)
+				if err := fresh.ParseForm(); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(r.PostForm, fresh.PostForm) || !reflect.DeepEqual(r.Form, fresh.Form) {
+					t.Errorf("next: PostForm %q Form %q; ParseForm gives %q and %q", r.PostForm, r.Form, fresh.PostForm, fresh.Form)
 				}
 			})
 			h := NewValidator(vecToken).Middleware(tt.base)(next)

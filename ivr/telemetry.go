@@ -171,11 +171,9 @@ func signatureSpan(ctx context.Context) trace.Span {
 	return span
 }
 
-// signatureValid ends a passed check's span, naming the call (read from the body, which
-// the handler has not parsed yet) only when the span records.
-func signatureValid(span trace.Span, body []byte) {
+// signatureValid ends a passed check's span, naming the call only when the span records.
+func signatureValid(span trace.Span, form url.Values) {
 	if span.IsRecording() {
-		form, _ := url.ParseQuery(string(body))
 		span.SetAttributes(attrSignatureValid.Bool(true), attrCallSID.String(form.Get("CallSid")))
 	}
 	span.End()
