@@ -41,3 +41,31 @@ func TestConsoleIsServedAtAdmin(t *testing.T) {
 		})
 	}
 }
+
+// Twilio's webhooks have a dispatcher of their own: a wrong method or an unknown webhook
+// is refused before the signature check runs, and never gets TwiML.
+func TestWebhookRoutes(t *testing.T) {
+	h := NewServer(Config{TwilioAuthToken: "webhook-route-test-token"}, Deps{})
+	tests := []struct {
+		name, method, path string
+		status             int
+	}{
+		{"unsigned webhook", http.MethodPost, "/twilio/voice", http.StatusForbidden},
+		{"wrong method", http.MethodGet, "/twilio/voice", http.StatusMethodNotAllowed},
+		{"unknown webhook", http.MethodPost, "/twilio/nope", http.StatusNotFound},
+		{"prefix alone", http.MethodPost, "/twilio", http.StatusNotFound},
+		{"health beside it", http.MethodGet, "/healthz", http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			if rec.Code != tc.status {
+				t.Fatalf("%s %s: status %d, want %d", tc.method, tc.path, rec.Code, tc.status)
+			}
+			if strings.Contains(rec.Body.String(), "<Response") {
+				t.Errorf("%s %s answered TwiML: %s", tc.method, tc.path, rec.Body.String())
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -126,7 +125,5 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 		cfg.AdminRate, cfg.AdminBurst = 20, 40
 	}
 	s.limiter = admin.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))
-	r := mux.NewRouter()
-	s.routes(r)
-	return r
+	return s.routes()
 }
