@@ -39,6 +39,38 @@ func TestLocalHitCostsNothingDownstream(t *testing.T) {
 	}
 }
 
+// Peek answers from memory or not at all: it never fills, and a write makes it miss.
+func TestLocalPeek(t *testing.T) {
+	h, l := newLocalHarness(t, LocalOptions{})
+	seedDana(t, h.dir)
+	h.resetCounts()
+	if c, ok := l.Peek("+14045550123", now); ok {
+		t.Fatalf("peek before any lookup: %+v", c)
+	}
+	if q, g := h.queries.n.Load(), h.cmds.get.Load(); q != 0 || g != 0 {
+		t.Fatalf("a peek cost %d queries and %d GETs, want none", q, g)
+	}
+	if _, err := l.Resolve(ctxT(t), "+14045550123", now); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := l.Peek("+14045550123", now)
+	if !ok || len(c.Members) != 1 || c.Members[0].FirstName != "Dana" || c.Members[0].Activity == nil {
+		t.Fatalf("peek after a lookup: %+v, %v", c, ok)
+	}
+	if st := l.Stats(); st.Hits != 1 || st.Misses != 1 {
+		t.Fatalf("stats %+v, want 1 hit (the peek) and 1 miss (the fill)", st)
+	}
+	d := dana()
+	d.FirstName = "Danielle"
+	mustPutMember(t, l, d)
+	if c, ok := l.Peek("+14045550123", now); ok {
+		t.Fatalf("peek after a write: %+v", c)
+	}
+	if c, err := l.Resolve(ctxT(t), "+14045550123", now); err != nil || c.Members[0].FirstName != "Danielle" {
+		t.Fatalf("lookup after a write: %+v, %v", c, err)
+	}
+}
+
 func TestLocalSingleFlight(t *testing.T) {
 	h, l := newLocalHarness(t, LocalOptions{})
 	seedDana(t, h.dir)
