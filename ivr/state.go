@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"hash"
 	"strings"
+	"sync"
 
 	"github.com/memberline/memberline/flows"
 )
@@ -17,34 +19,54 @@ import (
 
 var errBadState = errors.New("call state is malformed or its signature is wrong")
 
-type stateCodec struct{ key []byte }
+type stateCodec struct {
+	key  []byte
+	macs *sync.Pool // hash.Hash: HMAC-SHA256 keyed with key, reused across calls
+}
 
 func newStateCodec(secret string) stateCodec {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("memberline call state v1"))
-	return stateCodec{key: m.Sum(nil)}
+	key := m.Sum(nil)
+	return stateCodec{key: key, macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
 }
 
-func (c stateCodec) mac(payload string) string {
-	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+// appendMAC appends the URL-safe MAC of payload (its first 16 bytes) to dst.
+func (c stateCodec) appendMAC(dst, payload []byte) []byte {
+	m := c.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(payload)
+	var sum [sha256.Size]byte
+	dst = base64.RawURLEncoding.AppendEncode(dst, m.Sum(sum[:0])[:16])
+	c.macs.Put(m)
+	return dst
 }
 
 // encode returns payload.mac, both URL-safe.
 func (c stateCodec) encode(st flows.State) (string, error) {
+	return c.appendTo("", st)
+}
+
+// appendTo returns prefix followed by the encoded state, built in one buffer: the
+// Gather action URL of every answer that waits for input.
+func (c stateCodec) appendTo(prefix string, st flows.State) (string, error) {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return "", err
 	}
-	payload := base64.RawURLEncoding.EncodeToString(raw)
-	return payload + "." + c.mac(payload), nil
+	enc := base64.RawURLEncoding
+	b := make([]byte, 0, len(prefix)+enc.EncodedLen(len(raw))+1+enc.EncodedLen(16))
+	b = append(b, prefix...)
+	b = enc.AppendEncode(b, raw)
+	b = c.appendMAC(append(b, '.'), b[len(prefix):])
+	return string(b), nil
 }
 
 func (c stateCodec) decode(s string) (flows.State, error) {
 	var st flows.State
 	payload, sig, ok := strings.Cut(s, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(c.mac(payload))) {
+	var mac [24]byte
+	if !ok || !hmac.Equal([]byte(sig), c.appendMAC(mac[:0], []byte(payload))) {
 		return st, errBadState
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -206,7 +207,7 @@ func (s *server) handleFallback() http.Handler {
 		s.log.WarnContext(r.Context(), "twilio fallback",
 			"call_sid", r.PostFormValue("CallSid"),
 			"error_code", r.PostFormValue("ErrorCode"))
-		writeTwiML(w, s.fallback())
+		_ = writeTwiML(w, s.fallback())
 	})
 }
 
@@ -245,9 +246,14 @@ func (s *server) resolveCaller(ctx context.Context, r *http.Request) (caller flo
 			span.End()
 		}()
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
-	defer cancel()
-	c, err := s.deps.Resolver.Resolve(ctx, phone, s.cfg.Now())
+	now := s.cfg.Now()
+	c, hit := lookup.Caller{}, false
+	if p, ok := s.deps.Resolver.(peeker); ok {
+		c, hit = p.Peek(phone, now)
+	}
+	if !hit {
+		c, err = s.resolve(ctx, phone, now)
+	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		s.log.WarnContext(ctx, "caller lookup failed; answering as unknown", "from", lookup.Mask(phone), "err", err)
@@ -265,6 +271,19 @@ func (s *server) resolveCaller(ctx context.Context, r *http.Request) (caller flo
 	default:
 		return caller, recognizedHousehold
 	}
+}
+
+// peeker is a Resolver with an in-process tier that can answer without blocking
+// (lookup.Local): a hit then needs no deadline.
+type peeker interface {
+	Peek(e164 string, now time.Time) (lookup.Caller, bool)
+}
+
+// resolve looks the number up through every tier, within the lookup budget.
+func (s *server) resolve(ctx context.Context, phone string, now time.Time) (lookup.Caller, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
+	defer cancel()
+	return s.deps.Resolver.Resolve(ctx, phone, now)
 }
 
 // identify answers a keypad-entered member number.
@@ -326,28 +345,48 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn,
 	} else if turn.Awaiting {
 		outcome = "gather"
 	}
-	writeTwiML(w, resp)
+	if werr := writeTwiML(w, resp); werr != nil {
+		// A node the encoder refuses: nothing was written, so the fallback still can be.
+		s.log.ErrorContext(r.Context(), "webhook answer not encodable; answering with the fallback",
+			"call_sid", r.PostFormValue("CallSid"), "route", r.URL.Path, "err", werr)
+		outcome = "error"
+		_ = writeTwiML(w, s.fallback())
+	}
 	span.End()
 	s.record(r, turn, err, recognized, caller, callOutcome)
 	if sp := trace.SpanFromContext(r.Context()); sp.IsRecording() {
 		sp.SetAttributes(attrOutcome.String(outcome), attrRecognized.String(recognized))
 	}
-	s.log.InfoContext(r.Context(), "webhook",
-		"call_sid", r.PostFormValue("CallSid"),
-		"route", r.URL.Path,
-		"from", lookup.Mask(caller.Phone),
-		"recognized", recognized,
-		"flow", turn.State.Flow,
-		"version", turn.State.Version,
-		"outcome", outcome,
-		"latency_ms", float64(time.Since(start).Microseconds())/1000)
+	if s.log.Enabled(r.Context(), slog.LevelInfo) {
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook",
+			slog.String("call_sid", r.PostFormValue("CallSid")),
+			slog.String("route", r.URL.Path),
+			slog.String("from", lookup.Mask(caller.Phone)),
+			slog.String("recognized", recognized),
+			slog.String("flow", turn.State.Flow),
+			slog.Int("version", turn.State.Version),
+			slog.String("outcome", outcome),
+			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+	}
 }
 
-func writeTwiML(w http.ResponseWriter, resp Response) {
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(resp.Bytes())
+// The headers of every TwiML answer, shared: net/http only reads them.
+var (
+	twimlType    = []string{"text/xml; charset=utf-8"}
+	twimlNoStore = []string{"no-store"}
+)
+
+// writeTwiML writes resp in one Write. On an error (a node the encoder refuses) nothing
+// is written, so the caller can still answer with the fallback.
+func writeTwiML(w http.ResponseWriter, resp Response) error {
+	h := w.Header()
+	h["Content-Type"] = twimlType
+	h["Cache-Control"] = twimlNoStore
+	return resp.Encode(w)
 }
+
+// gatherPath is the webhook that continues a call, with its state parameter.
+const gatherPath = "/twilio/gather?s="
 
 // render turns the engine's actions into TwiML.
 func (s *server) render(turn flows.Turn) (Response, error) {
@@ -361,7 +400,7 @@ func (s *server) render(turn flows.Turn) (Response, error) {
 			if a.Gather == nil {
 				continue
 			}
-			stateParam, err := s.state.encode(turn.State)
+			action, err := s.state.appendTo(s.cfg.PublicURL+gatherPath, turn.State)
 			if err != nil {
 				return resp, err
 			}
@@ -372,7 +411,7 @@ func (s *server) render(turn flows.Turn) (Response, error) {
 			}
 			resp.Add(Gather(GatherAttrs{
 				Input:               g.Input,
-				Action:              s.cfg.PublicURL + "/twilio/gather?s=" + stateParam,
+				Action:              action,
 				Method:              http.MethodPost,
 				Timeout:             g.TimeoutSeconds,
 				NumDigits:           g.NumDigits,
@@ -385,11 +424,10 @@ func (s *server) render(turn flows.Turn) (Response, error) {
 			if a.Record == nil {
 				continue
 			}
-			stateParam, err := s.state.encode(turn.State)
+			action, err := s.state.appendTo(s.cfg.PublicURL+gatherPath, turn.State)
 			if err != nil {
 				return resp, err
 			}
-			action := s.cfg.PublicURL + "/twilio/gather?s=" + stateParam
 			rec := a.Record
 			resp.Add(Record(RecordAttrs{
 				Action: action, Method: http.MethodPost, MaxLength: rec.MaxSeconds, Timeout: rec.TimeoutSeconds,
