@@ -35,7 +35,8 @@ func (f *Flow) Start(call Call) (Turn, error) {
 			}
 		}
 	}
-	r := newRun(f, p, call, st)
+	var r run
+	r.init(p, call, st)
 	if err := r.walk(p.start); err != nil {
 		return Turn{}, err
 	}
@@ -68,7 +69,8 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 	if st.Trust == "" {
 		st.Trust = normalTrust(call.Caller.Trust)
 	}
-	r := newRun(f, p, call, st)
+	var r run
+	r.init(p, call, st)
 	switch NodeType(n.typ) {
 	case NodeGather:
 		err = r.resumeGather(n, in)
@@ -134,7 +136,8 @@ func (f *Flow) program() (*program, error) {
 	return f.prog, nil
 }
 
-// run is one turn in progress.
+// run is one turn in progress. Its text (speech and trace) gathers in one buffer that
+// done() makes one string; Start and Resume keep the run itself on the stack.
 type run struct {
 	p      *program
 	call   Call
@@ -144,12 +147,13 @@ type run struct {
 	turn   Turn
 	steps  int
 	b      speechBuilder
+	text   turnText
+	segs   Speech // room for the turn's speech segments, handed out by segments
 }
 
-func newRun(f *Flow, p *program, call Call, st State) *run {
-	r := &run{p: p, call: call, st: st}
+func (r *run) init(p *program, call Call, st State) {
+	*r = run{p: p, call: call, st: st}
 	r.setMember(r.currentMember())
-	return r
 }
 
 // currentMember is the member the call is about: the one State names (among the caller's
@@ -207,15 +211,52 @@ func (p *program) language(m *Member) string {
 
 func (r *run) done() Turn {
 	r.turn.State = r.st
+	r.turn.Trace = r.text.finish()
 	return r.turn
 }
 
+// trace adds a line to the turn's trace, formatted like fmt.Sprintf with the verbs %s
+// and %q (strings) and %d (ints) only: written straight into the turn's text, so a line
+// costs no allocation (fmt would box every argument and make a string per line).
 func (r *run) trace(format string, args ...any) {
-	r.turn.Trace = append(r.turn.Trace, fmt.Sprintf(format, args...))
+	t := &r.text
+	t.grow()
+	from := t.len()
+	var tmp [64]byte
+	for _, arg := range args {
+		i := strings.IndexByte(format, '%')
+		if i < 0 || i+1 == len(format) {
+			break
+		}
+		t.write(format[:i])
+		switch v := arg.(type) {
+		case string:
+			if format[i+1] == 'q' {
+				t.b.Write(strconv.AppendQuote(tmp[:0], v))
+			} else {
+				t.write(v)
+			}
+		case int:
+			t.b.Write(strconv.AppendInt(tmp[:0], int64(v), 10))
+		default:
+			t.write("%!") // a verb this does not know: tests catch it
+		}
+		format = format[i+2:]
+	}
+	t.write(format)
+	t.line(from)
+}
+
+// actions makes room in the turn for a typical turn's actions before the first.
+func (r *run) actions() {
+	if r.turn.Actions == nil {
+		r.turn.Actions = make([]Action, 0, 4)
+	}
 }
 
 // walk visits nodes from id until one waits for input or ends the call.
 func (r *run) walk(id string) error {
+	r.actions()
 	for {
 		// Validate bounds every path by max_steps_without_input; this guards the engine
 		// against a flow that escaped validation.
@@ -398,9 +439,44 @@ func (r *run) say(n *cnode, t ctext, to *[]Action) string {
 
 // emit appends what the builder holds as one say action.
 func (r *run) emit(lang string, to *[]Action) {
-	if sp := r.b.speech(); len(sp) > 0 {
+	if sp := r.takeSpeech(); len(sp) > 0 {
 		*to = append(*to, Action{Kind: ActSay, Language: lang, Voice: r.p.voices[lang], Speech: sp})
 	}
+}
+
+// takeSpeech moves what the builder holds into the turn: its segments into room from
+// segments, its plain text into the turn's text (the segments' Text is filled in by done).
+func (r *run) takeSpeech() Speech {
+	b := &r.b
+	b.flush()
+	if len(b.segs) == 0 {
+		b.reset()
+		return nil
+	}
+	r.text.grow()
+	base := r.text.len()
+	r.text.b.Write(b.buf)
+	sp := r.segments(len(b.segs))
+	for i, bs := range b.segs {
+		sp[i] = bs.seg
+		if bs.from >= 0 {
+			r.text.fill(&sp[i].Text, base+bs.from, base+bs.to)
+		}
+	}
+	b.reset()
+	return sp
+}
+
+// segments returns n segments from one block for the whole turn; a full block is left to
+// the speech already holding it and a new one started (never moved: done fills in the
+// segments where they are).
+func (r *run) segments(n int) Speech {
+	if cap(r.segs)-len(r.segs) < n {
+		r.segs = make(Speech, 0, max(n, 8))
+	}
+	k := len(r.segs)
+	r.segs = r.segs[:k+n]
+	return r.segs[k : k+n : k+n]
 }
 
 func (r *run) end(a Action, outcome string) {
@@ -411,32 +487,37 @@ func (r *run) end(a Action, outcome string) {
 
 func (r *run) branch(n *cnode) string {
 	s := r.scope()
-	var line strings.Builder
-	line.WriteString("branch " + n.id + ": ")
+	t := &r.text
+	t.grow()
+	from := t.len()
+	t.write("branch ", n.id, ": ")
 	for _, k := range n.cases {
 		ok := true
 		for i, c := range k.when {
 			if i > 0 {
-				line.WriteString(" and ")
+				t.write(" and ")
 			}
-			line.WriteString(c.desc)
+			t.write(c.desc)
 			if callClock(c.field) {
-				t := c.clock(s)
-				fmt.Fprintf(&line, " [%s %s]", t.Format("Mon 2006-01-02 15:04"), t.Location())
+				var tmp [32]byte
+				clock := c.clock(s)
+				t.write(" [")
+				t.b.Write(clock.AppendFormat(tmp[:0], "Mon 2006-01-02 15:04"))
+				t.write(" ", clock.Location().String(), "]")
 			}
 			if ok && !c.holds(s) {
 				ok = false
 			}
 		}
 		if ok {
-			line.WriteString(" → true → " + k.next)
-			r.turn.Trace = append(r.turn.Trace, line.String())
+			t.write(" → true → ", k.next)
+			t.line(from)
 			return k.next
 		}
-		line.WriteString(" → false; ")
+		t.write(" → false; ")
 	}
-	line.WriteString("default → " + n.dflt)
-	r.turn.Trace = append(r.turn.Trace, line.String())
+	t.write("default → ", n.dflt)
+	t.line(from)
 	return n.dflt
 }
 
@@ -559,6 +640,7 @@ func (r *run) ask(n *cnode, why string) {
 		r.st.Attempts = 0
 	}
 	r.st.Node = n.id
+	r.actions()
 	g := &Gather{
 		Input:          n.input,
 		TimeoutSeconds: n.timeout,
@@ -592,10 +674,21 @@ func (r *run) ask(n *cnode, why string) {
 	r.turn.Awaiting = true
 }
 
+// hints are the gather's speech hints for the call's language, worked out when the flow
+// was compiled. They are shared by every call: capped, so an append copies them.
 func (r *run) hints(n *cnode) []string {
+	if h, ok := n.hints[r.lang]; ok {
+		return h[:len(h):len(h)]
+	}
+	return n.speechHints(r.lang, r.p.defaultLang)
+}
+
+// speechHints lists every option's words, as written, in the language they are matched
+// with for a call in lang (see wordsLang); nil when there are none.
+func (n *cnode) speechHints(lang, defaultLang string) []string {
 	var hints []string
 	for _, o := range n.options {
-		hints = append(hints, o.hints[r.wordsLang(o)]...)
+		hints = append(hints, o.hints[o.wordsLang(lang, defaultLang)]...)
 	}
 	return hints
 }
@@ -603,10 +696,14 @@ func (r *run) hints(n *cnode) []string {
 // wordsLang is the language whose words an option is matched with: the call's, else the
 // default language's.
 func (r *run) wordsLang(o coption) string {
-	if _, ok := o.words[r.lang]; ok {
-		return r.lang
+	return o.wordsLang(r.lang, r.p.defaultLang)
+}
+
+func (o coption) wordsLang(lang, defaultLang string) string {
+	if _, ok := o.words[lang]; ok {
+		return lang
 	}
-	return r.p.defaultLang
+	return defaultLang
 }
 
 // listMembers adds "If this is Dana, press 1. ..." to a choose_member gather.
@@ -707,11 +804,15 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 	best, bestAt, bestLen, said := -1, len(toks), 0, ""
 	for i, o := range n.options {
 		lang := r.wordsLang(o)
-		cands := o.words[lang]
-		if o.digits != "" {
-			cands = append(cands[:len(cands):len(cands)], phrase{o.digits})
-		}
-		for k, ph := range cands {
+		words := o.words[lang]
+		// The option's words, then its digits said as a word.
+		for k := 0; k <= len(words); k++ {
+			ph := phrase{o.digits}
+			if k < len(words) {
+				ph = words[k]
+			} else if o.digits == "" {
+				break
+			}
 			at := find(toks, ph)
 			if at < 0 {
 				continue
@@ -932,7 +1033,8 @@ func (r *run) resumeRecord(n *cnode, in Input) error {
 
 func (r *run) handoff(n *cnode) {
 	r.say(n, n.say, &r.turn.Actions)
-	h := &Handoff{Queue: n.queue, Reason: n.reason, Workflow: n.workflow, SIP: n.sip, Client: n.client}
+	h := &Handoff{Queue: n.queue, Reason: n.reason, Workflow: n.workflow, SIP: n.sip, Client: n.client,
+		Context: make([]KV, 0, 7+len(r.st.Vars))}
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
 			h.Context = append(h.Context, KV{Key: k, Value: v})
@@ -956,8 +1058,10 @@ func (r *run) handoff(n *cnode) {
 	// the context (a confirmation code to an unverified caller would undo the policy).
 	add("trust", r.st.Trust)
 	// The call's variables go along for the person taking the call, as var_<name>.
-	for _, k := range slices.Sorted(maps.Keys(r.st.Vars)) {
-		add("var_"+k, r.st.Vars[k])
+	if len(r.st.Vars) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(r.st.Vars)) {
+			add("var_"+k, r.st.Vars[k])
+		}
 	}
 	switch {
 	case n.workflow != "":

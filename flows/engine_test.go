@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -681,6 +682,54 @@ func TestTrace(t *testing.T) {
 	}
 }
 
+// The engine formats trace lines itself (no fmt); they read as fmt.Sprintf would write them.
+func TestTraceFormat(t *testing.T) {
+	tests := []struct {
+		name   string
+		format string
+		args   []any
+	}{
+		{"strings", "say %s (%s) → %s", []any{"greet", "en-US", "trust"}},
+		{"numbers", "%s %s: %s → retry %d of %d", []any{"gather", "menu", "no match", 1, 2}},
+		{"quoted", "gather %s: said %q → option %d → %s", []any{"ask", `that's "it"`, 12, "next"}},
+		{"no verbs", "hangup", nil},
+		{"negative and large", "record %s: %d s recorded", []any{"vm", -3600}},
+		{"unicode", "%s: %q", []any{"mañana", "sí\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r run
+			r.trace(tt.format, tt.args...)
+			r.trace("next line")
+			want := []string{fmt.Sprintf(tt.format, tt.args...), "next line"}
+			if got := r.text.finish(); !reflect.DeepEqual(got, want) {
+				t.Errorf("trace = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// Speech hints are worked out once per flow and shared by every call: one turn's
+// changes to them must not reach the next.
+func TestHintsAreNotShared(t *testing.T) {
+	f := Default()
+	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})))
+	first, err := f.Start(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gatherOf(first)
+	want := slices.Clone(g.Hints)
+	_ = append(g.Hints, "extra")
+	again, err := f.Start(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gatherOf(again).Hints; !reflect.DeepEqual(got, want) || len(want) == 0 {
+		t.Errorf("hints = %q, want %q", got, want)
+	}
+}
+
 func TestStateRoundTrip(t *testing.T) {
 	f := Default()
 	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})), sam(nil))
@@ -832,13 +881,49 @@ func TestSpeechString(t *testing.T) {
 	}
 }
 
+// BenchmarkStartKnownMember is the first turn of the incoming-call webhook for a recognized
+// member with an upcoming trip: greeting, tier, trip and the question about it.
 func BenchmarkStartKnownMember(b *testing.B) {
 	f := Default()
 	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), at(11, 30, 18, 0))))
+	want := "Welcome back, Dana. As a Diamond member, thank you for your loyalty. I see you have a trip to Atlanta tomorrow. " + askTrip
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.Start(call); err != nil {
+		turn, err := f.Start(call)
+		if err != nil {
 			b.Fatal(err)
 		}
+		if turn.State.Node != "about_activity" || len(turn.Actions) != 4 || len(turn.Trace) != 9 {
+			b.Fatalf("turn = %+v", turn)
+		}
+	}
+	if turn, _ := f.Start(call); spoken(turn) != want {
+		b.Fatalf("spoken = %q", spoken(turn))
+	}
+}
+
+// BenchmarkResumeKnownMember is the member's answer to that question: "yes" said, handed
+// off to an agent with the call's context.
+func BenchmarkResumeKnownMember(b *testing.B) {
+	f := Default()
+	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), at(11, 30, 18, 0))))
+	first, err := f.Start(call)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Speech: "yeah sure", Confidence: 0.9}
+	b.ReportAllocs()
+	for b.Loop() {
+		turn, err := f.Resume(call, first.State, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if turn.End != EndHandoff || len(turn.Trace) != 2 {
+			b.Fatalf("turn = %+v", turn)
+		}
+	}
+	turn, _ := f.Resume(call, first.State, in)
+	if h := handoffOf(turn); h == nil || h.Queue != "agents" || spoken(turn) != "One moment while I connect you with an agent." {
+		b.Fatalf("turn = %+v", turn)
 	}
 }

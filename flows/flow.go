@@ -351,6 +351,7 @@ type cnode struct {
 	timeout, numDigits, retries, maxSeconds       int
 	transcribe, beep                              bool
 	options                                       []coption
+	hints                                         map[string][]string // gather: declared language → speechHints
 	cases                                         []ccase
 }
 
@@ -669,6 +670,10 @@ func (c *compiler) node(i int) {
 		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
 		c.asking(cn, n, path)
 		c.options(cn, n, path)
+		cn.hints = make(map[string][]string, len(c.p.langs))
+		for _, lang := range c.p.langs {
+			cn.hints[lang] = cn.speechHints(lang, c.p.defaultLang)
+		}
 	case NodeBranch:
 		c.cases(cn, n, path)
 		cn.dflt = c.ref(join(path, "default"), n.Default, true)

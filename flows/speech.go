@@ -11,3 +11,74 @@ func (s Speech) String() string {
 	}
 	return b.String()
 }
+
+// turnText holds a turn's text, spoken and traced, in one buffer that becomes one string
+// when the turn is done: a turn allocates its text once instead of once per segment and
+// trace line, which is most of what a first turn used to allocate. The buffer is a
+// strings.Builder, so that string is the buffer itself, not a copy.
+type turnText struct {
+	b     strings.Builder
+	spans []textSpan
+}
+
+// textSpan is a piece of the text: a speech segment's (dst), or a trace line (dst nil).
+type textSpan struct {
+	dst      *string
+	from, to int
+}
+
+// turnTextSize fits a recognized member's first turn (about 250 bytes said and 800
+// traced), so the buffer does not grow on the common path.
+const turnTextSize = 1024
+
+// grow makes room before the first write.
+func (t *turnText) grow() {
+	if t.spans == nil {
+		t.b.Grow(turnTextSize)
+		t.spans = make([]textSpan, 0, 16)
+	}
+}
+
+func (t *turnText) len() int { return t.b.Len() }
+
+func (t *turnText) write(ss ...string) {
+	for _, s := range ss {
+		t.b.WriteString(s)
+	}
+}
+
+// fill has *dst become the text from from to to when the turn is done.
+func (t *turnText) fill(dst *string, from, to int) {
+	t.spans = append(t.spans, textSpan{dst: dst, from: from, to: to})
+}
+
+// line ends a trace line that began at from.
+func (t *turnText) line(from int) {
+	t.spans = append(t.spans, textSpan{from: from, to: t.b.Len()})
+}
+
+// finish fills in the segments and returns the trace lines (nil when there are none).
+func (t *turnText) finish() []string {
+	if len(t.spans) == 0 {
+		return nil
+	}
+	s := t.b.String()
+	n := 0
+	for _, sp := range t.spans {
+		if sp.dst == nil {
+			n++
+		}
+	}
+	var trace []string
+	if n > 0 {
+		trace = make([]string, 0, n)
+	}
+	for _, sp := range t.spans {
+		if sp.dst != nil {
+			*sp.dst = s[sp.from:sp.to]
+		} else {
+			trace = append(trace, s[sp.from:sp.to])
+		}
+	}
+	return trace
+}

@@ -318,7 +318,8 @@ var helpers = map[string]tplOp{
 
 type tplPart struct {
 	op    tplOp
-	text  string // opText: the text; opFirstNameOr: the fallback
+	text  string  // opText: the text; opFirstNameOr: the fallback
+	lit   literal // opText: the text, prepared
 	field field
 	key   string // keyed fields: the attribute or variable name
 }
@@ -347,11 +348,11 @@ func parseTemplate(src string, choice bool) (*template, error) {
 	for rest != "" {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
-			t.parts = append(t.parts, tplPart{op: opText, text: rest})
+			t.parts = append(t.parts, tplPart{op: opText, text: rest, lit: prepareLiteral(rest)})
 			break
 		}
 		if i > 0 {
-			t.parts = append(t.parts, tplPart{op: opText, text: rest[:i]})
+			t.parts = append(t.parts, tplPart{op: opText, text: rest[:i], lit: prepareLiteral(rest[:i])})
 		}
 		at := len(src) - len(rest) + i // byte offset of "{{"
 		col := utf8.RuneCountInString(src[:at]) + 1
@@ -492,10 +493,11 @@ func helperExample(op tplOp) string {
 
 // render appends the template's speech for s to b.
 func (t *template) render(b *speechBuilder, s *scope) {
+	b.grow()
 	for _, p := range t.parts {
 		switch p.op {
 		case opText:
-			b.text(p.text)
+			b.literal(&p.lit)
 		case opField:
 			b.text(s.spoken(p.field, p.key))
 		case opDate:
@@ -517,12 +519,31 @@ func (t *template) render(b *speechBuilder, s *scope) {
 
 // speechBuilder assembles Speech from pieces: it collapses runs of white space, drops
 // spaces before closing punctuation and at both ends, and merges adjacent plain text, so
-// a missing value never leaves "Atlanta ." or a double space behind.
+// a missing value never leaves "Atlanta ." or a double space behind. Plain text stays in
+// buf until the speech is taken: speech() makes strings of it, the engine copies it into
+// the turn's text (run.takeSpeech).
 type speechBuilder struct {
-	segs    Speech
+	segs    []builtSegment
 	buf     []byte
+	from    int  // where the plain text not yet in a segment starts in buf
 	space   bool // a space is pending before the next visible character
 	started bool // something visible was written
+}
+
+// builtSegment is a segment being built: plain text is buf[from:to]; a say-as piece
+// (from < 0) has its Text already.
+type builtSegment struct {
+	seg      Segment
+	from, to int
+}
+
+// closing reports whether r is punctuation that takes no space before it.
+func closing(r rune) bool {
+	switch r {
+	case '.', ',', '!', '?', ';', ':':
+		return true
+	}
+	return false
 }
 
 func (b *speechBuilder) text(s string) {
@@ -530,7 +551,7 @@ func (b *speechBuilder) text(s string) {
 		switch {
 		case unicode.IsSpace(r):
 			b.space = b.started
-		case strings.ContainsRune(".,!?;:", r):
+		case closing(r):
 			b.space = false
 			b.buf = utf8.AppendRune(b.buf, r)
 			b.started = true
@@ -545,6 +566,42 @@ func (b *speechBuilder) text(s string) {
 	}
 }
 
+// literal is a template's constant text, prepared once when the template is parsed: core
+// is the text as text() writes it (white space collapsed, spaces before punctuation
+// dropped) without the white space at its ends, which lead and trail note. Writing it
+// is a copy; the per-rune work of text() is left for values.
+type literal struct {
+	core        string
+	lead, trail bool
+}
+
+func prepareLiteral(s string) literal {
+	var b speechBuilder
+	b.text(strings.TrimFunc(s, unicode.IsSpace))
+	core := string(b.buf)
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	return literal{core: core, lead: s != "" && unicode.IsSpace(first), trail: s != "" && unicode.IsSpace(last)}
+}
+
+// literal writes l exactly as text() would write the text it was prepared from.
+func (b *speechBuilder) literal(l *literal) {
+	if l.lead {
+		b.space = b.started
+	}
+	if l.core != "" {
+		if first, _ := utf8.DecodeRuneInString(l.core); b.space && !closing(first) {
+			b.buf = append(b.buf, ' ')
+		}
+		b.space = false
+		b.buf = append(b.buf, l.core...)
+		b.started = true
+	}
+	if l.trail {
+		b.space = b.started
+	}
+}
+
 func (b *speechBuilder) sayAs(s, as string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -555,7 +612,7 @@ func (b *speechBuilder) sayAs(s, as string) {
 		b.space = false
 	}
 	b.flush()
-	b.segs = append(b.segs, Segment{Text: s, SayAs: as})
+	b.segs = append(b.segs, builtSegment{seg: Segment{Text: s, SayAs: as}, from: -1})
 	b.started = true
 }
 
@@ -563,17 +620,42 @@ func (b *speechBuilder) sayAs(s, as string) {
 func (b *speechBuilder) separate() { b.space = b.started }
 
 func (b *speechBuilder) flush() {
-	if len(b.buf) > 0 {
-		b.segs = append(b.segs, Segment{Text: string(b.buf)})
-		b.buf = b.buf[:0]
+	if len(b.buf) > b.from {
+		b.segs = append(b.segs, builtSegment{from: b.from, to: len(b.buf)})
+		b.from = len(b.buf)
 	}
+}
+
+// speechSize fits a long prompt, so the builder's buffer grows once per turn.
+const speechSize = 256
+
+// grow makes room before the first write.
+func (b *speechBuilder) grow() {
+	if b.buf == nil {
+		b.buf = make([]byte, 0, speechSize)
+		b.segs = make([]builtSegment, 0, 4)
+	}
+}
+
+// reset empties the builder for the next speech, keeping its memory.
+func (b *speechBuilder) reset() {
+	*b = speechBuilder{segs: b.segs[:0], buf: b.buf[:0]}
 }
 
 // speech returns what was built and resets the builder.
 func (b *speechBuilder) speech() Speech {
 	b.flush()
-	s := b.segs
-	*b = speechBuilder{buf: b.buf}
+	var s Speech
+	if len(b.segs) > 0 {
+		s = make(Speech, len(b.segs))
+	}
+	for i, bs := range b.segs {
+		s[i] = bs.seg
+		if bs.from >= 0 {
+			s[i].Text = string(b.buf[bs.from:bs.to])
+		}
+	}
+	b.reset()
 	return s
 }
 

@@ -264,3 +264,26 @@ func FuzzTemplate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLiteral checks that a template's prepared text writes exactly what text() writes
+// for the same text, whatever the builder holds before it.
+func FuzzLiteral(f *testing.F) {
+	for _, s := range []string{"", " ", "  \t", "Welcome back, ", ", press ", ".", " . ", " ,a  b .c ", "¿Sí? ", "\u00a0x\u00a0", "a\xffb "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lit := prepareLiteral(s)
+		for _, before := range []string{"", "Hi", "Hi "} {
+			var want, got speechBuilder
+			want.text(before)
+			got.text(before)
+			want.text(s)
+			got.literal(&lit)
+			want.text("x")
+			got.text("x")
+			if w, g := want.speech(), got.speech(); !reflect.DeepEqual(w, g) {
+				t.Fatalf("after %q, %q: literal wrote %q, text %q", before, s, g, w)
+			}
+		}
+	})
+}
