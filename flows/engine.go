@@ -37,6 +37,7 @@ func (f *Flow) Start(call Call) (Turn, error) {
 	}
 	var r run
 	r.init(p, call, st)
+	r.text.size = firstTurnText
 	if err := r.walk(p.start); err != nil {
 		return Turn{}, err
 	}
@@ -1080,7 +1081,7 @@ func (r *run) handoff(n *cnode) {
 func tokenize(s string) phrase {
 	var toks phrase
 	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return !word(r) && r != '\'' && r != '’' }) {
+	for f := range strings.FieldsFuncSeq(s, func(r rune) bool { return !word(r) && r != '\'' && r != '’' }) {
 		f = strings.Trim(f, "'’")
 		if f != "" {
 			toks = append(toks, strings.ToLower(strings.ReplaceAll(f, "’", "'")))

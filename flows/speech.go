@@ -1,6 +1,9 @@
 package flows
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // String is the speech's text, as a transcript: say-as pieces as written, pauses as
 // nothing.
@@ -19,6 +22,7 @@ func (s Speech) String() string {
 type turnText struct {
 	b     strings.Builder
 	spans []textSpan
+	size  int // the buffer's first size; 0 is laterTurnText
 }
 
 // textSpan is a piece of the text: a speech segment's (dst), or a trace line (dst nil).
@@ -27,14 +31,18 @@ type textSpan struct {
 	from, to int
 }
 
-// turnTextSize fits a recognized member's first turn (about 250 bytes said and 800
-// traced), so the buffer does not grow on the common path.
-const turnTextSize = 1024
+// The buffer's first size, so that it does not grow on the common path: a recognized
+// member's first turn says about 250 bytes and traces 800 (branches name their
+// conditions); a later turn says a prompt and traces a line or three.
+const (
+	firstTurnText = 1024
+	laterTurnText = 512
+)
 
 // grow makes room before the first write.
 func (t *turnText) grow() {
 	if t.spans == nil {
-		t.b.Grow(turnTextSize)
+		t.b.Grow(cmp.Or(t.size, laterTurnText))
 		t.spans = make([]textSpan, 0, 16)
 	}
 }
