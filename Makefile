@@ -36,9 +36,10 @@ test-browser: ## browser tests of the admin console (headless Chromium; screensh
 bench: ## Go benchmarks of the hot functions, then the webhook under load on BENCH_MEMBERS members (see BENCHMARKS.md)
 	@$(STACK) with memberline_test $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) build -o bin/memberline-bench ./cmd/memberline-bench
+	$(GO) build -o $(BIN) ./cmd/memberline
 	@$(STACK) with memberline_bench bin/memberline-bench -members $(BENCH_MEMBERS) -duration $(BENCH_DURATION) \
-	  -out bench-results.txt -cpuprofile bench-known.prof
-	@echo "results in bench-results.txt; profile of the known-member webhook: go tool pprof -top bin/memberline-bench bench-known.prof"
+	  -out bench-results.txt -profiles bench-profiles -serve $(BIN)
+	@echo "results in bench-results.txt; CPU profiles per scenario: go tool pprof -top bin/memberline-bench bench-profiles/known-local.prof"
 
 build: ## build bin/memberline
 	$(GO) build -o $(BIN) ./cmd/memberline

@@ -23,6 +23,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -59,9 +60,11 @@ func main() {
 // scenario is one measured configuration.
 type scenario struct {
 	name    string
+	slug    string // names its profile
 	handler http.Handler
-	kind    string // what the child sends: "known", "unknown", "cold"
+	kind    string // what the child sends: "known", "unknown", "cold", "known-calls"
 	conns   int
+	serve   string // a memberline binary to run as `serve` instead of handler, in its own process
 }
 
 type row struct {
@@ -83,6 +86,8 @@ func parent(ctx context.Context, args []string) error {
 	coldConns := fs.Int("cold-conns", 4, "connections for the cold-miss scenario")
 	out := fs.String("out", "bench-results.txt", "file the table is written to")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the known-member (local tier) scenario here")
+	profiles := fs.String("profiles", "", "write a CPU profile of every scenario into this directory (SCENARIO.prof)")
+	serveBin := fs.String("serve", "", "a memberline binary: also measure `memberline serve` as deployed (replay guard, call records, flow store, JSON log on a pipe)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,14 +147,32 @@ func parent(ctx context.Context, args []string) error {
 	})
 
 	scenarios := []scenario{
-		{name: "baseline: bare net/http, same bytes", handler: baseline, kind: "known", conns: *conns},
-		{name: "known member, local-tier hit", handler: withLocal, kind: "known", conns: *conns},
-		{name: "known member, Redis hit (no local tier)", handler: redisOnly, kind: "known", conns: *conns},
-		{name: "unknown number (local tier)", handler: withLocal, kind: "unknown", conns: *conns},
-		{name: "cold miss: Redis miss, PostgreSQL, refill", handler: coldOnly, kind: "cold", conns: *coldConns},
+		{name: "baseline: bare net/http, same bytes", slug: "baseline", handler: baseline, kind: "known", conns: *conns},
+		{name: "known member, local-tier hit", slug: "known-local", handler: withLocal, kind: "known", conns: *conns},
+		{name: "known member, Redis hit (no local tier)", slug: "known-redis", handler: redisOnly, kind: "known", conns: *conns},
+		{name: "unknown number (local tier)", slug: "unknown", handler: withLocal, kind: "unknown", conns: *conns},
+		{name: "cold miss: Redis miss, PostgreSQL, refill", slug: "cold", handler: coldOnly, kind: "cold", conns: *coldConns},
+	}
+	if *serveBin != "" {
+		scenarios = append(scenarios, scenario{name: "memberline serve, known member, every guard on", slug: "serve",
+			kind: "known-calls", conns: *conns, serve: *serveBin})
+	}
+	if *profiles != "" {
+		if err := os.MkdirAll(*profiles, 0o755); err != nil {
+			return err
+		}
 	}
 	var rows []row
 	for i, sc := range scenarios {
+		if sc.serve != "" {
+			fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
+			res, cpu, err := driveServe(ctx, sc, dbURL, redisURL, *warmup, *duration, *members)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			rows = append(rows, newRow(sc, res, cpu, len(probe)))
+			continue
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -157,8 +180,15 @@ func parent(ctx context.Context, args []string) error {
 		srv := &http.Server{Handler: sc.handler, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		var prof *os.File
-		if i == 1 && *cpuProfile != "" {
-			if prof, err = os.Create(*cpuProfile); err != nil {
+		profPath := ""
+		switch {
+		case *profiles != "":
+			profPath = filepath.Join(*profiles, sc.slug+".prof")
+		case i == 1:
+			profPath = *cpuProfile
+		}
+		if profPath != "" {
+			if prof, err = os.Create(profPath); err != nil {
 				return err
 			}
 			if err := pprof.StartCPUProfile(prof); err != nil {
@@ -166,7 +196,9 @@ func parent(ctx context.Context, args []string) error {
 			}
 		}
 		fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
-		res, cpu, err := drive(ctx, ln.Addr().String(), sc, *warmup, *duration, *members)
+		before := cpuTime()
+		res, err := drive(ctx, ln.Addr().String(), sc, *warmup, *duration, *members)
+		cpu := cpuTime() - before
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -175,11 +207,7 @@ func parent(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
-		r := row{name: sc.name, conns: sc.conns, res: res, bodyBytes: len(probe)}
-		if res.Requests > 0 {
-			r.cpuPerReq = cpu / time.Duration(res.Requests+res.Warmup)
-		}
-		rows = append(rows, r)
+		rows = append(rows, newRow(sc, res, cpu, len(probe)))
 	}
 	for i := range rows {
 		rows[i].baselineOf = rows[i].res.RPS() / rows[0].res.RPS()
@@ -193,27 +221,121 @@ func parent(ctx context.Context, args []string) error {
 	return os.WriteFile(*out, []byte(table), 0o644)
 }
 
-// drive runs the child load generator against addr and returns its result and the CPU
-// time this process (the server) spent meanwhile, warm-up included.
-func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int) (loadgen.Result, time.Duration, error) {
+func newRow(sc scenario, res loadgen.Result, cpu time.Duration, bodyBytes int) row {
+	r := row{name: sc.name, conns: sc.conns, res: res, bodyBytes: bodyBytes}
+	if n := res.Requests + res.Warmup; n > 0 {
+		r.cpuPerReq = cpu / time.Duration(n)
+	}
+	return r
+}
+
+// drive runs the child load generator against addr and returns its result.
+func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int) (loadgen.Result, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return loadgen.Result{}, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", addr, sc.kind, strconv.Itoa(sc.conns),
 		warmup.String(), duration.String(), strconv.Itoa(members))
 	cmd.Stderr = os.Stderr
-	before := cpuTime()
 	out, err := cmd.Output()
-	spent := cpuTime() - before
 	if err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
+		return loadgen.Result{}, fmt.Errorf("load generator: %w", err)
 	}
 	var res loadgen.Result
 	if err := json.Unmarshal(out, &res); err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("load generator said %q: %w", out, err)
+		return loadgen.Result{}, fmt.Errorf("load generator said %q: %w", out, err)
 	}
-	return res, spent, nil
+	return res, nil
+}
+
+// driveServe runs `memberline serve` on the bench's data as it would be deployed (every
+// webhook guarded against replays in Redis, every call recorded in PostgreSQL, flows from
+// the store, one JSON log line per webhook on a pipe) and drives it like the others. Its
+// CPU time is read from /proc, warm-up included.
+func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int) (loadgen.Result, time.Duration, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sc.serve, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL, "LISTEN_ADDR="+addr,
+		"PUBLIC_URL="+benchPublic, "TWILIO_AUTH_TOKEN="+benchToken, "ADMIN_TOKEN=bench-admin-token-0123456789")
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	logs, err := cmd.StdoutPipe()
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	go io.Copy(io.Discard, logs) // as a log collector would read them
+	defer func() {
+		cancel()
+		_ = cmd.Wait()
+	}()
+	if err := waitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("memberline serve: %w", err)
+	}
+	before, err := procCPU(cmd.Process.Pid)
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	res, err := drive(ctx, addr, sc, warmup, duration, members)
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	after, err := procCPU(cmd.Process.Pid)
+	return res, after - before, err
+}
+
+func waitReady(ctx context.Context, url string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready within %v: %w", within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// procCPU is a process's user+system time from /proc/PID/stat (in clock ticks of 10 ms,
+// Linux's USER_HZ; over a 10 s scenario that is precise to 0.1%).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count fields after its ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 func cpuTime() time.Duration {
@@ -241,6 +363,11 @@ func child(ctx context.Context, args []string) error {
 	case "unknown":
 		req := rawRequest(addr, webhookForm(loadgen.UnknownPhone(0)))
 		request = func(int64) []byte { return req }
+	case "known-calls":
+		// Every request a call of its own (a replay would be refused), made ahead of time
+		// so that signing them does not load this process during the run.
+		calls := newCalls(addr, loadgen.Phone(0), int((warmup+duration).Seconds()*40000))
+		request = calls.request
 	case "cold":
 		// Distinct numbers from a random start: each is new to the fresh cache prefix.
 		start := int(time.Now().UnixNano() % int64(numbers))
@@ -259,6 +386,43 @@ func child(ctx context.Context, args []string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// calls are distinct signed incoming-call webhooks: ahead of time up to n, then signed
+// as they are needed.
+type calls struct {
+	addr, from string
+	made       [][]byte
+}
+
+func newCalls(addr, from string, n int) *calls {
+	c := &calls{addr: addr, from: from, made: make([][]byte, n)}
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				c.made[i] = c.make(int64(i))
+			}
+		}()
+	}
+	wg.Wait()
+	return c
+}
+
+func (c *calls) request(i int64) []byte {
+	if i < int64(len(c.made)) {
+		return c.made[i]
+	}
+	return c.make(i)
+}
+
+func (c *calls) make(i int64) []byte {
+	form := webhookForm(c.from)
+	form.Set("CallSid", fmt.Sprintf("CA%032x", i))
+	return rawRequest(c.addr, form)
 }
 
 func webhookForm(from string) url.Values {
