@@ -351,6 +351,8 @@ func (r *run) walk(id string) error {
 	}
 }
 
+// scope is what the call's conditions and templates read; a render sets the language it
+// speaks (and so its terms) itself.
 func (r *run) scope() *scope {
 	return &scope{
 		now:      r.call.Now,
@@ -362,7 +364,6 @@ func (r *run) scope() *scope {
 		zone:     r.p.zone,
 		holidays: r.p.holidays,
 		lang:     r.lang,
-		terms:    r.p.terms[r.lang],
 	}
 }
 
