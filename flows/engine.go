@@ -233,14 +233,14 @@ func (r *run) trace(format string, args ...any) {
 		switch v := arg.(type) {
 		case string:
 			if format[i+1] == 'q' {
-				t.b.Write(strconv.AppendQuote(tmp[:0], v))
+				t.writeBytes(strconv.AppendQuote(tmp[:0], v))
 			} else {
 				t.write(v)
 			}
 		case int:
-			t.b.Write(strconv.AppendInt(tmp[:0], int64(v), 10))
+			t.writeBytes(strconv.AppendInt(tmp[:0], int64(v), 10))
 		default:
-			t.write("%!") // a verb this does not know: tests catch it
+			t.write("%!") // an argument of another type: a mistake, shown as fmt shows one
 		}
 		format = format[i+2:]
 	}
@@ -457,7 +457,7 @@ func (r *run) takeSpeech() Speech {
 	}
 	r.text.grow()
 	base := r.text.len()
-	r.text.b.Write(b.buf)
+	r.text.writeBytes(b.buf)
 	sp := r.segments(len(b.segs))
 	for i, bs := range b.segs {
 		sp[i] = bs.seg
@@ -469,9 +469,9 @@ func (r *run) takeSpeech() Speech {
 	return sp
 }
 
-// segments returns n segments from one block for the whole turn; a full block is left to
-// the speech already holding it and a new one started (never moved: done fills in the
-// segments where they are).
+// segments returns room for n segments from a block shared by the turn's speeches. A
+// full block is not grown but replaced: the speeches holding it keep it, and done fills
+// in their segments where they are.
 func (r *run) segments(n int) Speech {
 	if cap(r.segs)-len(r.segs) < n {
 		r.segs = make(Speech, 0, max(n, 8))
@@ -504,7 +504,7 @@ func (r *run) branch(n *cnode) string {
 				var tmp [32]byte
 				clock := c.clock(s)
 				t.write(" [")
-				t.b.Write(clock.AppendFormat(tmp[:0], "Mon 2006-01-02 15:04"))
+				t.writeBytes(clock.AppendFormat(tmp[:0], "Mon 2006-01-02 15:04"))
 				t.write(" ", clock.Location().String(), "]")
 			}
 			if ok && !c.holds(s) {

@@ -55,6 +55,8 @@ func (t *turnText) write(ss ...string) {
 	}
 }
 
+func (t *turnText) writeBytes(p []byte) { t.b.Write(p) }
+
 // fill has *dst become the text from from to to when the turn is done.
 func (t *turnText) fill(dst *string, from, to int) {
 	t.spans = append(t.spans, textSpan{dst: dst, from: from, to: to})
