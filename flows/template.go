@@ -318,8 +318,7 @@ var helpers = map[string]tplOp{
 
 type tplPart struct {
 	op    tplOp
-	text  string  // opText: the text; opFirstNameOr: the fallback
-	lit   literal // opText: the text, prepared
+	text  literal // opText: the text; opFirstNameOr: the fallback
 	field field
 	key   string // keyed fields: the attribute or variable name
 }
@@ -348,11 +347,11 @@ func parseTemplate(src string, choice bool) (*template, error) {
 	for rest != "" {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
-			t.parts = append(t.parts, tplPart{op: opText, text: rest, lit: prepareLiteral(rest)})
+			t.parts = append(t.parts, tplPart{op: opText, text: prepareLiteral(rest)})
 			break
 		}
 		if i > 0 {
-			t.parts = append(t.parts, tplPart{op: opText, text: rest[:i], lit: prepareLiteral(rest[:i])})
+			t.parts = append(t.parts, tplPart{op: opText, text: prepareLiteral(rest[:i])})
 		}
 		at := len(src) - len(rest) + i // byte offset of "{{"
 		col := utf8.RuneCountInString(src[:at]) + 1
@@ -433,7 +432,7 @@ func parseTag(s string, choice bool) (tplPart, error) {
 		if !arg.quoted {
 			return tplPart{}, fmt.Errorf("first_name_or takes text in quotes, as in {{ %s }}", helperExample(op))
 		}
-		return tplPart{op: op, text: arg.text}, nil
+		return tplPart{op: op, text: prepareLiteral(arg.text)}, nil
 	}
 	if arg.quoted {
 		return tplPart{}, fmt.Errorf("%s takes a field, not quoted text, as in {{ %s }}", name, helperExample(op))
@@ -494,10 +493,10 @@ func helperExample(op tplOp) string {
 // render appends the template's speech for s to b.
 func (t *template) render(b *speechBuilder, s *scope) {
 	b.grow()
-	for _, p := range t.parts {
-		switch p.op {
+	for i := range t.parts {
+		switch p := &t.parts[i]; p.op {
 		case opText:
-			b.literal(&p.lit)
+			b.literal(&p.text)
 		case opField:
 			b.text(s.spoken(p.field, p.key))
 		case opDate:
@@ -511,7 +510,7 @@ func (t *template) render(b *speechBuilder, s *scope) {
 			if v, ok := s.value(fieldMemberFirstName, ""); ok {
 				b.text(v)
 			} else {
-				b.text(p.text)
+				b.literal(&p.text)
 			}
 		}
 	}
