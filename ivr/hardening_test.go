@@ -1,9 +1,13 @@
 package ivr
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +58,67 @@ func TestReplayedWebhookRefused(t *testing.T) {
 		if s.status == http.StatusConflict && rec.Body.Len() != 0 {
 			t.Errorf("%s: a refused replay carries %q", s.name, rec.Body)
 		}
+	}
+}
+
+// Checks that run at once share pipelines and still each get their own answer: of two
+// checks of one key exactly one is first, whichever pipeline each went in.
+func TestRedisReplayGuardConcurrent(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	g := RedisReplayGuard(rdb, prefix)
+	const keys = 300 // more than one pipeline's worth of checks
+	var firsts [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 2 * keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := i % keys
+			first, err := g.FirstSeen(t.Context(), fmt.Sprintf("key-%d", k), time.Minute)
+			if err != nil {
+				t.Errorf("key %d: %v", k, err)
+			}
+			if first {
+				firsts[k].Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range firsts {
+		if n := firsts[k].Load(); n != 1 {
+			t.Fatalf("key %d was first %d times, want once", k, n)
+		}
+	}
+	if first, err := g.FirstSeen(t.Context(), "key-0", time.Minute); first || err != nil {
+		t.Fatalf("key-0 again: first %v, err %v", first, err)
+	}
+}
+
+// With Redis gone a check fails (the webhook then goes through) within its own
+// deadline, and the guard works again once Redis is back.
+func TestRedisReplayGuardRedisDown(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client()
+	g := RedisReplayGuard(rdb, "replay-down:")
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if first, err := g.FirstSeen(ctx, "k", time.Minute); err == nil {
+		t.Fatalf("Redis down: first %v, no error", first)
+	}
+	srv.Start()
+	for attempt := 0; ; attempt++ {
+		first, err := g.FirstSeen(t.Context(), "k", time.Minute)
+		if err == nil {
+			if !first {
+				t.Fatal("the first check after Redis came back was not first")
+			}
+			break
+		}
+		if attempt == 50 {
+			t.Fatalf("Redis back, the guard still fails: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
