@@ -72,6 +72,7 @@ type row struct {
 	conns      int
 	res        loadgen.Result
 	cpuPerReq  time.Duration
+	loadPerReq time.Duration // the load generator's CPU time per request
 	bodyBytes  int
 	baselineOf float64
 }
@@ -88,6 +89,7 @@ func parent(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the known-member (local tier) scenario here")
 	profiles := fs.String("profiles", "", "write a CPU profile of every scenario into this directory (SCENARIO.prof)")
 	serveBin := fs.String("serve", "", "a memberline binary: also measure `memberline serve` as deployed (replay guard, call records, flow store, JSON log on a pipe)")
+	only := fs.String("scenarios", "", "comma-separated slugs of the scenarios to run after the baseline (known-local, known-redis, unknown, cold, serve); all when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -157,6 +159,24 @@ func parent(ctx context.Context, args []string) error {
 		scenarios = append(scenarios, scenario{name: "memberline serve, known member, every guard on", slug: "serve",
 			kind: "known-calls", conns: *conns, serve: *serveBin})
 	}
+	if *only != "" {
+		want := map[string]bool{"baseline": true}
+		for _, slug := range strings.Split(*only, ",") {
+			want[strings.TrimSpace(slug)] = true
+		}
+		kept := scenarios[:0]
+		for _, sc := range scenarios {
+			if want[sc.slug] {
+				kept = append(kept, sc)
+				delete(want, sc.slug)
+			}
+		}
+		delete(want, "baseline")
+		for slug := range want {
+			return fmt.Errorf("-scenarios: no scenario %q", slug)
+		}
+		scenarios = kept
+	}
 	if *profiles != "" {
 		if err := os.MkdirAll(*profiles, 0o755); err != nil {
 			return err
@@ -166,11 +186,11 @@ func parent(ctx context.Context, args []string) error {
 	for i, sc := range scenarios {
 		if sc.serve != "" {
 			fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
-			res, cpu, err := driveServe(ctx, sc, dbURL, redisURL, *warmup, *duration, *members)
+			res, cpu, load, err := driveServe(ctx, sc, dbURL, redisURL, *warmup, *duration, *members)
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
-			rows = append(rows, newRow(sc, res, cpu, len(probe)))
+			rows = append(rows, newRow(sc, res, cpu, load, len(probe)))
 			continue
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -197,7 +217,7 @@ func parent(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
 		before := cpuTime()
-		res, err := drive(ctx, ln.Addr().String(), sc, *warmup, *duration, *members)
+		res, load, err := drive(ctx, ln.Addr().String(), sc, *warmup, *duration, *members)
 		cpu := cpuTime() - before
 		if prof != nil {
 			pprof.StopCPUProfile()
@@ -207,7 +227,7 @@ func parent(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
-		rows = append(rows, newRow(sc, res, cpu, len(probe)))
+		rows = append(rows, newRow(sc, res, cpu, load, len(probe)))
 	}
 	for i := range rows {
 		rows[i].baselineOf = rows[i].res.RPS() / rows[0].res.RPS()
@@ -221,42 +241,51 @@ func parent(ctx context.Context, args []string) error {
 	return os.WriteFile(*out, []byte(table), 0o644)
 }
 
-func newRow(sc scenario, res loadgen.Result, cpu time.Duration, bodyBytes int) row {
+func newRow(sc scenario, res loadgen.Result, cpu, load time.Duration, bodyBytes int) row {
 	r := row{name: sc.name, conns: sc.conns, res: res, bodyBytes: bodyBytes}
 	if n := res.Requests + res.Warmup; n > 0 {
 		r.cpuPerReq = cpu / time.Duration(n)
+		r.loadPerReq = load / time.Duration(n)
 	}
 	return r
 }
 
-// drive runs the child load generator against addr and returns its result.
-func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int) (loadgen.Result, error) {
+// drive runs the child load generator against addr and returns its result and its CPU
+// time (user+system).
+func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int) (loadgen.Result, time.Duration, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return loadgen.Result{}, err
+		return loadgen.Result{}, 0, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", addr, sc.kind, strconv.Itoa(sc.conns),
 		warmup.String(), duration.String(), strconv.Itoa(members))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return loadgen.Result{}, fmt.Errorf("load generator: %w", err)
+		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
 	}
-	var res loadgen.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		return loadgen.Result{}, fmt.Errorf("load generator said %q: %w", out, err)
+	var rep childReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("load generator said %q: %w", out, err)
 	}
-	return res, nil
+	return rep.Result, rep.CPU, nil
+}
+
+// childReport is what the load generator prints: its figures and the CPU time it spent
+// making the load (not preparing it).
+type childReport struct {
+	Result loadgen.Result `json:"result"`
+	CPU    time.Duration  `json:"cpu"`
 }
 
 // driveServe runs `memberline serve` on the bench's data as it would be deployed (every
 // webhook guarded against replays in Redis, every call recorded in PostgreSQL, flows from
 // the store, one JSON log line per webhook on a pipe) and drives it like the others. Its
 // CPU time is read from /proc, warm-up included.
-func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int) (loadgen.Result, time.Duration, error) {
+func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int) (res loadgen.Result, cpu, load time.Duration, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return res, 0, 0, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
@@ -269,11 +298,11 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 	cmd.WaitDelay = 30 * time.Second
 	logs, err := cmd.StdoutPipe()
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return res, 0, 0, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return loadgen.Result{}, 0, err
+		return res, 0, 0, err
 	}
 	go io.Copy(io.Discard, logs) // as a log collector would read them
 	defer func() {
@@ -281,18 +310,18 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 		_ = cmd.Wait()
 	}()
 	if err := waitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("memberline serve: %w", err)
+		return res, 0, 0, fmt.Errorf("memberline serve: %w", err)
 	}
 	before, err := procCPU(cmd.Process.Pid)
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return res, 0, 0, err
 	}
-	res, err := drive(ctx, addr, sc, warmup, duration, members)
+	res, load, err = drive(ctx, addr, sc, warmup, duration, members)
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return res, 0, 0, err
 	}
 	after, err := procCPU(cmd.Process.Pid)
-	return res, after - before, err
+	return res, after - before, load, err
 }
 
 func waitReady(ctx context.Context, url string, within time.Duration) error {
@@ -366,7 +395,8 @@ func child(ctx context.Context, args []string) error {
 	case "known-calls":
 		// Every request a call of its own (a replay would be refused), made ahead of time
 		// so that signing them does not load this process during the run.
-		calls := newCalls(addr, loadgen.Phone(0), int((warmup+duration).Seconds()*40000))
+		// Their call SIDs are new to every run: the replay guard remembers earlier runs'.
+		calls := newCalls(addr, loadgen.Phone(0), time.Now().UnixNano(), int((warmup+duration).Seconds()*40000))
 		request = calls.request
 	case "cold":
 		// Distinct numbers from a random start: each is new to the fresh cache prefix.
@@ -381,22 +411,24 @@ func child(ctx context.Context, args []string) error {
 		Addr: addr, Conns: conns, Warmup: warmup, Duration: duration, Request: request,
 		Check: func(body []byte) bool { return len(body) > 0 },
 	}
+	before := cpuTime()
 	res, err := load.Run(ctx)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(res)
+	return json.NewEncoder(os.Stdout).Encode(childReport{Result: res, CPU: cpuTime() - before})
 }
 
 // calls are distinct signed incoming-call webhooks: ahead of time up to n, then signed
 // as they are needed.
 type calls struct {
 	addr, from string
+	run        int64 // the high half of every call SID
 	made       [][]byte
 }
 
-func newCalls(addr, from string, n int) *calls {
-	c := &calls{addr: addr, from: from, made: make([][]byte, n)}
+func newCalls(addr, from string, run int64, n int) *calls {
+	c := &calls{addr: addr, from: from, run: run, made: make([][]byte, n)}
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
@@ -421,7 +453,7 @@ func (c *calls) request(i int64) []byte {
 
 func (c *calls) make(i int64) []byte {
 	form := webhookForm(c.from)
-	form.Set("CallSid", fmt.Sprintf("CA%032x", i))
+	form.Set("CallSid", fmt.Sprintf("CA%016x%016x", c.run, i))
 	return rawRequest(c.addr, form)
 }
 
@@ -555,14 +587,15 @@ func render(rows []row, perKey float64, members int) string {
 		time.Now().UTC().Format(time.RFC3339), members, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.GOOS, runtime.GOARCH, runtime.Version())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tvs baseline\terrors\t")
+	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tload CPU/req\tvs baseline\terrors\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%.0f%%\t%d\t\n", r.name, r.conns, r.res.RPS(),
-			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), 100*r.baselineOf, r.res.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%d\t\n", r.name, r.conns, r.res.RPS(),
+			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.loadPerReq), 100*r.baselineOf, r.res.Errors)
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "\nanswer size: %d bytes; Redis memory per cached number: %.0f bytes (MEMORY USAGE)\n", rows[0].bodyBytes, perKey)
 	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis and PostgreSQL are not counted.")
+	fmt.Fprintln(&b, "load CPU/req is the load generator's, on the same two cores: req/s is bounded by the sum of both.")
 	return b.String()
 }
 
