@@ -357,8 +357,12 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn,
 	if sp := trace.SpanFromContext(r.Context()); sp.IsRecording() {
 		sp.SetAttributes(attrOutcome.String(outcome), attrRecognized.String(recognized))
 	}
-	if s.log.Enabled(r.Context(), slog.LevelInfo) {
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook",
+	// The record is made here rather than by Logger.LogAttrs, which would look up its
+	// caller's program counter for a source the handler never writes.
+	if h := s.log.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+		now := time.Now()
+		rec := slog.NewRecord(now, slog.LevelInfo, "webhook", 0)
+		rec.AddAttrs(
 			slog.String("call_sid", r.PostFormValue("CallSid")),
 			slog.String("route", r.URL.Path),
 			slog.String("from", lookup.Mask(caller.Phone)),
@@ -366,7 +370,8 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn,
 			slog.String("flow", turn.State.Flow),
 			slog.Int("version", turn.State.Version),
 			slog.String("outcome", outcome),
-			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+			slog.Float64("latency_ms", float64(now.Sub(start).Microseconds())/1000))
+		_ = h.Handle(r.Context(), rec)
 	}
 }
 
