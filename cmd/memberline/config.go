@@ -30,6 +30,9 @@ type config struct {
 	UpcomingWindow  time.Duration
 	RecentWindow    time.Duration
 	LogFormat       string // "json" or "text"
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there, apart from the
+	// main port.
+	DebugAddr string
 
 	RedisMode           string // "single", "sentinel" or "cluster"
 	RedisSentinelMaster string
@@ -189,6 +192,16 @@ var envVars = []envVar{
 	}},
 	{"CALL_PURGE_INTERVAL", "1h", durationVar(func(c *config) *time.Duration { return &c.CallPurgeInterval })},
 	{"CALL_HASH_KEY", "", stringVar(func(c *config) *string { return &c.CallHashKey })},
+	{"DEBUG_ADDR", "", func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, got %q", v)
+		}
+		c.DebugAddr = v
+		return nil
+	}},
 	{"LOG_FORMAT", "json", func(c *config, v string) error {
 		if v != "json" && v != "text" {
 			return fmt.Errorf("must be json or text, got %q", v)

@@ -44,8 +44,8 @@ func TestLoadConfig(t *testing.T) {
 			"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "TWILIO_AUTH_TOKEN": "t", "ADMIN_TOKEN": "short",
 			"PUBLIC_URL": "ftp://x", "LISTEN_ADDR": "8080", "LOOKUP_TIMEOUT": "soon", "LOG_FORMAT": "xml",
 			"TWILIO_WORKFLOW_SID": "XX1", "ADMIN_RATE": "-1", "ADMIN_BURST": "lots", "AGENT_SIP_URI": "agents@pbx", "DEFAULT_REGION": "usa",
-			"SHUTDOWN_DELAY": "-1s", "SHUTDOWN_TIMEOUT": "0s",
-		}, problems: []string{"PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
+			"SHUTDOWN_DELAY": "-1s", "SHUTDOWN_TIMEOUT": "0s", "DEBUG_ADDR": "6060",
+		}, problems: []string{"DEBUG_ADDR must be", "PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
 			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_RATE must be", "ADMIN_BURST must be", "ADMIN_TOKEN must be at least 16",
 			"SHUTDOWN_DELAY must be", "SHUTDOWN_TIMEOUT must be"}},
 	} {

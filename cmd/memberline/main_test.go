@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -104,5 +105,33 @@ func TestInsecureModeWarnsLoudly(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "WARNING") || !strings.Contains(errOut.String(), "NOT checked") {
 		t.Fatalf("insecure mode did not warn: %q", errOut.String())
+	}
+}
+
+// DEBUG_ADDR serves the profiler on its own listener, never on the main port.
+func TestDebugAddrServesProfilerApart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debug := ln.Addr().String()
+	ln.Close()
+	base, _ := startService(t, map[string]string{"DEBUG_ADDR": debug})
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + debug + "/debug/pprof/cmdline", http.StatusOK},
+		{"http://" + debug + "/debug/pprof/heap?debug=1", http.StatusOK},
+		{base + "/debug/pprof/cmdline", http.StatusNotFound},
+	} {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s = %d, want %d", tc.url, resp.StatusCode, tc.want)
+		}
 	}
 }

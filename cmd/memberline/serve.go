@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/gctune"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
@@ -126,7 +128,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogFormat, stderr)
+	logs := newLogBuffer(stderr, logFlushEvery)
+	defer logs.Close() // last: the shutdown's own lines are written too
+	log := slog.New(flushOnWarn{newLogger(cfg.LogFormat, logs).Handler(), logs})
+	if gc, err := gctune.Apply(getenv, log); err != nil {
+		log.Warn("garbage collector settings not applied", "err", err)
+	} else {
+		log.Info("garbage collector", "settings", gc.String())
+	}
 	if cfg.InsecureSkipSignature {
 		fmt.Fprintln(stderr, "WARNING: --insecure-skip-twilio-signature: Twilio signatures are NOT checked. Anyone who can reach this service can impersonate Twilio. Never run like this in production.")
 		log.Warn("twilio signature checks are disabled")
@@ -255,6 +264,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *seed {
 		printCallHint(stdout, ln.Addr().String())
 	}
+	if cfg.DebugAddr != "" {
+		stop, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -263,6 +279,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case <-ctx.Done():
 	}
 	return drain(srv, errc, &draining, cfg.ShutdownDelay, cfg.ShutdownTimeout, log)
+}
+
+// serveDebug serves Go's profiler on its own listener, so it is never reachable through
+// the main port. stop closes it.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // drain is the graceful stop: /readyz fails at once; requests keep being served for delay
