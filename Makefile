@@ -12,10 +12,11 @@ export TWILIO_AUTH_TOKEN ?= dev-twilio-auth-token
 export ADMIN_TOKEN       ?= dev-admin-token-change-me
 export LOG_FORMAT        ?= text
 
-# `make bench`: the data set's size (generated and imported once, then reused) and the
-# measured time per scenario.
+# `make bench`: the data set's size (generated and imported once, then reused), the
+# measured time per scenario, and how many rounds of every scenario (the median is reported).
 BENCH_MEMBERS  ?= 1000000
-BENCH_DURATION ?= 10s
+BENCH_DURATION ?= 5s
+BENCH_ROUNDS   ?= 3
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-browser bench build lint call fuzz fuzz-ci stack-down
@@ -37,7 +38,7 @@ bench: ## Go benchmarks of the hot functions, then the webhook under load on BEN
 	@$(STACK) with memberline_test $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) build -o bin/memberline-bench ./cmd/memberline-bench
 	$(GO) build -o $(BIN) ./cmd/memberline
-	@$(STACK) with memberline_bench bin/memberline-bench -members $(BENCH_MEMBERS) -duration $(BENCH_DURATION) \
+	@$(STACK) with memberline_bench bin/memberline-bench -members $(BENCH_MEMBERS) -duration $(BENCH_DURATION) -rounds $(BENCH_ROUNDS) \
 	  -out bench-results.txt -profiles bench-profiles -serve $(BIN)
 	@echo "results in bench-results.txt; CPU profiles per scenario: go tool pprof -top bin/memberline-bench bench-profiles/known-local.prof"
 

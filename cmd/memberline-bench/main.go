@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/gctune"
 	"github.com/memberline/memberline/internal/loadgen"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
@@ -73,6 +76,9 @@ type row struct {
 	res        loadgen.Result
 	cpuPerReq  time.Duration
 	loadPerReq time.Duration // the load generator's CPU time per request
+	rounds     int
+	minOf      float64 // the lowest and highest ratio to the baseline over the rounds
+	maxOf      float64
 	bodyBytes  int
 	baselineOf float64
 }
@@ -86,11 +92,16 @@ func parent(ctx context.Context, args []string) error {
 	conns := fs.Int("conns", 32, "connections")
 	coldConns := fs.Int("cold-conns", 4, "connections for the cold-miss scenario")
 	out := fs.String("out", "bench-results.txt", "file the table is written to")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the known-member (local tier) scenario here")
-	profiles := fs.String("profiles", "", "write a CPU profile of every scenario into this directory (SCENARIO.prof)")
+	profiles := fs.String("profiles", "", "write a CPU profile of every scenario (its first round) into this directory (SCENARIO.prof)")
+	rounds := fs.Int("rounds", 1, "run every scenario this many times and report each one's median round")
 	serveBin := fs.String("serve", "", "a memberline binary: also measure `memberline serve` as deployed (replay guard, call records, flow store, JSON log on a pipe)")
 	only := fs.String("scenarios", "", "comma-separated slugs of the scenarios to run after the baseline (known-local, known-redis, unknown, cold, serve); all when empty")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// The in-process scenarios run with the collector settings of `memberline serve`.
+	gc, err := gctune.Apply(os.Getenv, slog.New(slog.DiscardHandler))
+	if err != nil {
 		return err
 	}
 	dbURL, redisURL := os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL")
@@ -182,72 +193,101 @@ func parent(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	var rows []row
-	for i, sc := range scenarios {
-		if sc.serve != "" {
-			fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
-			res, cpu, load, err := driveServe(ctx, sc, dbURL, redisURL, *warmup, *duration, *members)
+	// Each round runs every scenario once; a scenario's row is its median round by the
+	// ratio to the same round's baseline, which cancels drifts of the machine's speed.
+	byScenario := make([][]row, len(scenarios))
+	for round := range *rounds {
+		var base float64
+		for i, sc := range scenarios {
+			profPath := ""
+			if *profiles != "" && round == 0 {
+				profPath = filepath.Join(*profiles, sc.slug+".prof")
+			}
+			fmt.Fprintf(os.Stderr, "memberline-bench: round %d/%d: %s, %d connections, %v...\n", round+1, *rounds, sc.name, sc.conns, *duration)
+			r, err := runScenario(ctx, sc, profPath, dbURL, redisURL, *warmup, *duration, *members)
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
-			rows = append(rows, newRow(sc, res, cpu, load, len(probe)))
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		srv := &http.Server{Handler: sc.handler, ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		var prof *os.File
-		profPath := ""
-		switch {
-		case *profiles != "":
-			profPath = filepath.Join(*profiles, sc.slug+".prof")
-		case i == 1:
-			profPath = *cpuProfile
-		}
-		if profPath != "" {
-			if prof, err = os.Create(profPath); err != nil {
-				return err
+			r.bodyBytes = len(probe)
+			if i == 0 {
+				base = r.res.RPS()
 			}
-			if err := pprof.StartCPUProfile(prof); err != nil {
-				return err
-			}
+			r.baselineOf = r.res.RPS() / base
+			byScenario[i] = append(byScenario[i], r)
 		}
-		fmt.Fprintf(os.Stderr, "memberline-bench: %s, %d connections, %v...\n", sc.name, sc.conns, *duration)
-		before := cpuTime()
-		res, load, err := drive(ctx, ln.Addr().String(), sc, *warmup, *duration, *members)
-		cpu := cpuTime() - before
-		if prof != nil {
-			pprof.StopCPUProfile()
-			prof.Close()
-		}
-		srv.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
-		}
-		rows = append(rows, newRow(sc, res, cpu, load, len(probe)))
 	}
-	for i := range rows {
-		rows[i].baselineOf = rows[i].res.RPS() / rows[0].res.RPS()
+	rows := make([]row, len(scenarios))
+	for i, rs := range byScenario {
+		rows[i] = median(rs)
 	}
 	perKey, err := redisBytesPerNumber(ctx, rdb, dir, prefix+"mem:")
 	if err != nil {
 		return err
 	}
-	table := render(rows, perKey, *members)
+	table := render(rows, perKey, *members, gc)
 	fmt.Print(table)
 	return os.WriteFile(*out, []byte(table), 0o644)
 }
 
-func newRow(sc scenario, res loadgen.Result, cpu, load time.Duration, bodyBytes int) row {
-	r := row{name: sc.name, conns: sc.conns, res: res, bodyBytes: bodyBytes}
+// runScenario serves sc (in this process, or as `memberline serve`) and drives it.
+func runScenario(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
+	if sc.serve != "" {
+		res, cpu, load, err := driveServe(ctx, sc, dbURL, redisURL, warmup, duration, members, profPath)
+		if err != nil {
+			return row{}, err
+		}
+		return newRow(sc, res, cpu, load), nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return row{}, err
+	}
+	srv := &http.Server{Handler: sc.handler, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if profPath != "" {
+		prof, err := os.Create(profPath)
+		if err != nil {
+			return row{}, err
+		}
+		defer prof.Close()
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return row{}, err
+		}
+	}
+	before := cpuTime()
+	res, load, err := drive(ctx, ln.Addr().String(), sc, warmup, duration, members)
+	cpu := cpuTime() - before
+	if profPath != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return row{}, err
+	}
+	return newRow(sc, res, cpu, load), nil
+}
+
+func newRow(sc scenario, res loadgen.Result, cpu, load time.Duration) row {
+	r := row{name: sc.name, conns: sc.conns, res: res, rounds: 1}
 	if n := res.Requests + res.Warmup; n > 0 {
 		r.cpuPerReq = cpu / time.Duration(n)
 		r.loadPerReq = load / time.Duration(n)
 	}
 	return r
+}
+
+// median is the round with the median ratio to its baseline, with the range of the
+// ratios and the errors of every round.
+func median(rs []row) row {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b row) int { return cmp.Compare(a.baselineOf, b.baselineOf) })
+	m := sorted[len(sorted)/2]
+	m.minOf, m.maxOf, m.rounds = sorted[0].baselineOf, sorted[len(sorted)-1].baselineOf, len(rs)
+	m.res.Errors = 0
+	for _, r := range rs {
+		m.res.Errors += r.res.Errors
+	}
+	return m
 }
 
 // drive runs the child load generator against addr and returns its result and its CPU
@@ -281,19 +321,23 @@ type childReport struct {
 // driveServe runs `memberline serve` on the bench's data as it would be deployed (every
 // webhook guarded against replays in Redis, every call recorded in PostgreSQL, flows from
 // the store, one JSON log line per webhook on a pipe) and drives it like the others. Its
-// CPU time is read from /proc, warm-up included.
-func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int) (res loadgen.Result, cpu, load time.Duration, err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// CPU time is read from /proc, warm-up included. With profPath, a CPU profile of the
+// measured part is taken through its DEBUG_ADDR.
+func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int, profPath string) (res loadgen.Result, cpu, load time.Duration, err error) {
+	addr, err := freeAddr()
 	if err != nil {
 		return res, 0, 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	debugAddr, err := freeAddr()
+	if err != nil {
+		return res, 0, 0, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sc.serve, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL, "LISTEN_ADDR="+addr,
-		"PUBLIC_URL="+benchPublic, "TWILIO_AUTH_TOKEN="+benchToken, "ADMIN_TOKEN=bench-admin-token-0123456789")
+		"PUBLIC_URL="+benchPublic, "TWILIO_AUTH_TOKEN="+benchToken, "ADMIN_TOKEN=bench-admin-token-0123456789",
+		"DEBUG_ADDR="+debugAddr)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	logs, err := cmd.StdoutPipe()
@@ -316,12 +360,63 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 	if err != nil {
 		return res, 0, 0, err
 	}
+	profiled := make(chan error, 1)
+	if profPath != "" {
+		go func() { profiled <- fetchProfile(ctx, debugAddr, warmup, duration, profPath) }()
+	} else {
+		profiled <- nil
+	}
 	res, load, err = drive(ctx, addr, sc, warmup, duration, members)
 	if err != nil {
 		return res, 0, 0, err
 	}
 	after, err := procCPU(cmd.Process.Pid)
-	return res, after - before, load, err
+	if err != nil {
+		return res, 0, 0, err
+	}
+	return res, after - before, load, <-profiled
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// fetchProfile waits out the warm-up, then saves a CPU profile of the next duration
+// (whole seconds) from a profiler at debugAddr.
+func fetchProfile(ctx context.Context, debugAddr string, warmup, duration time.Duration, path string) error {
+	select {
+	case <-time.After(warmup):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	secs := max(1, int(duration/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func waitReady(ctx context.Context, url string, within time.Duration) error {
@@ -581,18 +676,25 @@ func cleanup(rdb redis.UniversalClient, pattern string) {
 	}
 }
 
-func render(rows []row, perKey float64, members int) string {
+func render(rows []row, perKey float64, members int, gc gctune.Settings) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "memberline-bench %s: %d members, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n\n",
+	fmt.Fprintf(&b, "memberline-bench %s: %d members, %d CPUs (GOMAXPROCS %d), %s/%s, %s, %s\n\n",
 		time.Now().UTC().Format(time.RFC3339), members, runtime.NumCPU(), runtime.GOMAXPROCS(0),
-		runtime.GOOS, runtime.GOARCH, runtime.Version())
+		runtime.GOOS, runtime.GOARCH, runtime.Version(), gc)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tload CPU/req\tvs baseline\terrors\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%d\t\n", r.name, r.conns, r.res.RPS(),
-			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.loadPerReq), 100*r.baselineOf, r.res.Errors)
+		ratio := fmt.Sprintf("%.0f%%", 100*r.baselineOf)
+		if r.rounds > 1 && r.minOf != r.maxOf {
+			ratio = fmt.Sprintf("%.0f%% (%.0f-%.0f)", 100*r.baselineOf, 100*r.minOf, 100*r.maxOf)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
+			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.loadPerReq), ratio, r.res.Errors)
 	}
 	tw.Flush()
+	if n := rows[0].rounds; n > 1 {
+		fmt.Fprintf(&b, "\n%d rounds: each row is the scenario's median round by its ratio to the same round's baseline (the range in brackets); errors are all rounds'.\n", n)
+	}
 	fmt.Fprintf(&b, "\nanswer size: %d bytes; Redis memory per cached number: %.0f bytes (MEMORY USAGE)\n", rows[0].bodyBytes, perKey)
 	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis and PostgreSQL are not counted.")
 	fmt.Fprintln(&b, "load CPU/req is the load generator's, on the same two cores: req/s is bounded by the sum of both.")
