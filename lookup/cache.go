@@ -2,7 +2,6 @@ package lookup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -134,14 +133,9 @@ func (c *Cache) Stats() CacheStats {
 	}
 }
 
-// tombstone is the value of an invalidated key; entries are JSON objects.
+// tombstone is the value of an invalidated key; entries are in the format of
+// appendEntry.
 const tombstone = "-"
-
-// stored is the value kept under a caller key.
-type stored struct {
-	FreshUntil time.Time `json:"fresh_until"`
-	Entry
-}
 
 // refill stores ARGV[2] with expiry ARGV[3] ms only if the key still holds ARGV[1] (""
 // for no value): the value the reader found before it read the directory. A tombstone
@@ -208,14 +202,12 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	case err == nil && raw == tombstone:
 		refill = false
 	case err == nil:
-		var v stored
-		if json.Unmarshal([]byte(raw), &v) == nil {
-			v.Entry.keepOffsets()
-			if now.Before(v.FreshUntil) && v.Entry.Covers(now) {
+		if freshUntil, e, derr := decodeEntry(raw); derr == nil {
+			if now.Before(freshUntil) && e.Covers(now) {
 				c.hits.Add(1)
-				return v.Entry, nil
+				return e, nil
 			}
-			stale = &v.Entry
+			stale = &e
 		}
 		found = raw // stale or unreadable: replace it
 	case errors.Is(err, redis.Nil):
@@ -251,10 +243,7 @@ func (c *Cache) store(ctx context.Context, key, found string, e Entry, now time.
 	// restart) do not all go back to PostgreSQL at the same moment.
 	j := time.Duration(rand.Int64N(int64(fresh)/10 + 1))
 	fresh, keep = fresh-j, keep-j
-	b, err := json.Marshal(stored{FreshUntil: now.Add(fresh), Entry: e})
-	if err != nil {
-		return
-	}
+	b := appendEntry(make([]byte, 0, 256), now.Add(fresh), e)
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	n, err := refill.Run(ctx, c.rdb, []string{key}, found, b, keep.Milliseconds()).Int()

@@ -2,7 +2,6 @@ package lookup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"reflect"
@@ -111,14 +110,17 @@ func TestCacheEntryFormat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GET %s: %v", key, err)
 	}
-	var v stored
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
-		t.Fatalf("value is not JSON: %v\n%s", err, raw)
+	if raw[0] != entryV1 {
+		t.Fatalf("value is not in the binary form: %q", raw)
+	}
+	freshUntil, v, err := decodeEntry(raw)
+	if err != nil {
+		t.Fatalf("value does not decode: %v\n%q", err, raw)
 	}
 	// Fresh for the TTL less up to a tenth of jitter.
-	if v.FreshUntil.After(now.Add(2*time.Minute)) || v.FreshUntil.Before(now.Add(108*time.Second)) || v.Phone != "+14045550123" || len(v.Members) != 1 ||
+	if freshUntil.After(now.Add(2*time.Minute)) || freshUntil.Before(now.Add(108*time.Second)) || v.Phone != "+14045550123" || len(v.Members) != 1 ||
 		len(v.Members[0].Activities) != 1 {
-		t.Fatalf("stored %s", raw)
+		t.Fatalf("stored %q", raw)
 	}
 	if ttl := h.rdb.PTTL(ctx, key).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
 		t.Fatalf("expiry %s; want StaleTTL", ttl)
@@ -273,9 +275,32 @@ func TestCacheReplacesUnreadableEntry(t *testing.T) {
 	if c := h.resolve(t, "+14045550123", now); len(c.Members) != 1 {
 		t.Fatalf("answer %+v", c)
 	}
-	var v stored
-	if err := json.Unmarshal([]byte(h.rdb.Get(ctx, key).Val()), &v); err != nil {
+	if _, _, err := decodeEntry(h.rdb.Get(ctx, key).Val()); err != nil {
 		t.Fatalf("the unreadable entry was not replaced: %v", err)
+	}
+}
+
+// An entry written by an earlier version, as JSON, still answers (instances of both
+// versions share Redis during a rolling deploy).
+func TestCacheReadsJSONEntries(t *testing.T) {
+	t.Parallel()
+	h := newCacheHarness(t, CacheOptions{})
+	ctx := ctxT(t)
+	key := h.prefix + "caller:+14045550123"
+	old := `{"fresh_until":"2026-11-26T10:05:00Z","phone":"+14045550123","members":[{"id":"1001","first_name":"Dana",` +
+		`"last_name":"Whitfield","tier":"Diamond","language":"en-US","time_zone":"America/New_York","phones":["+14045550123"],` +
+		`"created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-01T00:00:00Z","activities":[{"id":"t1","member_id":"1001",` +
+		`"kind":"trip","summary":"Flight DL1234 to Atlanta","place":"Atlanta","starts_at":"2026-11-27T14:05:00-05:00",` +
+		`"ends_at":"2026-11-27T16:05:00-05:00","status":"confirmed","reference":"HX7Q2P"}]}],` +
+		`"from":"2026-11-26T00:00:00Z","until":"2026-11-27T00:00:00Z"}`
+	h.rdb.Set(ctx, key, old, time.Hour)
+	c := h.resolve(t, "+14045550123", time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	if len(c.Members) != 1 || c.Members[0].FirstName != "Dana" || c.Members[0].Activity == nil ||
+		c.Members[0].Activity.StartsAt.Format(time.RFC3339) != "2026-11-27T14:05:00-05:00" {
+		t.Fatalf("answer %+v", c)
+	}
+	if n := h.queries.n.Load(); n != 0 {
+		t.Fatalf("a fresh JSON entry went to PostgreSQL (%d statements)", n)
 	}
 }
 
