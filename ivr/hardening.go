@@ -7,10 +7,11 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/memberline/memberline/lookup"
 )
 
 // ReplayGuard remembers webhooks already answered. FirstSeen records key for ttl and
@@ -23,89 +24,24 @@ type ReplayGuard interface {
 const DefaultReplayWindow = 10 * time.Minute
 
 // RedisReplayGuard is a ReplayGuard on Redis (SET NX with a TTL), shared by every
-// instance. Concurrent checks share round trips: while one pipeline is in flight, the
-// checks that arrive meanwhile wait and go together in the next, so under load a webhook
-// pays a fraction of a round trip's CPU, and when idle exactly one.
+// instance. Its commands go through the client's automatic pipeline
+// (lookup.AutoPipelined): under load, the checks of concurrent webhooks share round trips.
 func RedisReplayGuard(rdb redis.UniversalClient, prefix string) ReplayGuard {
-	return &redisReplay{rdb: rdb, prefix: prefix}
+	return redisReplay{rdb: rdb, prefix: prefix}
 }
 
 type redisReplay struct {
 	rdb    redis.UniversalClient
 	prefix string
-
-	mu      sync.Mutex
-	pending []*replayAsk
-	sending bool // a goroutine is sending pipelines; it stops when none are pending
 }
 
-type replayAsk struct {
-	key    string
-	ttl    time.Duration
-	answer chan replayAnswer // buffered: the sender never blocks on a caller that gave up
-}
-
-type replayAnswer struct {
-	first bool
-	err   error
-}
-
-// replayBatchTimeout bounds one pipeline; each check also waits no longer than its own
-// context allows.
-const replayBatchTimeout = time.Second
-
-// maxReplayBatch bounds a pipeline's commands.
-const maxReplayBatch = 256
-
-func (g *redisReplay) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	a := &replayAsk{key: g.prefix + "webhook:" + key, ttl: ttl, answer: make(chan replayAnswer, 1)}
-	g.mu.Lock()
-	g.pending = append(g.pending, a)
-	if !g.sending {
-		g.sending = true
-		go g.send()
+func (g redisReplay) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	// SET NX answers nil when the key is there, which a BoolCmd reads as false.
+	cmd := redis.NewBoolCmd(ctx, "set", g.prefix+"webhook:"+key, 1, "px", max(1, ttl.Milliseconds()), "nx")
+	if err := lookup.AutoPipelined(ctx, g.rdb, cmd); err != nil {
+		return false, err
 	}
-	g.mu.Unlock()
-	select {
-	case ans := <-a.answer:
-		return ans.first, ans.err
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-}
-
-// send pipelines what is pending until nothing is.
-func (g *redisReplay) send() {
-	var batch []*replayAsk
-	cmds := make([]*redis.BoolCmd, 0, 16)
-	for {
-		g.mu.Lock()
-		n := min(len(g.pending), maxReplayBatch)
-		if n == 0 {
-			g.sending = false
-			g.mu.Unlock()
-			return
-		}
-		batch = append(batch[:0], g.pending[:n]...)
-		rest := copy(g.pending, g.pending[n:])
-		clear(g.pending[rest:])
-		g.pending = g.pending[:rest]
-		g.mu.Unlock()
-
-		ctx, cancel := context.WithTimeout(context.Background(), replayBatchTimeout)
-		pipe := g.rdb.Pipeline()
-		cmds = cmds[:0]
-		for _, a := range batch {
-			cmds = append(cmds, pipe.SetNX(ctx, a.key, 1, a.ttl))
-		}
-		_, _ = pipe.Exec(ctx) // each command carries its own error
-		cancel()
-		for i, a := range batch {
-			first, err := cmds[i].Result()
-			a.answer <- replayAnswer{first: first, err: err}
-		}
-		clear(batch)
-	}
+	return cmd.Val(), nil
 }
 
 // refuseReplays answers 409 with no body to a signed webhook whose signature, URL and

@@ -61,12 +61,12 @@ func TestReplayedWebhookRefused(t *testing.T) {
 	}
 }
 
-// Checks that run at once share pipelines and still each get their own answer: of two
-// checks of one key exactly one is first, whichever pipeline each went in.
+// Checks that run at once share the client's automatic pipeline and still each get their
+// own answer: of two checks of one key exactly one is first, whichever batch each went in.
 func TestRedisReplayGuardConcurrent(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	g := RedisReplayGuard(rdb, prefix)
-	const keys = 300 // more than one pipeline's worth of checks
+	const keys = 300 // more than one batch's worth of checks (go-redis's default: 200)
 	var firsts [keys]atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 2 * keys {

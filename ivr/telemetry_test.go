@@ -13,7 +13,6 @@ import (
 
 	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/extra/redisotel/v9"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -62,7 +61,7 @@ func newObserved(t *testing.T) *observed {
 	}
 	t.Cleanup(pool.Close)
 	rdb, prefix := testenv.Redis(t)
-	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false)); err != nil {
+	if err := lookup.TraceRedis(rdb, tp); err != nil {
 		t.Fatal(err)
 	}
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})

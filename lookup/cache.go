@@ -110,6 +110,9 @@ func RedisOptions(url string) (*redis.Options, error) {
 			*d = 500 * time.Millisecond
 		}
 	}
+	if opts.AutoPipelineOptions == nil {
+		opts.AutoPipelineOptions = pipelineOptions()
+	}
 	return opts, nil
 }
 
@@ -137,15 +140,32 @@ func (c *Cache) Stats() CacheStats {
 // appendEntry.
 const tombstone = "-"
 
-// refill stores ARGV[2] with expiry ARGV[3] ms only if the key still holds ARGV[1] (""
-// for no value): the value the reader found before it read the directory. A tombstone
-// or a newer entry in between wins.
-var refill = redis.NewScript(`
+// refillScript stores ARGV[2] with expiry ARGV[3] ms only if the key still holds ARGV[1]
+// ("" for no value): the value the reader found before it read the directory. A
+// tombstone or a newer entry in between wins.
+const refillScript = `
 local cur = redis.call('GET', KEYS[1])
 if (cur or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
-`)
+`
+
+var refillSHA = redis.NewScript(refillScript).Hash()
+
+// runRefill runs refillScript through the automatic pipeline: by its digest, and by its
+// text when Redis does not have it yet (after a restart or SCRIPT FLUSH), as Script.Run.
+func (c *Cache) runRefill(ctx context.Context, key, found string, value []byte, ms int64) (int64, error) {
+	cmd := redis.NewCmd(ctx, "evalsha", refillSHA, 1, key, found, value, ms)
+	err := AutoPipelined(ctx, c.rdb, cmd)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = redis.NewCmd(ctx, "eval", refillScript, 1, key, found, value, ms)
+		err = AutoPipelined(ctx, c.rdb, cmd)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return cmd.Int64()
+}
 
 func (c *Cache) key(e164 string) string { return c.o.Prefix + "caller:" + e164 }
 
@@ -188,7 +208,12 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 
 	rctx, span := startSpan(ctx, "lookup.redis")
 	rctx, cancel := context.WithTimeout(rctx, c.o.Timeout)
-	raw, err := c.rdb.Get(rctx, key).Result()
+	get := redis.NewStringCmd(rctx, "get", key)
+	err := AutoPipelined(rctx, c.rdb, get)
+	raw := ""
+	if err == nil {
+		raw = get.Val()
+	}
 	cancel()
 	setHit(span, err == nil && raw != tombstone) // a value, fresh or stale
 	span.End()
@@ -246,7 +271,7 @@ func (c *Cache) store(ctx context.Context, key, found string, e Entry, now time.
 	b := appendEntry(make([]byte, 0, 256), now.Add(fresh), e)
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
-	n, err := refill.Run(ctx, c.rdb, []string{key}, found, b, keep.Milliseconds()).Int()
+	n, err := c.runRefill(ctx, key, found, b, keep.Milliseconds())
 	if err != nil {
 		c.redisErrors.Add(1)
 		return

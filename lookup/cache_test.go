@@ -304,6 +304,38 @@ func TestCacheReadsJSONEntries(t *testing.T) {
 	}
 }
 
+// The refill script runs by its digest; a Redis that lost its scripts (a restart,
+// SCRIPT FLUSH) gets its text, and the entry is stored all the same.
+func TestCacheRefillAfterScriptFlush(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client()
+	pool, queries := countedPool(t, newPool(t))
+	h := newHarnessWith(t, pool, queries, rdb, "ml:", nil, CacheOptions{})
+	seedDana(t, h.dir)
+	ctx := ctxT(t)
+	for round := range 2 {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if loaded, _ := rdb.ScriptExists(ctx, refillSHA).Result(); len(loaded) != 1 || loaded[0] {
+			t.Fatalf("round %d: the script is still loaded: %v", round, loaded)
+		}
+		if err := h.cache.Invalidate(ctx, "+14045550123"); err != nil {
+			t.Fatal(err)
+		}
+		rdb.Del(ctx, "ml:caller:+14045550123") // no tombstone: the next call refills
+		fills := h.cache.Stats().Fills
+		h.resolve(t, "+14045550123", now)
+		if got := h.cache.Stats().Fills; got != fills+1 {
+			t.Fatalf("round %d: %d fills, want %d", round, got, fills+1)
+		}
+		if _, _, err := decodeEntry(rdb.Get(ctx, "ml:caller:+14045550123").Val()); err != nil {
+			t.Fatalf("round %d: no entry stored: %v", round, err)
+		}
+	}
+}
+
 func TestCacheRedisDown(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t)

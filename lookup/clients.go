@@ -1,6 +1,8 @@
 package lookup
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -42,6 +44,7 @@ func NewRedisClient(mode, url, sentinelMaster string) (redis.UniversalClient, er
 			DialTimeout:           500 * time.Millisecond,
 			ReadTimeout:           500 * time.Millisecond,
 			WriteTimeout:          500 * time.Millisecond,
+			AutoPipelineOptions:   pipelineOptions(),
 		}
 		if mode == RedisCluster {
 			u.IsClusterMode = true
@@ -55,6 +58,33 @@ func NewRedisClient(mode, url, sentinelMaster string) (redis.UniversalClient, er
 	default:
 		return nil, fmt.Errorf("unknown Redis mode %q (single, sentinel or cluster)", mode)
 	}
+}
+
+// pipelineOptions configure the automatic pipeline of every client NewRedisClient and
+// RedisOptions make: go-redis's defaults (one ordered stream of batches, none waiting to
+// fill), with a bound on the commands waiting while Redis is slow, past which a command
+// fails at once instead of queueing.
+func pipelineOptions() *redis.AutoPipelineOptions {
+	o := redis.DefaultAutoPipelineOptions()
+	o.MaxQueuedCommands = 10_000
+	return o
+}
+
+// AutoPipelined sends cmd through rdb's automatic pipeline and waits for its reply, or
+// for ctx to end. Commands that goroutines send at the same time share one pipeline: while
+// one batch is in flight the next fills, so under load a command costs a fraction of a
+// round trip's system calls (on both ends), and alone it goes at once in a batch of one.
+// The reply is cmd's; after a context error it must not be read (the command may still
+// run). A client without an automatic pipeline (a Ring) sends cmd on its own.
+func AutoPipelined(ctx context.Context, rdb redis.UniversalClient, cmd redis.Cmder) error {
+	ap, err := rdb.AsyncAutoPipeline()
+	if err != nil {
+		if errors.Is(err, redis.ErrClosed) {
+			return err
+		}
+		return rdb.Process(ctx, cmd)
+	}
+	return ap.Submit(ctx, cmd).WaitContext(ctx)
 }
 
 // PoolConfig parses a PostgreSQL URL into a pool configuration with at most maxConns

@@ -70,7 +70,7 @@ func connect(ctx context.Context, cfg config) (*deps, error) {
 		d.Close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	if err := traceRedis(d.rdb, cfg.tracerProvider); err != nil {
+	if err := lookup.TraceRedis(d.rdb, cfg.tracerProvider); err != nil {
 		d.Close()
 		return nil, err
 	}

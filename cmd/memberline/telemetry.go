@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -116,18 +115,6 @@ func tracePool(cfg *pgxpool.Config, tp trace.TracerProvider) {
 	if tp != nil {
 		cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tp))
 	}
-}
-
-// traceRedis makes go-redis report every command as a span, without the command's
-// arguments: the keys hold phone numbers.
-func traceRedis(rdb redis.UniversalClient, tp trace.TracerProvider) error {
-	if tp == nil {
-		return nil
-	}
-	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false)); err != nil {
-		return fmt.Errorf("telemetry: redis tracing: %w", err)
-	}
-	return nil
 }
 
 // observeStores registers the gauges and counters read at scrape time from the stores'
