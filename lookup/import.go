@@ -194,7 +194,30 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidato
 	if err := parent.Err(); err != nil {
 		return st, fmt.Errorf("lookup: import: %w", err)
 	}
+	if st.Members > 0 {
+		if err := analyze(parent, pool); err != nil {
+			return st, err
+		}
+		st.Elapsed = time.Since(began)
+	}
 	return st, nil
+}
+
+// analyze refreshes the planner's statistics of the tables an import filled, so that the
+// calls right after it are planned for the data as it now is, not as autovacuum last saw
+// it (often mid-import, when the tables were a fraction of their size).
+func analyze(ctx context.Context, pool *pgxpool.Pool) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "ANALYZE members, member_phones, activities")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lookup: import: analyze: %w", err)
+	}
+	return nil
 }
 
 var importSeed = maphash.MakeSeed()

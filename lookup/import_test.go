@@ -31,6 +31,15 @@ func TestImport(t *testing.T) {
 	if c, _ := l.Resolve(ctxT(t), "+13125550143", now); len(c.Members) != 1 {
 		t.Fatalf("Marcus's second number: %+v", c)
 	}
+	// The planner's statistics were refreshed for the imported tables.
+	var analyzed int
+	if err := h.pool.QueryRow(ctxT(t), `SELECT count(*) FROM pg_stat_user_tables
+		WHERE relname IN ('members', 'member_phones', 'activities') AND last_analyze IS NOT NULL`).Scan(&analyzed); err != nil {
+		t.Fatal(err)
+	}
+	if analyzed != 3 {
+		t.Fatalf("%d of the 3 imported tables analyzed", analyzed)
+	}
 
 	// A second import replaces the member: new number, no activity. Both numbers'
 	// cached answers go.
