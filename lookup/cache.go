@@ -74,6 +74,7 @@ type Cache struct {
 	o   CacheOptions
 
 	hits, misses, stale, redisErrors, fills atomic.Int64
+	refills                                 sync.WaitGroup // refills in flight
 
 	evictMu  sync.Mutex
 	evictors []func(phones []string) // local tiers over this cache
@@ -253,7 +254,13 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 		return Entry{}, err
 	}
 	if refill && time.Since(began) < c.o.TombstoneTTL/2 {
-		c.store(ctx, key, found, e, now)
+		// The caller has its answer: it does not wait for Redis to store it. The refill
+		// replaces only what this read found, so it may land at any time.
+		c.refills.Add(1)
+		go func() {
+			defer c.refills.Done()
+			c.store(context.WithoutCancel(ctx), key, found, e, now)
+		}()
 	}
 	return e, nil
 }

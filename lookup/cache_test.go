@@ -45,12 +45,14 @@ func newHarnessWith(t testing.TB, pool *pgxpool.Pool, queries *queryCounter, rdb
 		rdb: rdb, prefix: opts.Prefix}
 }
 
+// resolve resolves phone and waits for the refill it started, if any, to land in Redis.
 func (h *cacheHarness) resolve(t testing.TB, phone string, at time.Time) Caller {
 	t.Helper()
 	c, err := h.cache.Resolve(ctxT(t), phone, at)
 	if err != nil {
 		t.Fatalf("Resolve(%s): %v", phone, err)
 	}
+	h.cache.refills.Wait()
 	return c
 }
 
