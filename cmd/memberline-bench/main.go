@@ -498,17 +498,20 @@ func child(ctx context.Context, args []string) error {
 		req := rawRequest(addr, webhookForm(loadgen.UnknownPhone(0)))
 		request = func(int64) []byte { return req }
 	case "known-calls":
-		// Every request a call of its own (a replay would be refused), made ahead of time
-		// so that signing them does not load this process during the run.
-		// Their call SIDs are new to every run: the replay guard remembers earlier runs'.
-		calls := newCalls(addr, loadgen.Phone(0), time.Now().UnixNano(), int((warmup+duration).Seconds()*40000))
-		request = calls.request
+		// Every request a call of its own (a replay would be refused). Their call SIDs are
+		// new to every run: the replay guard remembers earlier runs'.
+		run := time.Now().UnixNano()
+		request = premade(int((warmup+duration).Seconds()*40000), func(i int64) []byte {
+			form := webhookForm(loadgen.Phone(0))
+			form.Set("CallSid", fmt.Sprintf("CA%016x%016x", run, i))
+			return rawRequest(addr, form)
+		})
 	case "cold":
 		// Distinct numbers from a random start: each is new to the fresh cache prefix.
 		start := int(time.Now().UnixNano() % int64(numbers))
-		request = func(i int64) []byte {
+		request = premade(int((warmup+duration).Seconds()*10000), func(i int64) []byte {
 			return rawRequest(addr, webhookForm(loadgen.Phone((start+int(i))%numbers)))
-		}
+		})
 	default:
 		return fmt.Errorf("child: unknown kind %q", kind)
 	}
@@ -524,16 +527,11 @@ func child(ctx context.Context, args []string) error {
 	return json.NewEncoder(os.Stdout).Encode(childReport{Result: res, CPU: cpuTime() - before})
 }
 
-// calls are distinct signed incoming-call webhooks: ahead of time up to n, then signed
-// as they are needed.
-type calls struct {
-	addr, from string
-	run        int64 // the high half of every call SID
-	made       [][]byte
-}
-
-func newCalls(addr, from string, run int64, n int) *calls {
-	c := &calls{addr: addr, from: from, run: run, made: make([][]byte, n)}
+// premade returns the requests build makes, the first n of them made ahead of time (on
+// every CPU) so that signing them does not load this process during the run; later ones
+// are made as they are needed.
+func premade(n int, build func(i int64) []byte) func(i int64) []byte {
+	made := make([][]byte, n)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
@@ -541,25 +539,17 @@ func newCalls(addr, from string, run int64, n int) *calls {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += workers {
-				c.made[i] = c.make(int64(i))
+				made[i] = build(int64(i))
 			}
 		}()
 	}
 	wg.Wait()
-	return c
-}
-
-func (c *calls) request(i int64) []byte {
-	if i < int64(len(c.made)) {
-		return c.made[i]
+	return func(i int64) []byte {
+		if i < int64(len(made)) {
+			return made[i]
+		}
+		return build(i)
 	}
-	return c.make(i)
-}
-
-func (c *calls) make(i int64) []byte {
-	form := webhookForm(c.from)
-	form.Set("CallSid", fmt.Sprintf("CA%016x%016x", c.run, i))
-	return rawRequest(c.addr, form)
 }
 
 func webhookForm(from string) url.Values {
