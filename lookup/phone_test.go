@@ -1,7 +1,10 @@
 package lookup
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -92,16 +95,64 @@ func TestMask(t *testing.T) {
 	}
 }
 
+// The fast path for North American numbers in E.164 answers as phonenumbers' full parse
+// does: for every area code and exchange class (including the invalid ones: N11, 555,
+// 37X/96X, unassigned codes) and random numbers, in every region.
+func TestNANPFastPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var numbers []string
+	for npa := 200; npa <= 999; npa++ {
+		for _, nxx := range []int{200, 211, 234, 311, 555, 800, 911, 958, 999, 200 + rng.IntN(800)} {
+			numbers = append(numbers, fmt.Sprintf("+1%03d%03d%04d", npa, nxx, rng.IntN(10000)))
+		}
+	}
+	for range 20000 {
+		numbers = append(numbers, fmt.Sprintf("+1%d%02d%d%06d", 2+rng.IntN(8), rng.IntN(100), 2+rng.IntN(8), rng.IntN(1000000)))
+	}
+	valid := 0
+	for _, n := range numbers {
+		if !nanpE164(n) {
+			t.Fatalf("%s is not taken by the fast path", n)
+		}
+		for _, region := range []string{"US", "CA", "GB"} {
+			fast, ferr := validNANP(n)
+			full, err := parsed(n, region)
+			if fast != full || (ferr == nil) != (err == nil) {
+				t.Fatalf("%s in %s: fast path %q, %v; full parse %q, %v", n, region, fast, ferr, full, err)
+			}
+			if err == nil {
+				valid++
+			}
+		}
+	}
+	if valid == 0 || valid == 3*len(numbers) {
+		t.Fatalf("%d of %d answers valid: the sample does not tell the paths apart", valid, 3*len(numbers))
+	}
+	for _, s := range []string{"+1404555012", "+140455501234", "+10045550123", "+14041550123", "+1404555012a", "+24045550123", "14045550123"} {
+		if nanpE164(s) {
+			t.Errorf("%s is taken by the fast path", s)
+		}
+	}
+}
+
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{
 		"+14045550123", "(404) 555-0199", "404.555.0199", "+44 20 7946 0958", "anonymous",
 		"", "sip:+14045550123@example.com", "+266696687", "+7378742833", "tel:+1404",
 		"0039 06 1234 5678", "+39 06 1234 5678", "+800 1234 5678", "1 (800) 555-0100",
+		"+12125550000", "+19115550123", "+18005550100", " +14045550123 ",
 	} {
 		f.Add(s, "")
 		f.Add(s, "GB")
 	}
 	f.Fuzz(func(t *testing.T, raw, region string) {
+		if s := strings.TrimPrefix(strings.TrimSpace(raw), "tel:"); nanpE164(s) {
+			fast, ferr := validNANP(s)
+			full, err := parsed(s, cmp.Or(region, DefaultRegion))
+			if fast != full || (ferr == nil) != (err == nil) {
+				t.Fatalf("%s in %q: fast path %q, %v; full parse %q, %v", s, region, fast, ferr, full, err)
+			}
+		}
 		got, err := Normalize(raw, region)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
@@ -116,6 +167,7 @@ func FuzzNormalize(f *testing.F) {
 		if err != nil || again != got {
 			t.Fatalf("Normalize(%q) = %q, %v; want it to give itself back", got, again, err)
 		}
+
 		if m := Mask(got); m == got || !strings.Contains(m, "***") {
 			t.Fatalf("Mask(%q) = %q hides nothing", got, m)
 		}
@@ -131,12 +183,22 @@ func BenchmarkNormalize(b *testing.B) {
 	}
 }
 
-// BenchmarkNormalizeUncached is the cost the memo saves: a full parse and validation.
+// BenchmarkNormalizeUncached is the cost the memo saves: validation of a North American
+// number in E.164 (the fast path), and a full parse and validation of a number written
+// any other way.
 func BenchmarkNormalizeUncached(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := normalize("+14045550123", "US"); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct{ name, raw string }{
+		{"e164_nanp", "+14045550123"},
+		{"national", "(404) 555-0199"},
+		{"e164_gb", "+442079460958"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := normalize(bc.raw, "US"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
