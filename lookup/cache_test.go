@@ -608,7 +608,8 @@ func TestRedisOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !o.ContextTimeoutEnabled || o.DialerRetries != 1 || o.DialTimeout != tc.dialTimeout ||
-				o.MaxRetries != tc.maxRetries || o.DB != tc.db || o.ReadTimeout != 500*time.Millisecond {
+				o.MaxRetries != tc.maxRetries || o.DB != tc.db || o.ReadTimeout != 500*time.Millisecond ||
+				!boundedPipeline(o.AutoPipelineOptions) {
 				t.Fatalf("options %+v", o)
 			}
 		})

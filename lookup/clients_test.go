@@ -7,6 +7,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// boundedPipeline reports whether the automatic pipeline's queue is bounded, so that a slow
+// Redis makes lookups fail at once rather than pile up.
+func boundedPipeline(o *redis.AutoPipelineOptions) bool {
+	return o != nil && o.MaxQueuedCommands == 10_000
+}
+
 func TestNewRedisClient(t *testing.T) {
 	for _, tc := range []struct {
 		name, mode, url, master string
@@ -14,13 +20,16 @@ func TestNewRedisClient(t *testing.T) {
 		wantErr                 bool
 	}{
 		{name: "single", mode: RedisSingle, url: "redis://127.0.0.1:6379/2",
-			check: func(c redis.UniversalClient) bool { cl, ok := c.(*redis.Client); return ok && cl.Options().DB == 2 }},
+			check: func(c redis.UniversalClient) bool {
+				cl, ok := c.(*redis.Client)
+				return ok && cl.Options().DB == 2 && boundedPipeline(cl.Options().AutoPipelineOptions)
+			}},
 		{name: "default is single", url: "redis://127.0.0.1:6379/0",
 			check: func(c redis.UniversalClient) bool { _, ok := c.(*redis.Client); return ok }},
 		{name: "cluster", mode: RedisCluster, url: "redis://n1:6379?addr=n2:6379&addr=n3:6379",
 			check: func(c redis.UniversalClient) bool {
 				cl, ok := c.(*redis.ClusterClient)
-				return ok && len(cl.Options().Addrs) == 3
+				return ok && len(cl.Options().Addrs) == 3 && boundedPipeline(cl.Options().AutoPipelineOptions)
 			}},
 		{name: "sentinel", mode: RedisSentinel, url: "redis://s1:26379?addr=s2:26379", master: "mymaster",
 			check: func(c redis.UniversalClient) bool { _, ok := c.(*redis.Client); return ok }},
