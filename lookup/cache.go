@@ -74,7 +74,7 @@ type Cache struct {
 	o   CacheOptions
 
 	hits, misses, stale, redisErrors, fills atomic.Int64
-	refills                                 sync.WaitGroup // refills in flight
+	refills                                 sync.WaitGroup // refills in flight, which tests wait for
 
 	evictMu  sync.Mutex
 	evictors []func(phones []string) // local tiers over this cache

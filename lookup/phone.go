@@ -80,6 +80,9 @@ func normalize(raw, defaultRegion string) (string, error) {
 	return parsed(s, defaultRegion)
 }
 
+// errNotValid refuses a number that is well formed but not valid for its country.
+var errNotValid = fmt.Errorf("%w phone number: not a valid number", ErrInvalid)
+
 // parsed is s parsed, validated and formatted by phonenumbers with its full metadata.
 func parsed(s, defaultRegion string) (string, error) {
 	num, err := phonenumbers.Parse(s, defaultRegion)
@@ -87,7 +90,7 @@ func parsed(s, defaultRegion string) (string, error) {
 		return "", fmt.Errorf("%w phone number: %v", ErrInvalid, err)
 	}
 	if !phonenumbers.IsValidNumber(num) {
-		return "", fmt.Errorf("%w phone number: not a valid number", ErrInvalid)
+		return "", errNotValid
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
 	if withheld[e164] {
@@ -121,7 +124,7 @@ func validNANP(s string) (string, error) {
 		nn = nn*10 + uint64(s[i]-'0')
 	}
 	if !phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}) {
-		return "", fmt.Errorf("%w phone number: not a valid number", ErrInvalid)
+		return "", errNotValid
 	}
 	return s, nil
 }

@@ -88,6 +88,20 @@ func stringVar(dst func(*config) *string) func(*config, string) error {
 	return func(c *config, v string) error { *dst(c) = v; return nil }
 }
 
+// addrVar reads a host:port; empty leaves the setting off (LISTEN_ADDR has a default).
+func addrVar(dst func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, got %q", v)
+		}
+		*dst(c) = v
+		return nil
+	}
+}
+
 func intVar(dst func(*config) *int) func(*config, string) error {
 	return func(c *config, v string) error {
 		n, err := strconv.Atoi(v)
@@ -111,13 +125,7 @@ func rateVar(dst func(*config) *float64) func(*config, string) error {
 }
 
 var envVars = []envVar{
-	{"LISTEN_ADDR", "127.0.0.1:8080", func(c *config, v string) error {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return fmt.Errorf("must be host:port, got %q", v)
-		}
-		c.ListenAddr = v
-		return nil
-	}},
+	{"LISTEN_ADDR", "127.0.0.1:8080", addrVar(func(c *config) *string { return &c.ListenAddr })},
 	{"DATABASE_URL", "", stringVar(func(c *config) *string { return &c.DatabaseURL })},
 	{"REDIS_URL", "", stringVar(func(c *config) *string { return &c.RedisURL })},
 	{"TWILIO_AUTH_TOKEN", "", stringVar(func(c *config) *string { return &c.TwilioAuthToken })},
@@ -192,16 +200,7 @@ var envVars = []envVar{
 	}},
 	{"CALL_PURGE_INTERVAL", "1h", durationVar(func(c *config) *time.Duration { return &c.CallPurgeInterval })},
 	{"CALL_HASH_KEY", "", stringVar(func(c *config) *string { return &c.CallHashKey })},
-	{"DEBUG_ADDR", "", func(c *config, v string) error {
-		if v == "" {
-			return nil
-		}
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return fmt.Errorf("must be host:port, got %q", v)
-		}
-		c.DebugAddr = v
-		return nil
-	}},
+	{"DEBUG_ADDR", "", addrVar(func(c *config) *string { return &c.DebugAddr })},
 	{"LOG_FORMAT", "json", func(c *config, v string) error {
 		if v != "json" && v != "text" {
 			return fmt.Errorf("must be json or text, got %q", v)

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// logBuffer batches the service's log lines: they reach the underlying writer within
-// a flush interval (logFlushEvery in serve), or as soon as logBufferSize bytes wait, so a busy service makes one write
-// per batch rather than one system call per webhook. Warnings and errors are written at
-// once (see flushOnWarn). Close writes what is left.
+// logBuffer batches the service's log lines: they reach the underlying writer within a
+// flush interval (logFlushEvery in serve), or as soon as logBufferSize bytes wait, so a
+// busy service makes one write per batch rather than one system call per webhook.
+// Warnings and errors are written at once (see flushOnWarn). Close writes what is left.
 type logBuffer struct {
 	mu    sync.Mutex
 	w     io.Writer
