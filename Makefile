@@ -59,7 +59,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s; FUZZTIME_SLOW for FuzzL
 	    budget=$${FUZZTIME:-20s}; \
 	    case $$name in FuzzLoad) budget=$${FUZZTIME_SLOW:-$$budget} ;; esac; \
 	    echo "fuzz $$pkg $$name ($$budget)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget $$pkg || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget $$pkg && continue; \
+	    dir=$$($(GO) list -f '{{.Dir}}' $$pkg)/testdata/fuzz/$$name; \
+	    for f in $$(git ls-files --others --exclude-standard -- $$dir 2>/dev/null); do \
+	      echo "failing input $$f (commit it: go test replays it):"; head -c 8192 $$f; echo; \
+	    done; \
+	    exit 1; \
 	  done
 
 # CI budgets are counts of executions, not durations: with a duration, go1.26's fuzz

@@ -96,12 +96,14 @@ func (d *Diff) nodes(a, b any) {
 	}
 	old := map[string]any{}
 	var oldOrder []string
+	// A repeated id is matched by its first node on both sides (validation reports the
+	// repeat), so a document never differs from itself.
 	for i, n := range al {
 		k := key(i, n)
 		if _, dup := old[k]; !dup {
 			oldOrder = append(oldOrder, k)
+			old[k] = n
 		}
-		old[k] = n
 	}
 	seen := map[string]bool{}
 	for i, n := range bl {

@@ -32,3 +32,21 @@ func FuzzDiffDocuments(f *testing.F) {
 		}
 	})
 }
+
+// TestDiffRepeatedNodeIDs: a document whose nodes repeat an id (an invalid draft can) does
+// not differ from itself, and each side matches the first node with that id.
+func TestDiffRepeatedNodeIDs(t *testing.T) {
+	doc := []byte(`{"nodes":[{"id":"r","say":{"en-US":"first"}},{"id":"r","say":{"en-US":"second"}}]}`)
+	if d, err := flows.DiffDocuments(doc, doc); err != nil || len(d.Changes) != 0 {
+		t.Fatalf("a document with a repeated id differs from itself: %+v %v", d.Changes, err)
+	}
+	to := []byte(`{"nodes":[{"id":"r","say":{"en-US":"third"}},{"id":"r","say":{"en-US":"second"}}]}`)
+	d, err := flows.DiffDocuments(doc, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(d.Changes)
+	if want := `[{"path":"nodes.r.say.en-US","op":"changed","old":"first","new":"third"}]`; string(got) != want {
+		t.Errorf("changes = %s, want %s", got, want)
+	}
+}
