@@ -32,7 +32,7 @@ test: ## run every test against a real PostgreSQL and Redis (the same local stac
 	@$(MAKE) --no-print-directory test-browser
 
 test-browser: ## browser tests of the admin console (headless Chromium; screenshots in artifacts/console/)
-	@$(STACK) with memberline_test ivr/console/e2e/run.sh
+	@$(STACK) with memberline_test console/e2e/run.sh
 
 bench: ## Go benchmarks of the hot functions, then the webhook under load on BENCH_MEMBERS members (see BENCHMARKS.md)
 	@$(STACK) with memberline_test $(GO) test -run '^$$' -bench . -benchmem ./...

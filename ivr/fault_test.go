@@ -12,6 +12,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -48,14 +49,13 @@ func newFaultHarness(t *testing.T) *faultHarness {
 	}
 	rdb := rs.Client()
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{})
-	handler := NewServer(Config{
+	handler := New(Config{
 		PublicURL:       testPublicURL,
 		TwilioAuthToken: testToken,
-		AdminToken:      testAdminToken,
 		LookupTimeout:   250 * time.Millisecond,
 		Now:             func() time.Time { return testNow },
 	}, Deps{Resolver: cache, Members: cache, Flow: flows.Default()})
-	h := &harness{t: t, handler: handler, cache: cache, rdb: rdb}
+	h := newEdgeHarness(t, handler, cache, rdb)
 	h.seedMembers()
 	return &faultHarness{harness: h, pg: pg, redis: rs}
 }
@@ -65,7 +65,7 @@ func newFaultHarness(t *testing.T) *faultHarness {
 func (h *faultHarness) greeting(from string) string {
 	h.t.Helper()
 	began := time.Now()
-	code, body := h.twilio("/twilio/voice", incoming(from))
+	code, body := h.Post("/twilio/voice", twiliotest.Incoming(from))
 	took := time.Since(began)
 	if code != http.StatusOK || !strings.Contains(body, "<Response>") {
 		h.t.Fatalf("call from %s: %d %s", from, code, body)
@@ -73,7 +73,7 @@ func (h *faultHarness) greeting(from string) string {
 	if took > hangLimit {
 		h.t.Fatalf("call from %s took %v", from, took)
 	}
-	return spoken(h.t, body)
+	return twiliotest.Spoken(h.t, body)
 }
 
 const generic = "Welcome to the Memberline member line."
@@ -196,13 +196,13 @@ func TestFaultsHangingServersAnswerGenericWithinBudget(t *testing.T) {
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{})
 	local := lookup.NewLocal(cache, lookup.LocalOptions{})
 	t.Cleanup(local.Close)
-	handler := NewServer(Config{
+	handler := New(Config{
 		PublicURL:       testPublicURL,
 		TwilioAuthToken: testToken,
 		LookupTimeout:   100 * time.Millisecond,
 		Now:             func() time.Time { return testNow },
 	}, Deps{Resolver: local, Members: local, Flow: flows.Default()})
-	h := &faultHarness{harness: &harness{t: t, handler: handler}}
+	h := &faultHarness{harness: newEdgeHarness(t, handler, nil, nil)}
 	for range 5 {
 		if got := h.greeting("+14045550123"); !strings.HasPrefix(got, generic) {
 			t.Fatalf("heard %q, want the generic flow", got)

@@ -1,7 +1,6 @@
 package ivr
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/lookup"
@@ -25,7 +23,6 @@ type Config struct {
 	TwilioAuthToken string
 	// StateSecret keys the call state carried in action URLs; defaults to the auth token.
 	StateSecret   string
-	AdminToken    string
 	DefaultRegion string        // for numbers without a country code; "US"
 	LookupTimeout time.Duration // the whole lookup chain; 250ms
 	Handoff       HandoffConfig
@@ -34,9 +31,6 @@ type Config struct {
 	// ReplayWindow is how long a signed webhook is remembered to refuse it played again
 	// (with Deps.Replay); DefaultReplayWindow when zero.
 	ReplayWindow time.Duration
-	// AdminRate and AdminBurst limit each admin token's requests (a token bucket per
-	// token in each instance); AdminRate 0 means 20 a second, burst 40; negative: off.
-	AdminRate, AdminBurst float64
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -61,40 +55,31 @@ type Deps struct {
 	// cannot answer (a call still gets this flow rather than an error).
 	Flow *flows.Flow
 	// Flows, when set, stores the flows: incoming calls run the flow bound to their To
-	// number at its latest version, pinned for the rest of the call, and the flow admin
-	// API is served.
+	// number at its latest version, pinned for the rest of the call.
 	Flows *flows.Store
-	// Ready reports whether the service can answer calls with member data
-	// (PostgreSQL and Redis reachable).
-	Ready func(ctx context.Context) error
-	// PINs, when set, checks PINs at verify nodes (with its lockout) and serves
-	// PUT /api/v1/members/{id}/pin. Nil: every verify node fails to verify.
+	// PINs, when set, checks PINs at verify nodes (with its lockout) and records the
+	// consents to remember numbers. Nil: every verify node fails to verify.
 	PINs *lookup.PINs
 	// Replay, when set, refuses a signed webhook seen before within Config.ReplayWindow.
 	Replay ReplayGuard
-	// Admin, when set, holds the admin API's named tokens with roles and audits every
-	// admin action; the token management routes are served. Config.AdminToken stays the
-	// bootstrap token (role admin).
-	Admin *admin.Store
-	// Calls, when set, records every call's journey and serves the call records and
-	// usage reports under /api/v1.
+	// Calls, when set, records every call's journey.
 	Calls *calls.Store
-	// Metrics, when set, is served at GET /metrics (Prometheus' text format).
-	Metrics http.Handler
 }
 
-type server struct {
+// Edge answers Twilio's webhooks under /twilio/. It also lends the admin API what a
+// simulated call needs to hear what a live one would (Caller, Member, TwiML).
+type Edge struct {
 	cfg       Config
 	deps      Deps
 	log       *slog.Logger
 	state     stateCodec
 	validator *Validator
-	limiter   *admin.Limiter
 	tel       *telemetry
+	handler   http.Handler
 }
 
-// NewServer returns the service's whole HTTP surface.
-func NewServer(cfg Config, deps Deps) http.Handler {
+// New returns the Twilio edge.
+func New(cfg Config, deps Deps) *Edge {
 	if cfg.DefaultRegion == "" {
 		cfg.DefaultRegion = "US"
 	}
@@ -117,13 +102,12 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	if secret == "" {
 		secret = "insecure development state secret"
 	}
-	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, state: newStateCodec(secret), tel: newTelemetry(cfg)}
+	s := &Edge{cfg: cfg, deps: deps, log: cfg.Logger, state: newStateCodec(secret), tel: newTelemetry(cfg)}
 	if cfg.TwilioAuthToken != "" {
 		s.validator = NewValidator(cfg.TwilioAuthToken)
 	}
-	if cfg.AdminRate == 0 {
-		cfg.AdminRate, cfg.AdminBurst = 20, 40
-	}
-	s.limiter = admin.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))
-	return s.routes()
+	s.handler = s.routes()
+	return s
 }
+
+func (s *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

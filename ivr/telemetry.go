@@ -116,7 +116,7 @@ func routeOf(path string) string {
 
 // observe wraps every webhook: the trace's root span (ended with the call SID once the
 // handler has parsed the form) and the latency histogram, signature check included.
-func (s *server) observe(next http.Handler) http.Handler {
+func (s *Edge) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		route := routeOf(r.URL.Path)
@@ -143,7 +143,7 @@ var noSpan = trace.SpanFromContext(context.Background())
 
 // startSpan starts a child of the webhook's span, carrying the call SID; without a
 // recording parent it costs nothing and records nothing.
-func (s *server) startSpan(ctx context.Context, r *http.Request, name string) (context.Context, trace.Span) {
+func (s *Edge) startSpan(ctx context.Context, r *http.Request, name string) (context.Context, trace.Span) {
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, noSpan
 	}
@@ -151,7 +151,7 @@ func (s *server) startSpan(ctx context.Context, r *http.Request, name string) (c
 }
 
 // callerAttrs describe a caller for a span: masked, and hashed when call records are kept.
-func (s *server) callerAttrs(phone string) []attribute.KeyValue {
+func (s *Edge) callerAttrs(phone string) []attribute.KeyValue {
 	kv := []attribute.KeyValue{attrCallerMasked.String(lookup.Mask(phone))}
 	if s.deps.Calls != nil && phone != "" {
 		kv = append(kv, attrCallerHash.String(s.deps.Calls.Hash(phone)))
@@ -207,7 +207,7 @@ func flowOutcome(turn flows.Turn, err error) string {
 
 // record hands the webhook's part of the journey to the call recorder (never blocking)
 // and counts a call whose flow ended.
-func (s *server) record(r *http.Request, turn flows.Turn, err error, recognized string, caller flows.Caller, outcome string) {
+func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized string, caller flows.Caller, outcome string) {
 	if outcome != "" {
 		s.tel.flowEnd(r.Context(), turn.State.Flow, turn.State.Version, outcome)
 	}

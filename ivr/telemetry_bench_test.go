@@ -17,6 +17,7 @@ import (
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -24,7 +25,7 @@ import (
 // with the telemetry serve runs: "bare" none at all; "metrics+records" the SDK meter and
 // the call recorder (serve without an OTLP endpoint); "traced" every span sampled too.
 func BenchmarkVoiceWebhookObserved(b *testing.B) {
-	pool := testenv.Postgres(b, testenv.Key("lookup+calls", lookup.Migrations, calls.Migrations), migrateLookupAndCalls)
+	pool := testenv.Postgres(b, testenv.Key("lookup+calls", lookup.Migrations, calls.Migrations), testenv.All(lookup.Migrate, calls.Migrate))
 	rdb, prefix := testenv.Redis(b)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	local := lookup.NewLocal(cache, lookup.LocalOptions{})
@@ -45,7 +46,7 @@ func BenchmarkVoiceWebhookObserved(b *testing.B) {
 		{name: "traced", tp: sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewNoopExporter())), metrics: true, records: true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			cfg := Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
+			cfg := Config{PublicURL: testPublicURL, TwilioAuthToken: testToken,
 				Now: func() time.Time { return testNow }, TracerProvider: bc.tp}
 			if bc.metrics {
 				cfg.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
@@ -57,8 +58,8 @@ func BenchmarkVoiceWebhookObserved(b *testing.B) {
 				deps.Calls = calls.New(pool, calls.Options{Buffer: 1 << 20, FlushEvery: time.Hour, BatchSize: 1 << 20})
 				b.Cleanup(func() { _ = deps.Calls.Close(context.Background()) })
 			}
-			handler := NewServer(cfg, deps)
-			form := incoming("+14045550123")
+			handler := New(cfg, deps)
+			form := twiliotest.Incoming("+14045550123")
 			body := form.Encode()
 			sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 			b.ReportAllocs()

@@ -30,7 +30,7 @@ const (
 )
 
 // handleVoice answers the incoming-call webhook: who is calling, then the flow's first turn.
-func (s *server) handleVoice() http.Handler {
+func (s *Edge) handleVoice() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := r.Context()
@@ -53,7 +53,7 @@ func (s *server) handleVoice() http.Handler {
 }
 
 // handleGather continues a call where its signed state says it waits for input.
-func (s *server) handleGather() http.Handler {
+func (s *Edge) handleGather() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := r.Context()
@@ -119,7 +119,7 @@ const (
 // travel in the call state): the flow bound to the called number at its latest published
 // version, or the one a test call asks for. Without a store, or when the store cannot
 // answer, Deps.Flow.
-func (s *server) startFlow(ctx context.Context, r *http.Request) (*flows.Flow, error) {
+func (s *Edge) startFlow(ctx context.Context, r *http.Request) (*flows.Flow, error) {
 	if s.deps.Flows == nil {
 		return s.deps.Flow, nil
 	}
@@ -154,7 +154,7 @@ func (s *server) startFlow(ctx context.Context, r *http.Request) (*flows.Flow, e
 // pinnedFlow is the flow and version a call started with. Published versions never change,
 // so a publish or rollback mid-call does not affect it. Version 0 is the built-in flow
 // when its id matches, else a draft (test calls of drafts).
-func (s *server) pinnedFlow(ctx context.Context, st flows.State) (*flows.Flow, error) {
+func (s *Edge) pinnedFlow(ctx context.Context, st flows.State) (*flows.Flow, error) {
 	if s.deps.Flows == nil || (st.Version == 0 && s.deps.Flow != nil && st.Flow == s.deps.Flow.ID) {
 		return s.deps.Flow, nil
 	}
@@ -163,7 +163,7 @@ func (s *server) pinnedFlow(ctx context.Context, st flows.State) (*flows.Flow, e
 
 // gotoFlow loads the flow a goto node names: its latest published version, which the call
 // then keeps like any other.
-func (s *server) gotoFlow(ctx context.Context) func(id string) (*flows.Flow, error) {
+func (s *Edge) gotoFlow(ctx context.Context) func(id string) (*flows.Flow, error) {
 	return func(id string) (*flows.Flow, error) {
 		if s.deps.Flows == nil {
 			return nil, fmt.Errorf("ivr: goto %q: no flow store", id)
@@ -173,7 +173,7 @@ func (s *server) gotoFlow(ctx context.Context) func(id string) (*flows.Flow, err
 }
 
 // handleStatus acknowledges Twilio's status callback.
-func (s *server) handleStatus() http.Handler {
+func (s *Edge) handleStatus() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		status := r.PostFormValue("CallStatus")
@@ -202,7 +202,7 @@ func finalStatus(status string) bool {
 }
 
 // handleFallback is the number's Fallback URL: Twilio calls it when our answer failed.
-func (s *server) handleFallback() http.Handler {
+func (s *Edge) handleFallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(r.Context(), "twilio fallback",
 			"call_sid", r.PostFormValue("CallSid"),
@@ -211,29 +211,9 @@ func (s *server) handleFallback() http.Handler {
 	})
 }
 
-func handleHealthz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-}
-
-func (s *server) handleReadyz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.deps.Ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			if err := s.deps.Ready(ctx); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
-				return
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
-}
-
 // resolveCaller turns Twilio's From into the engine's caller. Whatever fails, the call goes
 // on as an unknown caller: never an error to Twilio, never the wrong member.
-func (s *server) resolveCaller(ctx context.Context, r *http.Request) (caller flows.Caller, outcome string) {
+func (s *Edge) resolveCaller(ctx context.Context, r *http.Request) (caller flows.Caller, outcome string) {
 	phone, err := lookup.Normalize(r.PostFormValue("From"), s.cfg.DefaultRegion)
 	if err != nil {
 		return flows.Caller{}, recognizedAnonymous
@@ -251,17 +231,15 @@ func (s *server) resolveCaller(ctx context.Context, r *http.Request) (caller flo
 	if p, ok := s.deps.Resolver.(peeker); ok {
 		c, hit = p.Peek(phone, now)
 	}
-	if !hit {
-		c, err = s.resolve(ctx, phone, now)
+	if hit {
+		caller = engineCaller(phone, c)
+	} else {
+		caller, err = s.Caller(ctx, phone, now)
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		s.log.WarnContext(ctx, "caller lookup failed; answering as unknown", "from", lookup.Mask(phone), "err", err)
 		return flows.Caller{Phone: phone}, recognizedError
-	}
-	caller = flows.Caller{Phone: phone, Members: make([]flows.Member, len(c.Members))}
-	for i, m := range c.Members {
-		caller.Members[i] = engineMember(m)
 	}
 	switch len(caller.Members) {
 	case 0:
@@ -279,29 +257,52 @@ type peeker interface {
 	Peek(e164 string, now time.Time) (lookup.Caller, bool)
 }
 
-// resolve looks the number up through every tier, within the lookup budget.
-func (s *server) resolve(ctx context.Context, phone string, now time.Time) (lookup.Caller, error) {
+// Caller resolves an E.164 number to the engine's caller through every tier, within the
+// lookup budget, as an incoming call does.
+func (s *Edge) Caller(ctx context.Context, phone string, now time.Time) (flows.Caller, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
 	defer cancel()
-	return s.deps.Resolver.Resolve(ctx, phone, now)
+	c, err := s.deps.Resolver.Resolve(ctx, phone, now)
+	if err != nil {
+		return flows.Caller{}, err
+	}
+	return engineCaller(phone, c), nil
+}
+
+func engineCaller(phone string, c lookup.Caller) flows.Caller {
+	caller := flows.Caller{Phone: phone, Members: make([]flows.Member, len(c.Members))}
+	for i, m := range c.Members {
+		caller.Members[i] = engineMember(m)
+	}
+	return caller
 }
 
 // identify answers a keypad-entered member number.
-func (s *server) identify(ctx context.Context, number string) *flows.Identified {
-	id := &flows.Identified{Number: number}
-	if !idPattern.MatchString(number) {
-		return id
+func (s *Edge) identify(ctx context.Context, number string) *flows.Identified {
+	return &flows.Identified{Number: number, Member: s.member(ctx, number, s.cfg.Now(), true)}
+}
+
+// Member resolves a member number as a keypad entry would be at now; nil when it names
+// no member (or cannot be resolved within the lookup budget).
+func (s *Edge) Member(ctx context.Context, number string, now time.Time) *flows.Member {
+	return s.member(ctx, number, now, false)
+}
+
+func (s *Edge) member(ctx context.Context, number string, now time.Time, logMiss bool) *flows.Member {
+	if !lookup.ValidID(number) {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
 	defer cancel()
-	m, err := s.deps.Resolver.ResolveMember(ctx, number, s.cfg.Now())
+	m, err := s.deps.Resolver.ResolveMember(ctx, number, now)
 	if err != nil {
-		s.log.InfoContext(ctx, "member number not resolved", "err", err)
-		return id
+		if logMiss {
+			s.log.InfoContext(ctx, "member number not resolved", "err", err)
+		}
+		return nil
 	}
 	em := engineMember(m)
-	id.Member = &em
-	return id
+	return &em
 }
 
 func hasMember(c flows.Caller, id string) bool {
@@ -329,7 +330,7 @@ func engineMember(m lookup.CallerMember) flows.Member {
 }
 
 // answer writes the turn as TwiML, or the fallback when anything failed, and logs one line.
-func (s *server) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn, err error, recognized string, start time.Time, caller flows.Caller) {
+func (s *Edge) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn, err error, recognized string, start time.Time, caller flows.Caller) {
 	_, span := s.startSpan(r.Context(), r, "twiml.encode")
 	var resp Response
 	if err == nil {
@@ -393,8 +394,17 @@ func writeTwiML(w http.ResponseWriter, resp Response) error {
 // gatherPath is the webhook that continues a call, with its state parameter.
 const gatherPath = "/twilio/gather?s="
 
+// TwiML is the answer Twilio would get for turn.
+func (s *Edge) TwiML(turn flows.Turn) ([]byte, error) {
+	resp, err := s.render(turn)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Bytes(), nil
+}
+
 // render turns the engine's actions into TwiML.
-func (s *server) render(turn flows.Turn) (Response, error) {
+func (s *Edge) render(turn flows.Turn) (Response, error) {
 	var resp Response
 	last := ""
 	for _, a := range turn.Actions {
@@ -465,7 +475,7 @@ func prompt(a flows.Action) Node {
 
 // handoff passes the call to a person: TaskRouter with a Task when a workflow is
 // configured, else SIP with X- headers, else a Twilio Client with <Parameter>s.
-func (s *server) handoff(h flows.Handoff) Node {
+func (s *Edge) handoff(h flows.Handoff) Node {
 	var ctx []flows.KV
 	if h.Queue != "" { // a node with its own target may have no queue
 		ctx = append(ctx, flows.KV{Key: "queue", Value: h.Queue})
@@ -544,7 +554,7 @@ func sipWithHeaders(uri string, kvs []flows.KV) string {
 }
 
 // fallback is the answer when anything fails: a short apology and an agent.
-func (s *server) fallback() Response {
+func (s *Edge) fallback() Response {
 	var resp Response
 	resp.Add(
 		Say("en-US", "", flows.Speech{{Text: "We're sorry, we're having trouble right now. Let me connect you with an agent."}}),

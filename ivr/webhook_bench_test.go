@@ -9,6 +9,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -20,8 +21,8 @@ func BenchmarkVoiceWebhookLocalHit(b *testing.B) {
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	local := lookup.NewLocal(cache, lookup.LocalOptions{})
 	b.Cleanup(local.Close)
-	handler := NewServer(Config{
-		PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
+	handler := New(Config{
+		PublicURL: testPublicURL, TwilioAuthToken: testToken,
 		Now: func() time.Time { return testNow },
 	}, Deps{Resolver: local, Members: local, Flow: flows.Default()})
 	ctx := b.Context()
@@ -34,7 +35,7 @@ func BenchmarkVoiceWebhookLocalHit(b *testing.B) {
 		Place: "Atlanta", StartsAt: starts, EndsAt: starts.Add(2 * time.Hour), Reference: "HX7Q2P"}); err != nil {
 		b.Fatal(err)
 	}
-	form := incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	body := form.Encode()
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	b.ReportAllocs()

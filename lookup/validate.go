@@ -68,6 +68,9 @@ func cleanMember(m Member) (Member, error) {
 	return m, nil
 }
 
+// ValidID reports whether id can name a member or an activity.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 func checkID(field, id string) error {
 	if id == "" {
 		return fieldErr(field, "is required")

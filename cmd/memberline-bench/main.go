@@ -143,7 +143,7 @@ func parent(ctx context.Context, args []string) error {
 		lookup.Resolver
 		lookup.Writer
 	}) http.Handler {
-		return ivr.NewServer(ivr.Config{PublicURL: benchPublic, TwilioAuthToken: benchToken, Logger: logger},
+		return ivr.New(ivr.Config{PublicURL: benchPublic, TwilioAuthToken: benchToken, Logger: logger},
 			ivr.Deps{Resolver: r, Members: r, Flow: flows.Default()})
 	}
 	withLocal, redisOnly, coldOnly := newEdge(local), newEdge(cache), newEdge(cold)

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/api"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/gctune"
@@ -209,12 +210,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Warn("flow changes are not visible; calls keep the last known bindings", "err", err)
 	})
 
-	handler := ivr.NewServer(ivr.Config{
+	edge := ivr.New(ivr.Config{
 		PublicURL:       cfg.PublicURL,
 		TwilioAuthToken: cfg.TwilioAuthToken,
-		AdminToken:      cfg.AdminToken,
-		AdminRate:       adminRate(cfg.AdminRate),
-		AdminBurst:      cfg.AdminBurst,
 		DefaultRegion:   cfg.DefaultRegion,
 		LookupTimeout:   cfg.LookupTimeout,
 		Handoff: ivr.HandoffConfig{
@@ -231,30 +229,44 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Flow:     flows.Default(),
 		Flows:    store,
 		Calls:    records,
-		Metrics:  tel.metrics,
 		PINs:     pins,
 		Replay:   ivr.RedisReplayGuard(d.rdb, "ml:"),
-		Admin:    admin.NewStore(d.pool),
-		Ready: func(ctx context.Context) error {
-			if draining.Load() {
-				return errors.New("draining: shutting down")
-			}
-			if err := d.pool.Ping(ctx); err != nil {
-				return fmt.Errorf("postgres: %w", err)
-			}
-			if err := d.rdb.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("redis: %w", err)
-			}
-			return nil
-		},
 	})
+	admins := api.New(api.Config{
+		AdminToken:    cfg.AdminToken,
+		AdminRate:     adminRate(cfg.AdminRate),
+		AdminBurst:    cfg.AdminBurst,
+		DefaultRegion: cfg.DefaultRegion,
+		LookupTimeout: cfg.LookupTimeout,
+		Logger:        log,
+	}, api.Deps{
+		Resolver: d.front,
+		Members:  d.front,
+		Flows:    store,
+		Edge:     edge,
+		PINs:     pins,
+		Admin:    admin.NewStore(d.pool),
+		Calls:    records,
+	})
+	ready := func(ctx context.Context) error {
+		if draining.Load() {
+			return errors.New("draining: shutting down")
+		}
+		if err := d.pool.Ping(ctx); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		if err := d.rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		return nil
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           handler(edge, admins, ready, tel.metrics),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second, // Twilio gives up after 15 s anyway

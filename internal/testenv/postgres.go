@@ -35,6 +35,18 @@ const (
 // Migrate builds a schema in the pool's database, e.g. lookup.Migrate.
 type Migrate func(ctx context.Context, pool *pgxpool.Pool) error
 
+// All is a Migrate that applies each of ms in turn, for a database of several packages.
+func All(ms ...Migrate) Migrate {
+	return func(ctx context.Context, pool *pgxpool.Pool) error {
+		for _, m := range ms {
+			if err := m(ctx, pool); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 type template struct {
 	once sync.Once
 	name string

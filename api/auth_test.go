@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"context"
@@ -9,27 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/memberline/memberline/admin"
-	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/lookup"
 )
 
 func tokenServer(t *testing.T, cfg Config) (http.Handler, *admin.Store) {
 	t.Helper()
-	pool := testenv.Postgres(t, testenv.Key("lookup+admin", lookup.Migrations, admin.Migrations), func(ctx context.Context, p *pgxpool.Pool) error {
-		if err := lookup.Migrate(ctx, p); err != nil {
-			return err
-		}
-		return admin.Migrate(ctx, p)
-	})
+	pool := testenv.Postgres(t, testenv.Key("lookup+admin", lookup.Migrations, admin.Migrations), testenv.All(lookup.Migrate, admin.Migrate))
 	rdb, prefix := testenv.Redis(t)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	store := admin.NewStore(pool)
 	cfg.AdminToken, cfg.Now = testAdminToken, func() time.Time { return testNow }
-	return NewServer(cfg, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Admin: store,
+	return New(cfg, Deps{Resolver: cache, Members: cache, Admin: store,
 		PINs: lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})}), store
 }
 
@@ -124,6 +116,10 @@ func TestAdminRateLimit(t *testing.T) {
 }
 
 func TestRequiredRole(t *testing.T) {
+	roles := map[string]string{}
+	for _, rt := range New(Config{}, Deps{}).table() {
+		roles[rt.method+" "+Prefix+rt.path] = rt.role
+	}
 	for _, tc := range []struct{ method, route, want string }{
 		{http.MethodGet, "/api/v1/flows/{flowID}", admin.RoleViewer},
 		{http.MethodGet, "/api/v1/members", admin.RoleViewer},
@@ -136,7 +132,7 @@ func TestRequiredRole(t *testing.T) {
 		{http.MethodGet, "/api/v1/tokens", admin.RoleAdmin},
 		{http.MethodGet, "/api/v1/actions", admin.RoleAdmin},
 	} {
-		if got := requiredRole(tc.method, tc.route); got != tc.want {
+		if got := roles[tc.method+" "+tc.route]; got != tc.want {
 			t.Errorf("%s %s needs %s, want %s", tc.method, tc.route, got, tc.want)
 		}
 	}

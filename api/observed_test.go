@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"context"
@@ -20,17 +20,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/memberline/memberline/calls"
-	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
-
-func migrateLookupAndCalls(ctx context.Context, pool *pgxpool.Pool) error {
-	if err := lookup.Migrate(ctx, pool); err != nil {
-		return err
-	}
-	return calls.Migrate(ctx, pool)
-}
 
 // observed is the edge with every tier traced into memory, metrics read by hand and call
 // records kept.
@@ -49,7 +42,7 @@ func newObserved(t *testing.T) *observed {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 
-	base := testenv.Postgres(t, testenv.Key("lookup+calls", lookup.Migrations, calls.Migrations), migrateLookupAndCalls)
+	base := testenv.Postgres(t, testenv.Key("lookup+calls", lookup.Migrations, calls.Migrations), testenv.All(lookup.Migrate, calls.Migrate))
 	pcfg, err := pgxpool.ParseConfig(testenv.URL(t, base))
 	if err != nil {
 		t.Fatal(err)
@@ -70,12 +63,10 @@ func newObserved(t *testing.T) *observed {
 	records := calls.New(pool, calls.Options{HashKey: []byte("test")})
 	t.Cleanup(func() { _ = records.Close(context.Background()) })
 	logs := &testenv.Buffer{}
-	handler := NewServer(Config{
-		PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
-		Now: func() time.Time { return testNow }, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
-		TracerProvider: tp, MeterProvider: mp,
-	}, Deps{Resolver: local, Members: local, Flow: flows.Default(), Calls: records})
-	h := &harness{t: t, handler: handler, cache: cache, rdb: rdb}
+	st := newStack(local)
+	st.edge.Logger, st.edge.TracerProvider, st.edge.MeterProvider = slog.New(slog.NewJSONHandler(logs, nil)), tp, mp
+	st.edgeDeps.Calls, st.apiDeps.Calls = records, records
+	h := st.build(t, cache, rdb)
 	h.seedMembers()
 	spans.Reset()
 	return &observed{harness: h, spans: spans, reader: reader, records: records, logs: logs}
@@ -121,7 +112,7 @@ func spanTree(spans tracetest.SpanStubs) string {
 func TestOneCallObserved(t *testing.T) {
 	o := newObserved(t)
 	const sid = "CA0123456789abcdef0123456789abcdef"
-	o.call("+14045550123", "1")
+	o.Call("+14045550123", "1")
 
 	// Traces: one per webhook, rooted at the route's span, with every tier of the first
 	// lookup (local miss, Redis, PostgreSQL).
@@ -151,7 +142,7 @@ func TestOneCallObserved(t *testing.T) {
 		}
 	}
 	for _, s := range all {
-		if s.InstrumentationScope.Name != Scope {
+		if s.InstrumentationScope.Name != ivr.Scope {
 			continue
 		}
 		if v := attrOf(s.Attributes, "twilio.call_sid"); v != sid {

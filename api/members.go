@@ -1,7 +1,6 @@
-package ivr
+package api
 
 import (
-	"errors"
 	"net/http"
 	"regexp"
 	"time"
@@ -47,39 +46,16 @@ type activityBody struct {
 func pathID(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
 	id := mux.Vars(r)[name]
 	if !idPattern.MatchString(id) {
-		writeError(w, http.StatusUnprocessableEntity, "invalid", name,
+		writeError(w, codeInvalid, name,
 			name+" must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 		return "", false
 	}
 	return id, true
 }
 
-// writeLookupError maps lookup's errors to statuses; only the edge knows HTTP.
-func (s *server) writeLookupError(w http.ResponseWriter, r *http.Request, err error) {
-	var fe *lookup.FieldError
-	switch {
-	case errors.As(err, &fe):
-		writeError(w, http.StatusUnprocessableEntity, "invalid", fe.Field, fe.Error())
-	case errors.Is(err, lookup.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "", err.Error())
-	case errors.Is(err, lookup.ErrInvalid):
-		writeError(w, http.StatusUnprocessableEntity, "invalid", "", err.Error())
-	case errors.Is(err, lookup.ErrNotInvalidated):
-		s.log.ErrorContext(r.Context(), "cache invalidation failed", "route", r.URL.Path, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "cache_unavailable", "",
-			"the change was stored but the cache could not be invalidated; retrying the request is safe")
-	default:
-		s.log.ErrorContext(r.Context(), "admin request failed", "route", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "", "internal error")
-	}
-}
-
-// errAnswered tells memberOp that the operation has already written its error.
-var errAnswered = errors.New("already answered")
-
 // memberOp reads the path ids named (a malformed one is a 422 naming it), runs op and
 // writes its answer: JSON with 200, or 204 when op answers nil.
-func (s *server) memberOp(names []string, op func(w http.ResponseWriter, r *http.Request, ids []string) (any, error)) http.Handler {
+func (s *Server) memberOp(names []string, op func(w http.ResponseWriter, r *http.Request, ids []string) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ids := make([]string, len(names))
 		for i, name := range names {
@@ -91,9 +67,8 @@ func (s *server) memberOp(names []string, op func(w http.ResponseWriter, r *http
 		}
 		v, err := op(w, r, ids)
 		switch {
-		case errors.Is(err, errAnswered):
 		case err != nil:
-			s.writeLookupError(w, r, err)
+			s.fail(w, r, "", err)
 		case v == nil:
 			w.WriteHeader(http.StatusNoContent)
 		default:
@@ -107,7 +82,7 @@ var (
 	activityPath = []string{"memberID", "activityID"}
 )
 
-func (s *server) handlePutMember() http.Handler {
+func (s *Server) handlePutMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		var b memberBody
 		if decodeJSON(w, r, &b) != nil {
@@ -123,7 +98,7 @@ func (s *server) handlePutMember() http.Handler {
 	})
 }
 
-func (s *server) handleGetMember() http.Handler {
+func (s *Server) handleGetMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		return s.deps.Members.GetMember(r.Context(), ids[0])
 	})
@@ -141,7 +116,7 @@ func parseTime(field, v string) (time.Time, error) {
 	return t, nil
 }
 
-func (s *server) handlePutActivity() http.Handler {
+func (s *Server) handlePutActivity() http.Handler {
 	return s.memberOp(activityPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		var b activityBody
 		if decodeJSON(w, r, &b) != nil {
@@ -165,7 +140,7 @@ func (s *server) handlePutActivity() http.Handler {
 	})
 }
 
-func (s *server) handleDeleteActivity() http.Handler {
+func (s *Server) handleDeleteActivity() http.Handler {
 	return s.memberOp(activityPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		return nil, s.deps.Members.DeleteActivity(r.Context(), ids[0], ids[1])
 	})
@@ -173,21 +148,21 @@ func (s *server) handleDeleteActivity() http.Handler {
 
 // handleLookup answers with exactly what the IVR sees for a number, through the same
 // cache path a call takes.
-func (s *server) handleLookup() http.Handler {
+func (s *Server) handleLookup() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.URL.Query().Get("phone")
 		if raw == "" {
-			writeError(w, http.StatusUnprocessableEntity, "invalid", "phone", "phone is required, e.g. ?phone=%2B14045550123")
+			writeError(w, codeInvalid, "phone", "phone is required, e.g. ?phone=%2B14045550123")
 			return
 		}
 		phone, err := lookup.Normalize(raw, s.cfg.DefaultRegion)
 		if err != nil {
-			writeError(w, http.StatusUnprocessableEntity, "invalid", "phone", "phone is not a valid phone number")
+			writeError(w, codeInvalid, "phone", "phone is not a valid phone number")
 			return
 		}
 		caller, err := s.deps.Resolver.Resolve(r.Context(), phone, s.cfg.Now())
 		if err != nil {
-			s.writeLookupError(w, r, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		if caller.Members == nil {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser tests of the admin console (ivr/console): headless Chromium from Debian's
+# Browser tests of the admin console (console): headless Chromium from Debian's
 # package, driven by playwright-core, against the real service with real PostgreSQL and
 # Redis. `make test` runs this inside deploy/dev/stack.sh, which sets DATABASE_URL and
 # REDIS_URL; the tests get a database of their own (memberline_console, recreated) and
@@ -10,7 +10,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
+root=$(cd "$here/../.." && pwd)
 chromium=${CHROMIUM:-/usr/bin/chromium}
 
 say() { printf 'console-e2e: %s\n' "$*" >&2; }

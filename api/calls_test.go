@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"context"
@@ -8,32 +8,34 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/memberline/memberline/internal/twiliotest"
 )
 
 // placeCall plays a call with its own call SID, then Twilio's status callback.
 func (o *observed) placeCall(sid, from string, inputs ...string) {
 	o.t.Helper()
-	form := incoming(from)
+	form := twiliotest.Incoming(from)
 	form.Set("CallSid", sid)
-	code, body := o.twilio("/twilio/voice", form)
+	code, body := o.Post("/twilio/voice", form)
 	if code != http.StatusOK {
 		o.t.Fatalf("voice = %d %s", code, body)
 	}
 	for _, in := range inputs {
-		action := strings.TrimPrefix(gatherAction(o.t, body), testPublicURL)
-		f := incoming(from)
+		action := strings.TrimPrefix(twiliotest.GatherAction(o.t, body), testPublicURL)
+		f := twiliotest.Incoming(from)
 		f.Set("CallSid", sid)
 		if strings.Trim(in, "0123456789*#") == "" {
 			f.Set("Digits", in)
 		} else {
 			f.Set("SpeechResult", in)
 		}
-		if code, body = o.twilio(action, f); code != http.StatusOK {
+		if code, body = o.Post(action, f); code != http.StatusOK {
 			o.t.Fatalf("gather = %d %s", code, body)
 		}
 	}
 	st := url.Values{"CallSid": {sid}, "CallStatus": {"completed"}, "CallDuration": {"42"}, "From": {from}, "To": {"+18005550100"}}
-	if code, body := o.twilio("/twilio/status", st); code != http.StatusNoContent {
+	if code, body := o.Post("/twilio/status", st); code != http.StatusNoContent {
 		o.t.Fatalf("status = %d %s", code, body)
 	}
 }
@@ -87,8 +89,8 @@ func TestCallRecordsAPIAndReports(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := o.api(http.MethodGet, tc.path, "")
-			if code != http.StatusBadRequest || !strings.Contains(body, `"field": "`+tc.field+`"`) {
-				t.Errorf("%s = %d %s, want 400 naming %s", tc.path, code, body, tc.field)
+			if code != http.StatusUnprocessableEntity || !strings.Contains(body, `"field": "`+tc.field+`"`) {
+				t.Errorf("%s = %d %s, want 422 naming %s", tc.path, code, body, tc.field)
 			}
 		})
 	}

@@ -50,7 +50,7 @@ func (g redisReplay) FirstSeen(ctx context.Context, key string, ttl time.Duratio
 // only when it got no answer; such a resend then goes to the number's Fallback URL,
 // which hands the call to an agent. When the guard cannot answer (Redis down) the webhook
 // goes through: calls keep working, replays are then only as hard as forging a signature.
-func (s *server) refuseReplays(next http.Handler) http.Handler {
+func (s *Edge) refuseReplays(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sig := r.Header.Get(SignatureHeader)
 		if s.deps.Replay == nil || sig == "" {
@@ -81,23 +81,9 @@ func (s *server) refuseReplays(next http.Handler) http.Handler {
 	})
 }
 
-func (s *server) replayWindow() time.Duration {
+func (s *Edge) replayWindow() time.Duration {
 	if s.cfg.ReplayWindow > 0 {
 		return s.cfg.ReplayWindow
 	}
 	return DefaultReplayWindow
-}
-
-// apiHeaders are the security headers of every admin API answer (the console's own
-// files set theirs, see console.Handler): nothing is framed, sniffed, referred or cached.
-func apiHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
 }

@@ -13,7 +13,7 @@ import {chromium} from 'playwright-core';
 const TOKEN = 'console-test-admin-token-0123456789';
 const env = (k) => {
   const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set: run the browser tests with ivr/console/e2e/run.sh (or make test)`);
+  if (!v) throw new Error(`${k} is not set: run the browser tests with console/e2e/run.sh (or make test)`);
   return v;
 };
 const ARTIFACTS = process.env.ARTIFACTS || 'artifacts';

@@ -1,7 +1,8 @@
-package ivr
+package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -25,12 +27,7 @@ func flowsDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
 	return testenv.Postgres(t, testenv.Key("ivr-flows", lookup.Migrations, flows.Migrations, seed),
-		func(ctx context.Context, pool *pgxpool.Pool) error {
-			if err := lookup.Migrate(ctx, pool); err != nil {
-				return err
-			}
-			return flows.Migrate(ctx, pool)
-		})
+		testenv.All(lookup.Migrate, flows.Migrate))
 }
 
 // newFlowHarness is a server with a flow store; watch starts its change poller.
@@ -45,11 +42,12 @@ func newFlowHarness(t *testing.T, pool *pgxpool.Pool, watch bool) *harness {
 		go func() { defer close(done); store.Watch(ctx, 100*time.Millisecond, nil) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	h := NewServer(Config{
-		PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
-		Now: func() time.Time { return testNow },
-	}, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Flows: store})
-	return &harness{t: t, handler: h, cache: cache, rdb: rdb}
+	st := newStack(cache)
+	st.edgeDeps.Flows, st.apiDeps.Flows = store, store
+	// These tests read what a member hears: a lookup that misses its budget on a busy
+	// machine would make a member a stranger.
+	st.edge.LookupTimeout = 2 * time.Second
+	return st.build(t, cache, rdb)
 }
 
 // req sends an admin request with headers; it answers the recorder.
@@ -218,8 +216,8 @@ func TestPublishInvalidDraftIs422WithLocatedErrors(t *testing.T) {
 func TestCallSpanningPublishFinishesOnItsVersion(t *testing.T) {
 	h := newFlowHarness(t, flowsDB(t), true)
 	h.seedMembers()
-	code, first := h.twilio("/twilio/voice", incoming("+14045550123"))
-	if code != http.StatusOK || !strings.Contains(spoken(t, first), "Welcome back, Dana.") {
+	code, first := h.Post("/twilio/voice", twiliotest.Incoming("+14045550123"))
+	if code != http.StatusOK || !strings.Contains(twiliotest.Spoken(t, first), "Welcome back, Dana.") {
 		t.Fatalf("first turn = %d %s", code, first)
 	}
 	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
@@ -231,13 +229,13 @@ func TestCallSpanningPublishFinishesOnItsVersion(t *testing.T) {
 		t.Fatal(rec.Body)
 	}
 	// The call in progress answers "no" and reaches the menu of version 1.
-	form := incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	form.Set("Digits", "2")
-	code, next := h.twilio(strings.TrimPrefix(gatherAction(t, first), testPublicURL), form)
-	if code != http.StatusOK || !strings.Contains(spoken(t, next), "For reservations, press 1.") {
+	code, next := h.Post(strings.TrimPrefix(twiliotest.GatherAction(t, first), testPublicURL), form)
+	if code != http.StatusOK || !strings.Contains(twiliotest.Spoken(t, next), "For reservations, press 1.") {
 		t.Fatalf("mid-call turn = %d %s", code, next)
 	}
-	if a := gatherAction(t, next); !strings.Contains(decodeStateParam(t, a), `"v":1`) {
+	if a := twiliotest.GatherAction(t, next); !strings.Contains(decodeStateParam(t, a), `"v":1`) {
 		t.Errorf("the call left version 1: %s", decodeStateParam(t, a))
 	}
 	// A new call hears the new words, on version 2.
@@ -246,15 +244,16 @@ func TestCallSpanningPublishFinishesOnItsVersion(t *testing.T) {
 	}
 }
 
-// decodeStateParam returns the JSON call state inside a gather action URL.
+// decodeStateParam returns the JSON call state inside a gather action URL (its payload,
+// before the edge's MAC).
 func decodeStateParam(t *testing.T, action string) string {
 	t.Helper()
 	i := strings.Index(action, "s=")
-	st, err := newStateCodec(testToken).decode(action[i+2:])
+	payload, _, _ := strings.Cut(action[i+2:], ".")
+	b, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(st)
 	return string(b)
 }
 
@@ -264,8 +263,8 @@ func eventually(t *testing.T, h *harness, from string) string {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for {
-		_, body := h.twilio("/twilio/voice", incoming(from))
-		heard := spoken(t, body)
+		_, body := h.Post("/twilio/voice", twiliotest.Incoming(from))
+		heard := twiliotest.Spoken(t, body)
 		if !strings.Contains(heard, "Welcome back") || time.Now().After(deadline) {
 			return heard
 		}
@@ -278,7 +277,7 @@ func TestPublishReachesAnotherInstanceWithinASecond(t *testing.T) {
 	a := newFlowHarness(t, pool, true)
 	b := newFlowHarness(t, pool, true)
 	a.seedMembers()
-	if heard := spoken(t, b.call("+14045550123")[0]); !strings.Contains(heard, "Welcome back, Dana.") {
+	if heard := twiliotest.Spoken(t, b.Call("+14045550123")[0]); !strings.Contains(heard, "Welcome back, Dana.") {
 		t.Fatalf("instance b before = %q", heard)
 	}
 	get := a.req(http.MethodGet, "/api/v1/flows/default", "")
@@ -303,7 +302,7 @@ func TestPublishReachesAnotherInstanceWithinASecond(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("instance b did not pick up the binding within a second: %q", heard)
 		}
-		heard = spoken(t, b.call("+14045550123")[0])
+		heard = twiliotest.Spoken(t, b.Call("+14045550123")[0])
 	}
 	audit := a.req(http.MethodGet, "/api/v1/audit?flow=default", "").Body.String()
 	if !strings.Contains(audit, `"action": "publish"`) || !strings.Contains(audit, `"message": "warmer"`) {
@@ -397,7 +396,7 @@ func TestSimulate(t *testing.T) {
 	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123"}}`)
 	var res simResult
 	_ = json.Unmarshal(rec.Body.Bytes(), &res)
-	if live := h.call("+14045550123")[0]; res.Steps[0].TwiML != live {
+	if live := h.Call("+14045550123")[0]; res.Steps[0].TwiML != live {
 		t.Errorf("simulated TwiML differs from the live call's:\n sim: %s\nlive: %s", res.Steps[0].TwiML, live)
 	}
 }
@@ -441,7 +440,7 @@ func TestGotoPlaySetNodes(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Second)
 	for {
-		live := h.call("+12125550000")[0]
+		live := h.Call("+12125550000")[0]
 		if live == res.Steps[0].TwiML {
 			break
 		}
@@ -493,7 +492,7 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	// empty recording goes on at no_input.
 	var live string
 	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
-		_, live = h.twilio("/twilio/voice", incoming("+12125550000"))
+		_, live = h.Post("/twilio/voice", twiliotest.Incoming("+12125550000"))
 		if strings.Contains(live, "<Record") || time.Now().After(deadline) {
 			break
 		}
@@ -505,13 +504,13 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no redirect in %s", live)
 	}
-	_, next := h.twilio(strings.TrimPrefix(strings.ReplaceAll(m[1], "&amp;", "&"), testPublicURL), incoming("+12125550000"))
-	if !strings.Contains(spoken(t, next), "Thank you. Goodbye.") || !strings.Contains(next, "<Hangup/>") {
+	_, next := h.Post(strings.TrimPrefix(strings.ReplaceAll(m[1], "&amp;", "&"), testPublicURL), twiliotest.Incoming("+12125550000"))
+	if !strings.Contains(twiliotest.Spoken(t, next), "Thank you. Goodbye.") || !strings.Contains(next, "<Hangup/>") {
 		t.Fatalf("after an empty recording: %s", next)
 	}
-	form := incoming("+12125550000")
+	form := twiliotest.Incoming("+12125550000")
 	form.Set("StirVerstat", "TN-Validation-Failed-A")
-	if _, body := h.twilio("/twilio/voice", form); !strings.Contains(body, "<Identity>fraud-desk</Identity>") {
+	if _, body := h.Post("/twilio/voice", form); !strings.Contains(body, "<Identity>fraud-desk</Identity>") {
 		t.Fatalf("a failed attestation did not reach the fraud desk: %s", body)
 	}
 }

@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"context"
@@ -30,25 +30,11 @@ func principalOf(r *http.Request) (principal, bool) {
 	return p, ok
 }
 
-// requiredRole is the least role a route needs: token management needs admin; reading
-// needs viewer; publishing, rolling back and binding numbers need publisher; every other
-// write (drafts, members, PINs, consents) needs editor.
-func requiredRole(method, route string) string {
-	switch {
-	case strings.HasPrefix(route, "/api/v1/tokens"), route == "/api/v1/actions":
-		return admin.RoleAdmin
-	case method == http.MethodGet || method == http.MethodHead:
-		return admin.RoleViewer
-	case route == "/api/v1/flows/{flowID}/publish", route == "/api/v1/flows/{flowID}/rollback", route == "/api/v1/bindings":
-		return admin.RolePublisher
-	}
-	return admin.RoleEditor
-}
-
 // authorize admits a request with the bootstrap ADMIN_TOKEN (role admin) or a live token
-// from the store, limits each token's rate (429 with Retry-After), checks the route's
-// role (403), and audits every request that changes something, by token name.
-func (s *server) authorize(next http.Handler) http.Handler {
+// from the store, limits each token's rate (429 with Retry-After), checks that the token
+// has the route's role, need (403), and audits every request that changes something, by
+// token name and route.
+func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -66,7 +52,7 @@ func (s *server) authorize(next http.Handler) http.Handler {
 			case errors.Is(err, admin.ErrUnauthorized):
 			case err != nil:
 				s.log.ErrorContext(r.Context(), "token check failed", "err", err)
-				writeError(w, http.StatusServiceUnavailable, "unavailable", "", "tokens cannot be checked right now")
+				writeError(w, codeUnavailable, "", "tokens cannot be checked right now")
 				return
 			default:
 				p = principal{name: t.Name, role: t.Role}
@@ -74,22 +60,16 @@ func (s *server) authorize(next http.Handler) http.Handler {
 		}
 		if p.role == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="memberline"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid admin token is required: Authorization: Bearer <token>")
+			writeError(w, codeUnauthorized, "", "a valid admin token is required: Authorization: Bearer <token>")
 			return
 		}
 		if ok, wait := s.limiter.Allow(p.name); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests with this token; retry later")
+			writeError(w, codeRateLimited, "", "too many requests with this token; retry later")
 			return
 		}
-		route := r.URL.Path
-		if cr := mux.CurrentRoute(r); cr != nil {
-			if tpl, err := cr.GetPathTemplate(); err == nil {
-				route = tpl
-			}
-		}
-		if need := requiredRole(r.Method, route); !admin.Allows(p.role, need) {
-			writeError(w, http.StatusForbidden, "forbidden", "", "this token's role ("+p.role+") may not do this; it needs "+need)
+		if !admin.Allows(p.role, need) {
+			writeError(w, codeForbidden, "", "this token's role ("+p.role+") may not do this; it needs "+need)
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
@@ -135,7 +115,7 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *server) handleCreateToken() http.Handler {
+func (s *Server) handleCreateToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Name string `json:"name"`
@@ -146,7 +126,8 @@ func (s *server) handleCreateToken() http.Handler {
 		}
 		p, _ := principalOf(r)
 		t, secret, err := s.deps.Admin.Create(r.Context(), body.Name, body.Role, p.name)
-		if s.adminError(w, r, err) {
+		if err != nil {
+			s.fail(w, r, "", err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret,
@@ -154,45 +135,34 @@ func (s *server) handleCreateToken() http.Handler {
 	})
 }
 
-func (s *server) handleListTokens() http.Handler {
+func (s *Server) handleListTokens() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ts, err := s.deps.Admin.List(r.Context())
-		if !s.adminError(w, r, err) {
-			writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
 		}
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
 	})
 }
 
-func (s *server) handleRevokeToken() http.Handler {
+func (s *Server) handleRevokeToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.adminError(w, r, s.deps.Admin.Revoke(r.Context(), mux.Vars(r)["name"])) {
-			w.WriteHeader(http.StatusNoContent)
+		if err := s.deps.Admin.Revoke(r.Context(), mux.Vars(r)["name"]); err != nil {
+			s.fail(w, r, "name", err)
+			return
 		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func (s *server) handleActions() http.Handler {
+func (s *Server) handleActions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		es, err := s.deps.Admin.Entries(r.Context(), 500)
-		if !s.adminError(w, r, err) {
-			writeJSON(w, http.StatusOK, map[string]any{"actions": es})
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
 		}
+		writeJSON(w, http.StatusOK, map[string]any{"actions": es})
 	})
-}
-
-// adminError writes err's answer and reports whether there was one.
-func (s *server) adminError(w http.ResponseWriter, r *http.Request, err error) bool {
-	var fe *admin.FieldError
-	switch {
-	case err == nil:
-		return false
-	case errors.As(err, &fe):
-		writeError(w, http.StatusUnprocessableEntity, "invalid", fe.Field, fe.Message)
-	case errors.Is(err, admin.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "name", "no such token")
-	default:
-		s.log.ErrorContext(r.Context(), "admin tokens", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "", "tokens cannot be managed right now")
-	}
-	return true
 }

@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"net/http"
@@ -17,7 +17,7 @@ type memberMatch struct {
 }
 
 // searcher is the member store's name search, when it has one.
-func (s *server) searcher() lookup.Searcher {
+func (s *Server) searcher() lookup.Searcher {
 	if sr, ok := s.deps.Members.(lookup.Searcher); ok {
 		return sr
 	}
@@ -26,14 +26,14 @@ func (s *server) searcher() lookup.Searcher {
 
 // handleSearchMembers answers GET /api/v1/members?q=…&limit=…: members whose first name,
 // last name or full name starts with q, for the console's caller picker.
-func (s *server) handleSearchMembers() http.Handler {
+func (s *Server) handleSearchMembers() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		limit := 0
 		if raw := q.Get("limit"); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil || n < 1 || n > lookup.MaxSearchLimit {
-				writeError(w, http.StatusUnprocessableEntity, "invalid", "limit",
+				writeError(w, codeInvalid, "limit",
 					"limit must be a whole number from 1 to "+strconv.Itoa(lookup.MaxSearchLimit))
 				return
 			}
@@ -41,7 +41,7 @@ func (s *server) handleSearchMembers() http.Handler {
 		}
 		ms, err := s.searcher().Search(r.Context(), q.Get("q"), limit)
 		if err != nil {
-			s.writeLookupError(w, r, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		out := make([]memberMatch, len(ms))

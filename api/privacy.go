@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ type memberExport struct {
 	Calls []calls.Call `json:"calls"`
 }
 
-func (s *server) handleExportMember() http.Handler {
+func (s *Server) handleExportMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		ctx := r.Context()
 		m, err := s.deps.Members.GetMember(ctx, ids[0])
@@ -55,7 +55,7 @@ func (s *server) handleExportMember() http.Handler {
 // PIN and verification attempts (PostgreSQL cascades), every cache tier (the directory's
 // invalidation reaches Redis and each instance's local tier), and what ties call records
 // to them (anonymized: the calls stay, counted as anonymous).
-func (s *server) handleDeleteMember() http.Handler {
+func (s *Server) handleDeleteMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		if err := s.deps.Members.DeleteMember(r.Context(), ids[0]); err != nil {
 			return nil, err

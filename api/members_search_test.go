@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"encoding/csv"
@@ -35,18 +35,9 @@ func queryTime(r *http.Request, field string, loc *time.Location) (time.Time, er
 	return time.Time{}, &lookup.FieldError{Field: field, Message: "must be an RFC 3339 time or a date (YYYY-MM-DD)"}
 }
 
-func writeFieldError(w http.ResponseWriter, err error) {
-	var fe *lookup.FieldError
-	if errors.As(err, &fe) {
-		writeError(w, http.StatusBadRequest, "invalid", fe.Field, fe.Message)
-		return
-	}
-	writeError(w, http.StatusBadRequest, "invalid", "", err.Error())
-}
-
 // callFilter reads the list filters: member, number (the caller's, any format), called,
 // from, to, outcome, limit, cursor.
-func (s *server) callFilter(r *http.Request) (calls.Filter, error) {
+func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 	q := r.URL.Query()
 	f := calls.Filter{MemberID: q.Get("member"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
 	if n := q.Get("number"); n != "" {
@@ -83,36 +74,31 @@ func (s *server) callFilter(r *http.Request) (calls.Filter, error) {
 	return f, nil
 }
 
-func (s *server) listCalls(w http.ResponseWriter, r *http.Request, f calls.Filter) {
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, f calls.Filter) {
 	page, err := s.deps.Calls.List(r.Context(), f)
-	if errors.Is(err, calls.ErrInvalid) {
-		writeError(w, http.StatusBadRequest, "invalid", "cursor", "not a cursor this API returned")
-		return
-	}
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "list calls", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "", "the call records cannot be read right now")
+		s.fail(w, r, "", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *server) handleListCalls() http.Handler {
+func (s *Server) handleListCalls() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := s.callFilter(r)
 		if err != nil {
-			writeFieldError(w, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		s.listCalls(w, r, f)
 	})
 }
 
-func (s *server) handleMemberCalls() http.Handler {
+func (s *Server) handleMemberCalls() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := s.callFilter(r)
 		if err != nil {
-			writeFieldError(w, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		f.MemberID = mux.Vars(r)["memberID"]
@@ -120,24 +106,20 @@ func (s *server) handleMemberCalls() http.Handler {
 	})
 }
 
-func (s *server) handleGetCall() http.Handler {
+func (s *Server) handleGetCall() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.deps.Calls.Get(r.Context(), mux.Vars(r)["callSID"])
-		switch {
-		case errors.Is(err, calls.ErrNotFound):
-			writeError(w, http.StatusNotFound, "not_found", "call_sid", "no record of that call")
-		case err != nil:
-			s.log.ErrorContext(r.Context(), "get call", "err", err)
-			writeError(w, http.StatusInternalServerError, "internal", "", "the call records cannot be read right now")
-		default:
-			writeJSON(w, http.StatusOK, c)
+		if err != nil {
+			s.fail(w, r, "call_sid", err)
+			return
 		}
+		writeJSON(w, http.StatusOK, c)
 	})
 }
 
 // reportPeriod reads from, to (dates or times; to is exclusive, a date meaning the end of
 // that day) and tz; the default is the 30 days up to now.
-func (s *server) reportPeriod(r *http.Request) (from, to time.Time, loc *time.Location, err error) {
+func (s *Server) reportPeriod(r *http.Request) (from, to time.Time, loc *time.Location, err error) {
 	loc = time.UTC
 	if tz := r.URL.Query().Get("tz"); tz != "" {
 		if loc, err = time.LoadLocation(tz); err != nil {
@@ -182,25 +164,20 @@ func writeCSV(w http.ResponseWriter, name string, header []string, rows [][]stri
 	_ = cw.WriteAll(rows)
 }
 
-func (s *server) reportFailed(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "report", "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", "", "the report cannot be made right now")
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
 
-func (s *server) handleRecognitionReport() http.Handler {
+func (s *Server) handleRecognitionReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		from, to, loc, err := s.reportPeriod(r)
 		if err != nil {
-			writeFieldError(w, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		days, err := s.deps.Calls.Recognition(r.Context(), from, to, loc)
 		if err != nil {
-			s.reportFailed(w, r, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		if wantsCSV(r) {
@@ -228,16 +205,16 @@ func (s *server) handleRecognitionReport() http.Handler {
 	})
 }
 
-func (s *server) handleOutcomesReport() http.Handler {
+func (s *Server) handleOutcomesReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		from, to, _, err := s.reportPeriod(r)
 		if err != nil {
-			writeFieldError(w, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		fl, err := s.deps.Calls.Outcomes(r.Context(), from, to)
 		if err != nil {
-			s.reportFailed(w, r, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		if wantsCSV(r) {
@@ -262,23 +239,23 @@ type memberLine struct {
 	Activity *lookup.Activity `json:"activity,omitempty"`
 }
 
-func (s *server) handleMembersReport() http.Handler {
+func (s *Server) handleMembersReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		from, to, _, err := s.reportPeriod(r)
 		if err != nil {
-			writeFieldError(w, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		minCalls := 3
 		if v := r.URL.Query().Get("min_calls"); v != "" {
 			if minCalls, err = strconv.Atoi(v); err != nil || minCalls < 1 {
-				writeError(w, http.StatusBadRequest, "invalid", "min_calls", "must be a whole number, 1 or more")
+				writeError(w, codeInvalid, "min_calls", "must be a whole number, 1 or more")
 				return
 			}
 		}
 		ms, err := s.deps.Calls.Members(r.Context(), from, to, 1000)
 		if err != nil {
-			s.reportFailed(w, r, err)
+			s.fail(w, r, "", err)
 			return
 		}
 		upcoming, frequent := []memberLine{}, []memberLine{}
@@ -289,7 +266,7 @@ func (s *server) handleMembersReport() http.Handler {
 				continue // deleted since
 			}
 			if err != nil {
-				s.reportFailed(w, r, err)
+				s.fail(w, r, "", err)
 				return
 			}
 			line := memberLine{MemberCalls: m, Tier: cm.Tier}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -23,12 +24,12 @@ func TestReplayedWebhookRefused(t *testing.T) {
 	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	newInstance := func() http.Handler {
-		return NewServer(Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return testNow }},
+		return New(Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return testNow }},
 			Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Replay: RedisReplayGuard(rdb, prefix)})
 	}
 	a, b := newInstance(), newInstance()
 	send := func(h http.Handler, path string, form map[string]string) *httptest.ResponseRecorder {
-		vals := incoming("+12125550000")
+		vals := twiliotest.Incoming("+12125550000")
 		for k, v := range form {
 			vals.Set(k, v)
 		}
@@ -119,30 +120,5 @@ func TestRedisReplayGuardRedisDown(t *testing.T) {
 			t.Fatalf("Redis back, the guard still fails: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func TestAPISecurityHeaders(t *testing.T) {
-	h := NewServer(Config{AdminToken: testAdminToken}, Deps{Flow: flows.Default()})
-	for _, tc := range []struct{ name, path, token string }{
-		{"answer", "/api/v1/nothing-here", testAdminToken},
-		{"refusal", "/api/v1/members/1001", "wrong"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
-			req.Header.Set("Authorization", "Bearer "+tc.token)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			for k, want := range map[string]string{
-				"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-				"X-Content-Type-Options":  "nosniff",
-				"Referrer-Policy":         "no-referrer",
-				"Cache-Control":           "no-store",
-			} {
-				if got := rec.Header().Get(k); got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
-				}
-			}
-		})
 	}
 }

@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"encoding/json"
@@ -9,13 +9,6 @@ import (
 	"strings"
 )
 
-// apiError is the body of every JSON error: {"error":{"code":..,"field":..,"message":..}}.
-type apiError struct {
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -23,10 +16,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, field, message string) {
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Field: field, Message: message}})
 }
 
 const maxJSONBody = 1 << 20
@@ -48,8 +37,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		typeErr   *json.UnmarshalTypeError
 		maxErr    *http.MaxBytesError
 		field     string
-		status    = http.StatusBadRequest
-		code      = "malformed_json"
+		code      = codeMalformed
 		message   = err.Error()
 		unknownAt = strings.TrimPrefix(err.Error(), "json: unknown field ")
 	)
@@ -58,20 +46,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		message = fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
-		code = "invalid"
-		status = http.StatusUnprocessableEntity
+		code = codeInvalid
 		message = fmt.Sprintf("%s must be a %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
 	case errors.As(err, &maxErr):
-		status = http.StatusRequestEntityTooLarge
-		code = "too_large"
+		code = codeTooLarge
 		message = fmt.Sprintf("body is larger than %d bytes", maxErr.Limit)
 	case unknownAt != err.Error():
 		field = strings.Trim(unknownAt, `"`)
-		code = "unknown_field"
+		code = codeUnknownField
 		message = "unknown field " + unknownAt
 	case errors.Is(err, io.EOF):
 		message = "body is empty: a JSON object is required"
 	}
-	writeError(w, status, code, field, message)
+	writeError(w, code, field, message)
 	return err
 }

@@ -1,4 +1,4 @@
-package ivr
+package api
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -19,15 +19,16 @@ import (
 // hand-off, the admin API) carry no phone number, name, PIN, place or confirmation code.
 func TestLogsCarryNoPII(t *testing.T) {
 	var logs testenv.Buffer
-	h := newSharedRedisHarness(t, func(c *Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newSharedRedisHarness(t, func(st *stack) {
+		log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		st.edge.Logger, st.api.Logger = log, log
 	})
 	h.seedMembers()
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
-	h.call("+14045550123", "1")
-	h.callStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111", "2580", "1")
-	h.callStir("+12125550000", "TN-Validation-Failed-A", "", "1001", "2580", "2", "0")
-	h.call("anonymous", "")
+	h.Call("+14045550123", "1")
+	h.CallStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111", "2580", "1")
+	h.CallStir("+12125550000", "TN-Validation-Failed-A", "", "1001", "2580", "2", "0")
+	h.Call("anonymous", "")
 	h.mustAPI(http.MethodGet, "/api/v1/members/1001/export", "")
 	out := logs.String()
 	if !strings.Contains(out, `"msg":"webhook"`) || !strings.Contains(out, "pin check") {
@@ -108,7 +109,7 @@ func TestExportMember(t *testing.T) {
 	h := newSharedRedisHarness(t)
 	h.seedMembers()
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
-	h.callStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111")
+	h.CallStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111")
 	var ex struct {
 		Member struct {
 			ID     string   `json:"id"`
@@ -150,7 +151,7 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 	_, prefix := testenv.Redis(t)
 	var (
 		locals   []*lookup.Local
-		handlers []http.Handler
+		handlers []*harness
 	)
 	for range 2 {
 		rdb, _ := testenv.Redis(t) // each instance its own client
@@ -158,12 +159,12 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 			lookup.LocalOptions{TTL: time.Hour, NegativeTTL: time.Hour})
 		t.Cleanup(l.Close)
 		locals = append(locals, l)
-		handlers = append(handlers, NewServer(Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, AdminToken: testAdminToken,
-			Now: func() time.Time { return testNow }}, Deps{Resolver: l, Members: l, Flow: flows.Default(),
-			PINs: lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})}))
+		st := newStack(l)
+		pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})
+		st.edgeDeps.PINs, st.apiDeps.PINs = pins, pins
+		handlers = append(handlers, st.build(t, nil, rdb))
 	}
-	a := &harness{t: t, handler: handlers[0]}
-	b := &harness{t: t, handler: handlers[1]}
+	a, b := handlers[0], handlers[1]
 	a.seedMembers()
 	a.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
 	ctx := context.Background()
@@ -175,7 +176,7 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 		return len(c.Members)
 	}
 	// Both instances' local tiers hold Dana's number (and so does Redis).
-	if !strings.Contains(spoken(t, b.call("+14045550123")[0]), "Dana") || members(locals[0]) != 1 || members(locals[1]) != 1 {
+	if !strings.Contains(twiliotest.Spoken(t, b.Call("+14045550123")[0]), "Dana") || members(locals[0]) != 1 || members(locals[1]) != 1 {
 		t.Fatal("Dana is not in every tier to begin with")
 	}
 	if code, body := a.api(http.MethodDelete, "/api/v1/members/1001", ""); code != http.StatusNoContent {
@@ -189,7 +190,7 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 	if members(locals[0]) != 0 || members(locals[1]) != 0 {
 		t.Fatal("a cache tier still answers with the deleted member")
 	}
-	if said := spoken(t, b.call("+14045550123")[0]); strings.Contains(said, "Dana") {
+	if said := twiliotest.Spoken(t, b.Call("+14045550123")[0]); strings.Contains(said, "Dana") {
 		t.Errorf("a call after the delete hears %q", said)
 	}
 	var n int

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/memberline/memberline/admin"
+)
+
+// Prefix is where the admin API is mounted.
+const Prefix = "/api/v1"
+
+// route is one endpoint: its method and path under Prefix, the least role that may call
+// it, and its handler. A route whose service is not configured is left out (off).
+type route struct {
+	method, path, role string
+	handler            http.Handler
+	off                bool
+}
+
+// Roles, from the least: viewer reads; editor also writes drafts, members, PINs and
+// consents; publisher also publishes, rolls back and binds numbers; admin also manages
+// tokens and reads the admin audit.
+const (
+	viewer    = admin.RoleViewer
+	editor    = admin.RoleEditor
+	publisher = admin.RolePublisher
+	adminRole = admin.RoleAdmin
+)
+
+// table is the one table of the admin API: every URL, the role it needs, its handler.
+func (s *Server) table() []route {
+	noAdmin, noFlows, noCalls := s.deps.Admin == nil, s.deps.Flows == nil, s.deps.Calls == nil
+	return []route{
+		{http.MethodPost, "/tokens", adminRole, s.handleCreateToken(), noAdmin},
+		{http.MethodGet, "/tokens", adminRole, s.handleListTokens(), noAdmin},
+		{http.MethodDelete, "/tokens/{name}", adminRole, s.handleRevokeToken(), noAdmin},
+		{http.MethodGet, "/actions", adminRole, s.handleActions(), noAdmin},
+
+		{http.MethodGet, "/members", viewer, s.handleSearchMembers(), s.searcher() == nil},
+		{http.MethodPut, "/members/{memberID}", editor, s.handlePutMember(), false},
+		{http.MethodGet, "/members/{memberID}", viewer, s.handleGetMember(), false},
+		{http.MethodDelete, "/members/{memberID}", editor, s.handleDeleteMember(), false},
+		{http.MethodPut, "/members/{memberID}/pin", editor, s.handlePutPIN(), false},
+		{http.MethodGet, "/members/{memberID}/export", viewer, s.handleExportMember(), false},
+		{http.MethodGet, "/members/{memberID}/consents", viewer, s.handleConsents(), false},
+		{http.MethodDelete, "/members/{memberID}/consents/{phone}", editor, s.handleRevokeConsent(), false},
+		{http.MethodPut, "/members/{memberID}/activities/{activityID}", editor, s.handlePutActivity(), false},
+		{http.MethodDelete, "/members/{memberID}/activities/{activityID}", editor, s.handleDeleteActivity(), false},
+		{http.MethodGet, "/lookup", viewer, s.handleLookup(), false},
+
+		{http.MethodGet, "/flows", viewer, s.handleListFlows(), noFlows},
+		{http.MethodPost, "/flows", editor, s.handleCreateFlow(), noFlows},
+		{http.MethodGet, "/flows/{flowID}", viewer, s.handleGetDraft(), noFlows},
+		{http.MethodPut, "/flows/{flowID}", editor, s.handlePutDraft(), noFlows},
+		{http.MethodPost, "/flows/{flowID}/validate", editor, s.handleValidate(), noFlows},
+		{http.MethodPost, "/flows/{flowID}/publish", publisher, s.handlePublish(), noFlows},
+		{http.MethodGet, "/flows/{flowID}/versions", viewer, s.handleVersions(), noFlows},
+		{http.MethodGet, "/flows/{flowID}/versions/{version}", viewer, s.handleVersion(), noFlows},
+		{http.MethodGet, "/flows/{flowID}/diff", viewer, s.handleDiff(), noFlows},
+		{http.MethodPost, "/flows/{flowID}/rollback", publisher, s.handleRollback(), noFlows},
+		{http.MethodPost, "/flows/{flowID}/simulate", editor, s.handleSimulate(), noFlows},
+		{http.MethodGet, "/bindings", viewer, s.handleGetBindings(), noFlows},
+		{http.MethodPut, "/bindings", publisher, s.handlePutBindings(), noFlows},
+		{http.MethodGet, "/audit", viewer, s.handleFlowHistory(), noFlows},
+
+		{http.MethodGet, "/calls", viewer, s.handleListCalls(), noCalls},
+		{http.MethodGet, "/calls/{callSID}", viewer, s.handleGetCall(), noCalls},
+		{http.MethodGet, "/members/{memberID}/calls", viewer, s.handleMemberCalls(), noCalls},
+		{http.MethodGet, "/reports/recognition", viewer, s.handleRecognitionReport(), noCalls},
+		{http.MethodGet, "/reports/outcomes", viewer, s.handleOutcomesReport(), noCalls},
+		{http.MethodGet, "/reports/members", viewer, s.handleMembersReport(), noCalls},
+	}
+}
+
+// routes serves the table under Prefix: security headers, then authorization, then the
+// handler; JSON errors for unknown paths and methods.
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	api := r.PathPrefix(Prefix).Subrouter()
+	for _, rt := range s.table() {
+		if !rt.off {
+			api.Handle(rt.path, apiHeaders(s.authorize(rt.role, Prefix+rt.path, rt.handler))).Methods(rt.method)
+		}
+	}
+	api.NotFoundHandler = apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, codeNotFound, "", "no such endpoint")
+	}))
+	api.MethodNotAllowedHandler = apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, codeMethodNotAllowed, "", r.Method+" is not allowed here")
+	}))
+	r.NotFoundHandler = api.NotFoundHandler
+	return r
+}
+
+// apiHeaders are the security headers of every admin API answer (the console's own
+// files set theirs, see console.Handler): nothing is framed, sniffed, referred or cached.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/lookup"
+)
+
+// Config is what the admin API needs. Zero values get the defaults noted.
+type Config struct {
+	// AdminToken is the bootstrap token (role admin); empty admits only stored tokens.
+	AdminToken    string
+	DefaultRegion string        // for numbers without a country code; "US"
+	LookupTimeout time.Duration // a look-up made for a request (simulation); 250ms
+	Logger        *slog.Logger
+	Now           func() time.Time // time.Now
+	// AdminRate and AdminBurst limit each admin token's requests (a token bucket per
+	// token in each instance); AdminRate 0 means 20 a second, burst 40; negative: off.
+	AdminRate, AdminBurst float64
+}
+
+// Edge is what the admin API borrows from the Twilio edge, so that a simulated call
+// hears what a live call would: the caller as a webhook resolves them, a member number
+// as a keypad entry resolves it, and a turn as the TwiML Twilio would get.
+type Edge interface {
+	Caller(ctx context.Context, phone string, now time.Time) (flows.Caller, error)
+	Member(ctx context.Context, number string, now time.Time) *flows.Member
+	TwiML(turn flows.Turn) ([]byte, error)
+}
+
+// Deps are the services the admin API acts on. Routes whose service is nil are not served.
+type Deps struct {
+	Resolver lookup.Resolver // GET /lookup and the members report: what a call sees
+	Members  lookup.Writer   // member writes, through every cache tier
+	Flows    *flows.Store    // drafts, versions, bindings, the flow history
+	Edge     Edge            // simulation; required with Flows
+	PINs     *lookup.PINs    // PINs and consents; nil: PINs are not configured
+	Admin    *admin.Store    // named tokens and the admin audit; nil: the bootstrap token only
+	Calls    *calls.Store    // call records and reports
+}
+
+// Server is the admin REST API under /api/v1.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	limiter *admin.Limiter
+	handler http.Handler
+}
+
+// New returns the admin API. Its handler answers every path under /api/v1.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.DefaultRegion == "" {
+		cfg.DefaultRegion = "US"
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = 250 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AdminRate == 0 {
+		cfg.AdminRate, cfg.AdminBurst = 20, 40
+	}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, limiter: admin.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))}
+	s.handler = s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -1,0 +1,259 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/lookup"
+)
+
+// Simulation.
+
+type simActivity struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	Summary   string `json:"summary"`
+	Place     string `json:"place"`
+	StartsAt  string `json:"starts_at"`
+	EndsAt    string `json:"ends_at"`
+	Status    string `json:"status"`
+	Reference string `json:"reference"`
+	Relation  string `json:"relation"` // upcoming, current or recent; worked out from now when empty
+}
+
+type simProfile struct {
+	ID         string            `json:"id"`
+	FirstName  string            `json:"first_name"`
+	LastName   string            `json:"last_name"`
+	Tier       string            `json:"tier"`
+	Language   string            `json:"language"`
+	TimeZone   string            `json:"time_zone"`
+	Attributes map[string]string `json:"attributes"`
+	Activity   *simActivity      `json:"activity"`
+}
+
+type simulateBody struct {
+	Version *int `json:"version"` // omitted: the draft
+	Caller  struct {
+		Phone   string       `json:"phone"`   // resolved through the directory, as live
+		Profile *simProfile  `json:"profile"` // or an inline member
+		Members []simProfile `json:"members"` // or several (a shared number)
+		// Trust is the caller's trust level at the start (suspicious, unverified,
+		// verified); "" simulates a number the network vouches for (verified), so a
+		// simulation shows the personalized path unless asked otherwise.
+		Trust string `json:"trust"`
+		// PIN is the PIN the simulated member has: a verify node accepts it. Simulations
+		// never read stored PINs or count toward the lockout.
+		PIN string `json:"pin"`
+	} `json:"caller"`
+	Now    string            `json:"now"`
+	Inputs []json.RawMessage `json:"inputs"` // "1", "yes please", "" (no input), or {"digits":..,"speech":..}
+}
+
+type simStep struct {
+	flows.SimStep
+	TwiML string `json:"twiml"`
+}
+
+type simAnswer struct {
+	flows.Transcript
+	Steps  []simStep    `json:"steps"`
+	Now    time.Time    `json:"now"`
+	Caller flows.Caller `json:"caller"`
+	Error  string       `json:"error,omitempty"`
+}
+
+func (p simProfile) member(now time.Time, i int) (flows.Member, error) {
+	m := flows.Member{ID: p.ID, FirstName: p.FirstName, LastName: p.LastName, Tier: p.Tier,
+		Language: p.Language, TimeZone: p.TimeZone, Attributes: p.Attributes}
+	if m.ID == "" {
+		m.ID = "sim-" + strconv.Itoa(i+1)
+	}
+	if a := p.Activity; a != nil {
+		act := &flows.Activity{ID: a.ID, Kind: a.Kind, Summary: a.Summary, Place: a.Place,
+			Status: a.Status, Reference: a.Reference, Relation: a.Relation}
+		var err error
+		if act.StartsAt, err = parseTime("activity.starts_at", a.StartsAt); err != nil {
+			return m, err
+		}
+		if act.EndsAt, err = parseTime("activity.ends_at", a.EndsAt); err != nil {
+			return m, err
+		}
+		if act.Kind == "" {
+			act.Kind = "trip"
+		}
+		if act.Relation == "" {
+			switch {
+			case now.Before(act.StartsAt):
+				act.Relation = "upcoming"
+			case !act.EndsAt.IsZero() && now.After(act.EndsAt):
+				act.Relation = "recent"
+			default:
+				act.Relation = "current"
+			}
+		}
+		m.Activity = act
+	}
+	return m, nil
+}
+
+func simInput(raw json.RawMessage) (flows.Input, error) {
+	var in flows.Input
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		if s != "" && strings.Trim(s, "0123456789*#") == "" {
+			in.Digits = s
+		} else if s != "" {
+			in.Speech, in.Confidence = s, 0.9
+		}
+		return in, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return in, errors.New(`must be a string ("1", "yes please", "" for no input) or {"digits":..,"speech":..}`)
+	}
+	return in, nil
+}
+
+// handleSimulate runs a scripted call through the draft or a version with the engine's
+// Simulate (the same Start, Resume and Follow as live calls) and renders every turn with
+// the same TwiML encoder.
+func (s *Server) handleSimulate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := flowID(w, r)
+		if !ok {
+			return
+		}
+		var body simulateBody
+		if decodeJSON(w, r, &body) != nil {
+			return
+		}
+		ctx := r.Context()
+		now := s.cfg.Now()
+		if body.Now != "" {
+			t, err := time.Parse(time.RFC3339, body.Now)
+			if err != nil {
+				writeError(w, codeInvalid, "now", "now must be an RFC 3339 time like 2026-11-26T10:00:00-05:00")
+				return
+			}
+			now = t
+		}
+		script := make([]flows.Input, len(body.Inputs))
+		for i, raw := range body.Inputs {
+			in, err := simInput(raw)
+			if err != nil {
+				writeError(w, codeInvalid, "inputs."+strconv.Itoa(i), "inputs["+strconv.Itoa(i)+"] "+err.Error())
+				return
+			}
+			script[i] = in
+		}
+		caller, ok := s.simCaller(w, r, &body, now)
+		if !ok {
+			return
+		}
+		var (
+			f   *flows.Flow
+			err error
+		)
+		if body.Version == nil {
+			f, err = s.deps.Flows.Flow(ctx, id, 0)
+			if err == nil {
+				if errs, _ := s.validation(ctx, f); len(errs) > 0 {
+					writeProblems(w, "the draft", errs)
+					return
+				}
+			}
+		} else {
+			if *body.Version <= 0 {
+				writeError(w, codeInvalid, "version", "version must be a version number (1, 2, ...); omit it for the draft")
+				return
+			}
+			f, err = s.deps.Flows.Flow(ctx, id, *body.Version)
+		}
+		if err != nil {
+			field := "flowID"
+			if body.Version != nil {
+				field = "version"
+			}
+			s.fail(w, r, field, err)
+			return
+		}
+		env := flows.SimEnv{
+			Identify: func(number string) *flows.Member { return s.deps.Edge.Member(ctx, number, now) },
+			LoadFlow: func(id string) (*flows.Flow, error) { return s.deps.Flows.Published(ctx, id) },
+			Verify:   func(_, pin string) bool { return body.Caller.PIN != "" && pin == body.Caller.PIN },
+		}
+		tr, simErr := flows.Simulate(f, flows.Call{Now: now, Caller: caller}, script, env)
+		ans := simAnswer{Transcript: tr, Steps: make([]simStep, 0, len(tr.Steps)), Now: now, Caller: caller}
+		if simErr != nil {
+			ans.Error = simErr.Error()
+		}
+		for _, st := range tr.Steps {
+			twiml, err := s.deps.Edge.TwiML(st.Turn)
+			if err != nil {
+				s.fail(w, r, "", err)
+				return
+			}
+			ans.Steps = append(ans.Steps, simStep{SimStep: st, TwiML: string(twiml)})
+		}
+		writeJSON(w, http.StatusOK, ans)
+	})
+}
+
+// simCaller builds the simulated caller: a directory number (resolved as a live call
+// would be, at the simulated time), inline profiles, or nobody (a withheld number).
+func (s *Server) simCaller(w http.ResponseWriter, r *http.Request, body *simulateBody, now time.Time) (flows.Caller, bool) {
+	c := body.Caller
+	caller := flows.Caller{Trust: c.Trust}
+	if caller.Trust == "" {
+		caller.Trust = flows.TrustVerified
+	}
+	profiles := c.Members
+	if c.Profile != nil {
+		profiles = append([]simProfile{*c.Profile}, profiles...)
+	}
+	if c.Phone != "" {
+		phone, err := lookup.Normalize(c.Phone, s.cfg.DefaultRegion)
+		if err != nil {
+			writeError(w, codeInvalid, "caller.phone", fmt.Sprintf("%q is not a phone number: %v", c.Phone, err))
+			return caller, false
+		}
+		caller.Phone = phone
+		if len(profiles) == 0 {
+			live, err := s.deps.Edge.Caller(r.Context(), phone, now)
+			if err != nil {
+				s.fail(w, r, "", err)
+				return caller, false
+			}
+			if len(live.Members) > 0 {
+				caller.Members = live.Members
+			}
+			return caller, true
+		}
+	}
+	for i, p := range profiles {
+		m, err := p.member(now, i)
+		if err != nil {
+			writeError(w, codeInvalid, "caller.profile."+strings.TrimPrefix(fieldOf(err), "caller.profile."), err.Error())
+			return caller, false
+		}
+		caller.Members = append(caller.Members, m)
+	}
+	return caller, true
+}
+
+func fieldOf(err error) string {
+	var fe *lookup.FieldError
+	if errors.As(err, &fe) {
+		return fe.Field
+	}
+	return ""
+}
