@@ -8,6 +8,7 @@ import (
 	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -86,7 +87,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err 
 		lfe   *lookup.FieldError
 		afe   *admin.FieldError
 		probs flows.Problems
-		stale *flows.StaleError
+		stale *flowstore.StaleError
 	)
 	switch {
 	case errors.Is(err, errAnswered):
@@ -117,11 +118,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err 
 		writeError(w, codeNotFound, "call_sid", "no record of that call")
 	case errors.Is(err, calls.ErrInvalid):
 		writeError(w, codeInvalid, "cursor", "not a cursor this API returned")
-	case errors.Is(err, lookup.ErrNotFound), errors.Is(err, flows.ErrNotFound):
+	case errors.Is(err, lookup.ErrNotFound), errors.Is(err, flowstore.ErrNotFound):
 		writeError(w, codeNotFound, field, err.Error())
-	case errors.Is(err, flows.ErrExists):
+	case errors.Is(err, flowstore.ErrExists):
 		writeError(w, codeExists, "id", err.Error())
-	case errors.Is(err, flows.ErrUnpublished):
+	case errors.Is(err, flowstore.ErrUnpublished):
 		writeError(w, codeUnpublished, field, err.Error())
 	default:
 		s.log.ErrorContext(r.Context(), "admin request failed", "route", r.URL.Path, "err", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -150,7 +151,7 @@ type draftAnswer struct {
 	validationAnswer
 }
 
-func (s *Server) answerDraft(w http.ResponseWriter, r *http.Request, status int, d flows.Draft) {
+func (s *Server) answerDraft(w http.ResponseWriter, r *http.Request, status int, d flowstore.Draft) {
 	a := draftAnswer{ID: d.ID, Rev: d.Rev, ETag: etag(d.Rev), UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy, Saved: true}
 	if f, err := flows.CheckDocument(d.ID, d.Document); err == nil {
 		a.validationAnswer = s.validate(r.Context(), f)
@@ -421,7 +422,7 @@ func (s *Server) handleRollback() http.Handler {
 		v, err := s.deps.Flows.Rollback(r.Context(), id, body.Version, actor(r), body.Message)
 		if err != nil {
 			field := "flowID"
-			if errors.Is(err, flows.ErrNotFound) && strings.Contains(err.Error(), "version") {
+			if errors.Is(err, flowstore.ErrNotFound) && strings.Contains(err.Error(), "version") {
 				field = "version"
 			}
 			s.fail(w, r, field, err)
@@ -445,11 +446,11 @@ func (s *Server) handleGetBindings() http.Handler {
 // handlePutBindings replaces every binding; called numbers are normalized to E.164.
 func (s *Server) handlePutBindings() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body flows.Bindings
+		var body flowstore.Bindings
 		if decodeJSON(w, r, &body) != nil {
 			return
 		}
-		b := flows.Bindings{Default: body.Default, Numbers: map[string]string{}}
+		b := flowstore.Bindings{Default: body.Default, Numbers: map[string]string{}}
 		raw := map[string]string{}
 		for n, id := range body.Numbers {
 			e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
@@ -483,7 +484,7 @@ func (s *Server) handlePutBindings() http.Handler {
 func (s *Server) handleFlowHistory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := flows.AuditFilter{Flow: q.Get("flow")}
+		f := flowstore.AuditFilter{Flow: q.Get("flow")}
 		if v := q.Get("since"); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/internal/twiliotest"
 	"github.com/memberline/memberline/lookup"
@@ -26,8 +27,8 @@ import (
 func flowsDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
-	return testenv.Postgres(t, testenv.Key("ivr-flows", lookup.Migrations, flows.Migrations, seed),
-		testenv.All(lookup.Migrate, flows.Migrate))
+	return testenv.Postgres(t, testenv.Key("ivr-flows", lookup.Migrations, flowstore.Migrations, seed),
+		testenv.All(lookup.Migrate, flowstore.Migrate))
 }
 
 // newFlowHarness is a server with a flow store; watch starts its change poller.
@@ -35,7 +36,7 @@ func newFlowHarness(t *testing.T, pool *pgxpool.Pool, watch bool) *harness {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
-	store := flows.NewStore(pool)
+	store := flowstore.NewStore(pool)
 	if watch {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -329,7 +330,7 @@ func TestVersionsDiffRollbackAndList(t *testing.T) {
 	v1 := h.req(http.MethodGet, "/api/v1/flows/default/versions/1", "").Body.String()
 	v3 := h.req(http.MethodGet, "/api/v1/flows/default/versions/3", "").Body.String()
 	doc := func(s string) string {
-		var v flows.Version
+		var v flowstore.Version
 		_ = json.Unmarshal([]byte(s), &v)
 		return string(v.Document)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -36,13 +37,13 @@ type Edge interface {
 
 // Deps are the services the admin API acts on. Routes whose service is nil are not served.
 type Deps struct {
-	Resolver lookup.Resolver // GET /lookup and the members report: what a call sees
-	Members  lookup.Writer   // member writes, through every cache tier
-	Flows    *flows.Store    // drafts, versions, bindings, the flow history
-	Edge     Edge            // simulation; required with Flows
-	PINs     *lookup.PINs    // PINs and consents; nil: PINs are not configured
-	Admin    *admin.Store    // named tokens and the admin audit; nil: the bootstrap token only
-	Calls    *calls.Store    // call records and reports
+	Resolver lookup.Resolver  // GET /lookup and the members report: what a call sees
+	Members  lookup.Writer    // member writes, through every cache tier
+	Flows    *flowstore.Store // drafts, versions, bindings, the flow history
+	Edge     Edge             // simulation; required with Flows
+	PINs     *lookup.PINs     // PINs and consents; nil: PINs are not configured
+	Admin    *admin.Store     // named tokens and the admin audit; nil: the bootstrap token only
+	Calls    *calls.Store     // call records and reports
 }
 
 // Server is the admin REST API under /api/v1.

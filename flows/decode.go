@@ -234,3 +234,17 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	}
 	return m
 }
+
+// CheckDocument reads a document as a draft for flow id: it must decode (see Load) and
+// name that id. Validation problems are allowed in a draft; decode problems are not. The
+// answer is the loaded flow, or Problems.
+func CheckDocument(id string, doc []byte) (*Flow, error) {
+	f, err := Load(doc)
+	if err != nil {
+		return nil, err
+	}
+	if f.ID != id {
+		return nil, Problems{{Path: "id", Message: fmt.Sprintf("must be %q, the flow's id (not %q)", id, f.ID)}}
+	}
+	return f, nil
+}

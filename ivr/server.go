@@ -10,6 +10,7 @@ import (
 
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -56,7 +57,7 @@ type Deps struct {
 	Flow *flows.Flow
 	// Flows, when set, stores the flows: incoming calls run the flow bound to their To
 	// number at its latest version, pinned for the rest of the call.
-	Flows *flows.Store
+	Flows *flowstore.Store
 	// PINs, when set, checks PINs at verify nodes (with its lockout) and records the
 	// consents to remember numbers. Nil: every verify node fails to verify.
 	PINs *lookup.PINs

@@ -8,7 +8,8 @@ import (
 
 // TestImportArrows enforces the package arrows of the architecture: the Twilio edge (ivr)
 // and the admin API (api) never import each other; lookup and flows never import each
-// other or either of them; the console imports none of the service; nothing imports cmd.
+// other or either of them; flows (the engine) reaches no database or cache; the console
+// imports none of the service; nothing imports cmd.
 func TestImportArrows(t *testing.T) {
 	const mod = "github.com/memberline/memberline/"
 	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "../../...").CombinedOutput()
@@ -17,7 +18,8 @@ func TestImportArrows(t *testing.T) {
 	}
 	forbidden := map[string][]string{
 		"lookup":               {"ivr", "api", "flows", "cmd/"},
-		"flows":                {"ivr", "api", "lookup", "cmd/", "github.com/redis/go-redis"},
+		"flows":                {"ivr", "api", "lookup", "flowstore", "internal/pgmigrate", "cmd/", "github.com/redis/go-redis", "github.com/jackc/pgx"},
+		"flowstore":            {"ivr", "api", "lookup", "cmd/", "github.com/redis/go-redis"},
 		"ivr":                  {"api", "console", "cmd/"},
 		"api":                  {"ivr", "console", "cmd/"},
 		"console":              {"ivr", "api", "flows", "lookup", "calls", "admin", "cmd/"},

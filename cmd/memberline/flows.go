@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 )
 
 const flowsUsage = `Usage:
@@ -38,16 +39,16 @@ func runFlows(ctx context.Context, args []string, getenv func(string) string, st
 	if dbURL == "" {
 		return errors.New("DATABASE_URL is required")
 	}
-	open := func() (*flows.Store, func(), error) {
+	open := func() (*flowstore.Store, func(), error) {
 		pool, err := pgxpool.New(ctx, dbURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
-		if err := flows.Migrate(ctx, pool); err != nil {
+		if err := flowstore.Migrate(ctx, pool); err != nil {
 			pool.Close()
 			return nil, nil, fmt.Errorf("migrate: %w", err)
 		}
-		return flows.NewStore(pool), pool.Close, nil
+		return flowstore.NewStore(pool), pool.Close, nil
 	}
 	switch args[0] {
 	case "export":
@@ -60,7 +61,7 @@ func runFlows(ctx context.Context, args []string, getenv func(string) string, st
 	}
 }
 
-type openStore func() (*flows.Store, func(), error)
+type openStore func() (*flowstore.Store, func(), error)
 
 func flowsExport(ctx context.Context, args []string, open openStore, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("flows export", flag.ContinueOnError)
@@ -107,13 +108,13 @@ func flowsExport(ctx context.Context, args []string, open openStore, stdout, std
 	return nil
 }
 
-func exportDoc(ctx context.Context, store *flows.Store, id string, draft bool) ([]byte, string, error) {
+func exportDoc(ctx context.Context, store *flowstore.Store, id string, draft bool) ([]byte, string, error) {
 	if !draft {
 		v, err := store.Latest(ctx, id)
 		if err == nil {
 			return v.Document, fmt.Sprintf("version %d", v.Version), nil
 		}
-		if !errors.Is(err, flows.ErrUnpublished) {
+		if !errors.Is(err, flowstore.ErrUnpublished) {
 			return nil, "", err
 		}
 	}
@@ -184,7 +185,7 @@ func flowsImport(ctx context.Context, args []string, open openStore, stdout, std
 	for _, f := range files {
 		d, err := store.Draft(ctx, f.id)
 		switch {
-		case errors.Is(err, flows.ErrNotFound):
+		case errors.Is(err, flowstore.ErrNotFound):
 			_, err = store.Create(ctx, f.id, f.doc, *actorName)
 		case err == nil:
 			_, err = store.SaveDraft(ctx, f.id, f.doc, d.Rev, *actorName)

@@ -20,6 +20,7 @@ import (
 	"github.com/memberline/memberline/api"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/internal/gctune"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
@@ -98,7 +99,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := lookup.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if err := flows.Migrate(ctx, pool); err != nil {
+	if err := flowstore.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := admin.Migrate(ctx, pool); err != nil {
@@ -202,7 +203,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var draining atomic.Bool
 	// Calls read the flow bindings from memory; Watch polls for publishes and rebinds so
 	// every instance follows within a fraction of a second.
-	store := flows.NewStore(d.pool)
+	store := flowstore.NewStore(d.pool)
 	if err := store.Refresh(ctx); err != nil {
 		return err
 	}

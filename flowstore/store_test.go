@@ -1,4 +1,4 @@
-package flows_test
+package flowstore_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ func storeDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	// The seeded default flow is part of the schema: a change to it rebuilds the template.
 	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
-	return testenv.Postgres(t, testenv.Key("flows", flows.Migrations, seed), flows.Migrate)
+	return testenv.Postgres(t, testenv.Key("flows", flowstore.Migrations, seed), flowstore.Migrate)
 }
 
 // docWith returns the default document with id replaced and edit applied to its decoded
@@ -47,21 +48,21 @@ func docWith(t *testing.T, id string, edit func(m map[string]any)) []byte {
 func TestMigrateSeedsDefaultOnce(t *testing.T) {
 	pool := storeDB(t)
 	ctx := context.Background()
-	s := flows.NewStore(pool)
+	s := flowstore.NewStore(pool)
 	// Editing the draft and migrating again must not reset it.
-	d, err := s.Draft(ctx, flows.DefaultID)
+	d, err := s.Draft(ctx, flowstore.DefaultID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	edited := docWith(t, flows.DefaultID, func(m map[string]any) { m["name"] = "Edited" })
-	if _, err := s.SaveDraft(ctx, flows.DefaultID, edited, d.Rev, "ana"); err != nil {
+	edited := docWith(t, flowstore.DefaultID, func(m map[string]any) { m["name"] = "Edited" })
+	if _, err := s.SaveDraft(ctx, flowstore.DefaultID, edited, d.Rev, "ana"); err != nil {
 		t.Fatal(err)
 	}
-	if err := flows.Migrate(ctx, pool); err != nil {
+	if err := flowstore.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := s.Versions(ctx, flows.DefaultID)
-	if err != nil || len(vs) != 1 || vs[0].Version != 1 || vs[0].Author != flows.SystemActor {
+	vs, err := s.Versions(ctx, flowstore.DefaultID)
+	if err != nil || len(vs) != 1 || vs[0].Version != 1 || vs[0].Author != flowstore.SystemActor {
 		t.Fatalf("versions = %+v, %v; want the seeded version 1 only", vs, err)
 	}
 	list, err := s.List(ctx)
@@ -69,7 +70,7 @@ func TestMigrateSeedsDefaultOnce(t *testing.T) {
 		t.Fatalf("list = %+v, %v", list, err)
 	}
 	b, err := s.Bindings(ctx)
-	if err != nil || b.Default != flows.DefaultID {
+	if err != nil || b.Default != flowstore.DefaultID {
 		t.Fatalf("bindings = %+v, %v", b, err)
 	}
 }
@@ -77,14 +78,14 @@ func TestMigrateSeedsDefaultOnce(t *testing.T) {
 func TestConcurrentDraftsOneWins(t *testing.T) {
 	pool := storeDB(t)
 	ctx := context.Background()
-	s := flows.NewStore(pool)
-	d, err := s.Draft(ctx, flows.DefaultID)
+	s := flowstore.NewStore(pool)
+	d, err := s.Draft(ctx, flowstore.DefaultID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	docs := [][]byte{
-		docWith(t, flows.DefaultID, func(m map[string]any) { m["name"] = "Ana's" }),
-		docWith(t, flows.DefaultID, func(m map[string]any) { m["name"] = "Ben's" }),
+		docWith(t, flowstore.DefaultID, func(m map[string]any) { m["name"] = "Ana's" }),
+		docWith(t, flowstore.DefaultID, func(m map[string]any) { m["name"] = "Ben's" }),
 	}
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
@@ -92,13 +93,13 @@ func TestConcurrentDraftsOneWins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = s.SaveDraft(ctx, flows.DefaultID, docs[i], d.Rev, []string{"ana", "ben"}[i])
+			_, errs[i] = s.SaveDraft(ctx, flowstore.DefaultID, docs[i], d.Rev, []string{"ana", "ben"}[i])
 		}()
 	}
 	wg.Wait()
 	won := -1
 	for i, err := range errs {
-		var stale *flows.StaleError
+		var stale *flowstore.StaleError
 		switch {
 		case err == nil:
 			if won >= 0 {
@@ -116,7 +117,7 @@ func TestConcurrentDraftsOneWins(t *testing.T) {
 	if won < 0 {
 		t.Fatal("no save won")
 	}
-	got, err := s.Draft(ctx, flows.DefaultID)
+	got, err := s.Draft(ctx, flowstore.DefaultID)
 	if err != nil || string(got.Document) != string(docs[won]) || got.Rev != d.Rev+1 {
 		t.Fatalf("draft = rev %d %.60s, %v; want the winner's document", got.Rev, got.Document, err)
 	}
@@ -125,7 +126,7 @@ func TestConcurrentDraftsOneWins(t *testing.T) {
 func TestPublishInvalidRefusedWithLocatedErrors(t *testing.T) {
 	pool := storeDB(t)
 	ctx := context.Background()
-	s := flows.NewStore(pool)
+	s := flowstore.NewStore(pool)
 	bad := docWith(t, "broken", func(m map[string]any) { m["start"] = "nowhere" })
 	if _, err := s.Create(ctx, "broken", bad, "ana"); err != nil {
 		t.Fatalf("an invalid draft must still save: %v", err)
@@ -150,7 +151,7 @@ func TestPublishInvalidRefusedWithLocatedErrors(t *testing.T) {
 func TestCreateRefusesUndecodableAndMismatchedDocuments(t *testing.T) {
 	pool := storeDB(t)
 	ctx := context.Background()
-	s := flows.NewStore(pool)
+	s := flowstore.NewStore(pool)
 	for _, tc := range []struct {
 		name, id string
 		doc      []byte
@@ -167,7 +168,7 @@ func TestCreateRefusesUndecodableAndMismatchedDocuments(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.Create(ctx, flows.DefaultID, flows.DefaultJSON(), "ana"); !errors.Is(err, flows.ErrExists) {
+	if _, err := s.Create(ctx, flowstore.DefaultID, flows.DefaultJSON(), "ana"); !errors.Is(err, flowstore.ErrExists) {
 		t.Fatalf("create existing = %v, want ErrExists", err)
 	}
 }
@@ -175,7 +176,7 @@ func TestCreateRefusesUndecodableAndMismatchedDocuments(t *testing.T) {
 func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	pool := storeDB(t)
 	ctx := context.Background()
-	s := flows.NewStore(pool)
+	s := flowstore.NewStore(pool)
 	live := func() *flows.Flow {
 		t.Helper()
 		if err := s.Refresh(ctx); err != nil {
@@ -187,21 +188,21 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 		}
 		return f
 	}
-	if f := live(); f.ID != flows.DefaultID || f.Version != 1 {
+	if f := live(); f.ID != flowstore.DefaultID || f.Version != 1 {
 		t.Fatalf("live = %s v%d, want default v1", f.ID, f.Version)
 	}
-	d, _ := s.Draft(ctx, flows.DefaultID)
-	if _, err := s.SaveDraft(ctx, flows.DefaultID, docWith(t, flows.DefaultID, func(m map[string]any) { m["name"] = "Two" }), d.Rev, "ana"); err != nil {
+	d, _ := s.Draft(ctx, flowstore.DefaultID)
+	if _, err := s.SaveDraft(ctx, flowstore.DefaultID, docWith(t, flowstore.DefaultID, func(m map[string]any) { m["name"] = "Two" }), d.Rev, "ana"); err != nil {
 		t.Fatal(err)
 	}
-	v2, err := s.Publish(ctx, flows.DefaultID, "ana", "rename")
+	v2, err := s.Publish(ctx, flowstore.DefaultID, "ana", "rename")
 	if err != nil || v2.Version != 2 || v2.Author != "ana" || v2.Message != "rename" {
 		t.Fatalf("publish = %+v, %v", v2, err)
 	}
 	if f := live(); f.Version != 2 || f.Name != "Two" {
 		t.Fatalf("live = v%d %q, want v2", f.Version, f.Name)
 	}
-	v3, err := s.Rollback(ctx, flows.DefaultID, 1, "ben", "")
+	v3, err := s.Rollback(ctx, flowstore.DefaultID, 1, "ben", "")
 	if err != nil || v3.Version != 3 || v3.RollbackOf != 1 {
 		t.Fatalf("rollback = %+v, %v", v3, err)
 	}
@@ -209,23 +210,23 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 		t.Fatalf("live after rollback = v%d %q, want v3 with version 1's document", f.Version, f.Name)
 	}
 	// Version 2 is unchanged and still loadable for calls pinned to it.
-	if f, err := s.Flow(ctx, flows.DefaultID, 2); err != nil || f.Name != "Two" || f.Version != 2 {
+	if f, err := s.Flow(ctx, flowstore.DefaultID, 2); err != nil || f.Name != "Two" || f.Version != 2 {
 		t.Fatalf("version 2 = %v, %v", f, err)
 	}
-	if _, err := s.Rollback(ctx, flows.DefaultID, 9, "ben", ""); !errors.Is(err, flows.ErrNotFound) {
+	if _, err := s.Rollback(ctx, flowstore.DefaultID, 9, "ben", ""); !errors.Is(err, flowstore.ErrNotFound) {
 		t.Fatalf("rollback to a missing version = %v", err)
 	}
 	// A second flow bound to one number; everything else stays on the default.
 	if _, err := s.Create(ctx, "sales", docWith(t, "sales", nil), "ana"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetBindings(ctx, flows.Bindings{Default: flows.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err == nil {
+	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err == nil {
 		t.Fatal("binding an unpublished flow was accepted")
 	}
 	if _, err := s.Publish(ctx, "sales", "ana", "first"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetBindings(ctx, flows.Bindings{Default: flows.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err != nil {
+	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Refresh(ctx); err != nil {
@@ -234,7 +235,7 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if f, err := s.Live(ctx, "+18005550199"); err != nil || f.ID != "sales" {
 		t.Fatalf("live for the bound number = %v, %v", f, err)
 	}
-	entries, err := s.Audit(ctx, flows.AuditFilter{Flow: flows.DefaultID})
+	entries, err := s.Audit(ctx, flowstore.AuditFilter{Flow: flowstore.DefaultID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,11 +246,11 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if got, want := strings.Join(actions, " "), "system:publish ana:save ana:publish ben:rollback"; got != want {
 		t.Errorf("audit = %q, want %q", got, want)
 	}
-	all, _ := s.Audit(ctx, flows.AuditFilter{})
-	if later, err := s.Audit(ctx, flows.AuditFilter{Since: all[len(all)-1].At.Add(time.Second)}); err != nil || len(later) != 0 {
+	all, _ := s.Audit(ctx, flowstore.AuditFilter{})
+	if later, err := s.Audit(ctx, flowstore.AuditFilter{Since: all[len(all)-1].At.Add(time.Second)}); err != nil || len(later) != 0 {
 		t.Errorf("audit since after the last entry = %v, %v", later, err)
 	}
-	if since, _ := s.Audit(ctx, flows.AuditFilter{Since: all[len(all)-1].At}); len(since) == 0 {
+	if since, _ := s.Audit(ctx, flowstore.AuditFilter{Since: all[len(all)-1].At}); len(since) == 0 {
 		t.Error("audit since the last entry's time lacks it")
 	}
 	if last := all[len(all)-1]; last.Action != "bindings" || !strings.Contains(string(last.Detail), "+18005550199") {
@@ -274,7 +275,7 @@ func TestDiffDocuments(t *testing.T) {
 // BenchmarkLive is what an incoming call pays to pick its flow: a snapshot read and a
 // cached compiled version.
 func BenchmarkLive(b *testing.B) {
-	s := flows.NewStore(storeDB(b))
+	s := flowstore.NewStore(storeDB(b))
 	ctx := context.Background()
 	if _, err := s.Live(ctx, "+18005550100"); err != nil {
 		b.Fatal(err)

@@ -1,4 +1,4 @@
-package flows
+package flowstore
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/pgmigrate"
 )
 
@@ -42,7 +43,7 @@ const DefaultID = "default"
 // SystemActor is the author of what the service does by itself (seeding).
 const SystemActor = "system"
 
-// Store errors callers branch on. Invalid documents are Problems (which unwrap to
+// Store errors callers branch on. Invalid documents are flows.Problems (which unwrap to
 // ErrInvalid).
 var (
 	ErrNotFound    = errors.New("flows: not found")
@@ -63,21 +64,18 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 func seedDefault(ctx context.Context, pool *pgxpool.Pool) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		doc := string(DefaultJSON())
-		tag, err := tx.Exec(ctx, `INSERT INTO flows (id, draft, created_by, updated_by) VALUES ($1, $2, $3, $3)
-			ON CONFLICT (id) DO NOTHING`, DefaultID, doc, SystemActor)
+		doc := string(flows.DefaultJSON())
+		tag, err := tx.Exec(ctx, qSeedFlow, DefaultID, doc, SystemActor)
 		if err != nil {
 			return fmt.Errorf("flows: seed default: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
 			return nil // already there, perhaps edited: never overwrite
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO flow_versions (flow_id, version, document, author, message)
-			VALUES ($1, 1, $2, $3, 'built-in flow')`, DefaultID, doc, SystemActor); err != nil {
+		if _, err := tx.Exec(ctx, qSeedVersion, DefaultID, doc, SystemActor); err != nil {
 			return fmt.Errorf("flows: seed default: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO flow_bindings (number, flow_id, updated_by) VALUES ('', $1, $2)
-			ON CONFLICT (number) DO NOTHING`, DefaultID, SystemActor); err != nil {
+		if _, err := tx.Exec(ctx, qSeedBinding, DefaultID, SystemActor); err != nil {
 			return fmt.Errorf("flows: seed default: %w", err)
 		}
 		if err := audit(ctx, tx, SystemActor, "publish", DefaultID, 1, map[string]any{"message": "built-in flow", "seeded": true}); err != nil {
@@ -159,7 +157,7 @@ type Store struct {
 	snap atomic.Pointer[snapshot]
 
 	mu    sync.Mutex
-	cache map[versionKey]*Flow // published versions never change: cached until evicted
+	cache map[versionKey]*flows.Flow // published versions never change: cached until evicted
 }
 
 // cacheSize bounds the compiled versions kept in memory; a live call needs only its own.
@@ -181,32 +179,17 @@ type snapshot struct {
 
 // NewStore returns a store on pool (migrated with Migrate).
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, cache: map[versionKey]*Flow{}}
-}
-
-// CheckDocument reads a document as a draft for flow id: it must decode (see Load) and
-// name that id. Validation problems are allowed in a draft; decode problems are not. The
-// answer is the loaded flow, or Problems.
-func CheckDocument(id string, doc []byte) (*Flow, error) {
-	f, err := Load(doc)
-	if err != nil {
-		return nil, err
-	}
-	if f.ID != id {
-		return nil, Problems{{Path: "id", Message: fmt.Sprintf("must be %q, the flow's id (not %q)", id, f.ID)}}
-	}
-	return f, nil
+	return &Store{pool: pool, cache: map[versionKey]*flows.Flow{}}
 }
 
 // Create stores a new flow with doc as its draft.
 func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string) (Draft, error) {
-	if _, err := CheckDocument(id, doc); err != nil {
+	if _, err := flows.CheckDocument(id, doc); err != nil {
 		return Draft{}, err
 	}
 	var d Draft
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO flows (id, draft, created_by, updated_by) VALUES ($1, $2, $3, $3)
-			RETURNING id, draft, draft_rev, updated_at, updated_by`, id, string(doc), actor).
+		err := tx.QueryRow(ctx, qFlowCreate, id, string(doc), actor).
 			Scan(&d.ID, &d.Document, &d.Rev, &d.UpdatedAt, &d.UpdatedBy)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("%w: %q", ErrExists, id)
@@ -224,7 +207,7 @@ func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string)
 
 // Draft returns a flow's draft.
 func (s *Store) Draft(ctx context.Context, id string) (Draft, error) {
-	d, err := scanDraft(s.pool.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1`, id))
+	d, err := scanDraft(s.pool.QueryRow(ctx, qDraftGet, id))
 	if err != nil {
 		return Draft{}, fmt.Errorf("flows: draft %s: %w", id, err)
 	}
@@ -255,25 +238,24 @@ func (e *StaleError) Unwrap() error { return ErrStale }
 // locking: two editors never overwrite each other unknowingly). A stale revision saves
 // nothing and answers a *StaleError holding the current draft.
 func (s *Store) SaveDraft(ctx context.Context, id string, doc []byte, ifRev int64, actor string) (Draft, error) {
-	if _, err := CheckDocument(id, doc); err != nil {
+	if _, err := flows.CheckDocument(id, doc); err != nil {
 		return Draft{}, err
 	}
 	var d Draft
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cur, err := scanDraft(tx.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE`, id))
+		cur, err := scanDraft(tx.QueryRow(ctx, qDraftLock, id))
 		if err != nil {
 			return err
 		}
 		if cur.Rev != ifRev {
 			return &StaleError{Current: cur}
 		}
-		d, err = scanDraft(tx.QueryRow(ctx, `UPDATE flows SET draft = $2, draft_rev = draft_rev + 1, updated_at = now(), updated_by = $3
-			WHERE id = $1 RETURNING id, draft, draft_rev, updated_at, updated_by`, id, string(doc), actor))
+		d, err = scanDraft(tx.QueryRow(ctx, qDraftUpdate, id, string(doc), actor))
 		if err != nil {
 			return err
 		}
 		detail := map[string]any{"rev": d.Rev}
-		if diff, err := DiffDocuments(cur.Document, doc); err == nil {
+		if diff, err := flows.DiffDocuments(cur.Document, doc); err == nil {
 			detail["changes"] = diff.Paths(20)
 		}
 		return audit(ctx, tx, actor, "save", id, 0, detail)
@@ -285,15 +267,15 @@ func (s *Store) SaveDraft(ctx context.Context, id string, doc []byte, ifRev int6
 }
 
 // Publish validates a flow's draft and, when it has no errors, stores it as the next
-// version. An invalid draft answers Problems (the errors only).
+// version. An invalid draft answers flows.Problems (the errors only).
 func (s *Store) Publish(ctx context.Context, id, actor, message string) (VersionInfo, error) {
 	var v VersionInfo
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cur, err := scanDraft(tx.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE`, id))
+		cur, err := scanDraft(tx.QueryRow(ctx, qDraftLock, id))
 		if err != nil {
 			return err
 		}
-		f, err := CheckDocument(id, cur.Document)
+		f, err := flows.CheckDocument(id, cur.Document)
 		if err != nil {
 			return err
 		}
@@ -301,8 +283,8 @@ func (s *Store) Publish(ctx context.Context, id, actor, message string) (Version
 		if err != nil {
 			return err
 		}
-		if rep := f.ValidateWith(ValidateOptions{KnownFlow: known}); !rep.Valid() {
-			return Problems(rep.Errors)
+		if rep := f.ValidateWith(flows.ValidateOptions{KnownFlow: known}); !rep.Valid() {
+			return flows.Problems(rep.Errors)
 		}
 		v, err = s.insertVersion(ctx, tx, id, cur.Document, actor, message, 0)
 		if err != nil {
@@ -321,11 +303,11 @@ func (s *Store) Publish(ctx context.Context, id, actor, message string) (Version
 func (s *Store) Rollback(ctx context.Context, id string, n int, actor, message string) (VersionInfo, error) {
 	var v VersionInfo
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := scanDraft(tx.QueryRow(ctx, `SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE`, id)); err != nil {
+		if _, err := scanDraft(tx.QueryRow(ctx, qDraftLock, id)); err != nil {
 			return err
 		}
 		var doc string
-		err := tx.QueryRow(ctx, `SELECT document FROM flow_versions WHERE flow_id = $1 AND version = $2`, id, n).Scan(&doc)
+		err := tx.QueryRow(ctx, qVersionDocument, id, n).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: version %d", ErrNotFound, n)
 		}
@@ -353,9 +335,7 @@ func (s *Store) insertVersion(ctx context.Context, tx pgx.Tx, id string, doc []b
 	if rollbackOf > 0 {
 		rb = &rollbackOf
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO flow_versions (flow_id, version, document, author, message, rollback_of)
-		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5 FROM flow_versions WHERE flow_id = $1
-		RETURNING version, created_at`, id, string(doc), actor, message, rb).Scan(&v.Version, &v.CreatedAt)
+	err := tx.QueryRow(ctx, qVersionInsert, id, string(doc), actor, message, rb).Scan(&v.Version, &v.CreatedAt)
 	if err != nil {
 		return v, err
 	}
@@ -367,8 +347,7 @@ func (s *Store) Versions(ctx context.Context, id string) ([]VersionInfo, error) 
 	if err := s.exists(ctx, id); err != nil {
 		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT flow_id, version, author, message, created_at, coalesce(rollback_of, 0)
-		FROM flow_versions WHERE flow_id = $1 ORDER BY version`, id)
+	rows, err := s.pool.Query(ctx, qVersionsList, id)
 	if err != nil {
 		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
 	}
@@ -386,8 +365,7 @@ func (s *Store) Versions(ctx context.Context, id string) ([]VersionInfo, error) 
 func (s *Store) Version(ctx context.Context, id string, n int) (Version, error) {
 	var v Version
 	var doc string
-	err := s.pool.QueryRow(ctx, `SELECT flow_id, version, author, message, created_at, coalesce(rollback_of, 0), document
-		FROM flow_versions WHERE flow_id = $1 AND version = $2`, id, n).
+	err := s.pool.QueryRow(ctx, qVersionGet, id, n).
 		Scan(&v.Flow, &v.Version, &v.Author, &v.Message, &v.CreatedAt, &v.RollbackOf, &doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := s.exists(ctx, id); err != nil {
@@ -405,7 +383,7 @@ func (s *Store) Version(ctx context.Context, id string, n int) (Version, error) 
 // Latest returns a flow's newest version.
 func (s *Store) Latest(ctx context.Context, id string) (Version, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM flow_versions WHERE flow_id = $1`, id).Scan(&n)
+	err := s.pool.QueryRow(ctx, qVersionLatestNumber, id).Scan(&n)
 	if err != nil {
 		return Version{}, fmt.Errorf("flows: latest of %s: %w", id, err)
 	}
@@ -420,7 +398,7 @@ func (s *Store) Latest(ctx context.Context, id string) (Version, error) {
 
 func (s *Store) exists(ctx context.Context, id string) error {
 	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flows WHERE id = $1)`, id).Scan(&ok); err != nil {
+	if err := s.pool.QueryRow(ctx, qFlowExists, id).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
@@ -431,14 +409,7 @@ func (s *Store) exists(ctx context.Context, id string) error {
 
 // List returns every flow with its status, by id.
 func (s *Store) List(ctx context.Context) ([]Summary, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT f.id, f.draft, f.draft_rev, f.updated_at, f.updated_by,
-		       v.version, v.author, v.message, v.created_at, coalesce(v.rollback_of, 0),
-		       v.document IS DISTINCT FROM f.draft,
-		       coalesce((SELECT array_agg(b.number ORDER BY b.number) FROM flow_bindings b WHERE b.flow_id = f.id), '{}')
-		FROM flows f
-		LEFT JOIN LATERAL (SELECT * FROM flow_versions x WHERE x.flow_id = f.id ORDER BY x.version DESC LIMIT 1) v ON true
-		ORDER BY f.id`)
+	rows, err := s.pool.Query(ctx, qFlowsList)
 	if err != nil {
 		return nil, fmt.Errorf("flows: list: %w", err)
 	}
@@ -495,7 +466,7 @@ type querier interface {
 
 func readBindings(ctx context.Context, q querier) (Bindings, error) {
 	b := Bindings{Numbers: map[string]string{}}
-	rows, err := q.Query(ctx, `SELECT number, flow_id FROM flow_bindings ORDER BY number`)
+	rows, err := q.Query(ctx, qBindingsList)
 	if err != nil {
 		return b, err
 	}
@@ -513,23 +484,23 @@ func readBindings(ctx context.Context, q querier) (Bindings, error) {
 
 // SetBindings replaces every binding. Numbers must already be normalized (E.164) by the
 // caller; every flow named must exist and have a published version, and a default is
-// required. Problems name the offending entry ("default", "numbers.+14045550123").
+// required. flows.Problems name the offending entry ("default", "numbers.+14045550123").
 func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bindings, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Serialize binding changes so the audit's old/new pairs chain.
-		if _, err := tx.Exec(ctx, `SELECT seq FROM flow_changes FOR UPDATE`); err != nil {
+		if _, err := tx.Exec(ctx, qChangesLock); err != nil {
 			return err
 		}
-		var probs Problems
+		var probs flows.Problems
 		check := func(path, id string) {
 			if id == "" {
-				probs = append(probs, Problem{Path: path, Message: "required: a flow id"})
+				probs = append(probs, flows.Problem{Path: path, Message: "required: a flow id"})
 				return
 			}
 			var published bool
-			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flow_versions WHERE flow_id = $1)`, id).Scan(&published)
+			err := tx.QueryRow(ctx, qFlowPublished, id).Scan(&published)
 			if err == nil && !published {
-				probs = append(probs, Problem{Path: path, Message: fmt.Sprintf("flow %q does not exist or has no published version", id)})
+				probs = append(probs, flows.Problem{Path: path, Message: fmt.Sprintf("flow %q does not exist or has no published version", id)})
 			}
 		}
 		check("default", b.Default)
@@ -543,7 +514,7 @@ func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bind
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM flow_bindings`); err != nil {
+		if _, err := tx.Exec(ctx, qBindingsDeleteAll); err != nil {
 			return err
 		}
 		all := maps.Clone(b.Numbers)
@@ -552,7 +523,7 @@ func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bind
 		}
 		all[""] = b.Default
 		for _, n := range slices.Sorted(maps.Keys(all)) {
-			if _, err := tx.Exec(ctx, `INSERT INTO flow_bindings (number, flow_id, updated_by) VALUES ($1, $2, $3)`, n, all[n], actor); err != nil {
+			if _, err := tx.Exec(ctx, qBindingInsert, n, all[n], actor); err != nil {
 				return err
 			}
 		}
@@ -577,9 +548,7 @@ func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) 
 	if !f.Since.IsZero() {
 		since = &f.Since
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, coalesce(flow_id, ''), coalesce(version, 0), detail
-		FROM flow_audit WHERE ($1 = '' OR flow_id = $1) AND ($2::timestamptz IS NULL OR at >= $2)
-		ORDER BY id LIMIT $3`, f.Flow, since, f.Limit)
+	rows, err := s.pool.Query(ctx, qHistoryList, f.Flow, since, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("flows: audit: %w", err)
 	}
@@ -609,13 +578,13 @@ func audit(ctx context.Context, tx pgx.Tx, actor, action, flow string, version i
 	if version > 0 {
 		v = &version
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO flow_audit (actor, action, flow_id, version, detail) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = tx.Exec(ctx, qHistoryInsert,
 		actor, action, f, v, raw)
 	return err
 }
 
 func bump(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `UPDATE flow_changes SET seq = seq + 1`)
+	_, err := tx.Exec(ctx, qChangesBump)
 	return err
 }
 
@@ -628,7 +597,7 @@ func isUniqueViolation(err error) bool {
 // the default, at its latest version. It reads the snapshot Watch keeps fresh (loading it
 // once when Watch has not yet run), so an incoming call costs no query once the version
 // is compiled.
-func (s *Store) Live(ctx context.Context, to string) (*Flow, error) {
+func (s *Store) Live(ctx context.Context, to string) (*flows.Flow, error) {
 	snap := s.snap.Load()
 	if snap == nil {
 		if err := s.Refresh(ctx); err != nil {
@@ -652,13 +621,13 @@ func (s *Store) Live(ctx context.Context, to string) (*Flow, error) {
 
 // Flow returns flow id at version n, compiled: a published version (cached, since it
 // never changes) or, for n == 0, the current draft (read every time).
-func (s *Store) Flow(ctx context.Context, id string, n int) (*Flow, error) {
+func (s *Store) Flow(ctx context.Context, id string, n int) (*flows.Flow, error) {
 	if n <= 0 {
 		d, err := s.Draft(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		return CheckDocument(id, d.Document)
+		return flows.CheckDocument(id, d.Document)
 	}
 	key := versionKey{id, n}
 	s.mu.Lock()
@@ -671,7 +640,7 @@ func (s *Store) Flow(ctx context.Context, id string, n int) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err = CheckDocument(id, v.Document)
+	f, err = flows.CheckDocument(id, v.Document)
 	if err != nil {
 		return nil, fmt.Errorf("flows: %s version %d: %w", id, n, err)
 	}
@@ -691,7 +660,7 @@ func (s *Store) Flow(ctx context.Context, id string, n int) (*Flow, error) {
 // Refresh reloads the bindings and latest versions if the change counter moved.
 func (s *Store) Refresh(ctx context.Context) error {
 	var seq int64
-	if err := s.pool.QueryRow(ctx, `SELECT seq FROM flow_changes`).Scan(&seq); err != nil {
+	if err := s.pool.QueryRow(ctx, qChangesSeq).Scan(&seq); err != nil {
 		return fmt.Errorf("flows: refresh: %w", err)
 	}
 	if cur := s.snap.Load(); cur != nil && cur.seq == seq {
@@ -699,7 +668,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 	}
 	next := &snapshot{numbers: map[string]string{}, latest: map[string]int{}}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT seq FROM flow_changes`).Scan(&next.seq); err != nil {
+		if err := tx.QueryRow(ctx, qChangesSeq).Scan(&next.seq); err != nil {
 			return err
 		}
 		b, err := readBindings(ctx, tx)
@@ -707,7 +676,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 			return err
 		}
 		next.numbers, next.fallback = b.Numbers, b.Default
-		rows, err := tx.Query(ctx, `SELECT flow_id, max(version) FROM flow_versions GROUP BY flow_id`)
+		rows, err := tx.Query(ctx, qVersionsLatest)
 		if err != nil {
 			return err
 		}
@@ -760,9 +729,9 @@ func (s *Store) Watch(ctx context.Context, every time.Duration, onError func(err
 
 // Published returns flow id at its latest version, compiled, reading the database (for
 // simulations and gotos, which want the newest even between Watch polls).
-func (s *Store) Published(ctx context.Context, id string) (*Flow, error) {
+func (s *Store) Published(ctx context.Context, id string) (*flows.Flow, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM flow_versions WHERE flow_id = $1`, id).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, qVersionLatestNumber, id).Scan(&n); err != nil {
 		return nil, fmt.Errorf("flows: published %s: %w", id, err)
 	}
 	if n == 0 {
@@ -781,7 +750,7 @@ func (s *Store) KnownFlows(ctx context.Context) (func(id string) bool, error) {
 }
 
 func publishedIDs(ctx context.Context, q querier) (func(id string) bool, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT flow_id FROM flow_versions`)
+	rows, err := q.Query(ctx, qPublishedIds)
 	if err != nil {
 		return nil, fmt.Errorf("flows: published ids: %w", err)
 	}

@@ -1,0 +1,1 @@
+SELECT number, flow_id FROM flow_bindings ORDER BY number

@@ -1,0 +1,1 @@
+UPDATE flow_changes SET seq = seq + 1

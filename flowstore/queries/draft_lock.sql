@@ -1,0 +1,1 @@
+SELECT id, draft, draft_rev, updated_at, updated_by FROM flows WHERE id = $1 FOR UPDATE

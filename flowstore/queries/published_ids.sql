@@ -1,0 +1,1 @@
+SELECT DISTINCT flow_id FROM flow_versions

@@ -1,0 +1,2 @@
+INSERT INTO flow_bindings (number, flow_id, updated_by) VALUES ('', $1, $2)
+ON CONFLICT (number) DO NOTHING
