@@ -1,0 +1,169 @@
+package flows
+
+import (
+	"slices"
+	"strings"
+)
+
+// Checks of the flow as a graph: where each node leads, loops that never wait for the
+// caller, how deep a flow runs without input, and nodes no call can reach.
+
+// passes lists where a node can lead without waiting for input; a node that waits
+// (gather, identify, record) or ends the flow (handoff, hangup, goto to another flow)
+// leads nowhere here. choose_member counts as not waiting: with one member (or too many to
+// list) it passes straight through. A goto to this same flow starts it over.
+func (c *compiler) passes(n *Node) []string {
+	switch n.Type {
+	case NodeSay, NodePlay, NodeSet:
+		return []string{n.Next}
+	case NodeBranch:
+		out := []string{}
+		for _, k := range n.Cases {
+			out = append(out, k.Next)
+		}
+		return append(out, n.Default)
+	case NodeChooseMember:
+		return []string{n.Next, n.NoMatch, n.NoInput}
+	case NodeVerify:
+		// Already verified, or no member to verify: it goes on without asking.
+		return []string{n.Next, n.NotFound}
+	case NodeRemember:
+		return []string{n.Next} // nothing to offer: it goes on without asking
+	case NodeGoto:
+		if strings.TrimSpace(n.Flow) == c.f.ID {
+			return []string{c.f.StartNode}
+		}
+	}
+	return nil
+}
+
+// leads lists every node n can lead to, with or without input.
+func (c *compiler) leads(n *Node) []string {
+	out := append(c.passes(n), n.Next, n.NoInput, n.NoMatch, n.NotFound)
+	for _, o := range n.Options {
+		out = append(out, o.Next)
+	}
+	return out
+}
+
+// node returns the node with id, or -1.
+func (c *compiler) nodeIndex(id string) int {
+	if j, ok := c.index[id]; ok && id != "" {
+		return j
+	}
+	return -1
+}
+
+// loops reports cycles that can run without waiting for input.
+func (c *compiler) loops() {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	color := make([]int, len(c.f.Nodes))
+	var stack []int
+	var visit func(i int)
+	visit = func(i int) {
+		color[i] = active
+		stack = append(stack, i)
+		for _, id := range c.passes(&c.f.Nodes[i]) {
+			j := c.nodeIndex(id)
+			if j < 0 {
+				continue
+			}
+			switch color[j] {
+			case unseen:
+				visit(j)
+			case active:
+				k := slices.Index(stack, j)
+				names := []string{}
+				for _, s := range stack[k:] {
+					names = append(names, c.f.Nodes[s].ID)
+				}
+				names = append(names, c.f.Nodes[j].ID)
+				c.add(c.paths[j], "loop without input: %s", strings.Join(names, " → "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[i] = done
+	}
+	for i, n := range c.f.Nodes {
+		if color[i] == unseen && c.index[n.ID] == i && idPattern.MatchString(n.ID) {
+			visit(i)
+		}
+	}
+}
+
+// depth reports the longest way through the flow without caller input when it is longer
+// than max_steps_without_input: counted in nodes, the one that waits or ends included,
+// as the engine counts them. Loops are loops' to report; here they end a path.
+func (c *compiler) depth() {
+	n := len(c.f.Nodes)
+	depth := make([]int, n)
+	nextOf := make([]int, n)
+	onStack := make([]bool, n)
+	var visit func(i int) int
+	visit = func(i int) int {
+		if depth[i] > 0 || onStack[i] {
+			return depth[i]
+		}
+		onStack[i] = true
+		best, bestNext := 0, -1
+		for _, id := range c.passes(&c.f.Nodes[i]) {
+			if j := c.nodeIndex(id); j >= 0 {
+				if d := visit(j); d > best {
+					best, bestNext = d, j
+				}
+			}
+		}
+		onStack[i] = false
+		depth[i], nextOf[i] = best+1, bestNext
+		return depth[i]
+	}
+	worst := -1
+	for i, nd := range c.f.Nodes {
+		if c.index[nd.ID] != i || !idPattern.MatchString(nd.ID) {
+			continue
+		}
+		if visit(i) > c.p.maxSteps && (worst < 0 || depth[i] > depth[worst]) {
+			worst = i
+		}
+	}
+	if worst < 0 {
+		return
+	}
+	names := []string{}
+	for i, k := worst, 0; i >= 0 && k <= depth[worst]; i, k = nextOf[i], k+1 {
+		names = append(names, c.f.Nodes[i].ID)
+	}
+	c.add(c.paths[worst], "%d steps without caller input (max_steps_without_input is %d): %s",
+		depth[worst], c.p.maxSteps, strings.Join(names, " → "))
+}
+
+// reachable warns about nodes no path from the start reaches: harmless to a call, but
+// usually a mistake (or work in progress), so not an error.
+func (c *compiler) reachable() {
+	start := c.nodeIndex(c.f.StartNode)
+	if start < 0 {
+		return
+	}
+	seen := make([]bool, len(c.f.Nodes))
+	queue := []int{start}
+	seen[start] = true
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for _, id := range c.leads(&c.f.Nodes[i]) {
+			if j := c.nodeIndex(id); j >= 0 && !seen[j] {
+				seen[j] = true
+				queue = append(queue, j)
+			}
+		}
+	}
+	for i, n := range c.f.Nodes {
+		if !seen[i] && c.index[n.ID] == i && idPattern.MatchString(n.ID) {
+			c.warn(c.paths[i], "unreachable: no path from the start node leads here")
+		}
+	}
+}

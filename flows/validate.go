@@ -1,0 +1,727 @@
+package flows
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validation is compilation: a document becomes the program the engine runs, and every
+// problem met on the way is reported, located by its path.
+
+// program is a flow compiled for the engine: templates parsed, words tokenized, defaults
+// applied. It does not share memory with the document.
+type program struct {
+	start       string
+	maxSteps    int
+	zone        *time.Location
+	holidays    []dateValue
+	defaultLang string
+	langs       []string // declared, sorted
+	voices      map[string]string
+	terms       map[string]map[string]string
+	nodes       map[string]*cnode
+}
+
+type cnode struct {
+	id, typ                                       string
+	next, noInput, noMatch, notFound, dflt, queue string
+	reason, workflow, sip, client                 string
+	url, gotoFlow                                 string
+	say, prompt, reprompt, item, notFoundPrompt   ctext
+	safe                                          ctext
+	noInputPrompt, noMatchPrompt                  ctext
+	set                                           []cset
+	input                                         string
+	timeout, numDigits, retries, maxSeconds       int
+	transcribe, beep                              bool
+	options                                       []coption
+	hints                                         map[string][]string // gather: declared language → speechHints
+	cases                                         []ccase
+}
+
+// cset is one variable a set node sets.
+type cset struct {
+	name string
+	tpl  *template
+}
+
+// ctext is a compiled Text: language → template.
+type ctext map[string]*template
+
+type coption struct {
+	digits string
+	words  map[string][]phrase // language → phrases
+	hints  map[string][]string // language → phrases as written
+	next   string
+}
+
+// phrase is an option word as lower-case word tokens.
+type phrase []string
+
+type ccase struct {
+	when []ccond
+	next string
+}
+
+type ccond struct {
+	field  field
+	key    string // keyed fields
+	op     string
+	value  string
+	values []string
+	num    int   // numbers; minutes since midnight; weekdays
+	nums   []int // between: [from, to]; in, not_in: weekdays
+	dates  []dateValue
+	member bool           // clock fields: in the member's zone
+	zone   *time.Location // clock fields: an explicit zone
+	desc   string         // for the trace: "caller.members eq 0"
+}
+
+// dateValue is a calendar date; year 0 matches every year.
+type dateValue struct {
+	year       int
+	month, day int
+}
+
+const (
+	defaultTimeout    = 5
+	defaultRetries    = 2
+	defaultMaxSteps   = 25
+	defaultMaxSeconds = 120
+	maxChoices        = 9  // one key per member
+	maxVars           = 16 // distinct variables per flow: the state travels in a URL
+)
+
+var (
+	idPattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+	langPattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+	keysPattern = regexp.MustCompile(`^[0-9*]{1,20}$`)
+	inputs      = []string{"dtmf", "speech", "dtmf speech"}
+	ops         = []string{"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "exists", "missing"}
+	workflowSID = regexp.MustCompile(`^WW[0-9a-f]{32}$`)
+	clientID    = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,121}$`)
+)
+
+// nodeFields lists, per node type, the optional fields it uses (id and type always).
+var nodeFields = map[NodeType][]string{
+	NodeSay:          {"say", "next", "safe"},
+	NodePlay:         {"url", "next"},
+	NodeGather:       {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "input", "timeout", "num_digits", "retries", "no_input", "no_match", "options", "safe"},
+	NodeBranch:       {"cases", "default"},
+	NodeSet:          {"set", "next"},
+	NodeChooseMember: {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match", "safe"},
+	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
+	NodeVerify:       {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
+	NodeRemember:     {"prompt", "timeout", "next", "safe"},
+	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input", "safe"},
+	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason", "safe"},
+	NodeGoto:         {"say", "flow", "safe"},
+	NodeHangup:       {"say", "safe"},
+}
+
+type compiler struct {
+	f     *Flow
+	opts  ValidateOptions
+	p     *program
+	probs []Problem
+	warns []Problem
+	paths []string       // node index → path
+	index map[string]int // node id → first index
+	sets  map[string]bool
+	reads []varRead
+	// policy is the disclosure policy: a governed field → the lowest trust rank that may
+	// hear it (neverRank: none). Nil: no policy.
+	policy map[string]int
+}
+
+// varRead is a variable a template or condition reads, to check that a set node sets it.
+type varRead struct{ name, path string }
+
+func (c *compiler) add(path, format string, args ...any) {
+	c.probs = append(c.probs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) warn(path, format string, args ...any) {
+	c.warns = append(c.warns, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func join(path, seg string) string {
+	if path == "" {
+		return seg
+	}
+	return path + "." + seg
+}
+
+func compile(f *Flow, opts ValidateOptions) (*program, Report) {
+	c := &compiler{f: f, opts: opts, index: map[string]int{}, sets: map[string]bool{}}
+	c.p = &program{
+		start:       f.StartNode,
+		defaultLang: f.DefaultLanguage,
+		voices:      map[string]string{},
+		terms:       map[string]map[string]string{},
+		nodes:       map[string]*cnode{},
+	}
+	if f.Schema != Schema {
+		c.add("schema", "must be %q, not %q", Schema, f.Schema)
+	}
+	if !idPattern.MatchString(f.ID) {
+		c.add("id", "must be a letter then letters, digits, _ or - (at most 64)")
+	}
+	if f.Version < 0 {
+		c.add("version", "must not be negative")
+	}
+	c.languages()
+	c.clock()
+	c.disclosure()
+	ids := make([]string, len(f.Nodes))
+	for i, n := range f.Nodes {
+		ids[i] = n.ID
+	}
+	c.paths = elemPaths("nodes", ids)
+	for i, n := range f.Nodes {
+		path := c.paths[i]
+		switch j, dup := c.index[n.ID]; {
+		case !idPattern.MatchString(n.ID):
+			c.add(join(path, "id"), "must be a letter then letters, digits, _ or - (at most 64)")
+		case dup:
+			c.add(join(path, "id"), "duplicate id %q (also %s)", n.ID, c.paths[j])
+		default:
+			c.index[n.ID] = i
+		}
+	}
+	if len(f.Nodes) == 0 {
+		c.add("nodes", "a flow needs at least one node")
+	}
+	c.ref("start", f.StartNode, true)
+	for i := range f.Nodes {
+		c.node(i)
+	}
+	c.vars()
+	c.loops()
+	c.depth()
+	c.reachable()
+	return c.p, Report{Errors: nonNil(c.probs), Warnings: nonNil(c.warns)}
+}
+
+func nonNil(ps []Problem) []Problem {
+	if ps == nil {
+		return []Problem{}
+	}
+	return ps
+}
+
+// elemPaths names list entries by id when the id is usable and unique, else by index.
+func elemPaths(path string, ids []string) []string {
+	count := map[string]int{}
+	for _, id := range ids {
+		count[id]++
+	}
+	paths := make([]string, len(ids))
+	for i, id := range ids {
+		if idPattern.MatchString(id) && count[id] == 1 {
+			paths[i] = join(path, id)
+		} else {
+			paths[i] = join(path, strconv.Itoa(i))
+		}
+	}
+	return paths
+}
+
+func (c *compiler) languages() {
+	f := c.f
+	if len(f.Languages) == 0 {
+		c.add("languages", "declare at least the default language")
+	}
+	for _, lang := range slices.Sorted(maps.Keys(f.Languages)) {
+		path := join("languages", lang)
+		if !langPattern.MatchString(lang) {
+			c.add(path, "%q is not a language tag like en-US", lang)
+			continue
+		}
+		l := f.Languages[lang]
+		c.p.langs = append(c.p.langs, lang)
+		c.p.voices[lang] = l.Voice
+		terms := map[string]string{}
+		seen := map[string]string{}
+		for _, k := range slices.Sorted(maps.Keys(l.Terms)) {
+			v := strings.TrimSpace(l.Terms[k])
+			switch other, dup := seen[strings.ToLower(k)]; {
+			case strings.TrimSpace(k) == "":
+				c.add(join(path, "terms"), "a term needs a value to translate")
+			case v == "":
+				c.add(join(join(path, "terms"), k), "must not be blank")
+			case dup:
+				c.add(join(join(path, "terms"), k), "same as %q but for case", other)
+			default:
+				seen[strings.ToLower(k)] = k
+				terms[k] = v
+			}
+		}
+		c.p.terms[lang] = terms
+	}
+	switch {
+	case f.DefaultLanguage == "":
+		c.add("default_language", "required")
+	case !c.declared(f.DefaultLanguage):
+		c.add("default_language", "%q is not declared in languages", f.DefaultLanguage)
+	}
+}
+
+func (c *compiler) declared(lang string) bool {
+	_, ok := c.p.voices[lang]
+	return ok
+}
+
+// ref checks a node reference.
+func (c *compiler) ref(path, id string, required bool) string {
+	if id == "" {
+		if required {
+			c.add(path, "required")
+		}
+		return ""
+	}
+	if _, ok := c.index[id]; !ok {
+		c.add(path, "unknown node %q", id)
+	}
+	return id
+}
+
+func (c *compiler) node(i int) {
+	n := &c.f.Nodes[i]
+	path := c.paths[i]
+	allowed, ok := nodeFields[n.Type]
+	if !ok {
+		if n.Type == "" {
+			c.add(join(path, "type"), "required")
+		} else {
+			c.add(join(path, "type"), "unknown type %q (types: %s)", n.Type, nodeTypes)
+		}
+		return
+	}
+	for _, u := range usedFields(n) {
+		if !slices.Contains(allowed, u) {
+			c.add(join(path, u), "not used by a %s node", n.Type)
+		}
+	}
+	cn := &cnode{id: n.ID, typ: string(n.Type)}
+	switch n.Type {
+	case NodeSay:
+		cn.say = c.text(join(path, "say"), n.Say, true, false)
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodePlay:
+		cn.url = strings.TrimSpace(n.URL)
+		if cn.url == "" {
+			c.add(join(path, "url"), "required")
+		} else if msg := checkAudioURL(cn.url); msg != "" {
+			c.add(join(path, "url"), "%s", msg)
+		}
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodeSet:
+		c.setVars(cn, n, path)
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodeRecord:
+		cn.say = c.text(join(path, "say"), n.Say, false, false)
+		cn.maxSeconds = n.MaxSeconds
+		switch {
+		case n.MaxSeconds == 0:
+			cn.maxSeconds = defaultMaxSeconds
+		case n.MaxSeconds < 1 || n.MaxSeconds > 3600:
+			c.add(join(path, "max_seconds"), "must be between 1 and 3600")
+		}
+		cn.timeout = n.Timeout
+		switch {
+		case n.Timeout == 0:
+			cn.timeout = defaultTimeout
+		case n.Timeout < 1 || n.Timeout > 60:
+			c.add(join(path, "timeout"), "must be between 1 and 60 seconds")
+		}
+		cn.transcribe = n.Transcribe
+		cn.beep = n.Beep == nil || *n.Beep
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+		cn.noInput = c.ref(join(path, "no_input"), n.NoInput, false)
+	case NodeGoto:
+		cn.say = c.text(join(path, "say"), n.Say, false, false)
+		cn.gotoFlow = strings.TrimSpace(n.Flow)
+		switch {
+		case cn.gotoFlow == "":
+			c.add(join(path, "flow"), "required")
+		case !idPattern.MatchString(cn.gotoFlow):
+			c.add(join(path, "flow"), "must be a flow id: a letter then letters, digits, _ or - (at most 64)")
+		case c.opts.KnownFlow != nil && cn.gotoFlow != c.f.ID && !c.opts.KnownFlow(cn.gotoFlow):
+			c.add(join(path, "flow"), "unknown flow %q", cn.gotoFlow)
+		}
+	case NodeGather:
+		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
+		c.asking(cn, n, path)
+		c.options(cn, n, path)
+		cn.hints = make(map[string][]string, len(c.p.langs))
+		for _, lang := range c.p.langs {
+			cn.hints[lang] = cn.speechHints(lang, c.p.defaultLang)
+		}
+	case NodeBranch:
+		c.cases(cn, n, path)
+		cn.dflt = c.ref(join(path, "default"), n.Default, true)
+	case NodeChooseMember:
+		cn.prompt = c.text(join(path, "prompt"), n.Prompt, false, false)
+		cn.item = c.text(join(path, "item"), n.Item, true, true)
+		c.asking(cn, n, path)
+		if n.Input == "" {
+			cn.input = "dtmf speech"
+		}
+		cn.numDigits = 1 // one key per member
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+		if n.NoInput == "" && n.NoMatch == "" {
+			c.warn(path, "no no_input or no_match: the call hangs up when nobody is chosen")
+		}
+	case NodeIdentify, NodeVerify:
+		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
+		cn.notFoundPrompt = c.text(join(path, "not_found_prompt"), n.NotFoundPrompt, false, false)
+		c.asking(cn, n, path)
+		cn.input = "dtmf"
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+		cn.notFound = c.ref(join(path, "not_found"), n.NotFound, true)
+	case NodeRemember:
+		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
+		c.asking(cn, n, path)
+		cn.input, cn.numDigits, cn.retries = "dtmf", 1, 0
+		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodeHandoff:
+		cn.say = c.text(join(path, "say"), n.Say, false, false)
+		c.handoffTarget(cn, n, path)
+		cn.reason = strings.TrimSpace(n.Reason)
+	case NodeHangup:
+		cn.say = c.text(join(path, "say"), n.Say, false, false)
+	}
+	if n.Safe != nil {
+		cn.safe = c.text(join(path, "safe"), n.Safe, false, n.Type == NodeChooseMember)
+		c.checkSafe(join(path, "safe"), cn.safe)
+	}
+	if _, taken := c.p.nodes[n.ID]; !taken {
+		c.p.nodes[n.ID] = cn
+	}
+}
+
+func usedFields(n *Node) []string {
+	var used []string
+	for _, u := range []struct {
+		name string
+		set  bool
+	}{
+		{"say", n.Say != nil}, {"next", n.Next != ""}, {"prompt", n.Prompt != nil},
+		{"reprompt", n.Reprompt != nil}, {"input", n.Input != ""}, {"timeout", n.Timeout != 0},
+		{"num_digits", n.NumDigits != 0}, {"retries", n.Retries != nil},
+		{"no_input", n.NoInput != ""}, {"no_match", n.NoMatch != ""}, {"options", n.Options != nil},
+		{"cases", n.Cases != nil}, {"default", n.Default != ""}, {"item", n.Item != nil},
+		{"not_found_prompt", n.NotFoundPrompt != nil}, {"not_found", n.NotFound != ""},
+		{"queue", n.Queue != ""}, {"reason", n.Reason != ""},
+		{"url", n.URL != ""}, {"set", n.Set != nil}, {"no_input_prompt", n.NoInputPrompt != nil},
+		{"no_match_prompt", n.NoMatchPrompt != nil}, {"workflow", n.Workflow != ""},
+		{"sip", n.SIP != ""}, {"client", n.Client != ""}, {"max_seconds", n.MaxSeconds != 0},
+		{"transcribe", n.Transcribe}, {"beep", n.Beep != nil}, {"flow", n.Flow != ""},
+		{"safe", n.Safe != nil},
+	} {
+		if u.set {
+			used = append(used, u.name)
+		}
+	}
+	return used
+}
+
+// asking checks what gather, choose_member and identify share.
+func (c *compiler) asking(cn *cnode, n *Node, path string) {
+	cn.reprompt = c.text(join(path, "reprompt"), n.Reprompt, false, false)
+	cn.noInputPrompt = c.text(join(path, "no_input_prompt"), n.NoInputPrompt, false, false)
+	cn.noMatchPrompt = c.text(join(path, "no_match_prompt"), n.NoMatchPrompt, false, false)
+	cn.input = n.Input
+	if n.Input != "" && !slices.Contains(inputs, n.Input) {
+		c.add(join(path, "input"), "must be dtmf, speech or \"dtmf speech\"")
+	}
+	cn.timeout = n.Timeout
+	switch {
+	case n.Timeout == 0:
+		cn.timeout = defaultTimeout
+	case n.Timeout < 1 || n.Timeout > 60:
+		c.add(join(path, "timeout"), "must be between 1 and 60 seconds")
+	}
+	cn.retries = defaultRetries
+	if n.Retries != nil {
+		cn.retries = *n.Retries
+		if cn.retries < 0 || cn.retries > 5 {
+			c.add(join(path, "retries"), "must be between 0 and 5")
+		}
+	}
+	cn.noInput = c.ref(join(path, "no_input"), n.NoInput, false)
+	cn.noMatch = c.ref(join(path, "no_match"), n.NoMatch, false)
+}
+
+func (c *compiler) options(cn *cnode, n *Node, path string) {
+	if n.NumDigits < 0 || n.NumDigits > 20 {
+		c.add(join(path, "num_digits"), "must be between 0 and 20")
+	}
+	cn.numDigits = n.NumDigits
+	digitLen, sameLen, anyWords := -1, true, false
+	seen := map[string]int{}
+	for i, o := range n.Options {
+		op := join(join(path, "options"), strconv.Itoa(i))
+		co := coption{digits: o.Digits, next: c.ref(join(op, "next"), o.Next, true)}
+		if o.Digits == "" && len(o.Words) == 0 {
+			c.add(op, "needs digits or words")
+		}
+		if o.Digits != "" {
+			if !keysPattern.MatchString(o.Digits) {
+				c.add(join(op, "digits"), "must be keys 0-9 or * (# ends the input)")
+			} else if j, dup := seen[o.Digits]; dup {
+				c.add(join(op, "digits"), "duplicate digits %q (also options.%d)", o.Digits, j)
+			} else if n.NumDigits > 0 && len(o.Digits) > n.NumDigits {
+				c.add(join(op, "digits"), "longer than num_digits (%d)", n.NumDigits)
+			}
+			seen[o.Digits] = i
+			if digitLen >= 0 && digitLen != len(o.Digits) {
+				sameLen = false
+			}
+			digitLen = len(o.Digits)
+		}
+		for _, lang := range slices.Sorted(maps.Keys(o.Words)) {
+			wp := join(join(op, "words"), lang)
+			if !c.declared(lang) {
+				c.add(wp, "language %q is not declared in languages", lang)
+				continue
+			}
+			for k, w := range o.Words[lang] {
+				toks := tokenize(w)
+				if len(toks) == 0 {
+					c.add(join(wp, strconv.Itoa(k)), "needs a word")
+					continue
+				}
+				if co.words == nil {
+					co.words, co.hints = map[string][]phrase{}, map[string][]string{}
+				}
+				co.words[lang] = append(co.words[lang], toks)
+				co.hints[lang] = append(co.hints[lang], strings.TrimSpace(w))
+				anyWords = true
+			}
+		}
+		cn.options = append(cn.options, co)
+	}
+	if cn.numDigits == 0 && sameLen && digitLen > 0 {
+		cn.numDigits = digitLen
+	}
+	if cn.input == "" {
+		cn.input = pick(anyWords, "dtmf speech", "dtmf")
+	}
+	switch {
+	case len(n.Options) == 0 && n.NoInput == "" && n.NoMatch == "":
+		c.add(join(path, "options"), "a gather needs options or a way forward (no_input or no_match)")
+	case n.NoInput == "" && n.NoMatch == "":
+		c.warn(path, "no no_input or no_match: the call hangs up after the last retry")
+	}
+	if strings.Contains(cn.input, "speech") && anyWords {
+		for _, lang := range c.p.langs {
+			for i, o := range n.Options {
+				if len(o.Words) > 0 && len(o.Words[lang]) == 0 && lang != c.f.DefaultLanguage {
+					c.warn(join(join(join(path, "options"), strconv.Itoa(i)), "words"), "no %s words: %s callers are matched with the %s words", lang, lang, c.f.DefaultLanguage)
+				}
+			}
+		}
+	}
+}
+
+func (c *compiler) cases(cn *cnode, n *Node, path string) {
+	for i, k := range n.Cases {
+		kp := join(join(path, "cases"), strconv.Itoa(i))
+		cc := ccase{next: c.ref(join(kp, "next"), k.Next, true)}
+		if len(k.When) == 0 {
+			c.add(join(kp, "when"), "a case needs at least one condition")
+		}
+		for j, w := range k.When {
+			cc.when = append(cc.when, c.condition(join(join(kp, "when"), strconv.Itoa(j)), w))
+		}
+		cn.cases = append(cn.cases, cc)
+	}
+}
+
+// clock checks the flow's time zone and holidays.
+func (c *compiler) clock() {
+	f := c.f
+	c.p.zone = time.UTC
+	if tz := strings.TrimSpace(f.TimeZone); tz != "" {
+		if loc, ok := loadZone(tz); ok {
+			c.p.zone = loc
+		} else {
+			c.add("time_zone", "unknown time zone %q (an IANA name like America/New_York)", tz)
+		}
+	}
+	seen := map[string]int{}
+	for i, h := range f.Holidays {
+		hp := join("holidays", strconv.Itoa(i))
+		d, ok := parseDate(strings.TrimSpace(h))
+		switch j, dup := seen[strings.TrimSpace(h)]; {
+		case !ok:
+			c.add(hp, "must be a date as YYYY-MM-DD, or MM-DD for every year")
+		case dup:
+			c.warn(hp, "duplicate of holidays.%d", j)
+		default:
+			seen[strings.TrimSpace(h)] = i
+			c.p.holidays = append(c.p.holidays, d)
+		}
+	}
+	for i, v := range f.Vars {
+		if !keyPattern.MatchString(v) {
+			c.add(join("vars", strconv.Itoa(i)), "bad variable name %q: lower-case letters, digits and _, starting with a letter (at most 32)", v)
+			continue
+		}
+		c.sets[v] = true
+	}
+	c.p.maxSteps = f.MaxStepsWithoutInput
+	switch {
+	case f.MaxStepsWithoutInput == 0:
+		c.p.maxSteps = defaultMaxSteps
+	case f.MaxStepsWithoutInput < 1 || f.MaxStepsWithoutInput > 100:
+		c.add("max_steps_without_input", "must be between 1 and 100")
+		c.p.maxSteps = defaultMaxSteps
+	}
+}
+
+func (c *compiler) setVars(cn *cnode, n *Node, path string) {
+	if len(n.Set) == 0 {
+		c.add(join(path, "set"), "required: at least one variable")
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.Set)) {
+		vp := join(join(path, "set"), name)
+		if !keyPattern.MatchString(name) {
+			c.add(vp, "bad variable name %q: lower-case letters, digits and _, starting with a letter (at most 32)", name)
+			continue
+		}
+		tpl, err := parseTemplate(n.Set[name], false)
+		if err != nil {
+			c.add(vp, "template: %v", err)
+			continue
+		}
+		if c.needs(tpl) >= neverRank {
+			c.warn(vp, "never set: it uses %s, which the disclosure policy allows at no trust level", c.worst(tpl))
+		}
+		if tpl.words && !hasWords(c.f.DefaultLanguage) {
+			c.add(vp, "date and time words exist for en and es only")
+		}
+		for _, v := range tpl.vars() {
+			c.reads = append(c.reads, varRead{v, vp})
+		}
+		c.sets[name] = true
+		cn.set = append(cn.set, cset{name: name, tpl: tpl})
+	}
+}
+
+// vars checks that every variable read is set somewhere, and that there are not too many.
+func (c *compiler) vars() {
+	for _, r := range c.reads {
+		if !c.sets[r.name] {
+			c.add(r.path, "unknown variable vars.%s: no set node sets it and vars does not declare it", r.name)
+		}
+	}
+	if len(c.sets) > maxVars {
+		c.add("nodes", "%d variables; at most %d (call state travels in a URL)", len(c.sets), maxVars)
+	}
+}
+
+func (c *compiler) handoffTarget(cn *cnode, n *Node, path string) {
+	cn.queue = strings.TrimSpace(n.Queue)
+	cn.workflow = strings.TrimSpace(n.Workflow)
+	cn.sip = strings.TrimSpace(n.SIP)
+	cn.client = strings.TrimSpace(n.Client)
+	overrides := 0
+	for _, v := range []string{cn.workflow, cn.sip, cn.client} {
+		if v != "" {
+			overrides++
+		}
+	}
+	switch {
+	case cn.queue == "" && overrides == 0:
+		c.add(join(path, "queue"), "a handoff needs a target: queue, workflow, sip or client")
+	case overrides > 1:
+		c.add(path, "set at most one of workflow, sip and client")
+	}
+	if cn.workflow != "" && !workflowSID.MatchString(cn.workflow) {
+		c.add(join(path, "workflow"), "must be a TaskRouter workflow SID (WW and 32 hex digits)")
+	}
+	if cn.sip != "" {
+		if u, err := url.Parse(cn.sip); err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Opaque == "" || strings.ContainsAny(cn.sip, " <>\"") {
+			c.add(join(path, "sip"), "must be a sip: URI, like sip:agents@pbx.example.com")
+		}
+	}
+	if cn.client != "" && !clientID.MatchString(cn.client) {
+		c.add(join(path, "client"), "must be a Twilio Client identity: letters, digits and _ . @ - (at most 121)")
+	}
+}
+
+// checkAudioURL reports what is wrong with an audio URL, "" when nothing.
+func checkAudioURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case len(s) > 2000:
+		return "longer than 2000 characters"
+	case err != nil:
+		return "not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.Host == "" || u.Hostname() == "":
+		return "needs a host"
+	case u.User != nil:
+		return "must not carry a user name or password"
+	}
+	return ""
+}
+
+// text compiles a per-language template.
+func (c *compiler) text(path string, t Text, required, choice bool) ctext {
+	def := c.f.DefaultLanguage
+	defOK := c.declared(def) // else default_language is the one problem to report
+	if t == nil {
+		if required && defOK {
+			c.add(join(path, def), "missing %s text (the default language)", def)
+		}
+		return nil
+	}
+	ct := ctext{}
+	for _, lang := range slices.Sorted(maps.Keys(t)) {
+		lp := join(path, lang)
+		if !c.declared(lang) {
+			c.add(lp, "language %q is not declared in languages", lang)
+			continue
+		}
+		src := t[lang]
+		if strings.TrimSpace(src) == "" {
+			continue // not translated: the default language is said instead
+		}
+		tpl, err := parseTemplate(src, choice)
+		if err != nil {
+			c.add(lp, "template: %v", err)
+			continue
+		}
+		if c.needs(tpl) >= neverRank {
+			c.warn(lp, "never spoken: it says %s, which the disclosure policy allows at no trust level (the node's safe text, if any, is said instead)", c.worst(tpl))
+		}
+		if tpl.words && !hasWords(lang) {
+			c.add(lp, "date and time words exist for en and es only")
+		}
+		for _, v := range tpl.vars() {
+			c.reads = append(c.reads, varRead{v, lp})
+		}
+		ct[lang] = tpl
+	}
+	if strings.TrimSpace(t[def]) == "" && defOK {
+		c.add(join(path, def), "missing %s text (the default language)", def)
+	} else {
+		for _, lang := range c.p.langs {
+			if lang != def && strings.TrimSpace(t[lang]) == "" {
+				c.warn(join(path, lang), "no %s text: %s callers hear the %s text", lang, lang, def)
+			}
+		}
+	}
+	return ct
+}
