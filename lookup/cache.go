@@ -190,9 +190,12 @@ func (c *Cache) evictLocal(phones []string) {
 	}
 }
 
+// Region is the region of numbers written without a country code: the directory's.
+func (c *Cache) Region() string { return c.dir.Region() }
+
 // Resolve answers for the number at now, from Redis when it can.
 func (c *Cache) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
-	e164, err := Normalize(phone, DefaultRegion)
+	e164, err := Normalize(phone, c.Region())
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve: %w", err)
 	}

@@ -40,8 +40,9 @@ var (
 // Directory is the member directory in PostgreSQL (tables from Migrate). It is the source
 // of truth behind any cache; it implements Resolver and Writer.
 type Directory struct {
-	pool *pgxpool.Pool
-	w    Windows
+	pool   *pgxpool.Pool
+	w      Windows
+	region string // of numbers written without a country code
 }
 
 var (
@@ -52,8 +53,23 @@ var (
 // NewDirectory returns the directory in pool's database. Zero fields of w take their
 // DefaultWindows values.
 func NewDirectory(pool *pgxpool.Pool, w Windows) *Directory {
-	return &Directory{pool: pool, w: w.WithDefaults()}
+	return &Directory{pool: pool, w: w.WithDefaults(), region: DefaultRegion}
 }
+
+// InRegion returns the directory reading numbers written without a country code as
+// numbers of region (an ISO 3166 code; "" keeps DefaultRegion): in member writes and in
+// look-ups, here and in every tier over it.
+func (d *Directory) InRegion(region string) *Directory {
+	if region == "" {
+		region = DefaultRegion
+	}
+	c := *d
+	c.region = region
+	return &c
+}
+
+// Region is the region of numbers written without a country code.
+func (d *Directory) Region() string { return d.region }
 
 // Windows returns the windows the directory answers with.
 func (d *Directory) Windows() Windows { return d.w }
@@ -72,7 +88,7 @@ func (d *Directory) Resolve(ctx context.Context, phone string, now time.Time) (C
 // Candidates reads, in one query, the members behind phone with every activity that can
 // be relevant to a call from now to now+CandidateHorizon. Entry.Caller then picks.
 func (d *Directory) Candidates(ctx context.Context, phone string, now time.Time) (Entry, error) {
-	e164, err := Normalize(phone, DefaultRegion)
+	e164, err := Normalize(phone, d.region)
 	if err != nil {
 		return Entry{}, fmt.Errorf("lookup: resolve: %w", err)
 	}
@@ -199,7 +215,7 @@ func (d *Directory) PutMember(ctx context.Context, m Member) (Member, error) {
 // phones before and after. It returns them even with an error when the write may have
 // been committed.
 func (d *Directory) putMember(ctx context.Context, m Member) (Member, []string, error) {
-	m, err := cleanMember(m)
+	m, err := cleanMember(m, d.region)
 	if err != nil {
 		return Member{}, nil, err
 	}

@@ -26,8 +26,9 @@ type ImportRecord struct {
 
 // ImportOptions tune Import. Zero fields take the defaults in brackets.
 type ImportOptions struct {
-	BatchSize int // lines read, checked and merged at a time [20000]; memory grows with it
-	Workers   int // transactions merging at once, each on its own connection [2]
+	BatchSize int    // lines read, checked and merged at a time [20000]; memory grows with it
+	Region    string // of numbers written without a country code [DefaultRegion]
+	Workers   int    // transactions merging at once, each on its own connection [2]
 	// Progress, if set, is called after each batch with the running totals.
 	Progress func(ImportStats)
 }
@@ -152,7 +153,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidato
 	go func() {
 		defer reader.Done()
 		defer close(batches)
-		if err := readBatches(ctx, r, opts.BatchSize, batches); err != nil && !errors.Is(err, context.Canceled) {
+		if err := readBatches(ctx, r, opts.BatchSize, opts.Region, batches); err != nil && !errors.Is(err, context.Canceled) {
 			fail(err)
 		}
 	}()
@@ -239,7 +240,7 @@ type parsedBatch struct {
 // maxImportLine bounds one record: a member with many activities fits easily.
 const maxImportLine = 4 << 20
 
-func readBatches(ctx context.Context, r io.Reader, size int, out chan<- parsedBatch) error {
+func readBatches(ctx context.Context, r io.Reader, size int, region string, out chan<- parsedBatch) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxImportLine)
 	line := int64(0)
@@ -261,7 +262,7 @@ func readBatches(ctx context.Context, r io.Reader, size int, out chan<- parsedBa
 		if len(raw) == 0 {
 			return nil
 		}
-		b := parseBatch(raw, first)
+		b := parseBatch(raw, first, region)
 		select {
 		case out <- b:
 		case <-ctx.Done():
@@ -274,7 +275,7 @@ func readBatches(ctx context.Context, r io.Reader, size int, out chan<- parsedBa
 }
 
 // parseBatch decodes and checks lines on every CPU: phone normalization dominates.
-func parseBatch(raw [][]byte, first int64) parsedBatch {
+func parseBatch(raw [][]byte, first int64, region string) parsedBatch {
 	recs := make([]ImportRecord, len(raw))
 	errs := make([]error, len(raw))
 	workers := runtime.GOMAXPROCS(0)
@@ -287,7 +288,7 @@ func parseBatch(raw [][]byte, first int64) parsedBatch {
 				if raw[i] == nil {
 					continue
 				}
-				recs[i], errs[i] = parseRecord(raw[i])
+				recs[i], errs[i] = parseRecord(raw[i], region)
 			}
 		}()
 	}
@@ -312,12 +313,12 @@ func parseBatch(raw [][]byte, first int64) parsedBatch {
 	return b
 }
 
-func parseRecord(line []byte) (ImportRecord, error) {
+func parseRecord(line []byte, region string) (ImportRecord, error) {
 	var rec ImportRecord
 	if err := json.Unmarshal(line, &rec); err != nil {
 		return rec, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	m, err := cleanMember(rec.Member)
+	m, err := cleanMember(rec.Member, region)
 	if err != nil {
 		return rec, err
 	}

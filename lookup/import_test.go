@@ -73,3 +73,25 @@ func TestImportRejectsBadLines(t *testing.T) {
 		})
 	}
 }
+
+// TestImportInRegion: numbers without a country code are read in ImportOptions.Region, and
+// a directory in that region finds them written the same way.
+func TestImportInRegion(t *testing.T) {
+	pool := newPool(t)
+	line := `{"id":"GB1","first_name":"Imogen","phones":["020 7946 0018"]}` + "\n"
+	if _, err := Import(ctxT(t), pool, strings.NewReader(line), nil, ImportOptions{}); err == nil {
+		t.Fatal("a British number without its country code was imported as a US one")
+	}
+	if _, err := Import(ctxT(t), pool, strings.NewReader(line), nil, ImportOptions{Region: "GB"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := NewDirectory(pool, DefaultWindows).InRegion("GB")
+	for _, number := range []string{"+442079460018", "020 7946 0018"} {
+		if c, err := dir.Resolve(ctxT(t), number, now); err != nil || len(c.Members) != 1 || c.Members[0].FirstName != "Imogen" {
+			t.Errorf("Resolve(%q) in GB = %+v, %v", number, c, err)
+		}
+	}
+	if _, err := NewDirectory(pool, DefaultWindows).Resolve(ctxT(t), "020 7946 0018", now); err == nil {
+		t.Error("a US directory read 020 7946 0018 as a valid number")
+	}
+}

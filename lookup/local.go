@@ -139,7 +139,7 @@ func (l *Local) shardOf(e164 string) *localShard {
 
 // Resolve answers for the number at now: from memory when it can, else through the Cache.
 func (l *Local) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
-	e164, err := Normalize(phone, DefaultRegion)
+	e164, err := Normalize(phone, l.next.Region())
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve: %w", err)
 	}

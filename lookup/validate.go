@@ -39,7 +39,7 @@ func fieldErr(field, msg string) *FieldError { return &FieldError{Field: field, 
 
 // cleanMember checks m as a write and returns it normalized: text trimmed, defaults
 // filled in, language canonical, phones in E.164, without duplicates, sorted.
-func cleanMember(m Member) (Member, error) {
+func cleanMember(m Member, region string) (Member, error) {
 	m.ID = strings.TrimSpace(m.ID)
 	if err := checkID("id", m.ID); err != nil {
 		return Member{}, err
@@ -60,7 +60,7 @@ func cleanMember(m Member) (Member, error) {
 	if m.TimeZone, err = cleanTimeZone(m.TimeZone); err != nil {
 		return Member{}, err
 	}
-	if m.Phones, err = cleanPhones(m.Phones); err != nil {
+	if m.Phones, err = cleanPhones(m.Phones, region); err != nil {
 		return Member{}, err
 	}
 	// Set by the directory.
@@ -138,7 +138,7 @@ func cleanTimeZone(s string) (string, error) {
 
 var knownZones sync.Map // IANA names LoadLocation accepted
 
-func cleanPhones(phones []string) ([]string, error) {
+func cleanPhones(phones []string, region string) ([]string, error) {
 	if len(phones) == 0 {
 		return nil, fieldErr("phones", "at least one phone number is required")
 	}
@@ -148,7 +148,7 @@ func cleanPhones(phones []string) ([]string, error) {
 	out := make([]string, 0, len(phones))
 	seen := make(map[string]bool, len(phones))
 	for i, p := range phones {
-		e164, err := Normalize(p, DefaultRegion)
+		e164, err := Normalize(p, region)
 		if err != nil {
 			return nil, fieldErr("phones["+strconv.Itoa(i)+"]", "is not a valid phone number")
 		}

@@ -53,7 +53,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				st.Members, st.Phones, st.Activities, st.Elapsed.Seconds())
 		}
 	}
-	st, err := lookup.Import(ctx, d.pool, in, d.cache, lookup.ImportOptions{BatchSize: *batch, Progress: progress})
+	st, err := lookup.Import(ctx, d.pool, in, d.cache, lookup.ImportOptions{BatchSize: *batch, Region: cfg.DefaultRegion, Progress: progress})
 	if err != nil {
 		return err
 	}

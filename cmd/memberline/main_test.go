@@ -135,3 +135,39 @@ func TestDebugAddrServesProfilerApart(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultRegionReachesEveryNumber: with DEFAULT_REGION=GB a number written the British
+// way is stored, looked up and recognized as the same E.164 number a call comes from.
+func TestDefaultRegionReachesEveryNumber(t *testing.T) {
+	base, env := startService(t, map[string]string{"DEFAULT_REGION": "GB"})
+	send := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+env["ADMIN_TOKEN"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	code, body := send(http.MethodPut, "/api/v1/members/GB1", `{"first_name":"Imogen","tier":"Gold","time_zone":"Europe/London","phones":["020 7946 0018"]}`)
+	if code != http.StatusOK || !strings.Contains(body, `"+442079460018"`) {
+		t.Fatalf("PUT a member with a British number = %d %s, want it stored as +442079460018", code, body)
+	}
+	if code, body := send(http.MethodGet, "/api/v1/lookup?phone=020%207946%200018", ""); code != http.StatusOK || !strings.Contains(body, "Imogen") {
+		t.Fatalf("lookup of the British number = %d %s", code, body)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"call", "-url", base, "+442079460018"}, envOf(env), strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("call: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "Welcome back, Imogen.") {
+		t.Errorf("a call from +442079460018 hears:\n%s", out.String())
+	}
+}

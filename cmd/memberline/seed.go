@@ -35,7 +35,7 @@ func nextWeekday(today time.Time) int {
 var demoMembers = []demoMember{
 	{
 		member: lookup.Member{ID: "1001", FirstName: "Dana", LastName: "Whitfield", Tier: "Diamond",
-			Language: "en-US", TimeZone: "America/New_York", Phones: []string{"+14045550123", "(404) 555-0199"}},
+			Language: "en-US", TimeZone: "America/New_York", Phones: []string{"+14045550123", "+14045550199"}}, // E.164: demo data is read in any DEFAULT_REGION
 		activity: &demoActivity{id: "t1", kind: "trip", summary: "Flight DL1234 to Atlanta", place: "Atlanta",
 			reference: "HX7Q2P", days: func(time.Time) int { return 1 }, hour: 14, minute: 5, hours: 2},
 	},

@@ -77,7 +77,7 @@ func connect(ctx context.Context, cfg config) (*deps, error) {
 		return nil, err
 	}
 	windows := lookup.Windows{Upcoming: cfg.UpcomingWindow, Recent: cfg.RecentWindow}
-	d.cache = lookup.NewCache(lookup.NewDirectory(pool, windows), d.rdb, lookup.CacheOptions{
+	d.cache = lookup.NewCache(lookup.NewDirectory(pool, windows).InRegion(cfg.DefaultRegion), d.rdb, lookup.CacheOptions{
 		TTL:     cfg.CacheTTL,
 		Windows: windows,
 	})
