@@ -150,6 +150,26 @@ type Input struct {
 	RecordingSeconds int    `json:"recording_seconds,omitempty"`
 }
 
+// How the engine understood the caller at the node a turn resumed (Heard.Kind).
+const (
+	HeardDigits       = "digits"        // keys that chose an option (Value: the keys)
+	HeardKeyword      = "keyword"       // words that chose an option (Value: its keyword)
+	HeardName         = "name"          // a member's first name, said at choose_member
+	HeardSilence      = "silence"       // no input, or nothing recorded
+	HeardNoMatch      = "no_match"      // input that chose nothing
+	HeardMemberNumber = "member_number" // a member number keyed at identify
+	HeardPIN          = "pin"           // a PIN keyed at verify
+	HeardConsent      = "consent"       // an answer to remember (Value: "yes" or "no")
+	HeardRecording    = "recording"     // a recording made at record
+)
+
+// Heard is how the engine understood what the caller did. Value never holds free speech,
+// a member number or a PIN.
+type Heard struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value,omitempty"`
+}
+
 // State is everything the engine needs to resume a call at the next webhook. The IVR edge
 // carries it between webhooks (signed), so it stays small.
 type State struct {
@@ -272,6 +292,13 @@ type Turn struct {
 	// (pinned) like any other. Follow does exactly this, bounded by MaxGotos so flows that
 	// go to each other cannot loop.
 	GotoFlow string
-	// Trace explains the path taken, one line per node, for simulation and tests.
+	// Visited are the nodes the turn went through, in order: on a resumed turn the node
+	// that waited first. A node is listed again only when the turn comes back to it.
+	Visited []string
+	// Heard is how the caller's input was understood at the node a resumed turn started
+	// at; zero on a call's first turn.
+	Heard Heard
+	// Trace explains the path taken, one line per node, for simulation and tests. Records
+	// and reports read Visited and Heard, never the trace.
 	Trace []string
 }

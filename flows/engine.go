@@ -37,6 +37,7 @@ func (f *Flow) Start(call Call) (Turn, error) {
 	var r run
 	r.init(p, call, st)
 	r.text.size = firstTurnText
+	r.turn.Visited = make([]string, 0, 16) // a first turn passes many nodes before it asks
 	if err := r.walk(p.start); err != nil {
 		return Turn{}, err
 	}
@@ -71,6 +72,7 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 	}
 	var r run
 	r.init(p, call, st)
+	r.visit(n.id)
 	switch NodeType(n.typ) {
 	case NodeGather:
 		err = r.resumeGather(n, in)
@@ -121,6 +123,8 @@ func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, er
 		}
 		nt.Actions = append(turn.Actions[:len(turn.Actions):len(turn.Actions)], nt.Actions...)
 		nt.Trace = append(turn.Trace[:len(turn.Trace):len(turn.Trace)], nt.Trace...)
+		nt.Visited = append(turn.Visited[:len(turn.Visited):len(turn.Visited)], nt.Visited...)
+		nt.Heard = turn.Heard
 		turn = nt
 	}
 	return turn, nil
@@ -209,6 +213,23 @@ func (p *program) language(m *Member) string {
 	return p.defaultLang
 }
 
+// visit records that the turn is at node id.
+func (r *run) visit(id string) {
+	if v := r.turn.Visited; len(v) == 0 || v[len(v)-1] != id {
+		if v == nil {
+			r.turn.Visited = make([]string, 0, 4)
+		}
+		r.turn.Visited = append(r.turn.Visited, id)
+	}
+}
+
+// heard records how the caller's input was understood; the first understanding stands.
+func (r *run) heard(kind, value string) {
+	if r.turn.Heard.Kind == "" {
+		r.turn.Heard = Heard{Kind: kind, Value: value}
+	}
+}
+
 func (r *run) done() Turn {
 	r.turn.State = r.st
 	r.turn.Trace = r.text.finish()
@@ -268,6 +289,7 @@ func (r *run) walk(id string) error {
 		if n == nil {
 			return fmt.Errorf("%w: unknown node %q", ErrInvalid, id) // Validate prevents this
 		}
+		r.visit(n.id)
 		switch NodeType(n.typ) {
 		case NodeSay:
 			lang := r.say(n, n.say, &r.turn.Actions)
@@ -624,6 +646,12 @@ func (r *run) listMembers(n *cnode, g *Gather) {
 
 // fail handles no input or no match at n: a retry while any are left, else the way out.
 func (r *run) fail(n *cnode, what string) error {
+	switch what {
+	case "no input":
+		r.heard(HeardSilence, "")
+	case "no match":
+		r.heard(HeardNoMatch, "")
+	}
 	if r.st.Attempts < n.retries {
 		r.st.Attempts++
 		r.trace("%s %s: %s → retry %d of %d", n.typ, n.id, what, r.st.Attempts, n.retries)

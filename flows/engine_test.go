@@ -927,3 +927,53 @@ func BenchmarkResumeKnownMember(b *testing.B) {
 		b.Fatalf("turn = %+v", turn)
 	}
 }
+
+// TestTurnsSayWhereTheyWentAndWhatTheyHeard: every turn lists the nodes it went through
+// and how the caller's input was understood, as fields (records and reports read them,
+// never the trace).
+func TestTurnsSayWhereTheyWentAndWhatTheyHeard(t *testing.T) {
+	f := Default()
+	member := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), at(11, 30, 18, 0))))
+	first := []string{"start", "greet", "trust", "tier", "thanks_elite", "activity", "upcoming_trip", "reference", "about_activity"}
+	stranger := Call{Now: now, Caller: Caller{Phone: "+12125550000"}}
+	env := SimEnv{
+		Identify: func(string) *Member { m := sam(nil); return &m },
+		Verify:   func(_, pin string) bool { return pin == "2580" },
+	}
+	type step struct {
+		visited []string
+		heard   Heard
+	}
+	for _, tc := range []struct {
+		name   string
+		call   Call
+		inputs []Input
+		want   []step
+	}{
+		{"keys", member, []Input{{Digits: "1"}}, []step{{first, Heard{}}, {[]string{"about_activity", "agent_activity"}, Heard{HeardDigits, "1"}}}},
+		{"words", member, []Input{{Speech: "yes please"}}, []step{{first, Heard{}}, {[]string{"about_activity", "agent_activity"}, Heard{HeardKeyword, "yes"}}}},
+		{"no match", member, []Input{{Digits: "7"}}, []step{{first, Heard{}}, {[]string{"about_activity"}, Heard{HeardNoMatch, ""}}}},
+		{"silence", member, []Input{{}}, []step{{first, Heard{}}, {[]string{"about_activity"}, Heard{HeardSilence, ""}}}},
+		{"menu", member, []Input{{Digits: "2"}, {Digits: "3"}}, []step{{first, Heard{}},
+			{[]string{"about_activity", "menu"}, Heard{HeardDigits, "2"}}, {[]string{"menu", "tell_tier", "goodbye"}, Heard{HeardDigits, "3"}}}},
+		{"member number and PIN", stranger, []Input{{Digits: "2002"}, {Digits: "2580"}}, []step{
+			{[]string{"start", "welcome_unknown", "member_number"}, Heard{}},
+			{[]string{"member_number", "verify_member"}, Heard{HeardMemberNumber, ""}},
+			{[]string{"verify_member", "remember_number"}, Heard{HeardPIN, ""}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := Simulate(f, tc.call, tc.inputs, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tr.Steps) != len(tc.want) {
+				t.Fatalf("%d turns, want %d", len(tr.Steps), len(tc.want))
+			}
+			for i, st := range tr.Steps {
+				if !reflect.DeepEqual(st.Turn.Visited, tc.want[i].visited) || st.Turn.Heard != tc.want[i].heard {
+					t.Errorf("turn %d: visited %q, heard %+v; want %q, %+v", i, st.Turn.Visited, st.Turn.Heard, tc.want[i].visited, tc.want[i].heard)
+				}
+			}
+		})
+	}
+}

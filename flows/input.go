@@ -28,6 +28,7 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 		for i, o := range n.options {
 			if o.digits != "" && o.digits == digits {
 				r.st.Attempts = 0
+				r.heard(HeardDigits, digits)
 				r.trace("gather %s: digits %s → option %d → %s", n.id, digits, i+1, o.next)
 				return r.walk(o.next)
 			}
@@ -68,6 +69,7 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 	}
 	r.st.Attempts = 0
 	next := n.options[best].next
+	r.heard(HeardKeyword, said)
 	r.trace("gather %s: said %q → option %d → %s", n.id, said, best+1, next)
 	return r.walk(next)
 }
@@ -105,7 +107,7 @@ func (r *run) resumeChoose(n *cnode, in Input) error {
 	if digits == "" && speech == "" {
 		return r.fail(n, "no input")
 	}
-	chosen, how := -1, ""
+	chosen, how, heard := -1, "", Heard{Kind: HeardDigits, Value: digits}
 	if digits != "" {
 		if k, err := strconv.Atoi(digits); err == nil && len(digits) == 1 && k >= 1 && k <= len(ms) {
 			chosen, how = k-1, "digits "+digits
@@ -120,7 +122,7 @@ func (r *run) resumeChoose(n *cnode, in Input) error {
 					chosen = -1
 					break
 				}
-				chosen, how = i, "said a first name"
+				chosen, how, heard = i, "said a first name", Heard{Kind: HeardName}
 			}
 		}
 	}
@@ -129,6 +131,7 @@ func (r *run) resumeChoose(n *cnode, in Input) error {
 	}
 	r.choose(&ms[chosen])
 	r.st.Attempts = 0
+	r.heard(heard.Kind, heard.Value)
 	r.trace("choose_member %s: %s → member %d → %s", n.id, how, chosen+1, n.next)
 	return r.walk(n.next)
 }
@@ -138,9 +141,11 @@ func (r *run) resumeIdentify(n *cnode, in Input) error {
 	if digits == "" {
 		next := first(n.noInput, n.notFound)
 		r.st.Attempts = 0
+		r.heard(HeardSilence, "")
 		r.trace("identify %s: no input → %s", n.id, next)
 		return r.walk(next)
 	}
+	r.heard(HeardMemberNumber, "")
 	if !isKeypadNumber(digits) {
 		return r.fail(n, "not found")
 	}
@@ -203,6 +208,7 @@ func (r *run) resumeVerify(n *cnode, in Input) error {
 		r.trace("verify %s: no member to verify → %s", n.id, n.notFound)
 		return r.walk(n.notFound)
 	}
+	r.heard(HeardPIN, "")
 	if !isPIN(digits) {
 		return r.fail(n, "wrong PIN")
 	}
@@ -246,8 +252,10 @@ func (r *run) resumeRemember(n *cnode, in Input) error {
 	r.st.Attempts = 0
 	if strings.TrimSpace(in.Digits) == "1" && r.cannotRemember() == "" {
 		r.turn.Remember = &RememberRequest{MemberID: r.member.ID, Phone: r.call.Caller.Phone}
+		r.heard(HeardConsent, "yes")
 		r.trace("remember %s: consented → %s", n.id, n.next)
 	} else {
+		r.heard(HeardConsent, "no")
 		r.trace("remember %s: declined → %s", n.id, n.next)
 	}
 	return r.walk(n.next)
@@ -258,9 +266,11 @@ func (r *run) resumeRecord(n *cnode, in Input) error {
 	r.st.Attempts = 0
 	if strings.TrimSpace(in.RecordingURL) == "" {
 		next := first(n.noInput, n.next)
+		r.heard(HeardSilence, "")
 		r.trace("record %s: nothing recorded → %s", n.id, next)
 		return r.walk(next)
 	}
+	r.heard(HeardRecording, "")
 	r.trace("record %s: %d s recorded → %s", n.id, in.RecordingSeconds, n.next)
 	return r.walk(n.next)
 }

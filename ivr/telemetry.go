@@ -226,62 +226,33 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		Kind: calls.KindStep, CallSID: r.PostFormValue("CallSid"), At: s.cfg.Now(), Route: route,
 		Called: r.PostFormValue("To"), Caller: caller.Phone, CallerMasked: lookup.Mask(caller.Phone),
 		Recognized: recognized, MemberID: member, Flow: turn.State.Flow, Version: turn.State.Version,
-		Nodes: nodesOf(turn.Trace), Outcome: outcome,
+		Nodes: turn.Visited, Outcome: outcome,
 	}
 	if caller.Phone == "" {
 		ev.CallerMasked = ""
 	}
 	if route == "gather" {
-		ev.Input = inputOf(turn.Trace)
+		ev.Input = recordedInput(turn.Heard)
 	}
 	s.deps.Calls.Record(ev)
 }
 
-// nodesOf reads the node ids from the engine's trace: every line starts with the node's
-// type and id ("gather menu: digits 1 → option 1 → trip").
-func nodesOf(lines []string) []string {
-	nodes := make([]string, 0, len(lines))
-	for _, l := range lines {
-		_, rest, ok := strings.Cut(l, " ")
-		if !ok {
-			continue
-		}
-		if i := strings.IndexAny(rest, ": "); i >= 0 {
-			rest = rest[:i]
-		}
-		if rest != "" {
-			nodes = append(nodes, rest)
-		}
-	}
-	return nodes
-}
-
-// inputOf says what the caller did at the node a gather webhook resumed, from the first
-// line of the trace: the digits, the matched option word, or what kind of input it was.
-// Free speech is never kept: an answer that matched no option is "unmatched".
-func inputOf(lines []string) string {
-	if len(lines) == 0 {
-		return ""
-	}
-	l := lines[0]
-	if _, d, ok := strings.Cut(l, ": digits "); ok {
-		d, _, _ = strings.Cut(d, " ")
-		return d
-	}
-	if _, w, ok := strings.Cut(l, `: said "`); ok {
-		w, _, _ = strings.Cut(w, `"`)
-		return w
-	}
-	switch {
-	case strings.Contains(l, "said a first name"):
+// recordedInput is what a call record keeps of the caller's input at a gather webhook:
+// the keys or the keyword of the option chosen, or the kind of input; nothing for a PIN
+// or a consent, which no report counts.
+func recordedInput(h flows.Heard) string {
+	switch h.Kind {
+	case flows.HeardDigits, flows.HeardKeyword:
+		return h.Value
+	case flows.HeardName:
 		return "name"
-	case strings.Contains(l, "no match"):
+	case flows.HeardNoMatch:
 		return "unmatched"
-	case strings.Contains(l, "no input"), strings.Contains(l, "nothing recorded"):
+	case flows.HeardSilence:
 		return "none"
-	case strings.HasPrefix(l, "identify "):
+	case flows.HeardMemberNumber:
 		return "member_number"
-	case strings.HasPrefix(l, "record "):
+	case flows.HeardRecording:
 		return "recording"
 	}
 	return ""
