@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -43,13 +43,13 @@ func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
 		switch {
 		case !ok || secret == "":
 		case s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1:
-			p = principal{name: actorHeader(r), role: admin.RoleAdmin, bootstrap: true}
+			p = principal{name: actorHeader(r), role: auth.RoleAdmin, bootstrap: true}
 		case s.deps.Admin != nil:
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			t, err := s.deps.Admin.Authenticate(ctx, secret)
 			cancel()
 			switch {
-			case errors.Is(err, admin.ErrUnauthorized):
+			case errors.Is(err, auth.ErrUnauthorized):
 			case err != nil:
 				s.log.ErrorContext(r.Context(), "token check failed", "err", err)
 				writeError(w, codeUnavailable, "", "tokens cannot be checked right now")
@@ -68,7 +68,7 @@ func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
 			writeError(w, codeRateLimited, "", "too many requests with this token; retry later")
 			return
 		}
-		if !admin.Allows(p.role, need) {
+		if !auth.Allows(p.role, need) {
 			writeError(w, codeForbidden, "", "this token's role ("+p.role+") may not do this; it needs "+need)
 			return
 		}

@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/lookup"
 )
 
-func tokenServer(t *testing.T, cfg Config) (http.Handler, *admin.Store) {
+func tokenServer(t *testing.T, cfg Config) (http.Handler, *auth.Store) {
 	t.Helper()
-	pool := testenv.Postgres(t, testenv.Key("lookup+admin", lookup.Migrations, admin.Migrations), testenv.All(lookup.Migrate, admin.Migrate))
+	pool := testenv.Postgres(t, testenv.Key("lookup+admin", lookup.Migrations, auth.Migrations), testenv.All(lookup.Migrate, auth.Migrate))
 	rdb, prefix := testenv.Redis(t)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
-	store := admin.NewStore(pool)
+	store := auth.NewStore(pool)
 	cfg.AdminToken, cfg.Now = testAdminToken, func() time.Time { return testNow }
 	return New(cfg, Deps{Resolver: cache, Members: cache, Admin: store,
 		PINs: lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})}), store
@@ -121,16 +121,16 @@ func TestRequiredRole(t *testing.T) {
 		roles[rt.method+" "+Prefix+rt.path] = rt.role
 	}
 	for _, tc := range []struct{ method, route, want string }{
-		{http.MethodGet, "/api/v1/flows/{flowID}", admin.RoleViewer},
-		{http.MethodGet, "/api/v1/members", admin.RoleViewer},
-		{http.MethodPut, "/api/v1/flows/{flowID}", admin.RoleEditor},
-		{http.MethodPost, "/api/v1/flows/{flowID}/simulate", admin.RoleEditor},
-		{http.MethodDelete, "/api/v1/members/{memberID}/consents/{phone}", admin.RoleEditor},
-		{http.MethodPost, "/api/v1/flows/{flowID}/publish", admin.RolePublisher},
-		{http.MethodPost, "/api/v1/flows/{flowID}/rollback", admin.RolePublisher},
-		{http.MethodPut, "/api/v1/bindings", admin.RolePublisher},
-		{http.MethodGet, "/api/v1/tokens", admin.RoleAdmin},
-		{http.MethodGet, "/api/v1/actions", admin.RoleAdmin},
+		{http.MethodGet, "/api/v1/flows/{flowID}", auth.RoleViewer},
+		{http.MethodGet, "/api/v1/members", auth.RoleViewer},
+		{http.MethodPut, "/api/v1/flows/{flowID}", auth.RoleEditor},
+		{http.MethodPost, "/api/v1/flows/{flowID}/simulate", auth.RoleEditor},
+		{http.MethodDelete, "/api/v1/members/{memberID}/consents/{phone}", auth.RoleEditor},
+		{http.MethodPost, "/api/v1/flows/{flowID}/publish", auth.RolePublisher},
+		{http.MethodPost, "/api/v1/flows/{flowID}/rollback", auth.RolePublisher},
+		{http.MethodPut, "/api/v1/bindings", auth.RolePublisher},
+		{http.MethodGet, "/api/v1/tokens", auth.RoleAdmin},
+		{http.MethodGet, "/api/v1/actions", auth.RoleAdmin},
 	} {
 		if got := roles[tc.method+" "+tc.route]; got != tc.want {
 			t.Errorf("%s %s needs %s, want %s", tc.method, tc.route, got, tc.want)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
@@ -85,7 +85,7 @@ var errAnswered = errors.New("already answered")
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err error) {
 	var (
 		lfe   *lookup.FieldError
-		afe   *admin.FieldError
+		afe   *auth.FieldError
 		probs flows.Problems
 		stale *flowstore.StaleError
 	)
@@ -112,7 +112,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err 
 			"the change was stored but the cache could not be invalidated; retrying the request is safe")
 	case errors.Is(err, lookup.ErrInvalid):
 		writeError(w, codeInvalid, field, err.Error())
-	case errors.Is(err, admin.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		writeError(w, codeNotFound, "name", "no such token")
 	case errors.Is(err, calls.ErrNotFound):
 		writeError(w, codeNotFound, "call_sid", "no record of that call")

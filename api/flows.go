@@ -21,10 +21,10 @@ import (
 )
 
 // Flow admin API: drafts with optimistic locking (ETag / If-Match), validation,
-// publishing, versions, diffs, rollback, bindings, simulation and the audit log. The
+// publishing, versions, diffs, rollback, bindings, simulation and the flow history. The
 // store does the work; this file maps HTTP to it and its errors to statuses.
 
-// ActorHeader names who makes a change, for the audit log and version authors.
+// ActorHeader names who makes a change, for the flow history and version authors.
 const ActorHeader = "X-Memberline-Actor"
 
 const defaultActor = "admin"
@@ -484,7 +484,7 @@ func (s *Server) handlePutBindings() http.Handler {
 func (s *Server) handleFlowHistory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := flowstore.AuditFilter{Flow: q.Get("flow")}
+		f := flowstore.HistoryFilter{Flow: q.Get("flow")}
 		if v := q.Get("since"); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
@@ -501,7 +501,7 @@ func (s *Server) handleFlowHistory() http.Handler {
 			}
 			f.Limit = n
 		}
-		entries, err := s.deps.Flows.Audit(r.Context(), f)
+		entries, err := s.deps.Flows.History(r.Context(), f)
 		if err != nil {
 			s.fail(w, r, "", err)
 			return

@@ -70,13 +70,13 @@ func (st stack) build(t *testing.T, cache *lookup.Cache, rdb redis.UniversalClie
 	}
 	edge := ivr.New(st.edge, st.edgeDeps)
 	st.apiDeps.Edge = edge
-	admin := New(st.api, st.apiDeps)
+	adminAPI := New(st.api, st.apiDeps)
 	h := &harness{t: t, cache: cache, rdb: rdb}
 	h.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, ivr.Prefix) {
 			edge.ServeHTTP(w, r)
 		} else {
-			admin.ServeHTTP(w, r)
+			adminAPI.ServeHTTP(w, r)
 		}
 	})
 	h.Twilio = twiliotest.Twilio{T: t, Handler: h.handler, PublicURL: testPublicURL,

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/auth"
 )
 
 // Prefix is where the admin API is mounted.
@@ -23,10 +23,10 @@ type route struct {
 // consents; publisher also publishes, rolls back and binds numbers; admin also manages
 // tokens and reads the admin audit.
 const (
-	viewer    = admin.RoleViewer
-	editor    = admin.RoleEditor
-	publisher = admin.RolePublisher
-	adminRole = admin.RoleAdmin
+	viewer    = auth.RoleViewer
+	editor    = auth.RoleEditor
+	publisher = auth.RolePublisher
+	adminRole = auth.RoleAdmin
 )
 
 // table is the one table of the admin API: every URL, the role it needs, its handler.

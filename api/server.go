@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/memberline/memberline/admin"
+	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
@@ -42,7 +42,7 @@ type Deps struct {
 	Flows    *flowstore.Store // drafts, versions, bindings, the flow history
 	Edge     Edge             // simulation; required with Flows
 	PINs     *lookup.PINs     // PINs and consents; nil: PINs are not configured
-	Admin    *admin.Store     // named tokens and the admin audit; nil: the bootstrap token only
+	Admin    *auth.Store      // named tokens and the admin audit; nil: the bootstrap token only
 	Calls    *calls.Store     // call records and reports
 }
 
@@ -51,7 +51,7 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	log     *slog.Logger
-	limiter *admin.Limiter
+	limiter *auth.Limiter
 	handler http.Handler
 }
 
@@ -72,7 +72,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.AdminRate == 0 {
 		cfg.AdminRate, cfg.AdminBurst = 20, 40
 	}
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, limiter: admin.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, limiter: auth.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))}
 	s.handler = s.routes()
 	return s
 }

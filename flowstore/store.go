@@ -78,7 +78,7 @@ func seedDefault(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, err := tx.Exec(ctx, qSeedBinding, DefaultID, SystemActor); err != nil {
 			return fmt.Errorf("flows: seed default: %w", err)
 		}
-		if err := audit(ctx, tx, SystemActor, "publish", DefaultID, 1, map[string]any{"message": "built-in flow", "seeded": true}); err != nil {
+		if err := addHistory(ctx, tx, SystemActor, "publish", DefaultID, 1, map[string]any{"message": "built-in flow", "seeded": true}); err != nil {
 			return err
 		}
 		return bump(ctx, tx)
@@ -131,8 +131,8 @@ type Bindings struct {
 	Numbers map[string]string `json:"numbers"`
 }
 
-// AuditEntry is one change: who, when, what.
-type AuditEntry struct {
+// HistoryEntry is one change: who, when, what.
+type HistoryEntry struct {
 	ID      int64           `json:"id"`
 	At      time.Time       `json:"at"`
 	Actor   string          `json:"actor"`
@@ -142,9 +142,9 @@ type AuditEntry struct {
 	Detail  json.RawMessage `json:"detail"`
 }
 
-// AuditFilter narrows Audit: by flow, from a time on, at most Limit entries (default 100,
+// HistoryFilter narrows History: by flow, from a time on, at most Limit entries (default 100,
 // at most 1000), oldest first.
-type AuditFilter struct {
+type HistoryFilter struct {
 	Flow  string
 	Since time.Time
 	Limit int
@@ -197,7 +197,7 @@ func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string)
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "create", id, 0, map[string]any{"rev": d.Rev})
+		return addHistory(ctx, tx, actor, "create", id, 0, map[string]any{"rev": d.Rev})
 	})
 	if err != nil {
 		return Draft{}, fmt.Errorf("flows: create %s: %w", id, err)
@@ -258,7 +258,7 @@ func (s *Store) SaveDraft(ctx context.Context, id string, doc []byte, ifRev int6
 		if diff, err := flows.DiffDocuments(cur.Document, doc); err == nil {
 			detail["changes"] = diff.Paths(20)
 		}
-		return audit(ctx, tx, actor, "save", id, 0, detail)
+		return addHistory(ctx, tx, actor, "save", id, 0, detail)
 	})
 	if err != nil {
 		return Draft{}, fmt.Errorf("flows: save draft %s: %w", id, err)
@@ -290,7 +290,7 @@ func (s *Store) Publish(ctx context.Context, id, actor, message string) (Version
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "publish", id, v.Version, map[string]any{"message": message, "rev": cur.Rev})
+		return addHistory(ctx, tx, actor, "publish", id, v.Version, map[string]any{"message": message, "rev": cur.Rev})
 	})
 	if err != nil {
 		return VersionInfo{}, fmt.Errorf("flows: publish %s: %w", id, err)
@@ -321,7 +321,7 @@ func (s *Store) Rollback(ctx context.Context, id string, n int, actor, message s
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "rollback", id, v.Version, map[string]any{"message": message, "rollback_of": n})
+		return addHistory(ctx, tx, actor, "rollback", id, v.Version, map[string]any{"message": message, "rollback_of": n})
 	})
 	if err != nil {
 		return VersionInfo{}, fmt.Errorf("flows: rollback %s to %d: %w", id, n, err)
@@ -527,7 +527,7 @@ func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bind
 				return err
 			}
 		}
-		if err := audit(ctx, tx, actor, "bindings", "", 0, map[string]any{"old": old, "new": b}); err != nil {
+		if err := addHistory(ctx, tx, actor, "bindings", "", 0, map[string]any{"old": old, "new": b}); err != nil {
 			return err
 		}
 		return bump(ctx, tx)
@@ -538,8 +538,9 @@ func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bind
 	return s.Bindings(ctx)
 }
 
-// Audit returns audit entries, oldest first.
-func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+// History returns the flow history (creates, saves, publishes, rollbacks and binding
+// changes), oldest first.
+func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryEntry, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -552,8 +553,8 @@ func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("flows: audit: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
-		var e AuditEntry
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEntry, error) {
+		var e HistoryEntry
 		var detail []byte
 		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.Flow, &e.Version, &detail)
 		e.Detail = json.RawMessage(detail)
@@ -565,7 +566,7 @@ func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) 
 	return out, nil
 }
 
-func audit(ctx context.Context, tx pgx.Tx, actor, action, flow string, version int, detail any) error {
+func addHistory(ctx context.Context, tx pgx.Tx, actor, action, flow string, version int, detail any) error {
 	raw, err := json.Marshal(detail)
 	if err != nil {
 		return err

@@ -235,7 +235,7 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if f, err := s.Live(ctx, "+18005550199"); err != nil || f.ID != "sales" {
 		t.Fatalf("live for the bound number = %v, %v", f, err)
 	}
-	entries, err := s.Audit(ctx, flowstore.AuditFilter{Flow: flowstore.DefaultID})
+	entries, err := s.History(ctx, flowstore.HistoryFilter{Flow: flowstore.DefaultID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,11 +246,11 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if got, want := strings.Join(actions, " "), "system:publish ana:save ana:publish ben:rollback"; got != want {
 		t.Errorf("audit = %q, want %q", got, want)
 	}
-	all, _ := s.Audit(ctx, flowstore.AuditFilter{})
-	if later, err := s.Audit(ctx, flowstore.AuditFilter{Since: all[len(all)-1].At.Add(time.Second)}); err != nil || len(later) != 0 {
+	all, _ := s.History(ctx, flowstore.HistoryFilter{})
+	if later, err := s.History(ctx, flowstore.HistoryFilter{Since: all[len(all)-1].At.Add(time.Second)}); err != nil || len(later) != 0 {
 		t.Errorf("audit since after the last entry = %v, %v", later, err)
 	}
-	if since, _ := s.Audit(ctx, flowstore.AuditFilter{Since: all[len(all)-1].At}); len(since) == 0 {
+	if since, _ := s.History(ctx, flowstore.HistoryFilter{Since: all[len(all)-1].At}); len(since) == 0 {
 		t.Error("audit since the last entry's time lacks it")
 	}
 	if last := all[len(all)-1]; last.Action != "bindings" || !strings.Contains(string(last.Detail), "+18005550199") {

@@ -22,12 +22,12 @@ func TestImportArrows(t *testing.T) {
 		"flowstore":            {"ivr", "api", "lookup", "cmd/", "github.com/redis/go-redis"},
 		"ivr":                  {"api", "console", "cmd/"},
 		"api":                  {"ivr", "console", "cmd/"},
-		"console":              {"ivr", "api", "flows", "lookup", "calls", "admin", "cmd/"},
+		"console":              {"ivr", "api", "flows", "lookup", "calls", "auth", "cmd/"},
 		"internal/pgmigrate":   {"ivr", "api", "flows", "lookup", "cmd/"},
 		"internal/twiliotest":  {"ivr", "api", "cmd/"}, // the edge's own tests use it
 		"internal/testenv":     {"ivr", "api", "cmd/"},
 		"calls":                {"ivr", "api", "flows", "lookup", "cmd/", "github.com/redis/go-redis"},
-		"admin":                {"ivr", "api", "flows", "lookup", "calls", "cmd/", "github.com/redis/go-redis"},
+		"auth":                 {"ivr", "api", "flows", "lookup", "calls", "cmd/", "github.com/redis/go-redis"},
 		"cmd/memberline-bench": {"cmd/memberline"},
 	}
 	checked := 0

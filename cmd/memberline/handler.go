@@ -14,7 +14,7 @@ import (
 
 // handler is the service's whole HTTP surface on one port: Twilio's webhooks (the edge,
 // the hot path, dispatched first), the admin API, the console, and the operator routes.
-func handler(edge *ivr.Edge, admin *api.Server, ready func(context.Context) error, metrics http.Handler) http.Handler {
+func handler(edge *ivr.Edge, adminAPI *api.Server, ready func(context.Context) error, metrics http.Handler) http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/healthz", api.Healthz()).Methods(http.MethodGet)
 	r.Handle("/readyz", api.Readyz(ready)).Methods(http.MethodGet)
@@ -24,7 +24,7 @@ func handler(edge *ivr.Edge, admin *api.Server, ready func(context.Context) erro
 	if metrics != nil {
 		r.Handle("/metrics", metrics).Methods(http.MethodGet)
 	}
-	r.PathPrefix(api.Prefix).Handler(admin)
+	r.PathPrefix(api.Prefix).Handler(adminAPI)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, ivr.Prefix) {
 			edge.ServeHTTP(w, req)

@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/memberline/memberline/admin"
 	"github.com/memberline/memberline/api"
+	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
@@ -102,7 +102,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := flowstore.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if err := admin.Migrate(ctx, pool); err != nil {
+	if err := auth.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := calls.Migrate(ctx, pool); err != nil {
@@ -246,7 +246,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Flows:    store,
 		Edge:     edge,
 		PINs:     pins,
-		Admin:    admin.NewStore(d.pool),
+		Admin:    auth.NewStore(d.pool),
 		Calls:    records,
 	})
 	ready := func(ctx context.Context) error {

@@ -1,7 +1,7 @@
-// Package admin owns who may use the admin API: tokens with roles (stored as SHA-256
-// hashes, the secret shown once), a per-token rate limit, and the audit of every admin
-// action. The HTTP edge (ivr) authenticates each request with it.
-package admin
+// Package auth owns who may use the admin API: tokens with roles (stored as SHA-256
+// hashes, the secret shown once), a per-token rate limit, and the admin audit of every
+// admin action. The admin API (api) authenticates each request with it.
+package auth
 
 import (
 	"context"
@@ -29,7 +29,8 @@ var migrationFiles embed.FS
 // Migrations holds the admin tables' migrations.
 var Migrations fs.FS = pgmigrate.Sub(migrationFiles, "migrations")
 
-// Component is the name the admin migrations are recorded under.
+// Component is the name the admin migrations are recorded under (the package's name before
+// it was auth; kept, so databases migrated then stay current).
 const Component = "admin"
 
 // Migrate brings the admin tables up to date; safe to run from several processes.
