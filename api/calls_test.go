@@ -9,21 +9,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memberline/memberline/internal/twiliotest"
+	"github.com/memberline/memberline/internal/twiliosim"
 )
 
 // placeCall plays a call with its own call SID, then Twilio's status callback.
 func (o *observed) placeCall(sid, from string, inputs ...string) {
 	o.t.Helper()
-	form := twiliotest.Incoming(from)
+	form := twiliosim.Incoming(from)
 	form.Set("CallSid", sid)
 	code, body := o.Post("/twilio/voice", form)
 	if code != http.StatusOK {
 		o.t.Fatalf("voice = %d %s", code, body)
 	}
 	for _, in := range inputs {
-		action := strings.TrimPrefix(twiliotest.GatherAction(o.t, body), testPublicURL)
-		f := twiliotest.Incoming(from)
+		action := strings.TrimPrefix(twiliosim.GatherAction(o.t, body), testPublicURL)
+		f := twiliosim.Incoming(from)
 		f.Set("CallSid", sid)
 		if strings.Trim(in, "0123456789*#") == "" {
 			f.Set("Digits", in)

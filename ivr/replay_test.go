@@ -13,7 +13,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliotest"
+	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -29,7 +29,7 @@ func TestReplayedWebhookRefused(t *testing.T) {
 	}
 	a, b := newInstance(), newInstance()
 	send := func(h http.Handler, path string, form map[string]string) *httptest.ResponseRecorder {
-		vals := twiliotest.Incoming("+12125550000")
+		vals := twiliosim.Incoming("+12125550000")
 		for k, v := range form {
 			vals.Set(k, v)
 		}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliotest"
+	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -37,7 +37,7 @@ type harness struct {
 	cache   *lookup.Cache
 	pins    *lookup.PINs
 	rdb     redis.UniversalClient
-	twiliotest.Twilio
+	twiliosim.Twilio
 }
 
 type harnessOpt func(*Config)
@@ -65,7 +65,7 @@ func newHarness(t *testing.T, rdb redis.UniversalClient, prefix string, opts ...
 // newEdgeHarness wraps an edge built by a test.
 func newEdgeHarness(t *testing.T, edge *Edge, cache *lookup.Cache, rdb redis.UniversalClient) *harness {
 	return &harness{t: t, handler: edge, cache: cache, rdb: rdb,
-		Twilio: twiliotest.Twilio{T: t, Handler: edge, PublicURL: testPublicURL, Sign: sign}}
+		Twilio: twiliosim.Twilio{T: t, Handler: edge, PublicURL: testPublicURL, Sign: sign}}
 }
 
 func newSharedRedisHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -77,7 +77,7 @@ func newSharedRedisHarness(t *testing.T, opts ...harnessOpt) *harness {
 func (h *harness) seedMembers() {
 	h.t.Helper()
 	ctx := context.Background()
-	for _, s := range twiliotest.Members {
+	for _, s := range twiliosim.Members {
 		var err error
 		if s.Activity == "" {
 			m := lookup.Member{ID: s.Member}
@@ -159,7 +159,7 @@ func TestDefaultFlowGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			answers := h.Call(tc.from, tc.inputs...)
 			last := answers[len(answers)-1]
-			said := twiliotest.Spoken(t, last)
+			said := twiliosim.Spoken(t, last)
 			for _, p := range tc.hear {
 				if !strings.Contains(said, p) {
 					t.Errorf("caller hears %q; want it to contain %q", said, p)
@@ -202,7 +202,7 @@ func TestHandoffCarriesContext(t *testing.T) {
 
 func TestSignatureRequired(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	form := twiliotest.Incoming("+14045550123")
+	form := twiliosim.Incoming("+14045550123")
 	for _, tc := range []struct {
 		name, path, sig string
 	}{
@@ -233,19 +233,19 @@ func TestSignatureRequired(t *testing.T) {
 
 func TestStatusAndFallback(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	form := twiliotest.Incoming("+14045550123")
+	form := twiliosim.Incoming("+14045550123")
 	form.Set("CallStatus", "completed")
 	form.Set("CallDuration", "42")
 	if code, body := h.Post("/twilio/status", form); code != http.StatusNoContent || body != "" {
 		t.Fatalf("status callback = %d %q, want 204 and no body", code, body)
 	}
-	form = twiliotest.Incoming("+14045550123")
+	form = twiliosim.Incoming("+14045550123")
 	form.Set("ErrorCode", "11200")
 	code, body := h.Post("/twilio/fallback", form)
 	if code != http.StatusOK {
 		t.Fatalf("fallback = %d", code)
 	}
-	if said := twiliotest.Spoken(t, body); !strings.Contains(said, "sorry") {
+	if said := twiliosim.Spoken(t, body); !strings.Contains(said, "sorry") {
 		t.Errorf("fallback says %q; want an apology", said)
 	}
 	if !strings.Contains(body, "<Dial>") {
@@ -256,8 +256,8 @@ func TestStatusAndFallback(t *testing.T) {
 
 func TestTamperedStateGetsFallback(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	code, body := h.Post("/twilio/gather?s=eyJmIjoiZGVmYXVsdCJ9.forged", twiliotest.Incoming("+14045550123"))
-	if code != http.StatusOK || !strings.Contains(body, "<Dial>") || !strings.Contains(twiliotest.Spoken(t, body), "sorry") {
+	code, body := h.Post("/twilio/gather?s=eyJmIjoiZGVmYXVsdCJ9.forged", twiliosim.Incoming("+14045550123"))
+	if code != http.StatusOK || !strings.Contains(body, "<Dial>") || !strings.Contains(twiliosim.Spoken(t, body), "sorry") {
 		t.Fatalf("tampered state = %d %s; want the fallback TwiML", code, body)
 	}
 }
@@ -266,7 +266,7 @@ func TestLookupTimeoutAnswersGenerically(t *testing.T) {
 	h := newSharedRedisHarness(t, func(c *Config) { c.LookupTimeout = time.Nanosecond })
 	h.seedMembers()
 	answers := h.Call("+14045550123")
-	said := twiliotest.Spoken(t, answers[0])
+	said := twiliosim.Spoken(t, answers[0])
 	if strings.Contains(said, "Dana") || !strings.Contains(said, "member number") {
 		t.Fatalf("past the lookup budget the caller hears %q; want the generic greeting", said)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliotest"
+	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -59,7 +59,7 @@ func BenchmarkVoiceWebhookObserved(b *testing.B) {
 				b.Cleanup(func() { _ = deps.Calls.Close(context.Background()) })
 			}
 			handler := New(cfg, deps)
-			form := twiliotest.Incoming("+14045550123")
+			form := twiliosim.Incoming("+14045550123")
 			body := form.Encode()
 			sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 			b.ReportAllocs()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliotest"
+	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -35,7 +35,7 @@ func BenchmarkVoiceWebhookLocalHit(b *testing.B) {
 		Place: "Atlanta", StartsAt: starts, EndsAt: starts.Add(2 * time.Hour), Reference: "HX7Q2P"}); err != nil {
 		b.Fatal(err)
 	}
-	form := twiliotest.Incoming("+14045550123")
+	form := twiliosim.Incoming("+14045550123")
 	body := form.Encode()
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	b.ReportAllocs()

@@ -24,7 +24,7 @@ func TestImportArrows(t *testing.T) {
 		"api":                  {"ivr", "console", "cmd/"},
 		"console":              {"ivr", "api", "flows", "lookup", "calls", "auth", "cmd/"},
 		"internal/pgmigrate":   {"ivr", "api", "flows", "lookup", "cmd/"},
-		"internal/twiliotest":  {"ivr", "api", "cmd/"}, // the edge's own tests use it
+		"internal/twiliosim":   {"ivr", "api", "cmd/"}, // the edge's own tests use it
 		"internal/testenv":     {"ivr", "api", "cmd/"},
 		"calls":                {"ivr", "api", "flows", "lookup", "cmd/", "github.com/redis/go-redis"},
 		"auth":                 {"ivr", "api", "flows", "lookup", "calls", "cmd/", "github.com/redis/go-redis"},

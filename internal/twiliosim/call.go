@@ -1,0 +1,766 @@
+package twiliosim
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The simulated call's limits. Twilio itself has no webhook cap; ours catches
+// <Redirect> loops before they spin forever.
+const (
+	callMaxWebhooks = 50
+	callHTTPTimeout = 10 * time.Second
+	callMaxBody     = 1 << 20
+	callAccountSID  = "AC00000000000000000000000000000000" // fake: nothing checks it
+	callPrompt      = "answer (keys or words, empty for silence)> "
+)
+
+// Call is one phone call played against a running service over HTTP, as Twilio would
+// play it: the signed webhooks Twilio sends, every TwiML verb followed (Say, Play,
+// Gather, Redirect, Record, Dial, Enqueue, Hangup), the caller's answers from Answers, a
+// transcript of what the caller hears on Out, and the completed status callback at the
+// end of an answered call.
+type Call struct {
+	BaseURL   string // where requests go: http(s)://host:port, no trailing slash
+	PublicURL string // what signatures cover, as Twilio sees the service; "" is BaseURL
+	Sign      Signer
+	CallSID   string // "" is a new random CA...
+	From, To  string
+	Stir      string     // StirVerstat on every webhook; "" sends none
+	First     url.Values // extra parameters of the first webhook only
+	Answers   Answers
+	Out       io.Writer // the transcript
+	Log       io.Writer // warnings, and with Verbose a line per request
+	Verbose   bool
+	// Client sends the requests; nil is one that behaves as Twilio does (10 s timeout, a
+	// 3xx is an answer, not a redirect to follow with a re-signed POST).
+	Client *http.Client
+}
+
+// NewCallSID is a random call SID in Twilio's form.
+func NewCallSID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "CA" + hex.EncodeToString(b), nil
+}
+
+// Play runs the call to its end.
+func (call Call) Play(ctx context.Context) error {
+	if call.CallSID == "" {
+		sid, err := NewCallSID()
+		if err != nil {
+			return fmt.Errorf("call: CallSid: %w", err)
+		}
+		call.CallSID = sid
+	}
+	if call.PublicURL == "" {
+		call.PublicURL = call.BaseURL
+	}
+	if call.Client == nil {
+		call.Client = &http.Client{
+			Timeout:       callHTTPTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if call.Log == nil {
+		call.Log = io.Discard
+	}
+	c := &caller{
+		client: call.Client, sign: call.Sign, baseURL: call.BaseURL, publicURL: call.PublicURL,
+		answers: call.Answers, out: call.Out, errOut: call.Log, verbose: call.Verbose, first: call.First,
+		params: url.Values{
+			"CallSid":    {call.CallSID},
+			"AccountSid": {callAccountSID},
+			"From":       {call.From},
+			"Caller":     {call.From},
+			"To":         {call.To},
+			"Called":     {call.To},
+			"ApiVersion": {"2010-04-01"},
+			"Direction":  {"inbound"},
+		},
+	}
+	if cc := callCountry(call.From); cc != "" {
+		c.params.Set("FromCountry", cc)
+		c.params.Set("CallerCountry", cc)
+	}
+	if cc := callCountry(call.To); cc != "" {
+		c.params.Set("ToCountry", cc)
+		c.params.Set("CalledCountry", cc)
+	}
+	if call.Stir != "" {
+		c.params.Set("StirVerstat", call.Stir)
+	}
+	fromShown := call.From
+	if fromShown == "" {
+		fromShown = `"" (no caller ID)`
+	}
+	fmt.Fprintf(c.out, "Calling %s from %s (CallSid %s)\n", call.To, fromShown, call.CallSID)
+	return c.play(ctx)
+}
+
+// callCountry is the FromCountry/ToCountry Twilio would send, for the few prefixes worth
+// knowing here; "" for anything else (anonymous, SIP, unknown).
+func callCountry(number string) string {
+	for _, p := range []struct{ prefix, cc string }{
+		{"+1", "US"}, {"+44", "GB"}, {"+49", "DE"}, {"+33", "FR"}, {"+61", "AU"}, {"+52", "MX"}, {"+34", "ES"},
+	} {
+		if strings.HasPrefix(number, p.prefix) {
+			return p.cc
+		}
+	}
+	return ""
+}
+
+// caller is one simulated call: the parameters every webhook carries and where to send them.
+type caller struct {
+	client    *http.Client
+	sign      Signer
+	baseURL   string // where requests go
+	publicURL string // what the signature covers
+	params    url.Values
+	answers   Answers
+	out       io.Writer
+	errOut    io.Writer
+	verbose   bool
+	webhooks  int
+	first     url.Values // extra parameters of the first webhook (-flow, -version)
+}
+
+// hop is the next webhook: a URL as Twilio would see it (public) and the extra
+// parameters the last verb adds (Digits, SpeechResult).
+type hop struct {
+	method string
+	public *url.URL
+	status string
+	extra  url.Values
+}
+
+// play runs the call to its end and then posts the completed status callback.
+func (c *caller) play(ctx context.Context) error {
+	start := time.Now()
+	first, err := url.Parse(c.publicURL + "/twilio/voice")
+	if err != nil {
+		return fmt.Errorf("call: %w", err)
+	}
+	next := &hop{method: http.MethodPost, public: first, status: "ringing", extra: c.first}
+	answered := false
+	defer func() {
+		// Twilio reports the end of every answered call, however it ended.
+		if answered && ctx.Err() == nil {
+			c.postStatus(ctx, time.Since(start))
+		}
+	}()
+	for next != nil {
+		doc, err := c.webhook(ctx, next, &answered)
+		if err != nil {
+			return err
+		}
+		if next, err = c.run(ctx, doc, next.public); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendURL maps a URL as Twilio sees it onto -url, so a service that writes absolute
+// action URLs from PUBLIC_URL still gets its requests on the local address.
+func (c *caller) sendURL(public string) string {
+	if rest, ok := strings.CutPrefix(public, c.publicURL); ok && (rest == "" || rest[0] == '/' || rest[0] == '?') {
+		return c.baseURL + rest
+	}
+	return public
+}
+
+// webhook sends one signed request and parses the TwiML it gets back.
+func (c *caller) webhook(ctx context.Context, h *hop, answered *bool) (*twimlNode, error) {
+	c.webhooks++
+	if c.webhooks > callMaxWebhooks {
+		return nil, fmt.Errorf("call: more than %d webhooks in one call (a <Redirect> loop?)", callMaxWebhooks)
+	}
+	form := url.Values{}
+	for k, v := range c.params {
+		form[k] = v
+	}
+	form.Set("CallStatus", h.status)
+	for k, v := range h.extra {
+		form[k] = v
+	}
+
+	public := *h.public
+	public.Fragment = ""
+	var body io.Reader
+	signed := form
+	switch h.method {
+	case http.MethodPost:
+		body = strings.NewReader(form.Encode())
+	case http.MethodGet:
+		// Twilio appends the parameters to the query and signs the URL alone.
+		q := public.Query()
+		for k, v := range form {
+			q[k] = append(q[k], v...)
+		}
+		public.RawQuery = q.Encode()
+		signed = nil
+	default:
+		return nil, fmt.Errorf("call: method %q is neither GET nor POST", h.method)
+	}
+	publicStr := public.String()
+	target := c.sendURL(publicStr)
+	req, err := http.NewRequestWithContext(ctx, h.method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("call: %s %s: %w", h.method, target, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("User-Agent", "TwilioProxy/1.1 (memberline call)")
+	req.Header.Set("X-Twilio-Signature", c.sign(publicStr, signed))
+
+	shown := req.URL.RequestURI()
+	if h.method == http.MethodGet {
+		shown = req.URL.Path
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("call: %s %s: %w", h.method, shown, err)
+	}
+	defer resp.Body.Close()
+	*answered = true
+	b, err := io.ReadAll(io.LimitReader(resp.Body, callMaxBody))
+	if err != nil {
+		return nil, fmt.Errorf("call: %s %s: reading response: %w", h.method, shown, err)
+	}
+	if c.verbose {
+		fmt.Fprintf(c.errOut, "%s %s -> %s (%d bytes)\n", h.method, target, resp.Status, len(b))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fmt.Fprintf(c.out, "HTTP  %s %s -> %s\n", h.method, shown, resp.Status)
+		if body := bytes.TrimSpace(b); len(body) > 0 {
+			if len(body) > 2000 {
+				body = append(body[:2000:2000], " ..."...)
+			}
+			fmt.Fprintf(c.out, "%s\n", body)
+		}
+		return nil, fmt.Errorf("call: %s %s: service answered %s", h.method, shown, resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, "xml") {
+		fmt.Fprintf(c.errOut, "warning: %s %s: Content-Type %q is not XML; Twilio expects text/xml\n", h.method, shown, ct)
+	}
+	doc, err := parseTwiML(b)
+	if err != nil {
+		fmt.Fprintf(c.out, "HTTP  %s %s -> %s with invalid TwiML:\n%s\n", h.method, shown, resp.Status, bytes.TrimSpace(b))
+		return nil, fmt.Errorf("call: %s %s: %w", h.method, shown, err)
+	}
+	return doc, nil
+}
+
+// postStatus sends the completed status callback; its answer only matters when it fails.
+func (c *caller) postStatus(ctx context.Context, d time.Duration) {
+	form := url.Values{}
+	for k, v := range c.params {
+		form[k] = v
+	}
+	form.Set("CallStatus", "completed")
+	form.Set("CallDuration", strconv.Itoa(int(d.Round(time.Second)/time.Second)))
+	form.Set("CallbackSource", "call-progress-events")
+	form.Set("Timestamp", time.Now().UTC().Format(time.RFC1123Z))
+	const path = "/twilio/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		fmt.Fprintf(c.errOut, "status callback: %v\n", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "TwilioProxy/1.1 (memberline call)")
+	req.Header.Set("X-Twilio-Signature", c.sign(c.publicURL+path, form))
+	resp, err := c.client.Do(req)
+	if err != nil {
+		fmt.Fprintf(c.errOut, "status callback: %v\n", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if c.verbose {
+		fmt.Fprintf(c.errOut, "POST %s -> %s\n", req.URL, resp.Status)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fmt.Fprintf(c.errOut, "status callback: POST %s -> %s %s\n", path, resp.Status, bytes.TrimSpace(b))
+	}
+}
+
+// run plays one TwiML document and returns the next webhook, or nil when the call is over.
+func (c *caller) run(ctx context.Context, doc *twimlNode, cur *url.URL) (*hop, error) {
+	for _, v := range doc.elems() {
+		switch v.name {
+		case "Say", "Play", "Pause":
+			c.show(v)
+		case "Gather":
+			for _, k := range v.elems() {
+				c.show(k)
+			}
+			fmt.Fprint(c.out, "KEYS? "+callPrompt)
+			ans, ok, err := c.answers.Next(ctx, c.out)
+			if err != nil {
+				return nil, fmt.Errorf("call: reading answer: %w", err)
+			}
+			if !ok {
+				fmt.Fprintln(c.out, "-- no more input: caller hangs up")
+				return nil, nil
+			}
+			extra, note := gatherParams(ans, v)
+			if note != "" {
+				fmt.Fprintf(c.out, "NOTE  %s\n", note)
+			}
+			if len(extra) == 0 {
+				if v.attr("actionOnEmptyResult") != "true" {
+					// What Twilio does on a timeout: carry on after <Gather>.
+					fmt.Fprintln(c.out, "SENT  nothing (timeout): continuing after <Gather>")
+					continue
+				}
+				fmt.Fprintln(c.out, "SENT  nothing (timeout)")
+			} else {
+				fmt.Fprintf(c.out, "SENT  %s\n", describeParams(extra))
+			}
+			return c.next(cur, v.attr("action"), v.attr("method"), extra)
+		case "Redirect":
+			ref := strings.TrimSpace(v.text())
+			if ref == "" {
+				return nil, errors.New("call: <Redirect> without a URL")
+			}
+			fmt.Fprintf(c.out, "GOTO  %s\n", ref)
+			return c.next(cur, ref, v.attr("method"), nil)
+		case "Enqueue":
+			c.showEnqueue(v)
+			fmt.Fprintln(c.out, "-- call handed off")
+			return nil, nil
+		case "Dial":
+			c.showDial(v)
+			fmt.Fprintln(c.out, "-- call handed off")
+			return nil, nil
+		case "Hangup":
+			fmt.Fprintln(c.out, "-- call ended")
+			return nil, nil
+		case "Reject":
+			reason := v.attr("reason")
+			if reason == "" {
+				reason = "rejected"
+			}
+			fmt.Fprintf(c.out, "-- call rejected (%s)\n", reason)
+			return nil, nil
+		default:
+			fmt.Fprintf(c.out, "????  <%s> is not simulated; skipped\n", v.name)
+		}
+	}
+	fmt.Fprintln(c.out, "-- call ended")
+	return nil, nil
+}
+
+// next resolves a verb's URL against the current document's URL, as Twilio does; an
+// empty ref means the current document.
+func (c *caller) next(cur *url.URL, ref, method string, extra url.Values) (*hop, error) {
+	u := cur
+	if ref = strings.TrimSpace(ref); ref != "" {
+		var err error
+		if u, err = cur.Parse(ref); err != nil {
+			return nil, fmt.Errorf("call: bad URL %q: %w", ref, err)
+		}
+	}
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if method == "" {
+		method = http.MethodPost
+	}
+	return &hop{method: method, public: u, status: "in-progress", extra: extra}, nil
+}
+
+// gatherParams turns a typed answer into what Twilio would post for this <Gather>.
+func gatherParams(ans string, g *twimlNode) (url.Values, string) {
+	ans = strings.TrimSpace(ans)
+	input := g.attr("input")
+	if input == "" {
+		input = "dtmf"
+	}
+	dtmf, speech := strings.Contains(input, "dtmf"), strings.Contains(input, "speech")
+	if ans == "" {
+		return nil, ""
+	}
+	if strings.Trim(ans, "0123456789*#") == "" {
+		finish, ok := g.attrOK("finishOnKey")
+		if !ok {
+			finish = "#"
+		}
+		if dtmf {
+			if finish != "" {
+				// Twilio stops at the finish key and does not report it.
+				if i := strings.Index(ans, finish); i >= 0 {
+					ans = ans[:i]
+				}
+			}
+			if ans == "" {
+				return nil, ""
+			}
+			return url.Values{"Digits": {ans}}, ""
+		}
+		if !speech {
+			return nil, fmt.Sprintf("<Gather input=%q> ignores keys", input)
+		}
+	}
+	if !speech {
+		return nil, fmt.Sprintf("<Gather input=%q> ignores speech", input)
+	}
+	return url.Values{"SpeechResult": {ans}, "Confidence": {"0.9"}}, ""
+}
+
+func describeParams(v url.Values) string {
+	if d := v.Get("Digits"); d != "" {
+		return "Digits=" + d
+	}
+	return fmt.Sprintf("SpeechResult=%q Confidence=%s", v.Get("SpeechResult"), v.Get("Confidence"))
+}
+
+// show prints a verb that only plays something.
+func (c *caller) show(v *twimlNode) {
+	switch v.name {
+	case "Say":
+		lang := ""
+		if l := v.attr("language"); l != "" && !strings.EqualFold(l, "en-US") {
+			lang = "[" + l + "] "
+		}
+		fmt.Fprintf(c.out, "SAY   %s%s\n", lang, sayText(v))
+	case "Play":
+		if d := v.attr("digits"); d != "" {
+			fmt.Fprintf(c.out, "PLAY  tones %s\n", d)
+			return
+		}
+		fmt.Fprintf(c.out, "PLAY  %s\n", strings.TrimSpace(v.text()))
+	case "Pause":
+		length := v.attr("length")
+		if length == "" {
+			length = "1"
+		}
+		fmt.Fprintf(c.out, "PAUSE %ss\n", length)
+	default:
+		fmt.Fprintf(c.out, "????  <%s> is not simulated here; skipped\n", v.name)
+	}
+}
+
+// sayText is what a <Say> speaks, SSML included: the text inside SSML elements as
+// written (a say-as "characters" code stays HX7Q2P, so it can be read back and searched),
+// a <sub> speaks its alias, a <break> is a space.
+func sayText(n *twimlNode) string {
+	var b strings.Builder
+	var walk func(n *twimlNode)
+	walk = func(n *twimlNode) {
+		for _, k := range n.kids {
+			switch {
+			case k.name == "":
+				b.WriteString(k.chars)
+			case k.name == "break":
+				b.WriteByte(' ')
+			case k.name == "sub" && k.attr("alias") != "":
+				b.WriteString(" " + k.attr("alias") + " ")
+			case k.name == "p" || k.name == "s":
+				b.WriteByte(' ')
+				walk(k)
+				b.WriteByte(' ')
+			default:
+				walk(k)
+			}
+		}
+	}
+	walk(n)
+	s := strings.Join(strings.Fields(b.String()), " ")
+	// Element boundaries add spaces; keep punctuation snug against what it follows.
+	for _, p := range []string{".", ",", "?", "!", ";", ":"} {
+		s = strings.ReplaceAll(s, " "+p, p)
+	}
+	return s
+}
+
+func (c *caller) showEnqueue(v *twimlNode) {
+	line := "QUEUE"
+	if name := strings.TrimSpace(v.ownText()); name != "" {
+		line += " " + name
+	}
+	if wf := v.attr("workflowSid"); wf != "" {
+		line += " workflowSid=" + wf
+	}
+	fmt.Fprintln(c.out, line)
+	for _, t := range v.elems() {
+		if t.name != "Task" {
+			continue
+		}
+		for _, a := range []string{"priority", "timeout"} {
+			if val := t.attr(a); val != "" {
+				fmt.Fprintf(c.out, "TASK  %s=%s\n", a, val)
+			}
+		}
+		raw := strings.TrimSpace(t.text())
+		var attrs any
+		if err := json.Unmarshal([]byte(raw), &attrs); err != nil {
+			fmt.Fprintf(c.out, "TASK  (not JSON: %v) %s\n", err, raw)
+			continue
+		}
+		for _, kv := range flattenJSON("", attrs) {
+			fmt.Fprintf(c.out, "TASK  %s\n", kv)
+		}
+	}
+}
+
+// flattenJSON lists a JSON value as sorted key=value lines, nested keys dotted.
+func flattenJSON(prefix string, v any) []string {
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var out []string
+		for _, k := range keys {
+			out = append(out, flattenJSON(join(k), t[k])...)
+		}
+		if len(out) == 0 && prefix != "" {
+			out = append(out, prefix+"={}")
+		}
+		return out
+	case []any:
+		var out []string
+		for i, e := range t {
+			out = append(out, flattenJSON(join(strconv.Itoa(i)), e)...)
+		}
+		if len(out) == 0 && prefix != "" {
+			out = append(out, prefix+"=[]")
+		}
+		return out
+	case string:
+		return []string{prefix + "=" + t}
+	default:
+		b, _ := json.Marshal(t)
+		return []string{prefix + "=" + string(b)}
+	}
+}
+
+func (c *caller) showDial(v *twimlNode) {
+	if n := strings.TrimSpace(v.ownText()); n != "" {
+		fmt.Fprintf(c.out, "DIAL  number %s\n", n)
+	}
+	for _, k := range v.elems() {
+		switch k.name {
+		case "Number":
+			fmt.Fprintf(c.out, "DIAL  number %s\n", strings.TrimSpace(k.ownText()))
+		case "Client":
+			id := strings.TrimSpace(k.ownText())
+			for _, e := range k.elems() {
+				if e.name == "Identity" {
+					id = strings.TrimSpace(e.text())
+				}
+			}
+			fmt.Fprintf(c.out, "DIAL  client %s\n", id)
+			for _, e := range k.elems() {
+				if e.name == "Parameter" {
+					fmt.Fprintf(c.out, "PARAM %s=%s\n", e.attr("name"), e.attr("value"))
+				}
+			}
+		case "Sip":
+			uri := strings.TrimSpace(k.ownText())
+			base, headers, _ := strings.Cut(uri, "?")
+			fmt.Fprintf(c.out, "DIAL  sip %s\n", base)
+			for _, h := range strings.Split(headers, "&") {
+				if h == "" {
+					continue
+				}
+				name, val, _ := strings.Cut(h, "=")
+				if u, err := url.QueryUnescape(val); err == nil {
+					val = u
+				}
+				fmt.Fprintf(c.out, "HDR   %s=%s\n", name, val)
+			}
+		case "Queue", "Conference":
+			fmt.Fprintf(c.out, "DIAL  %s %s\n", strings.ToLower(k.name), strings.TrimSpace(k.ownText()))
+		default:
+			fmt.Fprintf(c.out, "DIAL  <%s> %s\n", k.name, strings.TrimSpace(k.text()))
+		}
+	}
+}
+
+// twimlNode is a generic XML element (name set) or a run of text (name empty).
+type twimlNode struct {
+	name  string
+	attrs []xml.Attr
+	chars string
+	kids  []*twimlNode
+}
+
+func (n *twimlNode) attrOK(name string) (string, bool) {
+	for _, a := range n.attrs {
+		if a.Name.Local == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func (n *twimlNode) attr(name string) string {
+	v, _ := n.attrOK(name)
+	return v
+}
+
+func (n *twimlNode) elems() []*twimlNode {
+	var out []*twimlNode
+	for _, k := range n.kids {
+		if k.name != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// text is all the text inside n, at any depth.
+func (n *twimlNode) text() string {
+	if n.name == "" {
+		return n.chars
+	}
+	var b strings.Builder
+	for _, k := range n.kids {
+		b.WriteString(k.text())
+	}
+	return b.String()
+}
+
+// ownText is the text directly inside n, not inside its children.
+func (n *twimlNode) ownText() string {
+	var b strings.Builder
+	for _, k := range n.kids {
+		if k.name == "" {
+			b.WriteString(k.chars)
+		}
+	}
+	return b.String()
+}
+
+// parseTwiML reads a document into generic nodes and returns its <Response>.
+func parseTwiML(b []byte) (*twimlNode, error) {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	root := &twimlNode{name: "#document"}
+	stack := []*twimlNode{root}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("invalid TwiML: %w", err)
+		}
+		top := stack[len(stack)-1]
+		switch t := tok.(type) {
+		case xml.StartElement:
+			n := &twimlNode{name: t.Name.Local, attrs: t.Attr}
+			top.kids = append(top.kids, n)
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 1 {
+				top.kids = append(top.kids, &twimlNode{chars: string(t)})
+			}
+		}
+	}
+	els := root.elems()
+	if len(els) != 1 || els[0].name != "Response" {
+		return nil, errors.New("invalid TwiML: the document must be one <Response> element")
+	}
+	return els[0], nil
+}
+
+// Answers supplies the caller's answers; ok is false when there are no more (the caller
+// hangs up). echo is the transcript, for what the answer should show there.
+type Answers interface {
+	Next(ctx context.Context, echo io.Writer) (answer string, ok bool, err error)
+}
+
+// Script answers with items in turn, each echoed after the prompt, then hangs up.
+func Script(items []string) Answers { return &scriptAnswers{items: items} }
+
+// Lines answers with a line of r each time; echo repeats it in the transcript (for piped
+// input, which a terminal does not show).
+func Lines(r io.Reader, echo bool) Answers {
+	return &lineAnswers{r: bufio.NewReader(r), echo: echo}
+}
+
+// scriptAnswers replays -input and echoes each answer after the prompt.
+type scriptAnswers struct {
+	items []string
+	i     int
+}
+
+func (s *scriptAnswers) Next(_ context.Context, echo io.Writer) (string, bool, error) {
+	if s.i >= len(s.items) {
+		fmt.Fprintln(echo)
+		return "", false, nil
+	}
+	a := s.items[s.i]
+	s.i++
+	fmt.Fprintln(echo, a)
+	return a, true, nil
+}
+
+// lineAnswers reads one line per answer. A terminal echoes what is typed; for piped
+// input echo repeats it so the transcript reads the same.
+type lineAnswers struct {
+	r    *bufio.Reader
+	echo bool
+}
+
+func (l *lineAnswers) Next(ctx context.Context, echo io.Writer) (string, bool, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	// A read from stdin cannot be interrupted; waiting in a goroutine lets Ctrl-C end
+	// the call anyway (the process exits right after).
+	go func() {
+		line, err := l.r.ReadString('\n')
+		ch <- result{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(echo)
+		return "", false, ctx.Err()
+	case res := <-ch:
+		if res.err != nil && !errors.Is(res.err, io.EOF) {
+			return "", false, res.err
+		}
+		if res.err != nil && res.line == "" {
+			fmt.Fprintln(echo)
+			return "", false, nil
+		}
+		line := strings.TrimRight(res.line, "\r\n")
+		if l.echo {
+			fmt.Fprintln(echo, line)
+		}
+		return line, true, nil
+	}
+}
