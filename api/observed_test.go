@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/internal/redisx"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
@@ -54,7 +55,7 @@ func newObserved(t *testing.T) *observed {
 	}
 	t.Cleanup(pool.Close)
 	rdb, prefix := testenv.Redis(t)
-	if err := lookup.TraceRedis(rdb, tp); err != nil {
+	if err := redisx.Trace(rdb, tp); err != nil {
 		t.Fatal(err)
 	}
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})

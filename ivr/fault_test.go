@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/pgpool"
+	"github.com/memberline/memberline/internal/redisx"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
@@ -35,7 +37,7 @@ func newFaultHarness(t *testing.T) *faultHarness {
 	pg.CreateDatabase("memberline")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pcfg, err := lookup.PoolConfig(pg.URL("memberline"), 4, 2*time.Second)
+	pcfg, err := pgpool.Config(pg.URL("memberline"), 4, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ func blackhole(t *testing.T) string {
 func TestFaultsHangingServersAnswerGenericWithinBudget(t *testing.T) {
 	addr := blackhole(t)
 	ctx := context.Background()
-	pcfg, err := lookup.PoolConfig("postgres://memberline@"+addr+"/memberline?sslmode=disable", 4, 0)
+	pcfg, err := pgpool.Config("postgres://memberline@"+addr+"/memberline?sslmode=disable", 4, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +190,7 @@ func TestFaultsHangingServersAnswerGenericWithinBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	rdb, err := lookup.NewRedisClient(lookup.RedisSingle, "redis://"+addr+"/0", "")
+	rdb, err := redisx.NewClient(redisx.Single, "redis://"+addr+"/0", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/memberline/memberline/internal/redisx"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/memberline/memberline/lookup"
 )
 
 // ReplayGuard remembers webhooks already answered. FirstSeen records key for ttl and
@@ -25,7 +24,7 @@ const DefaultReplayWindow = 10 * time.Minute
 
 // RedisReplayGuard is a ReplayGuard on Redis (SET NX with a TTL), shared by every
 // instance. Its commands go through the client's automatic pipeline
-// (lookup.AutoPipelined): under load, the checks of concurrent webhooks share round trips.
+// (redisx.AutoPipelined): under load, the checks of concurrent webhooks share round trips.
 func RedisReplayGuard(rdb redis.UniversalClient, prefix string) ReplayGuard {
 	return redisReplay{rdb: rdb, prefix: prefix}
 }
@@ -38,7 +37,7 @@ type redisReplay struct {
 func (g redisReplay) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	// SET NX answers nil when the key is there, which a BoolCmd reads as false.
 	cmd := redis.NewBoolCmd(ctx, "set", g.prefix+"webhook:"+key, 1, "px", max(1, ttl.Milliseconds()), "nx")
-	if err := lookup.AutoPipelined(ctx, g.rdb, cmd); err != nil {
+	if err := redisx.AutoPipelined(ctx, g.rdb, cmd); err != nil {
 		return false, err
 	}
 	return cmd.Val(), nil

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/memberline/memberline/internal/redisx"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -90,33 +91,6 @@ func NewCache(dir *Directory, rdb redis.UniversalClient, opts CacheOptions) *Cac
 	return &Cache{dir: dir, rdb: rdb, o: opts.withDefaults(dir.Windows())}
 }
 
-// RedisOptions parses a redis:// URL into client options fit for the cache: the client
-// follows context deadlines (so CacheOptions.Timeout holds), and a Redis that is down
-// costs one quick failed dial per call, not a series of retries. Settings given in the
-// URL's query (dial_timeout=, max_retries=, ...) win over these.
-func RedisOptions(url string) (*redis.Options, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	opts.ContextTimeoutEnabled = true
-	if opts.DialerRetries == 0 {
-		opts.DialerRetries = 1
-	}
-	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 1
-	}
-	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout} {
-		if *d == 0 {
-			*d = 500 * time.Millisecond
-		}
-	}
-	if opts.AutoPipelineOptions == nil {
-		opts.AutoPipelineOptions = pipelineOptions()
-	}
-	return opts, nil
-}
-
 // CacheStats count what a Cache did since it was made.
 type CacheStats struct {
 	Hits        int64 // answered from a fresh entry
@@ -157,10 +131,10 @@ var refillSHA = redis.NewScript(refillScript).Hash()
 // text when Redis does not have it yet (after a restart or SCRIPT FLUSH), as Script.Run.
 func (c *Cache) runRefill(ctx context.Context, key, found string, value []byte, ms int64) (int64, error) {
 	cmd := redis.NewCmd(ctx, "evalsha", refillSHA, 1, key, found, value, ms)
-	err := AutoPipelined(ctx, c.rdb, cmd)
+	err := redisx.AutoPipelined(ctx, c.rdb, cmd)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		cmd = redis.NewCmd(ctx, "eval", refillScript, 1, key, found, value, ms)
-		err = AutoPipelined(ctx, c.rdb, cmd)
+		err = redisx.AutoPipelined(ctx, c.rdb, cmd)
 	}
 	if err != nil {
 		return 0, err
@@ -213,7 +187,7 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 	rctx, span := startSpan(ctx, "lookup.redis")
 	rctx, cancel := context.WithTimeout(rctx, c.o.Timeout)
 	get := redis.NewStringCmd(rctx, "get", key)
-	err := AutoPipelined(rctx, c.rdb, get)
+	err := redisx.AutoPipelined(rctx, c.rdb, get)
 	raw := ""
 	if err == nil {
 		raw = get.Val()

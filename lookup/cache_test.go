@@ -591,30 +591,3 @@ func BenchmarkResolveDirectory(b *testing.B) {
 		}
 	}
 }
-
-func TestRedisOptions(t *testing.T) {
-	for _, tc := range []struct {
-		name, url   string
-		dialTimeout time.Duration
-		maxRetries  int
-		db          int
-	}{
-		{"defaults", "redis://127.0.0.1:6379/0", 500 * time.Millisecond, 1, 0},
-		{"url settings win", "redis://127.0.0.1:6379/2?dial_timeout=2s&max_retries=-1", 2 * time.Second, -1, 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			o, err := RedisOptions(tc.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !o.ContextTimeoutEnabled || o.DialerRetries != 1 || o.DialTimeout != tc.dialTimeout ||
-				o.MaxRetries != tc.maxRetries || o.DB != tc.db || o.ReadTimeout != 500*time.Millisecond ||
-				!boundedPipeline(o.AutoPipelineOptions) {
-				t.Fatalf("options %+v", o)
-			}
-		})
-	}
-	if _, err := RedisOptions("http://nope"); err == nil {
-		t.Fatal("a non-redis URL was accepted")
-	}
-}

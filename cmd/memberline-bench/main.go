@@ -36,6 +36,8 @@ import (
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/gctune"
 	"github.com/memberline/memberline/internal/loadgen"
+	"github.com/memberline/memberline/internal/pgpool"
+	"github.com/memberline/memberline/internal/redisx"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
@@ -108,7 +110,7 @@ func parent(ctx context.Context, args []string) error {
 	if dbURL == "" || redisURL == "" {
 		return fmt.Errorf("DATABASE_URL and REDIS_URL are required (make bench sets them)")
 	}
-	pcfg, err := lookup.PoolConfig(dbURL, 0, 5*time.Second)
+	pcfg, err := pgpool.Config(dbURL, 0, 5*time.Second)
 	if err != nil {
 		return err
 	}
@@ -120,7 +122,7 @@ func parent(ctx context.Context, args []string) error {
 	if err := lookup.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	rdb, err := lookup.NewRedisClient(lookup.RedisSingle, redisURL, "")
+	rdb, err := redisx.NewClient(redisx.Single, redisURL, "")
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ func TestImportArrows(t *testing.T) {
 		"ivr":                  {"api", "console", "cmd/"},
 		"api":                  {"ivr", "console", "cmd/"},
 		"console":              {"ivr", "api", "flows", "lookup", "calls", "auth", "cmd/"},
+		"internal/redisx":      {"ivr", "api", "flows", "lookup", "cmd/"},
+		"internal/pgpool":      {"ivr", "api", "flows", "lookup", "cmd/"},
 		"internal/pgmigrate":   {"ivr", "api", "flows", "lookup", "cmd/"},
 		"internal/twiliosim":   {"ivr", "api", "cmd/"}, // the edge's own tests use it
 		"internal/testenv":     {"ivr", "api", "cmd/"},

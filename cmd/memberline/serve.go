@@ -22,6 +22,8 @@ import (
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/internal/gctune"
+	"github.com/memberline/memberline/internal/pgpool"
+	"github.com/memberline/memberline/internal/redisx"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
@@ -53,7 +55,7 @@ func (d *deps) Close() {
 // connect opens PostgreSQL and Redis, migrates, and builds the cached directory.
 func connect(ctx context.Context, cfg config) (*deps, error) {
 	d := &deps{}
-	pcfg, err := lookup.PoolConfig(cfg.DatabaseURL, cfg.PGMaxConns, cfg.PGStatementTimeout)
+	pcfg, err := pgpool.Config(cfg.DatabaseURL, cfg.PGMaxConns, cfg.PGStatementTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -67,12 +69,12 @@ func connect(ctx context.Context, cfg config) (*deps, error) {
 		d.Close()
 		return nil, err
 	}
-	d.rdb, err = lookup.NewRedisClient(cfg.RedisMode, cfg.RedisURL, cfg.RedisSentinelMaster)
+	d.rdb, err = redisx.NewClient(cfg.RedisMode, cfg.RedisURL, cfg.RedisSentinelMaster)
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	if err := lookup.TraceRedis(d.rdb, cfg.tracerProvider); err != nil {
+	if err := redisx.Trace(d.rdb, cfg.tracerProvider); err != nil {
 		d.Close()
 		return nil, err
 	}
