@@ -58,8 +58,8 @@ func (o CacheOptions) withDefaults(dirWindows Windows) CacheOptions {
 	return o
 }
 
-// Cache answers from Redis in front of a Directory, with the same interfaces: one GET
-// per call while an entry is fresh. It stores an Entry per number, so the relevant
+// Cache answers from Redis in front of another tier (the Directory), with the same
+// interface: one GET per call while an entry is fresh. It stores an Entry per number, so the relevant
 // activity is picked at read time with the current clock. A write through the Cache
 // invalidates every number it touched before it returns.
 //
@@ -70,25 +70,24 @@ func (o CacheOptions) withDefaults(dirWindows Windows) CacheOptions {
 // directory before a write committed cannot then store its old answer (the refill
 // replaces only the value it found).
 type Cache struct {
-	dir *Directory
-	rdb redis.UniversalClient
-	o   CacheOptions
+	below Tier
+	rdb   redis.UniversalClient
+	o     CacheOptions
 
 	hits, misses, stale, redisErrors, fills atomic.Int64
 	refills                                 sync.WaitGroup // refills in flight, which tests wait for
 
-	evictMu  sync.Mutex
-	evictors []func(phones []string) // local tiers over this cache
+	watchers watchers // the tiers over this cache in this process
 }
 
-var (
-	_ Resolver = (*Cache)(nil)
-	_ Writer   = (*Cache)(nil)
-)
+var _ Tier = (*Cache)(nil)
 
-// NewCache returns a cache over dir in rdb.
-func NewCache(dir *Directory, rdb redis.UniversalClient, opts CacheOptions) *Cache {
-	return &Cache{dir: dir, rdb: rdb, o: opts.withDefaults(dir.Windows())}
+// NewCache returns a cache in rdb over below (the Directory). Writes go through to below,
+// which has the cache invalidate what they touched before they return.
+func NewCache(below Tier, rdb redis.UniversalClient, opts CacheOptions) *Cache {
+	c := &Cache{below: below, rdb: rdb, o: opts.withDefaults(below.Windows())}
+	below.Watch(func(ctx context.Context, phones []string) error { return c.Invalidate(ctx, phones...) })
+	return c
 }
 
 // CacheStats count what a Cache did since it was made.
@@ -148,24 +147,83 @@ func (c *Cache) key(e164 string) string { return c.o.Prefix + "caller:" + e164 }
 // instance sharing the prefix.
 func (c *Cache) channel() string { return c.o.Prefix + "invalidate" }
 
-func (c *Cache) addEvictor(f func([]string)) {
-	c.evictMu.Lock()
-	c.evictors = append(c.evictors, f)
-	c.evictMu.Unlock()
+// evictLocal evicts the numbers (all with none) from this process's tiers over the cache.
+func (c *Cache) evictLocal(ctx context.Context, phones []string) {
+	_ = c.watchers.notify(ctx, phones) // a tier in memory cannot fail to forget
 }
 
-// evictLocal evicts the numbers (all with none) from this process's local tiers.
-func (c *Cache) evictLocal(phones []string) {
-	c.evictMu.Lock()
-	evictors := c.evictors
-	c.evictMu.Unlock()
-	for _, f := range evictors {
-		f(phones)
+// Watch calls forget after every invalidation through this cache, before the write that
+// caused it returns, and, through the Redis channel, after every one through any instance
+// sharing the prefix; whenever that subscription (re)starts it forgets every number, since
+// messages may have been lost while it was down. stop ends the subscription.
+func (c *Cache) Watch(forget func(ctx context.Context, phones []string) error) (stop func()) {
+	unwatch := c.watchers.add(forget)
+	ctx, cancel := context.WithCancel(context.Background())
+	ps := c.rdb.Subscribe(ctx, c.channel())
+	done := make(chan struct{})
+	go c.listen(ctx, ps, forget, done)
+	return func() {
+		unwatch()
+		cancel()
+		_ = ps.Close() // interrupts a receive in progress
+		<-done
 	}
 }
 
-// Region is the region of numbers written without a country code: the directory's.
-func (c *Cache) Region() string { return c.dir.Region() }
+// listen relays the messages of the invalidation channel to forget until ctx ends, and
+// has it forget everything at each (re)subscription: what was published while the
+// subscription was down is lost.
+func (c *Cache) listen(ctx context.Context, ps *redis.PubSub, forget func(ctx context.Context, phones []string) error, done chan<- struct{}) {
+	defer close(done)
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, 15*time.Second)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			var nerr interface{ Timeout() bool }
+			if errors.As(err, &nerr) && nerr.Timeout() {
+				_ = ps.Ping(ctx) // a half-open connection shows up as an error on the next receive
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				_ = forget(ctx, nil)
+			}
+		case *redis.Message:
+			if m.Payload == flushAll {
+				_ = forget(ctx, nil)
+			} else {
+				_ = forget(ctx, strings.Split(m.Payload, ","))
+			}
+		}
+	}
+}
+
+// flushAll is the invalidation message that empties every local tier.
+const flushAll = "*"
+
+// Windows are the cache's: the tier below's, or narrower (CacheOptions.Windows).
+func (c *Cache) Windows() Windows { return c.o.Windows }
+
+// Region is the region of numbers written without a country code: the tier below's.
+func (c *Cache) Region() string { return c.below.Region() }
+
+// Entry answers an E.164 number's entry from Redis when it can, else from the tier below.
+func (c *Cache) Entry(ctx context.Context, e164 string, now time.Time) (Entry, error) {
+	return c.entry(ctx, e164, now)
+}
 
 // Resolve answers for the number at now, from Redis when it can.
 func (c *Cache) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
@@ -221,7 +279,7 @@ func (c *Cache) entry(ctx context.Context, e164 string, now time.Time) (Entry, e
 
 	c.misses.Add(1)
 	pctx, pspan := startSpan(ctx, "lookup.postgres")
-	e, err := c.dir.candidates(pctx, e164, now)
+	e, err := c.below.Entry(pctx, e164, now)
 	pspan.End()
 	if err != nil {
 		if stale != nil {
@@ -283,7 +341,7 @@ func (c *Cache) Invalidate(ctx context.Context, phones ...string) error {
 		p.Publish(ctx, c.channel(), strings.Join(phones, ","))
 		return nil
 	})
-	c.evictLocal(phones)
+	c.evictLocal(ctx, phones)
 	if err != nil {
 		c.redisErrors.Add(1)
 	}
@@ -309,7 +367,7 @@ func (c *Cache) InvalidateBulk(ctx context.Context, phones []string) error {
 	if err == nil {
 		err = c.rdb.Publish(ctx, c.channel(), flushAll).Err()
 	}
-	c.evictLocal(nil)
+	c.evictLocal(ctx, nil)
 	if err != nil {
 		c.redisErrors.Add(1)
 	}
@@ -322,54 +380,40 @@ func (c *Cache) InvalidateAll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.WriteTimeout)
 	defer cancel()
 	err := c.rdb.Publish(ctx, c.channel(), flushAll).Err()
-	c.evictLocal(nil)
+	c.evictLocal(ctx, nil)
 	return err
 }
 
-// written finishes a write: it invalidates the touched numbers and reports a failed
-// invalidation of a stored write as ErrNotInvalidated.
-func (c *Cache) written(ctx context.Context, op string, touched []string, err error) error {
-	ierr := c.Invalidate(ctx, touched...)
-	if err == nil && ierr != nil {
-		return fmt.Errorf("lookup: %s: %w: %w", op, ErrNotInvalidated, ierr)
-	}
-	return err
-}
-
-// ResolveMember answers from the directory.
+// ResolveMember answers from the tier below: member-number lookups are rare.
 func (c *Cache) ResolveMember(ctx context.Context, memberID string, now time.Time) (CallerMember, error) {
-	return c.dir.ResolveMember(ctx, memberID, now)
+	return c.below.ResolveMember(ctx, memberID, now)
 }
 
-// GetMember reads the directory.
+// GetMember reads the tier below.
 func (c *Cache) GetMember(ctx context.Context, id string) (Member, error) {
-	return c.dir.GetMember(ctx, id)
+	return c.below.GetMember(ctx, id)
 }
 
-// PutMember writes through to the directory and invalidates the member's old and new
-// numbers. With ErrNotInvalidated it also returns the stored member.
+// PutMember writes through to the tier below, which has the cache invalidate the member's
+// old and new numbers before it returns. With ErrNotInvalidated it also returns the
+// stored member.
 func (c *Cache) PutMember(ctx context.Context, m Member) (Member, error) {
-	out, touched, err := c.dir.putMember(ctx, m)
-	return out, c.written(ctx, fmt.Sprintf("put member %q", out.ID), touched, err)
+	return c.below.PutMember(ctx, m)
 }
 
-// DeleteMember deletes through to the directory and invalidates the member's numbers.
+// DeleteMember deletes through to the tier below, like PutMember.
 func (c *Cache) DeleteMember(ctx context.Context, id string) error {
-	touched, err := c.dir.deleteMember(ctx, id)
-	return c.written(ctx, fmt.Sprintf("delete member %q", id), touched, err)
+	return c.below.DeleteMember(ctx, id)
 }
 
-// PutActivity writes through to the directory and invalidates the member's numbers.
-// With ErrNotInvalidated it also returns the stored activity.
+// PutActivity writes through to the tier below, like PutMember.
 func (c *Cache) PutActivity(ctx context.Context, a Activity) (Activity, error) {
-	out, touched, err := c.dir.putActivity(ctx, a)
-	return out, c.written(ctx, fmt.Sprintf("put activity %q of %q", out.ID, out.MemberID), touched, err)
+	return c.below.PutActivity(ctx, a)
 }
 
-// DeleteActivity deletes through to the directory and invalidates the member's numbers.
+// DeleteActivity deletes through to the tier below, like PutMember.
 func (c *Cache) DeleteActivity(ctx context.Context, memberID, activityID string) error {
-	touched, err := c.dir.deleteActivity(ctx, memberID, activityID)
-	return c.written(ctx, fmt.Sprintf("delete activity %q of %q", activityID, memberID), touched, err)
+	return c.below.DeleteActivity(ctx, memberID, activityID)
 }
 
 // keepOffsets puts every time back in a zone of its own offset, as the directory gives

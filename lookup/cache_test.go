@@ -17,7 +17,9 @@ import (
 
 // cacheHarness is a Cache over a counted pool and a counted shared-Redis client.
 type cacheHarness struct {
-	cache   *Cache
+	cache *Cache
+	// dir is the same database reached past the cache: its writes are not the cache's to
+	// invalidate, as another writer's (a bulk job, another service) would not be.
 	dir     *Directory
 	pool    *pgxpool.Pool // the directory's
 	queries *queryCounter
@@ -40,9 +42,8 @@ func newHarnessWith(t testing.TB, pool *pgxpool.Pool, queries *queryCounter, rdb
 	if opts.Prefix == "" {
 		opts.Prefix = prefix
 	}
-	dir := NewDirectory(pool, DefaultWindows)
-	return &cacheHarness{cache: NewCache(dir, rdb, opts), dir: dir, pool: pool, queries: queries, cmds: cmds,
-		rdb: rdb, prefix: opts.Prefix}
+	return &cacheHarness{cache: NewCache(NewDirectory(pool, DefaultWindows), rdb, opts), dir: NewDirectory(pool, DefaultWindows),
+		pool: pool, queries: queries, cmds: cmds, rdb: rdb, prefix: opts.Prefix}
 }
 
 // resolve resolves phone and waits for the refill it started, if any, to land in Redis.

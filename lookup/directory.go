@@ -40,20 +40,18 @@ var (
 // Directory is the member directory in PostgreSQL (tables from Migrate). It is the source
 // of truth behind any cache; it implements Resolver and Writer.
 type Directory struct {
-	pool   *pgxpool.Pool
-	w      Windows
-	region string // of numbers written without a country code
+	pool     *pgxpool.Pool
+	w        Windows
+	region   string // of numbers written without a country code
+	watchers *watchers
 }
 
-var (
-	_ Resolver = (*Directory)(nil)
-	_ Writer   = (*Directory)(nil)
-)
+var _ Tier = (*Directory)(nil)
 
 // NewDirectory returns the directory in pool's database. Zero fields of w take their
 // DefaultWindows values.
 func NewDirectory(pool *pgxpool.Pool, w Windows) *Directory {
-	return &Directory{pool: pool, w: w.WithDefaults(), region: DefaultRegion}
+	return &Directory{pool: pool, w: w.WithDefaults(), region: DefaultRegion, watchers: &watchers{}}
 }
 
 // InRegion returns the directory reading numbers written without a country code as
@@ -83,6 +81,31 @@ func (d *Directory) Resolve(ctx context.Context, phone string, now time.Time) (C
 		return Caller{}, err
 	}
 	return e.Caller(now, d.w), nil
+}
+
+// Entry is Candidates for an E.164 number.
+func (d *Directory) Entry(ctx context.Context, e164 string, now time.Time) (Entry, error) {
+	return d.candidates(ctx, e164, now)
+}
+
+// Watch calls forget after every write through the directory with the numbers whose
+// answers it changed: the tiers over it forget them before the write returns.
+func (d *Directory) Watch(forget func(ctx context.Context, phones []string) error) (stop func()) {
+	return d.watchers.add(forget)
+}
+
+// written finishes a write: the watchers forget the touched numbers (even after an
+// error, when the write may have been stored), and a stored write that they could not
+// forget is ErrNotInvalidated.
+func (d *Directory) written(ctx context.Context, op string, touched []string, err error) error {
+	if len(touched) == 0 {
+		return err
+	}
+	ierr := d.watchers.notify(ctx, touched)
+	if err == nil && ierr != nil {
+		return fmt.Errorf("lookup: %s: %w: %w", op, ErrNotInvalidated, ierr)
+	}
+	return err
 }
 
 // Candidates reads, in one query, the members behind phone with every activity that can
@@ -207,8 +230,8 @@ func (d *Directory) PhonesOf(ctx context.Context, memberID string) ([]string, er
 // in one transaction. An invalid member gives a *FieldError. The answer is what was
 // stored: normalized, with created_at kept from the first write.
 func (d *Directory) PutMember(ctx context.Context, m Member) (Member, error) {
-	out, _, err := d.putMember(ctx, m)
-	return out, err
+	out, touched, err := d.putMember(ctx, m)
+	return out, d.written(ctx, fmt.Sprintf("put member %q", out.ID), touched, err)
 }
 
 // putMember is PutMember, also returning the phones whose answers changed: the member's
@@ -246,8 +269,8 @@ func (d *Directory) putMember(ctx context.Context, m Member) (Member, []string, 
 // DeleteMember deletes the member with their phones and activities, or returns
 // ErrNotFound.
 func (d *Directory) DeleteMember(ctx context.Context, id string) error {
-	_, err := d.deleteMember(ctx, id)
-	return err
+	touched, err := d.deleteMember(ctx, id)
+	return d.written(ctx, fmt.Sprintf("delete member %q", id), touched, err)
 }
 
 func (d *Directory) deleteMember(ctx context.Context, id string) ([]string, error) {
@@ -274,8 +297,8 @@ func (d *Directory) deleteMember(ctx context.Context, id string) ([]string, erro
 // ends_at defaults to starts_at, status to "confirmed", times are cut to microseconds and
 // keep their UTC offsets.
 func (d *Directory) PutActivity(ctx context.Context, a Activity) (Activity, error) {
-	out, _, err := d.putActivity(ctx, a)
-	return out, err
+	out, touched, err := d.putActivity(ctx, a)
+	return out, d.written(ctx, fmt.Sprintf("put activity %q of %q", out.ID, out.MemberID), touched, err)
 }
 
 func (d *Directory) putActivity(ctx context.Context, a Activity) (Activity, []string, error) {
@@ -307,8 +330,8 @@ func (d *Directory) putActivity(ctx context.Context, a Activity) (Activity, []st
 // DeleteActivity deletes one activity; ErrNotFound if the member or the activity is
 // missing.
 func (d *Directory) DeleteActivity(ctx context.Context, memberID, activityID string) error {
-	_, err := d.deleteActivity(ctx, memberID, activityID)
-	return err
+	touched, err := d.deleteActivity(ctx, memberID, activityID)
+	return d.written(ctx, fmt.Sprintf("delete activity %q of %q", activityID, memberID), touched, err)
 }
 
 func (d *Directory) deleteActivity(ctx context.Context, memberID, activityID string) ([]string, error) {

@@ -2,17 +2,14 @@ package lookup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -48,19 +45,21 @@ func (o LocalOptions) withDefaults() LocalOptions {
 
 const localShards = 64
 
-// Local is the in-process tier in front of a Cache, with the same interfaces: a hit is one
-// map read under a shard's read lock. Misses of one number share one fill (single flight);
+// Local is the in-process tier in front of another tier (a Cache), with the same
+// interface: a hit is one map read under a shard's read lock. Misses of one number share one fill (single flight);
 // unknown numbers are kept negatively, for less time.
 //
-// Every invalidation through the Cache evicts here at once, and the Cache publishes the
-// numbers on a Redis channel that every Local listens on, so a write through any instance
-// evicts the number in all of them. While the subscription is down invalidations can be
-// missed, so the tier is emptied whenever it (re)subscribes; TTL bounds what is left.
+// It forgets what the tier below tells it to (Tier.Watch): over a Cache, every
+// invalidation through it at once, and through the Cache's Redis channel every write
+// through any instance. While that subscription is down invalidations can be missed, so
+// the Cache empties the tier whenever it (re)subscribes; TTL bounds what is left.
 type Local struct {
-	next  *Cache
-	o     LocalOptions
-	seed  maphash.Seed
-	shard [localShards]localShard
+	below   Tier
+	windows Windows // the tier below's, read once: they never change
+	region  string
+	o       LocalOptions
+	seed    maphash.Seed
+	shard   [localShards]localShard
 	// epoch counts invalidations: a fill that began before one is not stored, as it may
 	// hold what the write replaced.
 	epoch atomic.Uint64
@@ -68,9 +67,7 @@ type Local struct {
 
 	hits, misses, evictions atomic.Int64
 
-	cancel context.CancelFunc
-	ps     *redis.PubSub
-	done   chan struct{}
+	stopWatch func()
 }
 
 type localShard struct {
@@ -85,33 +82,25 @@ type localEntry struct {
 	size    int64
 }
 
-var (
-	_ Resolver = (*Local)(nil)
-	_ Writer   = (*Local)(nil)
-)
+var _ Tier = (*Local)(nil)
 
-// NewLocal returns a local tier over c and starts listening for invalidations from other
-// instances. Close stops listening.
-func NewLocal(c *Cache, opts LocalOptions) *Local {
-	l := &Local{next: c, o: opts.withDefaults(), seed: maphash.MakeSeed(), done: make(chan struct{})}
+// NewLocal returns a local tier over below (a Cache) and starts forgetting what below
+// tells it to. Close stops that.
+func NewLocal(below Tier, opts LocalOptions) *Local {
+	l := &Local{below: below, windows: below.Windows(), region: below.Region(), o: opts.withDefaults(), seed: maphash.MakeSeed()}
 	for i := range l.shard {
 		l.shard[i].m = make(map[string]*localEntry)
 	}
-	c.addEvictor(l.evict)
-	ctx, cancel := context.WithCancel(context.Background())
-	l.cancel = cancel
-	l.ps = c.rdb.Subscribe(ctx, c.channel())
-	go l.listen(ctx)
+	l.stopWatch = below.Watch(func(_ context.Context, phones []string) error {
+		l.evict(phones)
+		return nil
+	})
 	return l
 }
 
 // Close stops listening for invalidations. The tier keeps answering, until its TTL, from
 // what it holds.
-func (l *Local) Close() {
-	l.cancel()
-	_ = l.ps.Close() // interrupts a receive in progress
-	<-l.done
-}
+func (l *Local) Close() { l.stopWatch() }
 
 // LocalStats count what a Local did since it was made.
 type LocalStats struct {
@@ -139,7 +128,7 @@ func (l *Local) shardOf(e164 string) *localShard {
 
 // Resolve answers for the number at now: from memory when it can, else through the Cache.
 func (l *Local) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
-	e164, err := Normalize(phone, l.next.Region())
+	e164, err := Normalize(phone, l.region)
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve: %w", err)
 	}
@@ -148,7 +137,7 @@ func (l *Local) Resolve(ctx context.Context, phone string, now time.Time) (Calle
 	if e, ok := l.get(e164, now); ok {
 		l.hits.Add(1)
 		setHit(span, true)
-		return e.Caller(now, l.next.o.Windows), nil
+		return e.Caller(now, l.windows), nil
 	}
 	l.misses.Add(1)
 	setHit(span, false)
@@ -156,7 +145,7 @@ func (l *Local) Resolve(ctx context.Context, phone string, now time.Time) (Calle
 	if err != nil {
 		return Caller{}, fmt.Errorf("lookup: resolve %s: %w", Mask(e164), err)
 	}
-	return e.Caller(now, l.next.o.Windows), nil
+	return e.Caller(now, l.windows), nil
 }
 
 // Peek answers for an E.164 number at now from memory alone: it never blocks and never
@@ -169,7 +158,7 @@ func (l *Local) Peek(e164 string, now time.Time) (c Caller, ok bool) {
 		return Caller{}, false
 	}
 	l.hits.Add(1)
-	return e.Caller(now, l.next.o.Windows), true
+	return e.Caller(now, l.windows), true
 }
 
 func (l *Local) get(e164 string, now time.Time) (Entry, bool) {
@@ -194,7 +183,7 @@ func (l *Local) fill(ctx context.Context, e164 string, now time.Time) (Entry, er
 	ch := l.group.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.o.FillTimeout)
 		defer cancel()
-		e, err := l.next.entry(fctx, e164, now)
+		e, err := l.below.Entry(fctx, e164, now)
 		if err == nil {
 			l.put(e164, e, epoch)
 		}
@@ -302,74 +291,52 @@ func entrySize(e Entry) int64 {
 // listen evicts what other instances invalidate, for as long as ctx lives. go-redis
 // reconnects and resubscribes by itself; every (re)subscription empties the tier, since
 // invalidations published while it was down are lost.
-func (l *Local) listen(ctx context.Context) {
-	defer close(l.done)
-	ps := l.ps
-	backoff := 50 * time.Millisecond
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, 15*time.Second)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			var nerr interface{ Timeout() bool }
-			if errors.As(err, &nerr) && nerr.Timeout() {
-				_ = ps.Ping(ctx) // a half-open connection shows up as an error on the next receive
-				continue
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 2*time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				l.evict(nil)
-			}
-		case *redis.Message:
-			if m.Payload == flushAll {
-				l.evict(nil)
-			} else {
-				l.evict(strings.Split(m.Payload, ","))
-			}
-		}
+// Entry answers an E.164 number's entry from memory, or fills it from the tier below.
+func (l *Local) Entry(ctx context.Context, e164 string, now time.Time) (Entry, error) {
+	if e, ok := l.get(e164, now); ok {
+		l.hits.Add(1)
+		return e, nil
 	}
+	l.misses.Add(1)
+	return l.fill(ctx, e164, now)
 }
 
-// flushAll is the invalidation message that empties every local tier.
-const flushAll = "*"
+// Windows and Region are the tier below's.
+func (l *Local) Windows() Windows { return l.windows }
+func (l *Local) Region() string   { return l.region }
 
-// ResolveMember answers from the directory.
+// Watch passes forget to the tier below: this tier learns of no write it does not.
+func (l *Local) Watch(forget func(ctx context.Context, phones []string) error) (stop func()) {
+	return l.below.Watch(forget)
+}
+
+// ResolveMember answers from the tier below: member-number lookups are rare.
 func (l *Local) ResolveMember(ctx context.Context, memberID string, now time.Time) (CallerMember, error) {
-	return l.next.ResolveMember(ctx, memberID, now)
+	return l.below.ResolveMember(ctx, memberID, now)
 }
 
-// GetMember reads the directory.
+// GetMember reads the tier below.
 func (l *Local) GetMember(ctx context.Context, id string) (Member, error) {
-	return l.next.GetMember(ctx, id)
+	return l.below.GetMember(ctx, id)
 }
 
-// PutMember writes through the Cache, which evicts here and everywhere.
+// PutMember writes through the tier below, which has every tier over it forget the
+// numbers before it returns.
 func (l *Local) PutMember(ctx context.Context, m Member) (Member, error) {
-	return l.next.PutMember(ctx, m)
+	return l.below.PutMember(ctx, m)
 }
 
-// DeleteMember deletes through the Cache, which evicts here and everywhere.
+// DeleteMember deletes through the tier below, like PutMember.
 func (l *Local) DeleteMember(ctx context.Context, id string) error {
-	return l.next.DeleteMember(ctx, id)
+	return l.below.DeleteMember(ctx, id)
 }
 
-// PutActivity writes through the Cache, which evicts here and everywhere.
+// PutActivity writes through the tier below, like PutMember.
 func (l *Local) PutActivity(ctx context.Context, a Activity) (Activity, error) {
-	return l.next.PutActivity(ctx, a)
+	return l.below.PutActivity(ctx, a)
 }
 
-// DeleteActivity deletes through the Cache, which evicts here and everywhere.
+// DeleteActivity deletes through the tier below, like PutMember.
 func (l *Local) DeleteActivity(ctx context.Context, memberID, activityID string) error {
-	return l.next.DeleteActivity(ctx, memberID, activityID)
+	return l.below.DeleteActivity(ctx, memberID, activityID)
 }

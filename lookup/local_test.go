@@ -273,3 +273,31 @@ func BenchmarkResolveLocalHit(b *testing.B) {
 		}
 	}
 }
+
+// TestTiersStackOnOneInterface: each tier knows only the Tier below it, so a local tier
+// stands on the directory itself as well as on a cache, and a write through it is
+// forgotten before the write returns.
+func TestTiersStackOnOneInterface(t *testing.T) {
+	l := NewLocal(NewDirectory(newPool(t), DefaultWindows), LocalOptions{TTL: time.Hour})
+	t.Cleanup(l.Close)
+	seedDana(t, l)
+	name := func() string {
+		c, err := l.Resolve(ctxT(t), "+14045550123", now)
+		if err != nil || len(c.Members) != 1 {
+			t.Fatalf("resolve: %+v, %v", c, err)
+		}
+		return c.Members[0].FirstName
+	}
+	if got := name(); got != "Dana" {
+		t.Fatalf("first lookup: %q", got)
+	}
+	if got := name(); got != "Dana" || l.Stats().Hits != 1 {
+		t.Fatalf("second lookup: %q, %+v; want a hit", got, l.Stats())
+	}
+	m := dana()
+	m.FirstName = "Danielle"
+	mustPutMember(t, l, m)
+	if got := name(); got != "Danielle" {
+		t.Fatalf("after a write through the tier it answers %q", got)
+	}
+}

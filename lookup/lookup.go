@@ -1,6 +1,8 @@
 // Package lookup resolves a caller's phone number to the members behind it and the one
 // activity worth asking each of them about. It owns phone normalization, the member
-// directory in PostgreSQL, the cache tiers in front of it and their invalidation.
+// directory in PostgreSQL, the cache tiers in front of it and their invalidation, and
+// bulk import. The tiers (Directory, Cache in Redis, Local in memory) implement one
+// interface, Tier, and each cache tier wraps the one below through it alone.
 //
 // lookup never imports ivr or flows: the IVR edge turns a Caller into the engine's plain
 // caller data.
@@ -94,6 +96,27 @@ type Writer interface {
 	DeleteMember(ctx context.Context, id string) error
 	PutActivity(ctx context.Context, a Activity) (Activity, error)
 	DeleteActivity(ctx context.Context, memberID, activityID string) error
+}
+
+// Tier is the one interface of the member directory's tiers: the Directory in
+// PostgreSQL, the Cache in Redis over it, the Local tier in memory over that. A cache tier
+// wraps the tier below through this interface alone (as upspin's key/usercache wraps a
+// KeyServer), and answers the same questions.
+type Tier interface {
+	Resolver
+	Writer
+	// Entry is what Resolve picks from for an E.164 number: its members with every
+	// activity that can matter from now to now+CandidateHorizon (see Entry.Caller).
+	Entry(ctx context.Context, e164 string, now time.Time) (Entry, error)
+	// Windows and Region are what every tier answers with: the directory's, or narrower
+	// windows of a cache.
+	Windows() Windows
+	Region() string
+	// Watch calls forget with the numbers whose answers changed (nil: every number) after
+	// each write the tier learns of: through it, and through other instances where the
+	// tier shares a cache with them. A write through the tier returns only after forget
+	// has; its error makes the write's ErrNotInvalidated. stop ends the calls.
+	Watch(forget func(ctx context.Context, phones []string) error) (stop func())
 }
 
 // Windows bound which activities are worth mentioning.

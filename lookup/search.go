@@ -2,6 +2,7 @@ package lookup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -68,12 +69,23 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func likePrefix(s string) string { return likeEscaper.Replace(s) + "%" }
 
-// Search reads the directory: name searches are rare and not worth caching.
+// Search asks the tier below: name searches are rare and not worth caching.
 func (c *Cache) Search(ctx context.Context, query string, limit int) ([]Member, error) {
-	return c.dir.Search(ctx, query, limit)
+	return search(ctx, c.below, query, limit)
 }
 
-// Search reads the directory through the Cache.
+// Search asks the tier below.
 func (l *Local) Search(ctx context.Context, query string, limit int) ([]Member, error) {
-	return l.next.Search(ctx, query, limit)
+	return search(ctx, l.below, query, limit)
+}
+
+// errNoSearch: the tiers stand on a directory that cannot search by name.
+var errNoSearch = errors.New("lookup: search members: the directory does not search")
+
+func search(ctx context.Context, below Tier, query string, limit int) ([]Member, error) {
+	s, ok := below.(Searcher)
+	if !ok {
+		return nil, errNoSearch
+	}
+	return s.Search(ctx, query, limit)
 }
