@@ -15,31 +15,29 @@ import (
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// memberBody is the PUT body. id, created_at and updated_at are accepted so that a GET
-// answer can be sent back as it is; id must match the URL, the timestamps are ignored.
-type memberBody struct {
-	ID        string    `json:"id"`
-	FirstName string    `json:"first_name"`
-	LastName  string    `json:"last_name"`
-	Tier      string    `json:"tier"`
-	Language  string    `json:"language"`
-	TimeZone  string    `json:"time_zone"`
-	Phones    []string  `json:"phones"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+// A member is written as lookup.Member reads: a GET answer can be sent back as it is (id
+// must match the URL; created_at and updated_at are the directory's and ignored).
+
+// activityBody is an activity as the API writes it: lookup.Activity, with its times as
+// text, so that a malformed time is an error naming its field. member_id and relation
+// are accepted (a GET answer sent back) and ignored.
+type activityBody struct {
+	lookup.Activity
+	StartsAt string `json:"starts_at"`
+	EndsAt   string `json:"ends_at"`
 }
 
-type activityBody struct {
-	ID        string `json:"id"`
-	MemberID  string `json:"member_id"`
-	Kind      string `json:"kind"`
-	Summary   string `json:"summary"`
-	Place     string `json:"place"`
-	StartsAt  string `json:"starts_at"`
-	EndsAt    string `json:"ends_at"`
-	Status    string `json:"status"`
-	Reference string `json:"reference"`
-	Relation  string `json:"relation"`
+// activity is the body's activity with its times read; a bad one names prefix+field.
+func (b activityBody) activity(prefix string) (lookup.Activity, error) {
+	a := b.Activity
+	var err error
+	if a.StartsAt, err = parseTime(prefix+"starts_at", b.StartsAt); err != nil {
+		return a, err
+	}
+	if a.EndsAt, err = parseTime(prefix+"ends_at", b.EndsAt); err != nil {
+		return a, err
+	}
+	return a, nil
 }
 
 // pathID returns the named path variable or writes a 422 naming it.
@@ -84,17 +82,15 @@ var (
 
 func (s *Server) handlePutMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
-		var b memberBody
-		if decodeJSON(w, r, &b) != nil {
+		var m lookup.Member
+		if decodeJSON(w, r, &m) != nil {
 			return nil, errAnswered
 		}
-		if b.ID != "" && b.ID != ids[0] {
+		if m.ID != "" && m.ID != ids[0] {
 			return nil, &lookup.FieldError{Field: "id", Message: "must match the URL's member id"}
 		}
-		return s.deps.Members.PutMember(r.Context(), lookup.Member{
-			ID: ids[0], FirstName: b.FirstName, LastName: b.LastName, Tier: b.Tier,
-			Language: b.Language, TimeZone: b.TimeZone, Phones: b.Phones,
-		})
+		m.ID = ids[0]
+		return s.deps.Members.PutMember(r.Context(), m)
 	})
 }
 
@@ -125,18 +121,12 @@ func (s *Server) handlePutActivity() http.Handler {
 		if b.ID != "" && b.ID != ids[1] {
 			return nil, &lookup.FieldError{Field: "id", Message: "must match the URL's activity id"}
 		}
-		starts, err := parseTime("starts_at", b.StartsAt)
+		a, err := b.activity("")
 		if err != nil {
 			return nil, err
 		}
-		ends, err := parseTime("ends_at", b.EndsAt)
-		if err != nil {
-			return nil, err
-		}
-		return s.deps.Members.PutActivity(r.Context(), lookup.Activity{
-			ID: ids[1], MemberID: ids[0], Kind: b.Kind, Summary: b.Summary, Place: b.Place,
-			StartsAt: starts, EndsAt: ends, Status: b.Status, Reference: b.Reference,
-		})
+		a.ID, a.MemberID, a.Relation = ids[1], ids[0], ""
+		return s.deps.Members.PutActivity(r.Context(), a)
 	})
 }
 

@@ -33,6 +33,8 @@ type Edge interface {
 	Caller(ctx context.Context, phone string, now time.Time) (flows.Caller, error)
 	Member(ctx context.Context, number string, now time.Time) *flows.Member
 	TwiML(turn flows.Turn) ([]byte, error)
+	// EngineMember is a directory member as the engine reads it, converted as a live call's.
+	EngineMember(m lookup.CallerMember) flows.Member
 }
 
 // Deps are the services the admin API acts on. Routes whose service is nil are not served.

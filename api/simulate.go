@@ -16,27 +16,13 @@ import (
 
 // Simulation.
 
-type simActivity struct {
-	ID        string `json:"id"`
-	Kind      string `json:"kind"`
-	Summary   string `json:"summary"`
-	Place     string `json:"place"`
-	StartsAt  string `json:"starts_at"`
-	EndsAt    string `json:"ends_at"`
-	Status    string `json:"status"`
-	Reference string `json:"reference"`
-	Relation  string `json:"relation"` // upcoming, current or recent; worked out from now when empty
-}
-
+// simProfile is an inline member of a simulation: lookup's member with its activity
+// (relation upcoming, current or recent, worked out from now when empty) and the
+// free-form attributes templates read.
 type simProfile struct {
-	ID         string            `json:"id"`
-	FirstName  string            `json:"first_name"`
-	LastName   string            `json:"last_name"`
-	Tier       string            `json:"tier"`
-	Language   string            `json:"language"`
-	TimeZone   string            `json:"time_zone"`
+	lookup.Member
 	Attributes map[string]string `json:"attributes"`
-	Activity   *simActivity      `json:"activity"`
+	Activity   *activityBody     `json:"activity"`
 }
 
 type simulateBody struct {
@@ -70,37 +56,35 @@ type simAnswer struct {
 	Error  string       `json:"error,omitempty"`
 }
 
-func (p simProfile) member(now time.Time, i int) (flows.Member, error) {
-	m := flows.Member{ID: p.ID, FirstName: p.FirstName, LastName: p.LastName, Tier: p.Tier,
-		Language: p.Language, TimeZone: p.TimeZone, Attributes: p.Attributes}
-	if m.ID == "" {
-		m.ID = "sim-" + strconv.Itoa(i+1)
+// member is the profile as the engine reads it, converted as the edge converts a
+// directory member.
+func (p simProfile) member(now time.Time, i int, edge Edge) (flows.Member, error) {
+	cm := lookup.CallerMember{Member: p.Member}
+	if cm.ID == "" {
+		cm.ID = "sim-" + strconv.Itoa(i+1)
 	}
-	if a := p.Activity; a != nil {
-		act := &flows.Activity{ID: a.ID, Kind: a.Kind, Summary: a.Summary, Place: a.Place,
-			Status: a.Status, Reference: a.Reference, Relation: a.Relation}
-		var err error
-		if act.StartsAt, err = parseTime("activity.starts_at", a.StartsAt); err != nil {
-			return m, err
+	if p.Activity != nil {
+		a, err := p.Activity.activity("activity.")
+		if err != nil {
+			return flows.Member{}, err
 		}
-		if act.EndsAt, err = parseTime("activity.ends_at", a.EndsAt); err != nil {
-			return m, err
+		if a.Kind == "" {
+			a.Kind = "trip"
 		}
-		if act.Kind == "" {
-			act.Kind = "trip"
-		}
-		if act.Relation == "" {
+		if a.Relation == "" {
 			switch {
-			case now.Before(act.StartsAt):
-				act.Relation = "upcoming"
-			case !act.EndsAt.IsZero() && now.After(act.EndsAt):
-				act.Relation = "recent"
+			case now.Before(a.StartsAt):
+				a.Relation = lookup.RelationUpcoming
+			case !a.EndsAt.IsZero() && now.After(a.EndsAt):
+				a.Relation = lookup.RelationRecent
 			default:
-				act.Relation = "current"
+				a.Relation = lookup.RelationCurrent
 			}
 		}
-		m.Activity = act
+		cm.Activity = &a
 	}
+	m := edge.EngineMember(cm)
+	m.Attributes = p.Attributes
 	return m, nil
 }
 
@@ -240,7 +224,7 @@ func (s *Server) simCaller(w http.ResponseWriter, r *http.Request, body *simulat
 		}
 	}
 	for i, p := range profiles {
-		m, err := p.member(now, i)
+		m, err := p.member(now, i, s.deps.Edge)
 		if err != nil {
 			writeError(w, codeInvalid, "caller.profile."+strings.TrimPrefix(fieldOf(err), "caller.profile."), err.Error())
 			return caller, false

@@ -314,6 +314,10 @@ func hasMember(c flows.Caller, id string) bool {
 	return false
 }
 
+// EngineMember is a directory member as the engine reads it: the one conversion, which
+// simulation borrows (api.Edge).
+func (s *Edge) EngineMember(m lookup.CallerMember) flows.Member { return engineMember(m) }
+
 func engineMember(m lookup.CallerMember) flows.Member {
 	em := flows.Member{
 		ID: m.ID, FirstName: m.FirstName, LastName: m.LastName, Tier: m.Tier,

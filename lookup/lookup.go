@@ -41,8 +41,9 @@ type Member struct {
 	Language  string    `json:"language"`  // BCP 47, e.g. "en-US"
 	TimeZone  string    `json:"time_zone"` // IANA, e.g. "America/New_York"
 	Phones    []string  `json:"phones"`    // E.164
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// Set by the directory; absent from a member being written (an import record).
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Relation says how an activity stands to the moment of the call.
@@ -57,7 +58,7 @@ const (
 // the activity's own time zone.
 type Activity struct {
 	ID        string    `json:"id"`
-	MemberID  string    `json:"member_id"`
+	MemberID  string    `json:"member_id,omitempty"` // absent inside an import record
 	Kind      string    `json:"kind"` // "trip", "stay", ...
 	Summary   string    `json:"summary"`
 	Place     string    `json:"place"`

@@ -1,5 +1,5 @@
 // Package loadgen makes the benchmark's data set and load: a generator of members in the
-// import format, and a closed-loop HTTP load generator with latency percentiles.
+// import format (lookup.ImportRecord), and a closed-loop HTTP load generator with latency percentiles.
 package loadgen
 
 import (
@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/memberline/memberline/lookup"
 )
 
 // Members describes a generated data set: N members, 1.5 numbers and 2 activities each.
@@ -60,28 +62,6 @@ var (
 	places     = [...]string{"Atlanta", "London", "Paris", "Denver", "Boston", "Madrid", "Tokyo", "Lima"}
 )
 
-type record struct {
-	ID         string     `json:"id"`
-	FirstName  string     `json:"first_name"`
-	LastName   string     `json:"last_name"`
-	Tier       string     `json:"tier"`
-	Language   string     `json:"language"`
-	TimeZone   string     `json:"time_zone"`
-	Phones     []string   `json:"phones"`
-	Activities []activity `json:"activities"`
-}
-
-type activity struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Summary   string    `json:"summary"`
-	Place     string    `json:"place"`
-	StartsAt  time.Time `json:"starts_at"`
-	EndsAt    time.Time `json:"ends_at"`
-	Status    string    `json:"status"`
-	Reference string    `json:"reference"`
-}
-
 // Write writes the data set as NDJSON, one member a line: member i has number i and,
 // for even i, number N+i/2 too; one trip near Now (from 3 days before to 14 days after)
 // and one stay further out.
@@ -90,7 +70,7 @@ func (m Members) Write(w io.Writer) error {
 	enc := json.NewEncoder(bw)
 	base := m.Now.Truncate(time.Hour)
 	for i := 0; i < m.N; i++ {
-		r := record{
+		r := lookup.ImportRecord{Member: lookup.Member{
 			ID:        MemberID(i),
 			FirstName: firstNames[i%len(firstNames)],
 			LastName:  lastNames[i/len(firstNames)%len(lastNames)],
@@ -98,13 +78,13 @@ func (m Members) Write(w io.Writer) error {
 			Language:  "en-US",
 			TimeZone:  zones[i%len(zones)],
 			Phones:    []string{Phone(i)},
-		}
+		}}
 		if i%2 == 0 {
 			r.Phones = append(r.Phones, Phone(m.N+i/2))
 		}
 		place := places[i%len(places)]
 		start := base.Add(time.Duration(i%408-72) * time.Hour) // -3d .. +14d
-		r.Activities = []activity{{
+		r.Activities = []lookup.Activity{{
 			ID: "t1", Kind: "trip", Summary: "Flight to " + place, Place: place,
 			StartsAt: start, EndsAt: start.Add(3 * time.Hour), Status: "confirmed",
 			Reference: fmt.Sprintf("R%06d", i%1000000),
