@@ -17,9 +17,8 @@ import (
 type Config struct {
 	// AdminToken is the bootstrap token (role admin); empty admits only stored tokens.
 	AdminToken    string
-	DefaultRegion string        // for numbers without a country code; "US"
-	LookupTimeout time.Duration // a look-up made for a request (simulation); 250ms
-	Logger        *slog.Logger
+	DefaultRegion string           // for numbers without a country code; lookup.DefaultRegion
+	Logger        *slog.Logger     // none
 	Now           func() time.Time // time.Now
 	// AdminRate and AdminBurst limit each admin token's requests (a token bucket per
 	// token in each instance); AdminRate 0 means 20 a second, burst 40; negative: off.
@@ -60,10 +59,7 @@ type Server struct {
 // New returns the admin API. Its handler answers every path under /api/v1.
 func New(cfg Config, deps Deps) *Server {
 	if cfg.DefaultRegion == "" {
-		cfg.DefaultRegion = "US"
-	}
-	if cfg.LookupTimeout <= 0 {
-		cfg.LookupTimeout = 250 * time.Millisecond
+		cfg.DefaultRegion = lookup.DefaultRegion
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -24,7 +24,7 @@ type Config struct {
 	TwilioAuthToken string
 	// StateSecret keys the call state carried in action URLs; defaults to the auth token.
 	StateSecret   string
-	DefaultRegion string        // for numbers without a country code; "US"
+	DefaultRegion string        // for numbers without a country code; lookup.DefaultRegion
 	LookupTimeout time.Duration // the whole lookup chain; 250ms
 	Handoff       HandoffConfig
 	Logger        *slog.Logger
@@ -82,7 +82,7 @@ type Edge struct {
 // New returns the Twilio edge.
 func New(cfg Config, deps Deps) *Edge {
 	if cfg.DefaultRegion == "" {
-		cfg.DefaultRegion = "US"
+		cfg.DefaultRegion = lookup.DefaultRegion
 	}
 	if cfg.LookupTimeout <= 0 {
 		cfg.LookupTimeout = 250 * time.Millisecond

@@ -240,7 +240,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		AdminRate:     adminRate(cfg.AdminRate),
 		AdminBurst:    cfg.AdminBurst,
 		DefaultRegion: cfg.DefaultRegion,
-		LookupTimeout: cfg.LookupTimeout,
 		Logger:        log,
 	}, api.Deps{
 		Resolver: d.front,
