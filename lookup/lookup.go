@@ -34,13 +34,13 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // Member is one person in the directory.
 type Member struct {
-	ID        string    `json:"id"`
-	FirstName string    `json:"first_name"`
-	LastName  string    `json:"last_name"`
-	Tier      string    `json:"tier"`
-	Language  string    `json:"language"`  // BCP 47, e.g. "en-US"
-	TimeZone  string    `json:"time_zone"` // IANA, e.g. "America/New_York"
-	Phones    []string  `json:"phones"`    // E.164
+	ID        string   `json:"id"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Tier      string   `json:"tier"`
+	Language  string   `json:"language"`  // BCP 47, e.g. "en-US"
+	TimeZone  string   `json:"time_zone"` // IANA, e.g. "America/New_York"
+	Phones    []string `json:"phones"`    // E.164
 	// Set by the directory; absent from a member being written (an import record).
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
@@ -59,7 +59,7 @@ const (
 type Activity struct {
 	ID        string    `json:"id"`
 	MemberID  string    `json:"member_id,omitempty"` // absent inside an import record
-	Kind      string    `json:"kind"` // "trip", "stay", ...
+	Kind      string    `json:"kind"`                // "trip", "stay", ...
 	Summary   string    `json:"summary"`
 	Place     string    `json:"place"`
 	StartsAt  time.Time `json:"starts_at"`
