@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
@@ -75,6 +76,14 @@ func writeError(w http.ResponseWriter, code, field, message string) {
 	writeJSON(w, status(code), map[string]apiError{"error": {Code: code, Field: field, Message: message}})
 }
 
+// storePrefixes are how the stores' errors say where they come from: words for the log,
+// not for the API's users.
+var storePrefixes = strings.NewReplacer("lookup: ", "", "flowstore: ", "", "flows: ", "", "calls: ", "", "auth: ", "", "admin: ", "")
+
+// plain is a store's error as the API's users read it: what was not found or refused,
+// without the package that said so ("member \"9002\": not found").
+func plain(err error) string { return storePrefixes.Replace(err.Error()) }
+
 // errAnswered says that a handler has already written its error.
 var errAnswered = errors.New("already answered")
 
@@ -111,7 +120,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err 
 		writeError(w, codeCacheUnavailable, "",
 			"the change was stored but the cache could not be invalidated; retrying the request is safe")
 	case errors.Is(err, lookup.ErrInvalid):
-		writeError(w, codeInvalid, field, err.Error())
+		writeError(w, codeInvalid, field, plain(err))
 	case errors.Is(err, auth.ErrNotFound):
 		writeError(w, codeNotFound, "name", "no such token")
 	case errors.Is(err, calls.ErrNotFound):
@@ -119,11 +128,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err 
 	case errors.Is(err, calls.ErrInvalid):
 		writeError(w, codeInvalid, "cursor", "not a cursor this API returned")
 	case errors.Is(err, lookup.ErrNotFound), errors.Is(err, flowstore.ErrNotFound):
-		writeError(w, codeNotFound, field, err.Error())
+		writeError(w, codeNotFound, field, plain(err))
 	case errors.Is(err, flowstore.ErrExists):
-		writeError(w, codeExists, "id", err.Error())
+		writeError(w, codeExists, "id", plain(err))
 	case errors.Is(err, flowstore.ErrUnpublished):
-		writeError(w, codeUnpublished, field, err.Error())
+		writeError(w, codeUnpublished, field, plain(err))
 	default:
 		s.log.ErrorContext(r.Context(), "admin request failed", "route", r.URL.Path, "err", err)
 		writeError(w, codeInternal, "", "internal error")

@@ -126,3 +126,40 @@ func TestRedisDownStillGreets(t *testing.T) {
 		t.Fatalf("lookup with Redis down = %d %s", code, body)
 	}
 }
+
+// TestErrorsSpeakToUsers: error messages name the field and what was expected in JSON's
+// words; never a Go type or the package that refused.
+func TestErrorsSpeakToUsers(t *testing.T) {
+	h := newSharedRedisHarness(t)
+	h.seedMembers()
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		field, says              string
+	}{
+		{"an array for a member", http.MethodPut, "/api/v1/members/1009", `[1]`, 422, "", "the body must be a JSON object, not a JSON array"},
+		{"a number for a name", http.MethodPut, "/api/v1/members/1009", `{"first_name":7}`, 422, "first_name", "first_name must be a string, not a JSON number"},
+		{"a string for the phones", http.MethodPut, "/api/v1/members/1009", `{"first_name":"X","phones":"+14045550123"}`, 422, "phones", "phones must be a JSON array, not a JSON string"},
+		{"text for a PIN", http.MethodPut, "/api/v1/members/1001/pin", `{"pin":2580}`, 422, "pin", "pin must be a string, not a JSON number"},
+		{"an unknown member", http.MethodGet, "/api/v1/members/4040", "", 404, "", `member "4040"`},
+		{"an unknown activity", http.MethodDelete, "/api/v1/members/1001/activities/t9", "", 404, "", "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := h.api(tc.method, tc.path, tc.body)
+			var e struct {
+				Error apiError `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(body), &e); err != nil || code != tc.status {
+				t.Fatalf("%s %s = %d %s, want %d and a JSON error", tc.method, tc.path, code, body, tc.status)
+			}
+			if e.Error.Field != tc.field || !strings.Contains(e.Error.Message, tc.says) {
+				t.Errorf("error %+v, want field %q and a message saying %q", e.Error, tc.field, tc.says)
+			}
+			for _, goWord := range []string{"lookup", "ivr.", "api.", "struct {", "int64", "flows:", "json:"} {
+				if strings.Contains(e.Error.Message, goWord) {
+					t.Errorf("message %q names %q", e.Error.Message, goWord)
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -19,6 +21,41 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 const maxJSONBody = 1 << 20
+
+// typeMessage says in JSON's words what a value of the wrong type should have been: never
+// the Go type it was to be decoded into.
+func typeMessage(e *json.UnmarshalTypeError) string {
+	what := "the body"
+	if e.Field != "" {
+		what = e.Field
+	}
+	want := "a JSON object"
+	switch e.Type.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number"
+		if strings.HasPrefix(e.Value, "number") {
+			return fmt.Sprintf("%s must be a whole number no larger than %s, not %s", what, maxOf(e.Type), e.Value)
+		}
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Slice, reflect.Array:
+		want = "a JSON array"
+	}
+	return fmt.Sprintf("%s must be %s, not a JSON %s", what, want, e.Value)
+}
+
+// maxOf is the largest value of an integer type, as text.
+func maxOf(t reflect.Type) string {
+	if t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64 {
+		return strconv.FormatUint(1<<(t.Bits())-1, 10)
+	}
+	return strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
+}
 
 // decodeJSON reads one JSON object into dst, refusing unknown fields and trailing data.
 // The error it returns has already been written to w.
@@ -47,7 +84,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
 		code = codeInvalid
-		message = fmt.Sprintf("%s must be a %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		message = typeMessage(typeErr)
 	case errors.As(err, &maxErr):
 		code = codeTooLarge
 		message = fmt.Sprintf("body is larger than %d bytes", maxErr.Limit)

@@ -38,6 +38,7 @@ import (
 	"github.com/memberline/memberline/internal/loadgen"
 	"github.com/memberline/memberline/internal/pgpool"
 	"github.com/memberline/memberline/internal/redisx"
+	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
@@ -555,11 +556,7 @@ func premade(n int, build func(i int64) []byte) func(i int64) []byte {
 }
 
 func webhookForm(from string) url.Values {
-	return url.Values{
-		"CallSid": {"CA0123456789abcdef0123456789abcdef"}, "AccountSid": {"AC0123456789abcdef0123456789abcdef"},
-		"From": {from}, "To": {"+18005550100"}, "CallStatus": {"ringing"}, "Direction": {"inbound"},
-		"ApiVersion": {"2010-04-01"}, "Caller": {from}, "Called": {"+18005550100"},
-	}
+	return twiliosim.Form("CA0123456789abcdef0123456789abcdef", from, "+18005550100")
 }
 
 func rawRequest(host string, form url.Values) []byte {

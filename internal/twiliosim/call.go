@@ -51,6 +51,23 @@ type Call struct {
 	Client *http.Client
 }
 
+// Form is the form Twilio posts to a number's voice URL for a new call (CallStatus
+// ringing), without the attestation (StirVerstat) or the countries only some calls carry.
+// Every webhook of a call repeats it.
+func Form(callSID, from, to string) url.Values {
+	return url.Values{
+		"CallSid":    {callSID},
+		"AccountSid": {callAccountSID},
+		"From":       {from},
+		"Caller":     {from},
+		"To":         {to},
+		"Called":     {to},
+		"CallStatus": {"ringing"},
+		"ApiVersion": {"2010-04-01"},
+		"Direction":  {"inbound"},
+	}
+}
+
 // NewCallSID is a random call SID in Twilio's form.
 func NewCallSID() (string, error) {
 	b := make([]byte, 16)
@@ -84,16 +101,7 @@ func (call Call) Play(ctx context.Context) error {
 	c := &caller{
 		client: call.Client, sign: call.Sign, baseURL: call.BaseURL, publicURL: call.PublicURL,
 		answers: call.Answers, out: call.Out, errOut: call.Log, verbose: call.Verbose, first: call.First,
-		params: url.Values{
-			"CallSid":    {call.CallSID},
-			"AccountSid": {callAccountSID},
-			"From":       {call.From},
-			"Caller":     {call.From},
-			"To":         {call.To},
-			"Called":     {call.To},
-			"ApiVersion": {"2010-04-01"},
-			"Direction":  {"inbound"},
-		},
+		params: Form(call.CallSID, call.From, call.To), // CallStatus is each webhook's own
 	}
 	if cc := callCountry(call.From); cc != "" {
 		c.params.Set("FromCountry", cc)
