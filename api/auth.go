@@ -6,10 +6,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -17,10 +19,24 @@ import (
 	"github.com/memberline/memberline/lookup"
 )
 
-// principal is who makes an admin request: a named token and its role.
+// principal is who makes an admin request: a token (named, or the bootstrap ADMIN_TOKEN)
+// with its role, and the display name the client sent (ActorHeader), which is shown
+// beside the token's name and never stands in for it.
 type principal struct {
 	name, role string
-	bootstrap  bool // ADMIN_TOKEN
+	bootstrap  bool   // ADMIN_TOKEN
+	display    string // ActorHeader, when given
+}
+
+// bootstrapName is the ADMIN_TOKEN's name in the audit and for its rate limit.
+const bootstrapName = "ADMIN_TOKEN"
+
+// auditName is who the admin audit says acted: the token, and the display name beside it.
+func (p principal) auditName() string {
+	if p.display == "" || p.display == p.name {
+		return p.name
+	}
+	return p.name + " (" + p.display + ")"
 }
 
 type principalKey struct{}
@@ -30,26 +46,50 @@ func principalOf(r *http.Request) (principal, bool) {
 	return p, ok
 }
 
-// authorize admits a request with the bootstrap ADMIN_TOKEN (role admin) or a live token
-// from the store, limits each token's rate (429 with Retry-After), checks that the token
-// has the route's role, need (403), and audits every request that changes something, by
-// token name and route.
-func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
+// Failed sign-ins are limited per client address: a burst of a few, then one a second.
+const (
+	failureRate  = 1
+	failureBurst = 10
+)
+
+// authenticate runs before routing, so that without a token every path under the API is
+// 401 alike (the routes cannot be listed). It admits the bootstrap ADMIN_TOKEN (role
+// admin) or a live stored token and limits each token's rate (429 with Retry-After), by
+// the token, whatever the request says of itself. Failed attempts are limited per client
+// address; a secret that cannot be a stored token, or one refused a moment ago, costs no
+// database round trip; and the admin API's requests in flight are capped (Config.MaxInFlight)
+// so that it cannot take the connections the webhooks need.
+func (s *Server) authenticate(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := clientAddr(r)
+		if wait := s.failures.Wait(client); wait > 0 {
+			tooMany(w, wait, "too many failed sign-ins from this address; retry later")
+			return
+		}
+		select {
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
+		case <-time.After(s.cfg.QueueTimeout):
+			writeError(w, codeUnavailable, "", "the admin API is busy; retry in a moment")
+			return
+		case <-r.Context().Done():
+			return
+		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		var p principal
 		got := sha256.Sum256([]byte(secret))
 		switch {
 		case !ok || secret == "":
 		case s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1:
-			p = principal{name: actorHeader(r), role: auth.RoleAdmin, bootstrap: true}
-		case s.deps.Admin != nil:
+			p = principal{name: bootstrapName, role: auth.RoleAdmin, bootstrap: true}
+		case s.deps.Admin != nil && auth.LooksLikeToken(secret) && !s.refused.has(got):
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			t, err := s.deps.Admin.Authenticate(ctx, secret)
 			cancel()
 			switch {
 			case errors.Is(err, auth.ErrUnauthorized):
+				s.refused.add(got)
 			case err != nil:
 				s.log.ErrorContext(r.Context(), "token check failed", "err", err)
 				writeError(w, codeUnavailable, "", "tokens cannot be checked right now")
@@ -59,20 +99,48 @@ func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
 			}
 		}
 		if p.role == "" {
+			if ok, wait := s.failures.Allow(client); !ok {
+				tooMany(w, wait, "too many failed sign-ins from this address; retry later")
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="memberline"`)
 			writeError(w, codeUnauthorized, "", "a valid admin token is required: Authorization: Bearer <token>")
 			return
 		}
 		if ok, wait := s.limiter.Allow(p.name); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeError(w, codeRateLimited, "", "too many requests with this token; retry later")
+			tooMany(w, wait, "too many requests with this token; retry later")
 			return
 		}
+		p.display = actorHeader(r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func tooMany(w http.ResponseWriter, wait time.Duration, message string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	writeError(w, codeRateLimited, "", message)
+}
+
+// clientAddr is the address a request came from (the connection's: a header the client
+// writes would let it choose its own budget).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authorize lets through a request whose token has the route's role, need (403
+// otherwise), and audits every request that changes something: the token (with the
+// display name beside it), the route and what it acted on.
+func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := principalOf(r)
 		if !auth.Allows(p.role, need) {
 			writeError(w, codeForbidden, "", "this token's role ("+p.role+") may not do this; it needs "+need)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || s.deps.Admin == nil {
 			next.ServeHTTP(w, r)
 			return
@@ -90,17 +158,17 @@ func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
 				target = append(target, k+"="+v)
 			}
 		}
-		if err := s.deps.Admin.Audit(context.WithoutCancel(r.Context()), p.name, r.Method+" "+route, strings.Join(target, " "), rec.status); err != nil {
+		if err := s.deps.Admin.Audit(context.WithoutCancel(r.Context()), p.auditName(), r.Method+" "+route, strings.Join(target, " "), rec.status); err != nil {
 			s.log.ErrorContext(r.Context(), "admin action not audited", "err", err)
 		}
 	})
 }
 
-// actorHeader is the bootstrap token's actor: the ActorHeader when given, else "admin".
+// actorHeader is the display name the client gives (ActorHeader), "" when none or too long.
 func actorHeader(r *http.Request) string {
 	a := strings.TrimSpace(r.Header.Get(ActorHeader))
-	if a == "" || len(a) > 128 {
-		return defaultActor
+	if len(a) > 128 || !utf8.ValidString(a) {
+		return ""
 	}
 	return a
 }
@@ -125,7 +193,7 @@ func (s *Server) handleCreateToken() http.Handler {
 			return
 		}
 		p, _ := principalOf(r)
-		t, secret, err := s.deps.Admin.Create(r.Context(), body.Name, body.Role, p.name)
+		t, secret, err := s.deps.Admin.Create(r.Context(), body.Name, body.Role, p.auditName())
 		if err != nil {
 			s.fail(w, r, "", err)
 			return
@@ -148,7 +216,12 @@ func (s *Server) handleListTokens() http.Handler {
 
 func (s *Server) handleRevokeToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.deps.Admin.Revoke(r.Context(), mux.Vars(r)["name"]); err != nil {
+		name := mux.Vars(r)["name"]
+		if !auth.ValidName(name) {
+			writeError(w, codeInvalid, "name", "name must be a token's name: letters, digits, _ . @ or -, at most 64")
+			return
+		}
+		if err := s.deps.Admin.Revoke(r.Context(), name); err != nil {
 			s.fail(w, r, "name", err)
 			return
 		}

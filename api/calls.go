@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -26,20 +27,37 @@ func queryTime(r *http.Request, field string, loc *time.Location) (time.Time, er
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, v, loc)
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
-		return t, nil
+	switch {
+	case err != nil:
+		return time.Time{}, &lookup.FieldError{Field: field, Message: "must be an RFC 3339 time or a date (YYYY-MM-DD)"}
+	case t.Before(earliest) || !t.Before(latest):
+		return time.Time{}, &lookup.FieldError{Field: field, Message: "must be from 1970 to 9998"}
 	}
-	return time.Time{}, &lookup.FieldError{Field: field, Message: "must be an RFC 3339 time or a date (YYYY-MM-DD)"}
+	return t, nil
 }
+
+// The times the call records can be asked about: the database holds these and more, but
+// a period past them is a mistake, and a day added to 9999-12-31 is past what it holds.
+var (
+	earliest = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	latest   = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// callSIDPattern is what a call SID can be: Twilio's are CA and 32 hex digits.
+var callSIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 
 // callFilter reads the list filters: member, number (the caller's, any format), called,
 // from, to, outcome, limit, cursor.
 func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 	q := r.URL.Query()
 	f := calls.Filter{MemberID: q.Get("member"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
+	if f.MemberID != "" && !idPattern.MatchString(f.MemberID) {
+		return f, &lookup.FieldError{Field: "member", Message: "must be a member id"}
+	}
 	if n := q.Get("number"); n != "" {
 		e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
 		if err != nil {
@@ -101,14 +119,23 @@ func (s *Server) handleMemberCalls() http.Handler {
 			s.fail(w, r, "", err)
 			return
 		}
-		f.MemberID = mux.Vars(r)["memberID"]
+		id, ok := pathID(w, r, "memberID")
+		if !ok {
+			return
+		}
+		f.MemberID = id
 		s.listCalls(w, r, f)
 	})
 }
 
 func (s *Server) handleGetCall() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.deps.Calls.Get(r.Context(), mux.Vars(r)["callSID"])
+		sid := mux.Vars(r)["callSID"]
+		if !callSIDPattern.MatchString(sid) {
+			writeError(w, codeInvalid, "callSID", "callSID must be a call SID: letters and digits, at most 64 (CA…)")
+			return
+		}
+		c, err := s.deps.Calls.Get(r.Context(), sid)
 		if err != nil {
 			s.fail(w, r, "call_sid", err)
 			return
@@ -122,7 +149,8 @@ func (s *Server) handleGetCall() http.Handler {
 func (s *Server) reportPeriod(r *http.Request) (from, to time.Time, loc *time.Location, err error) {
 	loc = time.UTC
 	if tz := r.URL.Query().Get("tz"); tz != "" {
-		if loc, err = time.LoadLocation(tz); err != nil {
+		// "Local" is the server's own zone, whatever that is: not one a report can name.
+		if loc, err = time.LoadLocation(tz); err != nil || tz == "Local" {
 			return from, to, nil, &lookup.FieldError{Field: "tz", Message: "must be an IANA time zone such as America/New_York"}
 		}
 	}
@@ -155,13 +183,32 @@ func wantsCSV(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/csv")
 }
 
+// writeCSV writes a CSV download. Every cell is neutralized against formula injection
+// (safeCell): a spreadsheet opening the file shows the text, never runs it.
 func writeCSV(w http.ResponseWriter, name string, header []string, rows [][]string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	_ = cw.Write(header)
-	_ = cw.WriteAll(rows)
+	for _, row := range rows {
+		for i, cell := range row {
+			row[i] = safeCell(cell)
+		}
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+}
+
+// safeCell keeps a spreadsheet from reading a cell as a formula, as OWASP's CSV injection
+// guidance says: a cell that starts with =, +, -, @, a tab or a carriage return gets a
+// leading apostrophe, which spreadsheets show as text. No number the reports write starts
+// with one of them.
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -20,6 +20,7 @@ const (
 	codeMalformed        = "malformed_json" // the body is not the JSON asked for
 	codeUnknownField     = "unknown_field"
 	codeTooLarge         = "too_large"
+	codeUnsupportedType  = "unsupported_media_type"
 	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
 	codeNotFound         = "not_found"
@@ -40,6 +41,7 @@ var statusOf = map[string]int{
 	codeMalformed:        http.StatusBadRequest,
 	codeUnknownField:     http.StatusBadRequest,
 	codeTooLarge:         http.StatusRequestEntityTooLarge,
+	codeUnsupportedType:  http.StatusUnsupportedMediaType,
 	codeUnauthorized:     http.StatusUnauthorized,
 	codeForbidden:        http.StatusForbidden,
 	codeNotFound:         http.StatusNotFound,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -31,15 +32,17 @@ const defaultActor = "admin"
 
 var flowIDPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
+// actor is the author of a flow change: a named token is who it is, whatever the header
+// says; the bootstrap token's changes carry the display name it was sent with.
 func actor(r *http.Request) string {
-	if p, ok := principalOf(r); ok && !p.bootstrap {
-		return p.name // a named token is who it is, whatever the header says
+	p, ok := principalOf(r)
+	switch {
+	case ok && !p.bootstrap:
+		return p.name
+	case ok && p.display != "":
+		return p.display
 	}
-	a := strings.TrimSpace(r.Header.Get(ActorHeader))
-	if a == "" || len(a) > 128 {
-		return defaultActor
-	}
-	return a
+	return defaultActor
 }
 
 func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
@@ -133,10 +136,40 @@ func readFlowBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) ([]by
 	if !json.Valid(b) {
 		var v any
 		err := json.Unmarshal(b, &v)
-		writeError(w, codeMalformed, "", "malformed JSON: "+err.Error())
+		writeError(w, codeMalformed, "", "malformed JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+		return nil, false
+	}
+	if field, problem := checkJSON(b); problem != "" {
+		writeError(w, codeMalformed, field, problem)
+		return nil, false
+	}
+	if holdsNUL(b) {
+		writeError(w, codeMalformed, "", nulMessage)
 		return nil, false
 	}
 	return b, true
+}
+
+const nulMessage = `the document holds the NUL character (\u0000), which no text of a flow may hold`
+
+// holdsNUL reports whether a JSON text escapes the NUL character (\u0000) in a string:
+// documents are stored as jsonb, which cannot hold it.
+func holdsNUL(doc []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(doc[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		slashes := 0
+		for k := j - 1; k >= 0 && doc[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 0 { // the backslash is not itself escaped
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // draftAnswer answers a create or a save: where the draft is now and whether it would
@@ -182,6 +215,10 @@ func (s *Server) handleCreateFlow() http.Handler {
 		}
 		if !flowIDPattern.MatchString(body.ID) {
 			writeError(w, codeInvalid, "id", "id must be a letter then letters, digits, _ or - (at most 64)")
+			return
+		}
+		if holdsNUL(body.Document) {
+			writeError(w, codeMalformed, "document", nulMessage)
 			return
 		}
 		if len(body.Document) == 0 || string(body.Document) == "null" {
@@ -330,11 +367,23 @@ func (s *Server) handleVersions() http.Handler {
 // versionParam reads a positive version number, writing a 422 naming field otherwise.
 func versionParam(w http.ResponseWriter, field, v string) (int, bool) {
 	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		writeError(w, codeInvalid, field, field+" must be a version number (1, 2, ...), not "+strconv.Quote(v))
+	if err != nil || !validVersion(n) {
+		writeError(w, codeInvalid, field, field+" must be a version number (1 to 2147483647), not "+strconv.Quote(text(v)))
 		return 0, false
 	}
 	return n, true
+}
+
+// validVersion: versions are numbered from 1, and stored as 32-bit numbers.
+func validVersion(n int) bool { return n >= 1 && n <= math.MaxInt32 }
+
+// text is client input fit to quote back in a message: valid UTF-8, at most 64 bytes.
+func text(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "") + "…"
+	}
+	return s
 }
 
 func (s *Server) handleVersion() http.Handler {
@@ -415,7 +464,7 @@ func (s *Server) handleRollback() http.Handler {
 		if decodeJSON(w, r, &body) != nil {
 			return
 		}
-		if body.Version <= 0 {
+		if !validVersion(body.Version) {
 			writeError(w, codeInvalid, "version", "version is required: the version number to publish again")
 			return
 		}
@@ -452,7 +501,15 @@ func (s *Server) handlePutBindings() http.Handler {
 		}
 		b := flowstore.Bindings{Default: body.Default, Numbers: map[string]string{}}
 		raw := map[string]string{}
+		if body.Default != "" && !flowIDPattern.MatchString(body.Default) {
+			writeError(w, codeInvalid, "default", "default must be a flow id: a letter then letters, digits, _ or - (at most 64)")
+			return
+		}
 		for n, id := range body.Numbers {
+			if !flowIDPattern.MatchString(id) {
+				writeError(w, codeInvalid, "numbers."+text(n), "a number must be bound to a flow id: a letter then letters, digits, _ or - (at most 64)")
+				return
+			}
 			e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
 			if err != nil {
 				writeError(w, codeInvalid, "numbers."+n, fmt.Sprintf("%q is not a phone number: %v", n, err))
@@ -485,6 +542,10 @@ func (s *Server) handleFlowHistory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := flowstore.HistoryFilter{Flow: q.Get("flow")}
+		if f.Flow != "" && !flowIDPattern.MatchString(f.Flow) {
+			writeError(w, codeInvalid, "flow", "flow must be a flow id: a letter then letters, digits, _ or - (at most 64)")
+			return
+		}
 		if v := q.Get("since"); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {

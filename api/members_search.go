@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/memberline/memberline/lookup"
 )
@@ -38,6 +40,10 @@ func (s *Server) handleSearchMembers() http.Handler {
 				return
 			}
 			limit = n
+		}
+		if query := q.Get("q"); !utf8.ValidString(query) || strings.ContainsRune(query, 0) {
+			writeError(w, codeInvalid, "q", "q must be text (valid UTF-8, without NUL characters)")
+			return
 		}
 		ms, err := s.searcher().Search(r.Context(), q.Get("q"), limit)
 		if err != nil {

@@ -1,14 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -21,6 +24,103 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 const maxJSONBody = 1 << 20
+
+// isJSONType: application/json, or a JSON-based type (application/…+json).
+func isJSONType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// checkJSON finds what encoding/json would let through silently: a key repeated in an
+// object (it keeps the last) and invalid UTF-8 (it substitutes U+FFFD). It answers the
+// path of the first such place and what is wrong there, or "" for a body without them
+// (syntax errors are left to the decoder).
+func checkJSON(body []byte) (field, problem string) {
+	bad := -1
+	if !utf8.Valid(body) {
+		for i := 0; i < len(body); {
+			r, n := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && n <= 1 {
+				bad = i
+				break
+			}
+			i += n
+		}
+	}
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    string // the key whose value comes next, in an object
+		index  int    // the next element's index, in an array
+		path   string
+	}
+	var stack []*frame
+	at := func() string { // the path of the value about to be read
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			return join(f.path, f.key)
+		}
+		return join(f.path, strconv.Itoa(f.index))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		path := at()
+		tok, err := dec.Token()
+		if err != nil {
+			return "", ""
+		}
+		if bad >= 0 && dec.InputOffset() > int64(bad) {
+			if f := top(stack); f != nil && f.object && f.key == "" {
+				path = f.path // in a key: the object holding it
+			}
+			return path, "invalid UTF-8 in the body (at byte " + strconv.Itoa(bad) + ")"
+		}
+		f := top(stack)
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				stack = append(stack, &frame{object: d == '{', keys: map[string]bool{}, path: path})
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		} else if f != nil && f.object && f.key == "" {
+			k, _ := tok.(string)
+			if f.keys[k] {
+				return join(f.path, k), "the key " + strconv.Quote(k) + " appears twice"
+			}
+			f.keys[k] = true
+			f.key = k
+			continue
+		}
+		// A value ended: the next one in its container.
+		if f := top(stack); f != nil {
+			if f.object {
+				f.key = ""
+			} else {
+				f.index++
+			}
+		}
+	}
+}
+
+func top[T any](s []*T) *T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[len(s)-1]
+}
+
+// join is a dotted path: a.b.0.c.
+func join(path, seg string) string {
+	if path == "" {
+		return seg
+	}
+	return path + "." + seg
+}
 
 // typeMessage says in JSON's words what a value of the wrong type should have been: never
 // the Go type it was to be decoded into.
@@ -57,12 +157,28 @@ func maxOf(t reflect.Type) string {
 	return strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
 }
 
-// decodeJSON reads one JSON object into dst, refusing unknown fields and trailing data.
-// The error it returns has already been written to w.
+// decodeJSON reads one JSON object into dst as strictly as flow documents are read: a
+// body whose Content-Type is not JSON (415), invalid UTF-8 or a repeated key (400 naming
+// where), an unknown field, a wrong type, trailing data. The error it returns has already
+// been written to w.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
+		err := errors.New("not JSON")
+		writeError(w, codeUnsupportedType, "Content-Type", "the body must be JSON (Content-Type: application/json), not "+strconv.Quote(ct))
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err == nil {
+		if field, problem := checkJSON(body); problem != "" {
+			writeError(w, codeMalformed, field, problem)
+			return errors.New(problem)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	if err == nil {
+		err = dec.Decode(dst)
+	}
 	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 		err = errors.New("body must hold a single JSON object")
 	}

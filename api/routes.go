@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -74,24 +76,57 @@ func (s *Server) table() []route {
 	}
 }
 
-// routes serves the table under Prefix: security headers, then authorization, then the
-// handler; JSON errors for unknown paths and methods.
+// routes serves the table under Prefix: security headers; then authentication, for every
+// path alike; then a path that is not in its canonical form is refused (never redirected:
+// a client following a redirect would send its method and body to another resource);
+// then the route's role, then its handler. Unknown paths and methods get JSON errors.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
+	r.SkipClean(true) // canonical() answers such paths
 	api := r.PathPrefix(Prefix).Subrouter()
 	for _, rt := range s.table() {
 		if !rt.off {
-			api.Handle(rt.path, apiHeaders(s.authorize(rt.role, Prefix+rt.path, rt.handler))).Methods(rt.method)
+			api.Handle(rt.path, s.authorize(rt.role, Prefix+rt.path, rt.handler)).Methods(rt.method)
 		}
 	}
-	api.NotFoundHandler = apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeNotFound, "", "no such endpoint")
-	}))
-	api.MethodNotAllowedHandler = apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	api.NotFoundHandler, r.NotFoundHandler = notFound, notFound
+	api.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeMethodNotAllowed, "", r.Method+" is not allowed here")
-	}))
-	r.NotFoundHandler = api.NotFoundHandler
-	return r
+	})
+	return apiHeaders(s.authenticate(canonical(r, notFound)))
+}
+
+// canonical refuses, with notFound, a path that is not in its canonical form: dot
+// segments, repeated slashes, or an encoded slash or dot anywhere.
+func canonical(next, notFound http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !Canonical(r) {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Canonical reports whether r's path is in its canonical form: what a router would clean
+// or redirect is not.
+func Canonical(r *http.Request) bool {
+	p := r.URL.Path
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") {
+		return false
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		return false
+	}
+	raw := strings.ToLower(r.URL.EscapedPath())
+	return !strings.Contains(raw, "%2f") && !strings.Contains(raw, "%2e") && !strings.Contains(raw, "%5c")
 }
 
 // apiHeaders are the security headers of every admin API answer (the console's own

@@ -23,6 +23,11 @@ type Config struct {
 	// AdminRate and AdminBurst limit each admin token's requests (a token bucket per
 	// token in each instance); AdminRate 0 means 20 a second, burst 40; negative: off.
 	AdminRate, AdminBurst float64
+	// MaxInFlight caps the admin requests served at once in this instance (4), so that
+	// the API cannot hold the database connections the webhooks need; a request waits
+	// for a place at most QueueTimeout (2s), then is answered 503.
+	MaxInFlight  int
+	QueueTimeout time.Duration
 }
 
 // Edge is what the admin API borrows from the Twilio edge, so that a simulated call
@@ -49,11 +54,14 @@ type Deps struct {
 
 // Server is the admin REST API under /api/v1.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	limiter *auth.Limiter
-	handler http.Handler
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	limiter  *auth.Limiter // per token
+	failures *auth.Limiter // failed sign-ins per client address
+	refused  refusedTokens
+	inFlight chan struct{}
+	handler  http.Handler
 }
 
 // New returns the admin API. Its handler answers every path under /api/v1.
@@ -70,7 +78,17 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.AdminRate == 0 {
 		cfg.AdminRate, cfg.AdminBurst = 20, 40
 	}
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, limiter: auth.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1))}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 4
+	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = 2 * time.Second
+	}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger,
+		limiter:  auth.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1)),
+		failures: auth.NewLimiter(failureRate, failureBurst),
+		inFlight: make(chan struct{}, cfg.MaxInFlight),
+	}
 	s.handler = s.routes()
 	return s
 }

@@ -156,7 +156,7 @@ func (s *Server) handleSimulate() http.Handler {
 				}
 			}
 		} else {
-			if *body.Version <= 0 {
+			if !validVersion(*body.Version) {
 				writeError(w, codeInvalid, "version", "version must be a version number (1, 2, ...); omit it for the draft")
 				return
 			}

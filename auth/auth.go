@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,6 +96,9 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
+// ValidName reports whether name can be a token's name.
+func ValidName(name string) bool { return namePattern.MatchString(name) }
+
 // Create makes a token and returns it with its secret, which is not stored and cannot be
 // shown again.
 func (s *Store) Create(ctx context.Context, name, role, by string) (Token, string, error) {
@@ -108,7 +112,7 @@ func (s *Store) Create(ctx context.Context, name, role, by string) (Token, strin
 	if _, err := rand.Read(raw); err != nil {
 		return Token{}, "", err
 	}
-	secret := "mlt_" + base64.RawURLEncoding.EncodeToString(raw)
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(secret))
 	t := Token{Name: name, Role: role, CreatedBy: by}
 	err := s.pool.QueryRow(ctx, `INSERT INTO admin_tokens (name, role, hash, created_by) VALUES ($1, $2, $3, $4)
@@ -154,6 +158,20 @@ func (s *Store) Revoke(ctx context.Context, name string) error {
 		return fmt.Errorf("admin: token %q: %w", name, ErrNotFound)
 	}
 	return nil
+}
+
+// tokenPrefix starts every secret Create makes; 32 random bytes, base64url, follow.
+const tokenPrefix = "mlt_"
+
+// LooksLikeToken reports whether secret has the form of a secret Create makes: anything
+// else cannot be a stored token and needs no look-up.
+func LooksLikeToken(secret string) bool {
+	rest, ok := strings.CutPrefix(secret, tokenPrefix)
+	if !ok || len(rest) != base64.RawURLEncoding.EncodedLen(32) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(rest)
+	return err == nil
 }
 
 // Authenticate returns the live token whose secret this is.
@@ -207,8 +225,9 @@ func (s *Store) Entries(ctx context.Context, limit int) ([]Entry, error) {
 	return out, nil
 }
 
-// Limiter is a token bucket per admin token, in this process: Rate requests a second on
-// average, Burst at once.
+// Limiter is a token bucket per key (an admin token, a client address), in this process:
+// Rate requests a second on average, Burst at once. Buckets that have refilled are
+// dropped once there are many, so the map stays bounded by the keys active lately.
 type Limiter struct {
 	Rate  float64
 	Burst float64
@@ -238,6 +257,9 @@ func (l *Limiter) Allow(who string) (bool, time.Duration) {
 	now := l.now()
 	b := l.b[who]
 	if b == nil {
+		if len(l.b) >= maxBuckets {
+			l.sweep(now)
+		}
 		b = &bucket{tokens: l.Burst, last: now}
 		l.b[who] = b
 	}
@@ -248,4 +270,35 @@ func (l *Limiter) Allow(who string) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) / l.Rate * float64(time.Second))
+}
+
+// maxBuckets bounds the keys a Limiter keeps before it drops the full buckets.
+const maxBuckets = 10_000
+
+// sweep drops the buckets that have refilled: a key seen again starts full anyway.
+func (l *Limiter) sweep(now time.Time) {
+	full := time.Duration(l.Burst / l.Rate * float64(time.Second))
+	for k, b := range l.b {
+		if now.Sub(b.last) >= full {
+			delete(l.b, k)
+		}
+	}
+}
+
+// Wait is how long until who may make a request, without taking one: 0 when it may now.
+func (l *Limiter) Wait(who string) time.Duration {
+	if l == nil || l.Rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b[who]
+	if b == nil {
+		return 0
+	}
+	tokens := min(l.Burst, b.tokens+l.now().Sub(b.last).Seconds()*l.Rate)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / l.Rate * float64(time.Second))
 }

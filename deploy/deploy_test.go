@@ -340,10 +340,24 @@ func TestManifestsHangTogether(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(spec.Containers))
 	}
 	c := spec.Containers[0]
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" {
-		t.Fatalf("container ports %+v, want one named http", c.Ports)
+	if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[1].Name != "metrics" {
+		t.Fatalf("container ports %+v, want http and metrics", c.Ports)
 	}
 	port := c.Ports[0].ContainerPort
+	// /metrics is served on its own port (METRICS_ADDR), which the scrape annotation names
+	// and the Service does not expose.
+	metricsPort := strconv.Itoa(int(c.Ports[1].ContainerPort))
+	if _, p, _ := strings.Cut(cm.Data["METRICS_ADDR"], ":"); p != metricsPort {
+		t.Errorf("METRICS_ADDR %q is not at the metrics port %s", cm.Data["METRICS_ADDR"], metricsPort)
+	}
+	if a := dep.Spec.Template.Annotations["prometheus.io/port"]; a != metricsPort {
+		t.Errorf("prometheus.io/port %q, want the metrics port %s", a, metricsPort)
+	}
+	for _, sp := range svc.Spec.Ports {
+		if sp.TargetPort.String() == "metrics" || sp.TargetPort.String() == metricsPort {
+			t.Errorf("the Service exposes /metrics: %+v", sp)
+		}
+	}
 	if svc.Spec.Ports[0].TargetPort.String() != "http" {
 		t.Errorf("Service targets %s, want the http port", svc.Spec.Ports[0].TargetPort.String())
 	}
@@ -703,12 +717,12 @@ func TestPrometheusScrapesTheService(t *testing.T) {
 	found := false
 	for _, sc := range prom.ScrapeConfigs {
 		if sc.JobName == "memberline" && sc.MetricsPath == "/metrics" &&
-			len(sc.StaticConfigs) == 1 && slices.Equal(sc.StaticConfigs[0].Targets, []string{"memberline:8080"}) {
+			len(sc.StaticConfigs) == 1 && slices.Equal(sc.StaticConfigs[0].Targets, []string{"memberline:9464"}) {
 			found = true
 		}
 	}
 	if !found {
-		t.Fatalf("no scrape job for memberline:8080/metrics in %+v", prom.ScrapeConfigs)
+		t.Fatalf("no scrape job for memberline:9464/metrics (METRICS_ADDR) in %+v", prom.ScrapeConfigs)
 	}
 }
 

@@ -33,6 +33,9 @@ type config struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there, apart from the
 	// main port.
 	DebugAddr string
+	// MetricsAddr, when set, serves /metrics there, and then not on the main port (which
+	// Twilio reaches from the internet).
+	MetricsAddr string
 
 	RedisMode           string // "single", "sentinel" or "cluster"
 	RedisSentinelMaster string
@@ -201,6 +204,7 @@ var envVars = []envVar{
 	{"CALL_PURGE_INTERVAL", "1h", durationVar(func(c *config) *time.Duration { return &c.CallPurgeInterval })},
 	{"CALL_HASH_KEY", "", stringVar(func(c *config) *string { return &c.CallHashKey })},
 	{"DEBUG_ADDR", "", addrVar(func(c *config) *string { return &c.DebugAddr })},
+	{"METRICS_ADDR", "", addrVar(func(c *config) *string { return &c.MetricsAddr })},
 	{"LOG_FORMAT", "json", func(c *config, v string) error {
 		if v != "json" && v != "text" {
 			return fmt.Errorf("must be json or text, got %q", v)

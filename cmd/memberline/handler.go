@@ -16,6 +16,7 @@ import (
 // the hot path, dispatched first), the admin API, the console, and the operator routes.
 func handler(edge *ivr.Edge, adminAPI *api.Server, ready func(context.Context) error, metrics http.Handler) http.Handler {
 	r := mux.NewRouter()
+	r.SkipClean(true) // a path that is not canonical is not found, never redirected (api.Canonical)
 	r.Handle("/healthz", api.Healthz()).Methods(http.MethodGet)
 	r.Handle("/readyz", api.Readyz(ready)).Methods(http.MethodGet)
 	// The admin console: static files only; it calls the admin API with the admin's token.
@@ -24,12 +25,16 @@ func handler(edge *ivr.Edge, adminAPI *api.Server, ready func(context.Context) e
 	if metrics != nil {
 		r.Handle("/metrics", metrics).Methods(http.MethodGet)
 	}
-	r.PathPrefix(api.Prefix).Handler(adminAPI)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if strings.HasPrefix(req.URL.Path, ivr.Prefix) {
+		switch p := req.URL.Path; {
+		case strings.HasPrefix(p, ivr.Prefix):
 			edge.ServeHTTP(w, req)
-			return
+		case p == api.Prefix || strings.HasPrefix(p, api.Prefix+"/"):
+			adminAPI.ServeHTTP(w, req)
+		case !api.Canonical(req):
+			http.NotFound(w, req)
+		default:
+			r.ServeHTTP(w, req)
 		}
-		r.ServeHTTP(w, req)
 	})
 }

@@ -3,12 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/memberline/memberline/api"
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+	"github.com/redis/go-redis/v9"
 )
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
@@ -133,6 +141,58 @@ func TestDebugAddrServesProfilerApart(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("GET %s = %d, want %d", tc.url, resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// TestMetricsAddrServesMetricsApart: with METRICS_ADDR, /metrics is served there and no
+// longer on the main port, which Twilio reaches from the internet; /readyz names what is
+// down without its address.
+func TestMetricsAddrServesMetricsApart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := ln.Addr().String()
+	ln.Close()
+	base, _ := startService(t, map[string]string{"METRICS_ADDR": metrics})
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + metrics + "/metrics", http.StatusOK},
+		{base + "/metrics", http.StatusNotFound},
+		{"http://" + metrics + "/healthz", http.StatusNotFound},
+	} {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s = %d, want %d", tc.url, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// TestReadyzNamesWhatIsDown: /readyz is on the public port: it says which dependency is
+// down, not where it lives.
+func TestReadyzNamesWhatIsDown(t *testing.T) {
+	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { dead.Close() })
+	var logs testenv.Buffer
+	var draining atomic.Bool
+	h := api.Readyz(readiness(&draining, pool, dead, slog.New(slog.NewTextHandler(&logs, nil))))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "redis is unreachable") {
+		t.Fatalf("/readyz with Redis down = %d %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "127.0.0.1") || strings.Contains(rec.Body.String(), "dial") {
+		t.Errorf("/readyz tells the address: %s", rec.Body)
+	}
+	if !strings.Contains(logs.String(), "127.0.0.1:1") {
+		t.Errorf("the log lacks the details: %s", logs.String())
 	}
 }
 

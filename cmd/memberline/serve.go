@@ -250,17 +250,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Admin:    auth.NewStore(d.pool),
 		Calls:    records,
 	})
-	ready := func(ctx context.Context) error {
-		if draining.Load() {
-			return errors.New("draining: shutting down")
+	ready := readiness(&draining, d.pool, d.rdb, log)
+	metrics := tel.metrics
+	if cfg.MetricsAddr != "" && metrics != nil {
+		stop, err := serveApart("METRICS_ADDR", cfg.MetricsAddr, "/metrics", metrics, stdout, log)
+		if err != nil {
+			return err
 		}
-		if err := d.pool.Ping(ctx); err != nil {
-			return fmt.Errorf("postgres: %w", err)
-		}
-		if err := d.rdb.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("redis: %w", err)
-		}
-		return nil
+		defer stop()
+		metrics = nil // not on the main port
 	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -268,7 +266,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler(edge, admins, ready, tel.metrics),
+		Handler:           handler(edge, admins, ready, metrics),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second, // Twilio gives up after 15 s anyway
@@ -279,7 +277,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		printCallHint(stdout, ln.Addr().String())
 	}
 	if cfg.DebugAddr != "" {
-		stop, err := serveDebug(cfg.DebugAddr, log)
+		stop, err := serveApart("DEBUG_ADDR", cfg.DebugAddr, "/debug/pprof/", debugHandler(), io.Discard, log)
 		if err != nil {
 			return err
 		}
@@ -295,22 +293,50 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return drain(srv, errc, &draining, cfg.ShutdownDelay, cfg.ShutdownTimeout, log)
 }
 
-// serveDebug serves Go's profiler on its own listener, so it is never reachable through
-// the main port. stop closes it.
-func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
+// readiness is /readyz's check. It names the dependency that is down, never its address
+// (/readyz is on the public port); the details go to the log.
+func readiness(draining *atomic.Bool, pool *pgxpool.Pool, rdb redis.UniversalClient, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if draining.Load() {
+			return errors.New("draining: shutting down")
+		}
+		if err := pool.Ping(ctx); err != nil {
+			log.WarnContext(ctx, "not ready: postgres", "err", err)
+			return errors.New("postgres is unreachable")
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			log.WarnContext(ctx, "not ready: redis", "err", err)
+			return errors.New("redis is unreachable")
+		}
+		return nil
 	}
+}
+
+// debugHandler is Go's profiler.
+func debugHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// serveApart serves h at path on a listener of its own (the setting name names it in
+// errors), so that it is never reachable through the main port; it says where on out.
+// stop closes it.
+func serveApart(setting, addr, path string, h http.Handler, out io.Writer, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	log.Info("profiler listening", "addr", ln.Addr().String())
+	fmt.Fprintf(out, "memberline: %s on http://%s%s\n", setting, ln.Addr(), path)
+	log.Info("listening apart", "setting", setting, "addr", ln.Addr().String(), "path", path)
 	return func() { _ = srv.Close() }, nil
 }
 
