@@ -121,6 +121,10 @@ func flowID(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // readFlowBody reads a raw body (a flow document) up to maxJSONBody; a malformed one is a 400.
 func readFlowBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) ([]byte, bool) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
+		writeError(w, codeUnsupportedType, "Content-Type", "the body must be JSON (Content-Type: application/json), not "+strconv.Quote(text(ct)))
+		return nil, false
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
 		writeError(w, codeTooLarge, "", fmt.Sprintf("body is larger than %d bytes", maxJSONBody))

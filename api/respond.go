@@ -164,7 +164,7 @@ func maxOf(t reflect.Type) string {
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
 		err := errors.New("not JSON")
-		writeError(w, codeUnsupportedType, "Content-Type", "the body must be JSON (Content-Type: application/json), not "+strconv.Quote(ct))
+		writeError(w, codeUnsupportedType, "Content-Type", "the body must be JSON (Content-Type: application/json), not "+strconv.Quote(text(ct)))
 		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))

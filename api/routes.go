@@ -90,13 +90,16 @@ func (s *Server) routes() http.Handler {
 		}
 	}
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, codeNotFound, "", "no such endpoint")
+		writeError(w, codeNotFound, "path", "no such endpoint")
+	})
+	notCanonical := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, codeNotFound, "path", "no such endpoint: the path has dot segments, or encoded or repeated slashes")
 	})
 	api.NotFoundHandler, r.NotFoundHandler = notFound, notFound
 	api.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeMethodNotAllowed, "", r.Method+" is not allowed here")
 	})
-	return apiHeaders(s.authenticate(canonical(r, notFound)))
+	return apiHeaders(s.authenticate(canonical(r, notCanonical)))
 }
 
 // canonical refuses, with notFound, a path that is not in its canonical form: dot

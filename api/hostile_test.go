@@ -1,0 +1,177 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/memberline/memberline/auth"
+	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
+	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/lookup"
+)
+
+// newFullHarness serves every route: members, PINs, flows, call records and tokens.
+func newFullHarness(t *testing.T) (*harness, *calls.Store) {
+	t.Helper()
+	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
+	pool := testenv.Postgres(t, testenv.Key("api-all", []fs.FS{lookup.Migrations, flowstore.Migrations, calls.Migrations, auth.Migrations, seed}...),
+		testenv.All(lookup.Migrate, flowstore.Migrate, calls.Migrate, auth.Migrate))
+	rdb, prefix := testenv.Redis(t)
+	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	st := newStack(cache)
+	pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})
+	records := calls.New(pool, calls.Options{HashKey: []byte("test")})
+	t.Cleanup(func() { _ = records.Close(context.Background()) })
+	store := flowstore.NewStore(pool)
+	st.edgeDeps.PINs, st.apiDeps.PINs = pins, pins
+	st.edgeDeps.Flows, st.apiDeps.Flows = store, store
+	st.edgeDeps.Calls, st.apiDeps.Calls = records, records
+	st.apiDeps.Admin = auth.NewStore(pool)
+	st.api.AdminRate = -1 // the table sends hundreds of requests
+	return st.build(t, cache, rdb), records
+}
+
+// send is one request with the admin token and a JSON content type.
+func (h *harness) send(method, target, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "/", strings.NewReader(body))
+	req.URL.RawPath, req.URL.Path, req.URL.RawQuery = "", "", ""
+	req.RequestURI = target
+	u, err := req.URL.Parse(target)
+	if err != nil {
+		h.t.Fatalf("%s: %v", target, err)
+	}
+	req.URL = u
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// goWords are what an error message for the API's users must never say.
+var goWords = regexp.MustCompile(`\b(lookup|flows|flowstore|calls|auth|ivr|api|json|pgx|sql|strconv)[.:]|struct \{|\bint(8|16|32|64)?\b|\[\]string|\bmap\[|\bpq:|SQLSTATE|goroutine`)
+
+// TestHostileInputsGet4xx sends every route of the table a set of hostile inputs: path
+// segments that are NUL, invalid UTF-8, dotted, encoded or huge; query values that are
+// huge or negative numbers, NUL, invalid UTF-8, unknown time zones, dates past 9999; and
+// bodies of the wrong shape, with NUL, invalid UTF-8, repeated keys, huge numbers or the
+// wrong content type. Every answer is a 4xx with a JSON error that says what is wrong in
+// words for the API's users: a field, or the body or the path, never a Go type.
+func TestHostileInputsGet4xx(t *testing.T) {
+	h, _ := newFullHarness(t)
+	h.seedMembers()
+	pathValues := []string{"%00x", "%ff", "%2e%2e", "a%2Fb", "..%2F", strings.Repeat("9", 300)}
+	queries := map[string][]string{
+		"/members":                   {"q=a%00", "q=%ff%fe", "q=Dana&limit=-1", "q=Dana&limit=99999999999999999999"},
+		"/lookup":                    {"phone=%00", "phone=%ff", "phone=" + strings.Repeat("1", 300), "phone="},
+		"/calls":                     {"member=%ff", "member=%00", "number=%00", "called=x", "from=10000-01-01", "to=9999-12-31", "from=-1", "outcome=%00", "limit=-1", "limit=99999999999999999999", "cursor=%00", "cursor=%ff"},
+		"/members/{memberID}/calls":  {"from=10000-01-01", "to=9999-12-31", "limit=-1", "cursor=%00"},
+		"/reports/recognition":       {"tz=Local", "tz=Mars%2FBase", "tz=%00", "to=9999-12-31", "from=10000-01-01", "from=2026-11-27&to=2026-11-26"},
+		"/reports/outcomes":          {"tz=Local", "to=9999-12-31", "from=x"},
+		"/reports/members":           {"min_calls=-5", "min_calls=99999999999999999999", "to=9999-12-31", "tz=Local"},
+		"/flows/{flowID}/diff":       {"from=2147483648&to=draft", "from=-1&to=1", "from=%00&to=1", "from=1"},
+		"/audit":                     {"flow=%00", "flow=%ff", "since=x", "since=99999-01-01T00:00:00Z", "limit=-1", "limit=99999999999999999999"},
+		"/flows/{flowID}/versions":   {},
+		"/members/{memberID}/export": {},
+	}
+	bodies := []struct{ name, contentType, body string }{
+		{"array", "application/json", `[1]`},
+		{"string", "application/json", `"x"`},
+		{"NUL", "application/json", `{"first_name":"\u0000","phones":["\u0000"],"version":1,"name":"\u0000","id":"\u0000","pin":"\u0000","document":{"id":"\u0000"}}`},
+		{"invalid UTF-8", "application/json", "{\"first_name\":\"\xff\"}"},
+		{"repeated key", "application/json", `{"version":1,"version":2}`},
+		{"huge number", "application/json", `{"version":2147483648,"pin":99999999999999999999}`},
+		{"negative number", "application/json", `{"version":-1}`},
+		{"deep", "application/json", strings.Repeat("[", 10000) + strings.Repeat("]", 10000)},
+		{"text/plain", "text/plain", `{"first_name":"Dana"}`},
+		{"empty", "application/json", ``},
+	}
+	// Bodies that are a valid request for these routes: publishing or validating the draft
+	// takes no body, and validation answers a document of any shape with its problems.
+	legit := map[string]bool{"/flows/{flowID}/publish empty": true, "/flows/{flowID}/validate empty": true}
+	for _, b := range []string{"array", "string", "huge number", "negative number", "deep"} {
+		legit["/flows/{flowID}/validate "+b] = true
+	}
+	type result struct{ route, input string }
+	statuses := map[result]int{}
+	check := func(t *testing.T, rt route, input string, rec *httptest.ResponseRecorder) {
+		t.Helper()
+		statuses[result{rt.method + " " + rt.path, input}] = rec.Code
+		if rec.Code < 400 || rec.Code > 499 {
+			t.Errorf("%s %s with %s = %d %s, want a 4xx", rt.method, rt.path, input, rec.Code, rec.Body)
+			return
+		}
+		var e struct {
+			Error apiError `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Errorf("%s %s with %s = %d %q: not a JSON error", rt.method, rt.path, input, rec.Code, rec.Body)
+			return
+		}
+		if e.Error.Field == "" && !regexp.MustCompile(`\b(body|document)\b`).MatchString(e.Error.Message) {
+			t.Errorf("%s %s with %s: %+v names no field", rt.method, rt.path, input, e.Error)
+		}
+		if goWords.MatchString(e.Error.Message) {
+			t.Errorf("%s %s with %s: %q speaks Go", rt.method, rt.path, input, e.Error.Message)
+		}
+	}
+	param := regexp.MustCompile(`\{[A-Za-z]+\}`)
+	for _, rt := range New(Config{}, Deps{}).table() {
+		fill := func(v string) string { return param.ReplaceAllString(rt.path, v) }
+		good := strings.NewReplacer("{memberID}", "1001", "{activityID}", "t1", "{flowID}", "default",
+			"{version}", "1", "{callSID}", "CAnone", "{name}", "nobody", "{phone}", "%2B14045550123").Replace(rt.path)
+		if param.MatchString(rt.path) {
+			for _, v := range pathValues {
+				rec := h.send(rt.method, Prefix+fill(v), "application/json", `{}`)
+				check(t, rt, "path "+v, rec)
+			}
+		}
+		for _, q := range queries[rt.path] {
+			if rt.method != http.MethodGet {
+				continue
+			}
+			check(t, rt, "?"+q, h.send(rt.method, Prefix+good+"?"+q, "", ""))
+		}
+		if rt.method == http.MethodPut || rt.method == http.MethodPost {
+			for _, b := range bodies {
+				if legit[rt.path+" "+b.name] {
+					continue
+				}
+				target := Prefix + good
+				if rt.path == "/flows/{flowID}" { // a draft save needs If-Match to reach its body
+					req := httptest.NewRequest(rt.method, target, strings.NewReader(b.body))
+					req.Header.Set("Authorization", "Bearer "+testAdminToken)
+					req.Header.Set("If-Match", `"1"`)
+					if b.contentType != "" {
+						req.Header.Set("Content-Type", b.contentType)
+					}
+					rec := httptest.NewRecorder()
+					h.handler.ServeHTTP(rec, req)
+					check(t, rt, "body "+b.name, rec)
+					continue
+				}
+				check(t, rt, "body "+b.name, h.send(rt.method, target, b.contentType, b.body))
+			}
+		}
+	}
+	// The table of routes and inputs with the statuses they got, for the record.
+	var lines []string
+	for r, code := range statuses {
+		lines = append(lines, fmt.Sprintf("%-50s %-36s %d", r.route, r.input, code))
+	}
+	sort.Strings(lines)
+	t.Logf("%d hostile requests:\n%s", len(lines), strings.Join(lines, "\n"))
+}
