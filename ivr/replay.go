@@ -5,84 +5,195 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
+	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
-	"github.com/memberline/memberline/internal/redisx"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/memberline/memberline/internal/redisx"
 )
 
-// ReplayGuard remembers webhooks already answered. FirstSeen records key for ttl and
-// reports whether it was new; it must be atomic across instances.
-type ReplayGuard interface {
-	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
+// Twilio retries a webhook it thinks failed (a timeout, a connection override's #rc=, a
+// Webhook Settings retry policy) and counts any 4xx or 5xx as failed: error 11200, then
+// the number's fallback URL. So a repeat of a signed webhook must get the answer the
+// first one got, without the turn running again (no second PIN try, no second hand-off).
+// The answer is kept for the retry window; a repeat after it, within the replay window,
+// is refused (403, no TwiML): a captured request played again does not take a turn.
+//
+// A request is the same request when its signature and URL are: Twilio's signed string
+// concatenates keys and values with nothing between them, so every re-encoding of a body
+// (parameters reordered, %41C for AC, a trailing &, a repeated pair) and every re-cut of
+// it (a pair folded into the value before) has the same signature, and is the same
+// request, not a new one.
+
+// Answers remembers the answers to signed webhooks, in every instance.
+type Answers interface {
+	// Begin claims key for a request seen for the first time, for replayTTL. When the key
+	// was claimed before, seen is true and answer is the stored answer, or nil when it is
+	// no longer kept or not yet stored.
+	Begin(ctx context.Context, key string, replayTTL time.Duration) (seen bool, answer []byte, err error)
+	// Keep stores the answer to key for ttl.
+	Keep(ctx context.Context, key string, answer []byte, ttl time.Duration) error
 }
 
-// DefaultReplayWindow is how long a webhook's signature and body are remembered.
-const DefaultReplayWindow = 10 * time.Minute
+// Default windows: Twilio retries within seconds; a webhook is remembered as seen for ten
+// minutes.
+const (
+	DefaultRetryWindow  = 60 * time.Second
+	DefaultReplayWindow = 10 * time.Minute
+)
 
-// RedisReplayGuard is a ReplayGuard on Redis (SET NX with a TTL), shared by every
-// instance. Its commands go through the client's automatic pipeline
-// (redisx.AutoPipelined): under load, the checks of concurrent webhooks share round trips.
-func RedisReplayGuard(rdb redis.UniversalClient, prefix string) ReplayGuard {
-	return redisReplay{rdb: rdb, prefix: prefix}
+// RedisAnswers keeps the answers in Redis, shared by every instance. Its commands go
+// through the client's automatic pipeline (redisx.AutoPipelined).
+func RedisAnswers(rdb redis.UniversalClient, prefix string) Answers {
+	return redisAnswers{rdb: rdb, prefix: prefix}
 }
 
-type redisReplay struct {
+type redisAnswers struct {
 	rdb    redis.UniversalClient
 	prefix string
 }
 
-func (g redisReplay) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (a redisAnswers) Begin(ctx context.Context, key string, replayTTL time.Duration) (bool, []byte, error) {
 	// SET NX answers nil when the key is there, which a BoolCmd reads as false.
-	cmd := redis.NewBoolCmd(ctx, "set", g.prefix+"webhook:"+key, 1, "px", max(1, ttl.Milliseconds()), "nx")
-	if err := redisx.AutoPipelined(ctx, g.rdb, cmd); err != nil {
-		return false, err
+	claim := redis.NewBoolCmd(ctx, "set", a.prefix+"webhook:"+key, 1, "px", max(1, replayTTL.Milliseconds()), "nx")
+	if err := redisx.AutoPipelined(ctx, a.rdb, claim); err != nil {
+		return false, nil, err
 	}
-	return cmd.Val(), nil
+	if claim.Val() {
+		return false, nil, nil
+	}
+	get := redis.NewStringCmd(ctx, "get", a.prefix+"answer:"+key)
+	err := redisx.AutoPipelined(ctx, a.rdb, get)
+	if errors.Is(err, redis.Nil) {
+		return true, nil, nil
+	}
+	if err != nil {
+		return true, nil, err
+	}
+	return true, []byte(get.Val()), nil
 }
 
-// refuseReplays answers 409 with no body to a signed webhook whose signature, URL and
-// body were already seen within the window: a captured request played again must not
-// take another turn (another PIN try, another hand-off). Twilio itself resends a webhook
-// only when it got no answer; such a resend then goes to the number's Fallback URL,
-// which hands the call to an agent. When the guard cannot answer (Redis down) the webhook
-// goes through: calls keep working, replays are then only as hard as forging a signature.
-func (s *Edge) refuseReplays(next http.Handler) http.Handler {
+func (a redisAnswers) Keep(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
+	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"answer:"+key, answer, "px", max(1, ttl.Milliseconds())))
+}
+
+// A repeat that arrives while the first is still being answered waits this long for it.
+const (
+	inFlightWait = 2 * time.Second
+	inFlightPoll = 20 * time.Millisecond
+)
+
+// answerOnce gives a repeat of a signed webhook the first one's answer (see above). When
+// the answers cannot be reached (Redis down) the webhook is answered as if new, and
+// counted: calls keep working.
+func (s *Edge) answerOnce(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sig := r.Header.Get(SignatureHeader)
-		if s.deps.Replay == nil || sig == "" {
+		if s.deps.Answers == nil || sig == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := readBody(w, r)
-		if err != nil {
-			http.Error(w, "cannot read request body", http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h := sha256.New()
-		io.WriteString(h, sig+"\n"+r.URL.RequestURI()+"\n")
-		h.Write(body)
+		sum := sha256.Sum256([]byte(sig + "\n" + r.URL.RequestURI()))
+		key := hex.EncodeToString(sum[:])
 		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
-		defer cancel()
-		first, err := s.deps.Replay.FirstSeen(ctx, hex.EncodeToString(h.Sum(nil)), s.replayWindow())
-		switch {
-		case err != nil:
-			s.log.WarnContext(r.Context(), "replay check failed; answering anyway", "err", err)
-		case !first:
-			s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
-			w.WriteHeader(http.StatusConflict)
+		seen, answer, err := s.deps.Answers.Begin(ctx, key, s.replayWindow())
+		cancel()
+		if err != nil {
+			s.tel.retryCacheErrors.Add(r.Context(), 1)
+			s.log.WarnContext(r.Context(), "retry cache unavailable; answering as new", "err", err)
+			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		if seen {
+			for deadline := time.Now().Add(inFlightWait); answer == nil && time.Now().Before(deadline); {
+				time.Sleep(inFlightPoll)
+				_, answer, err = s.deps.Answers.Begin(r.Context(), key, s.replayWindow())
+				if err != nil {
+					break
+				}
+			}
+			if answer == nil || !replay(w, answer) {
+				s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			s.log.InfoContext(r.Context(), "webhook repeated; the first answer again", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
+			return
+		}
+		rec := &answerRecorder{header: http.Header{}}
+		next.ServeHTTP(rec, r)
+		kctx, kcancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
+		if err := s.deps.Answers.Keep(kctx, key, rec.encode(), s.retryWindow()); err != nil {
+			s.tel.retryCacheErrors.Add(r.Context(), 1)
+			s.log.WarnContext(r.Context(), "answer not kept for retries", "err", err)
+		}
+		kcancel()
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status())
+		_, _ = w.Write(rec.body.Bytes())
 	})
+}
+
+// answerRecorder holds a handler's answer until it is kept.
+type answerRecorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (a *answerRecorder) Header() http.Header         { return a.header }
+func (a *answerRecorder) WriteHeader(code int)        { a.code = code }
+func (a *answerRecorder) Write(b []byte) (int, error) { return a.body.Write(b) }
+
+func (a *answerRecorder) status() int {
+	if a.code == 0 {
+		return http.StatusOK
+	}
+	return a.code
+}
+
+// encode is "status\ncontent-type\nbody".
+func (a *answerRecorder) encode() []byte {
+	b := make([]byte, 0, 32+a.body.Len())
+	b = strconv.AppendInt(b, int64(a.status()), 10)
+	b = append(b, '\n')
+	b = append(b, a.header.Get("Content-Type")...)
+	b = append(b, '\n')
+	return append(b, a.body.Bytes()...)
+}
+
+// replay writes a kept answer; false when it cannot be read.
+func replay(w http.ResponseWriter, answer []byte) bool {
+	status, rest, ok1 := bytes.Cut(answer, []byte("\n"))
+	ct, body, ok2 := bytes.Cut(rest, []byte("\n"))
+	code, err := strconv.Atoi(string(status))
+	if !ok1 || !ok2 || err != nil || code < 200 || code > 599 {
+		return false
+	}
+	if len(ct) > 0 {
+		w.Header().Set("Content-Type", string(ct))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+	return true
 }
 
 func (s *Edge) replayWindow() time.Duration {
 	if s.cfg.ReplayWindow > 0 {
-		return s.cfg.ReplayWindow
+		return max(s.cfg.ReplayWindow, s.retryWindow())
 	}
-	return DefaultReplayWindow
+	return max(DefaultReplayWindow, s.retryWindow())
+}
+
+func (s *Edge) retryWindow() time.Duration {
+	if s.cfg.RetryWindow > 0 {
+		return s.cfg.RetryWindow
+	}
+	return DefaultRetryWindow
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,58 +17,155 @@ import (
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// Two instances share one replay memory: a webhook played again is refused wherever it
-// lands.
-func TestReplayedWebhookRefused(t *testing.T) {
+// edgePair is two instances sharing one retry cache (and one directory), for webhooks
+// posted as raw bodies with a given signature.
+type edgePair struct {
+	t    *testing.T
+	a, b http.Handler
+	pins *lookup.PINs
+}
+
+func newEdgePair(t *testing.T, cfg Config) *edgePair {
 	rdb, prefix := testenv.Redis(t)
 	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix, MaxAttempts: 2})
+	cfg.PublicURL, cfg.TwilioAuthToken, cfg.Now = testPublicURL, testToken, func() time.Time { return testNow }
 	newInstance := func() http.Handler {
-		return New(Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return testNow }},
-			Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Replay: RedisReplayGuard(rdb, prefix)})
+		return New(cfg, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), PINs: pins, Answers: RedisAnswers(rdb, prefix)})
 	}
-	a, b := newInstance(), newInstance()
-	send := func(h http.Handler, path string, form map[string]string) *httptest.ResponseRecorder {
-		vals := twiliosim.Incoming("+12125550000")
-		for k, v := range form {
-			vals.Set(k, v)
-		}
-		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(vals.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set(SignatureHeader, Sign(testToken, testPublicURL+path, vals))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
+	p := &edgePair{t: t, a: newInstance(), b: newInstance(), pins: pins}
+	h := newEdgeHarness(t, p.a.(*Edge), cache, rdb)
+	h.pins = pins
+	h.seedMembers()
+	h.setPIN("1001", "2580")
+	return p
+}
+
+// post sends body as it is to path with sig (the signature of form, whatever the body's
+// encoding).
+func (p *edgePair) post(h http.Handler, path, body, sig string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(SignatureHeader, sig)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// A repeat of a signed webhook gets the first answer, byte for byte, on any instance,
+// within the retry window; after it, the repeat is refused without TwiML.
+func TestRepeatGetsTheSameAnswer(t *testing.T) {
+	p := newEdgePair(t, Config{RetryWindow: 300 * time.Millisecond})
+	form := twiliosim.Incoming("+14045550123")
+	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
+	first := p.post(p.a, "/twilio/voice", form.Encode(), sig)
+	if first.Code != http.StatusOK || !strings.Contains(first.Body.String(), "Welcome back, Dana.") {
+		t.Fatalf("first = %d %s", first.Code, first.Body)
 	}
-	steps := []struct {
-		name   string
-		via    http.Handler
-		form   map[string]string
-		status int
-	}{
-		{"first", a, nil, http.StatusOK},
-		{"the same again, same instance", a, nil, http.StatusConflict},
-		{"the same again, another instance", b, nil, http.StatusConflict},
-		{"another call", b, map[string]string{"CallSid": "CAffffffffffffffffffffffffffffffff"}, http.StatusOK},
+	for name, h := range map[string]http.Handler{"same instance": p.a, "another instance": p.b} {
+		again := p.post(h, "/twilio/voice", form.Encode(), sig)
+		if again.Code != first.Code || again.Body.String() != first.Body.String() || again.Header().Get("Content-Type") != first.Header().Get("Content-Type") {
+			t.Errorf("%s: %d %q, want the first answer again", name, again.Code, again.Body)
+		}
 	}
-	for _, s := range steps {
-		rec := send(s.via, "/twilio/voice", s.form)
-		if rec.Code != s.status {
-			t.Errorf("%s: %d, want %d", s.name, rec.Code, s.status)
-		}
-		if s.status == http.StatusConflict && rec.Body.Len() != 0 {
-			t.Errorf("%s: a refused replay carries %q", s.name, rec.Body)
-		}
+	other := twiliosim.Incoming("+14045550123")
+	other.Set("CallSid", "CAffffffffffffffffffffffffffffffff")
+	if rec := p.post(p.b, "/twilio/voice", other.Encode(), Sign(testToken, testPublicURL+"/twilio/voice", other)); rec.Code != http.StatusOK {
+		t.Errorf("another call = %d", rec.Code)
+	}
+	time.Sleep(400 * time.Millisecond)
+	late := p.post(p.b, "/twilio/voice", form.Encode(), sig)
+	if late.Code != http.StatusForbidden || late.Body.Len() != 0 {
+		t.Errorf("after the retry window = %d %q, want 403 and no TwiML", late.Code, late.Body)
 	}
 }
 
-// Checks that run at once share the client's automatic pipeline and still each get their
-// own answer: of two checks of one key exactly one is first, whichever batch each went in.
-func TestRedisReplayGuardConcurrent(t *testing.T) {
+// Every re-encoding or re-cut of one signed request is the same request: it gets the
+// first answer, and a wrong PIN sent five ways counts as one try.
+func TestReencodedRequestIsTheSameRequest(t *testing.T) {
+	p := newEdgePair(t, Config{})
+	// A caller identifies as 1001, then keys a wrong PIN.
+	voice := twiliosim.Incoming("+12125550000")
+	first := p.post(p.a, "/twilio/voice", voice.Encode(), Sign(testToken, testPublicURL+"/twilio/voice", voice))
+	next := func(body string, digits string) (string, url.Values) {
+		action := strings.TrimPrefix(twiliosim.GatherAction(t, body), testPublicURL)
+		f := twiliosim.Incoming("+12125550000")
+		f.Set("Digits", digits)
+		return action, f
+	}
+	path, f := next(first.Body.String(), "1001")
+	askPIN := p.post(p.a, path, f.Encode(), Sign(testToken, testPublicURL+path, f))
+	path, f = next(askPIN.Body.String(), "1111")
+	sig := Sign(testToken, testPublicURL+path, f)
+	plain := f.Encode()
+	bodies := map[string]string{
+		"as Twilio sends it": plain,
+		"reordered":          "Digits=1111&" + strings.Replace(plain, "&Digits=1111", "", 1),
+		"percent-encoded":    strings.Replace(plain, "AccountSid=AC", "AccountSid=%41C", 1),
+		"a trailing &":       plain + "&",
+		"a repeated pair":    plain + "&Digits=1111",
+	}
+	var want string
+	for _, name := range []string{"as Twilio sends it", "reordered", "percent-encoded", "a trailing &", "a repeated pair"} {
+		rec := p.post(p.b, path, bodies[name], sig)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %q", name, rec.Code, rec.Body)
+		}
+		if want == "" {
+			want = rec.Body.String()
+		} else if rec.Body.String() != want {
+			t.Errorf("%s got another answer:\n%s\nwant\n%s", name, rec.Body, want)
+		}
+	}
+	// Two tries lock the member out (PINOptions.MaxAttempts 2): one was counted, so the
+	// right PIN still works.
+	path2, f2 := next(want, "2580")
+	ok := p.post(p.a, path2, f2.Encode(), Sign(testToken, testPublicURL+path2, f2))
+	recs, err := p.pins.Records(context.Background(), "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, a := range recs.VerificationAttempts {
+		outcomes = append(outcomes, a.Outcome)
+	}
+	if want := []string{lookup.PINWrong, lookup.PINOK}; !slices.Equal(outcomes, want) {
+		t.Fatalf("PIN tries recorded %v, want %v (five copies of one wrong PIN are one try); the caller hears %q",
+			outcomes, want, twiliosim.Spoken(t, ok.Body.String()))
+	}
+
+	// A re-cut: StirVerstat folded into the value before it keeps the signature; it is
+	// the same request, so it cannot change the call's trust.
+	call := twiliosim.Incoming("+14045550123")
+	call.Set("CallSid", "CAeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
+	call.Set("StirVerstat", "TN-Validation-Failed")
+	vsig := Sign(testToken, testPublicURL+"/twilio/voice", call)
+	original := p.post(p.a, "/twilio/voice", call.Encode(), vsig)
+	recut := url.Values{}
+	for k, v := range call {
+		recut[k] = v
+	}
+	recut.Del("StirVerstat")
+	recut.Set("SomethingNew", "ignoredStirVerstatTN-Validation-Failed")
+	if got := Sign(testToken, testPublicURL+"/twilio/voice", recut); got != vsig {
+		t.Fatalf("the re-cut does not keep the signature: %s vs %s", got, vsig)
+	}
+	again := p.post(p.b, "/twilio/voice", recut.Encode(), vsig)
+	if again.Body.String() != original.Body.String() {
+		t.Errorf("the re-cut got another answer:\n%s\nwant\n%s", again.Body, original.Body)
+	}
+}
+
+// Claims that run at once share the client's automatic pipeline and still each get their
+// own answer: of two claims of one key exactly one is first, whichever batch each went in.
+func TestRedisAnswersConcurrent(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	g := RedisReplayGuard(rdb, prefix)
+	g := RedisAnswers(rdb, prefix)
 	const keys = 300 // more than one batch's worth of checks (go-redis's default: 200)
 	var firsts [keys]atomic.Int32
 	var wg sync.WaitGroup
@@ -75,11 +174,11 @@ func TestRedisReplayGuardConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			k := i % keys
-			first, err := g.FirstSeen(t.Context(), fmt.Sprintf("key-%d", k), time.Minute)
+			seen, _, err := g.Begin(t.Context(), fmt.Sprintf("key-%d", k), time.Minute)
 			if err != nil {
 				t.Errorf("key %d: %v", k, err)
 			}
-			if first {
+			if !seen {
 				firsts[k].Add(1)
 			}
 		}()
@@ -90,28 +189,34 @@ func TestRedisReplayGuardConcurrent(t *testing.T) {
 			t.Fatalf("key %d was first %d times, want once", k, n)
 		}
 	}
-	if first, err := g.FirstSeen(t.Context(), "key-0", time.Minute); first || err != nil {
-		t.Fatalf("key-0 again: first %v, err %v", first, err)
+	if seen, answer, err := g.Begin(t.Context(), "key-0", time.Minute); !seen || answer != nil || err != nil {
+		t.Fatalf("key-0 again: seen %v, answer %q, err %v", seen, answer, err)
+	}
+	if err := g.Keep(t.Context(), "key-0", []byte("200\ntext/xml\n<Response/>"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if seen, answer, err := g.Begin(t.Context(), "key-0", time.Minute); !seen || string(answer) != "200\ntext/xml\n<Response/>" || err != nil {
+		t.Fatalf("key-0 after Keep: seen %v, answer %q, err %v", seen, answer, err)
 	}
 }
 
-// With Redis gone a check fails (the webhook then goes through) within its own
-// deadline, and the guard works again once Redis is back.
-func TestRedisReplayGuardRedisDown(t *testing.T) {
+// With Redis gone a claim fails (the webhook then goes through) within its own deadline,
+// and the cache works again once Redis is back.
+func TestRedisAnswersRedisDown(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	rdb := srv.Client()
-	g := RedisReplayGuard(rdb, "replay-down:")
+	g := RedisAnswers(rdb, "replay-down:")
 	srv.Stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	if first, err := g.FirstSeen(ctx, "k", time.Minute); err == nil {
-		t.Fatalf("Redis down: first %v, no error", first)
+	if seen, _, err := g.Begin(ctx, "k", time.Minute); err == nil {
+		t.Fatalf("Redis down: seen %v, no error", seen)
 	}
 	srv.Start()
 	for attempt := 0; ; attempt++ {
-		first, err := g.FirstSeen(t.Context(), "k", time.Minute)
+		seen, _, err := g.Begin(t.Context(), "k", time.Minute)
 		if err == nil {
-			if !first {
+			if seen {
 				t.Fatal("the first check after Redis came back was not first")
 			}
 			break
@@ -120,5 +225,42 @@ func TestRedisReplayGuardRedisDown(t *testing.T) {
 			t.Fatalf("Redis back, the guard still fails: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// With the retry cache unreachable the webhook is answered as if new, and counted.
+func TestRetryCacheDownAnswersAndCounts(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	dead := srv.Client()
+	srv.Stop()
+	reader := sdkmetric.NewManualReader()
+	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
+	rdb, prefix := testenv.Redis(t)
+	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	edge := New(Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return testNow },
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))},
+		Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Answers: RedisAnswers(dead, "down:")})
+	h := newEdgeHarness(t, edge, cache, rdb)
+	for range 2 {
+		if code, body := h.Post("/twilio/voice", twiliosim.Incoming("+12125550000")); code != http.StatusOK || !strings.Contains(body, "<Gather") {
+			t.Fatalf("with the retry cache down = %d %s", code, body)
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var counted int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "memberline.webhook.retry_cache_errors" {
+				for _, dp := range sum.DataPoints {
+					counted += dp.Value
+				}
+			}
+		}
+	}
+	if counted < 2 {
+		t.Errorf("retry cache errors counted %d, want at least 2", counted)
 	}
 }

@@ -10,7 +10,7 @@ const Prefix = "/twilio/"
 func (s *Edge) routes() http.Handler {
 	tw := http.NewServeMux()
 	webhook := func(h http.Handler) http.Handler {
-		h = s.refuseReplays(h) // after the signature check: only genuine requests are remembered
+		h = s.answerOnce(h) // after the signature check: only genuine requests are remembered
 		if s.validator != nil {
 			h = s.validator.Middleware(s.cfg.PublicURL)(h)
 		}

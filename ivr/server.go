@@ -29,9 +29,11 @@ type Config struct {
 	Handoff       HandoffConfig
 	Logger        *slog.Logger
 	Now           func() time.Time // time.Now
-	// ReplayWindow is how long a signed webhook is remembered to refuse it played again
-	// (with Deps.Replay); DefaultReplayWindow when zero.
-	ReplayWindow time.Duration
+	// RetryWindow is how long the answer to a signed webhook is kept, so that Twilio's
+	// retry of it gets the same answer (with Deps.Answers); DefaultRetryWindow when zero.
+	// ReplayWindow is how long the webhook is remembered as seen: a repeat after the retry
+	// window and within this one is refused; DefaultReplayWindow when zero.
+	RetryWindow, ReplayWindow time.Duration
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -61,8 +63,9 @@ type Deps struct {
 	// PINs, when set, checks PINs at verify nodes (with its lockout) and records the
 	// consents to remember numbers. Nil: every verify node fails to verify.
 	PINs *lookup.PINs
-	// Replay, when set, refuses a signed webhook seen before within Config.ReplayWindow.
-	Replay ReplayGuard
+	// Answers, when set, keeps the answers to signed webhooks: a repeat gets the first
+	// answer within Config.RetryWindow and is refused after it (see answerOnce).
+	Answers Answers
 	// Calls, when set, records every call's journey.
 	Calls *calls.Store
 }

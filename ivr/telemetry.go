@@ -49,6 +49,8 @@ type telemetry struct {
 	latency    metric.Float64Histogram
 	recognized metric.Int64Counter
 	flowEnd    func(ctx context.Context, flow string, version int, outcome string)
+	// retryCacheErrors counts webhooks whose answers could not be looked up or kept.
+	retryCacheErrors metric.Int64Counter
 	// Option slices are kept whole: passing them on with ... costs no allocation.
 	routeOpt map[string][]metric.RecordOption
 	spanName map[string]string
@@ -78,6 +80,8 @@ func newTelemetry(cfg Config) *telemetry {
 	t.latency, _ = meter.Float64Histogram("memberline.webhook.duration",
 		metric.WithDescription("Time to answer a Twilio webhook, by route."), metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15))
+	t.retryCacheErrors, _ = meter.Int64Counter("memberline.webhook.retry_cache_errors",
+		metric.WithDescription("Webhooks answered without the retry cache (Redis unreachable): a retry of them would run again."))
 	t.recognized, _ = meter.Int64Counter("memberline.calls.recognized",
 		metric.WithDescription("Incoming calls by how the caller was recognized: member, household, unknown, anonymous, error."))
 	for _, r := range append(webhookRoutes, "other") {

@@ -26,6 +26,7 @@ type config struct {
 	AgentSIPURI     string // hand-off by SIP with context headers
 	AgentClient     string // hand-off to a Twilio Client identity with <Parameter>s
 	LookupTimeout   time.Duration
+	RetryWindow     time.Duration // how long a webhook's answer is kept for Twilio's retries
 	CacheTTL        time.Duration
 	UpcomingWindow  time.Duration
 	RecentWindow    time.Duration
@@ -167,6 +168,7 @@ var envVars = []envVar{
 	}},
 	{"AGENT_CLIENT", "agents", stringVar(func(c *config) *string { return &c.AgentClient })},
 	{"LOOKUP_TIMEOUT", "250ms", durationVar(func(c *config) *time.Duration { return &c.LookupTimeout })},
+	{"TWILIO_RETRY_WINDOW", "60s", durationVar(func(c *config) *time.Duration { return &c.RetryWindow })},
 	{"CACHE_TTL", "5m", durationVar(func(c *config) *time.Duration { return &c.CacheTTL })},
 	{"REDIS_MODE", "single", func(c *config, v string) error {
 		if v != "single" && v != "sentinel" && v != "cluster" {

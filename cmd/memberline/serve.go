@@ -218,6 +218,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		DefaultRegion:   cfg.DefaultRegion,
 		LookupTimeout:   cfg.LookupTimeout,
+		RetryWindow:     cfg.RetryWindow,
 		Handoff: ivr.HandoffConfig{
 			WorkflowSID: cfg.WorkflowSID,
 			SIPURI:      cfg.AgentSIPURI,
@@ -233,7 +234,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Flows:    store,
 		Calls:    records,
 		PINs:     pins,
-		Replay:   ivr.RedisReplayGuard(d.rdb, "ml:"),
+		Answers:  ivr.RedisAnswers(d.rdb, "ml:"),
 	})
 	admins := api.New(api.Config{
 		AdminToken:    cfg.AdminToken,
