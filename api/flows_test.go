@@ -394,7 +394,7 @@ func TestSimulate(t *testing.T) {
 		})
 	}
 	// The simulated first turn is the same TwiML a live call gets.
-	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123"}}`)
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123"},"call_sid":"`+twiliosim.CallSID+`"}`)
 	var res simResult
 	_ = json.Unmarshal(rec.Body.Bytes(), &res)
 	if live := h.Call("+14045550123")[0]; res.Steps[0].TwiML != live {
@@ -480,7 +480,7 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	if res.End != "handoff" || !strings.Contains(res.Steps[0].TwiML, `<Identity>fraud-desk</Identity>`) {
 		t.Fatalf("suspicious caller: %+v", res)
 	}
-	res = sim(`{"version":1,"caller":{"trust":"verified"},"inputs":[{"recording_url":"https://api.twilio.com/rec/RE1","recording_seconds":12}]}`)
+	res = sim(`{"version":1,"caller":{"trust":"verified"},"call_sid":"` + twiliosim.CallSID + `","inputs":[{"recording_url":"https://api.twilio.com/rec/RE1","recording_seconds":12}]}`)
 	first := res.Steps[0].TwiML
 	if res.End != "hangup" || !strings.Contains(first, `<Record action="`) || !strings.Contains(first, `maxLength="60"`) ||
 		!strings.Contains(first, "<Redirect") || !strings.Contains(strings.Join(res.Steps[1].Said, " "), "Goodbye") {

@@ -36,7 +36,7 @@ type Config struct {
 type Edge interface {
 	Caller(ctx context.Context, phone string, now time.Time) (flows.Caller, error)
 	Member(ctx context.Context, number string, now time.Time) *flows.Member
-	TwiML(turn flows.Turn) ([]byte, error)
+	TwiML(turn flows.Turn, callSID string) ([]byte, error)
 	// EngineMember is a directory member as the engine reads it, converted as a live call's.
 	EngineMember(m lookup.CallerMember) flows.Member
 }

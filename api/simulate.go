@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,13 @@ type simulateBody struct {
 	} `json:"caller"`
 	Now    string            `json:"now"`
 	Inputs []json.RawMessage `json:"inputs"` // "1", "yes please", "" (no input), or {"digits":..,"speech":..}
+	// CallSID is the simulated call's SID, which its call state is bound to as a live
+	// call's is; simulatedCallSID when omitted.
+	CallSID string `json:"call_sid"`
 }
+
+// simulatedCallSID is a simulated call's SID when none is given.
+const simulatedCallSID = "CA00000000000000000000000000000000"
 
 type simStep struct {
 	flows.SimStep
@@ -130,6 +137,10 @@ func (s *Server) handleSimulate() http.Handler {
 			}
 			now = t
 		}
+		if body.CallSID != "" && !callSIDPattern.MatchString(body.CallSID) {
+			writeError(w, codeInvalid, "call_sid", "call_sid must be a call SID: letters and digits, at most 64 (CA…)")
+			return
+		}
 		script := make([]flows.Input, len(body.Inputs))
 		for i, raw := range body.Inputs {
 			in, err := simInput(raw)
@@ -181,7 +192,7 @@ func (s *Server) handleSimulate() http.Handler {
 			ans.Error = simErr.Error()
 		}
 		for _, st := range tr.Steps {
-			twiml, err := s.deps.Edge.TwiML(st.Turn)
+			twiml, err := s.deps.Edge.TwiML(st.Turn, cmp.Or(body.CallSID, simulatedCallSID))
 			if err != nil {
 				s.fail(w, r, "", err)
 				return

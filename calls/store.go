@@ -6,13 +6,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -57,6 +62,35 @@ type Event struct {
 	// Status events.
 	Status          string // Twilio's CallStatus
 	DurationSeconds int    // Twilio's CallDuration
+}
+
+// sidPattern is what a call SID can be (Twilio's are CA and 32 hex digits): an event for
+// anything else is dropped, never written.
+var sidPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+
+// MaxCallSeconds bounds a call's recorded duration: Twilio ends calls after 4 hours.
+const MaxCallSeconds = 4 * 3600
+
+// clean makes the event fit to store: text the database cannot hold (NUL, invalid UTF-8)
+// is cut out, so that one webhook's odd field cannot fail the batch it is written in. It
+// reports false for an event with no usable call SID.
+func (ev *Event) clean() bool {
+	if !sidPattern.MatchString(ev.CallSID) {
+		return false
+	}
+	for _, f := range []*string{&ev.Route, &ev.Called, &ev.Caller, &ev.CallerMasked, &ev.Recognized, &ev.MemberID,
+		&ev.Flow, &ev.Input, &ev.Outcome, &ev.Status} {
+		*f = storable(*f)
+	}
+	for i := range ev.Nodes {
+		ev.Nodes[i] = storable(ev.Nodes[i])
+	}
+	ev.DurationSeconds = min(max(ev.DurationSeconds, 0), MaxCallSeconds)
+	return true
+}
+
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // Options tune a Store. Zero fields take the defaults in brackets.
@@ -128,7 +162,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 // Record queues ev for writing. It never blocks: when the buffer is full, or the Store is
 // closed, the event is dropped and counted.
 func (s *Store) Record(ev Event) {
-	if s.closed.Load() {
+	if s.closed.Load() || !ev.clean() {
 		s.dropped.Add(1)
 		return
 	}
@@ -247,10 +281,13 @@ ON CONFLICT (call_sid) DO UPDATE SET
     nodes         = calls.nodes || EXCLUDED.nodes,
     inputs        = calls.inputs || EXCLUDED.inputs,
     steps         = calls.steps || EXCLUDED.steps,
-    outcome       = CASE WHEN EXCLUDED.outcome <> '' THEN EXCLUDED.outcome ELSE calls.outcome END`
+    outcome       = CASE WHEN EXCLUDED.outcome <> '' THEN EXCLUDED.outcome ELSE calls.outcome END
+WHERE calls.status = ''` // a call Twilio said has ended takes no more steps
 
 // upsertStatus closes a call: a call without an outcome ended while the flow waited for
-// the caller. It returns the call's flow and whether this write decided that.
+// the caller. It returns the call's flow and whether this write decided that; no row
+// when the call was closed already (the first final status stands: a later one reusing
+// the call's SID does not rewrite it).
 const upsertStatus = `
 WITH prev AS (SELECT outcome FROM calls WHERE call_sid = $1)
 INSERT INTO calls (call_sid, started_at, updated_at, status, duration_s)
@@ -260,10 +297,37 @@ ON CONFLICT (call_sid) DO UPDATE SET
     status     = EXCLUDED.status,
     duration_s = EXCLUDED.duration_s,
     outcome    = CASE WHEN calls.outcome = '' THEN '` + OutcomeHungUp + `' ELSE calls.outcome END
+WHERE calls.status = ''
 RETURNING flow, flow_version, outcome, COALESCE((SELECT outcome FROM prev), '-')`
 
-// write stores one batch in one round trip (an implicit transaction).
+// write stores one batch in one round trip (an implicit transaction). When PostgreSQL
+// refuses the batch for what one event holds, each event is tried alone, so that a bad
+// event loses only itself; when it cannot be reached, the batch is lost as a whole (and
+// counted), without a retry per event.
 func (s *Store) write(events []Event) {
+	err := s.writeBatch(events)
+	switch {
+	case err == nil:
+	case len(events) > 1 && !unreachable(err):
+		for i := range events {
+			s.write(events[i : i+1])
+		}
+	default:
+		s.failed.Add(int64(len(events)))
+		s.o.Logger.Error("call records not written", "events", len(events), "err", err)
+	}
+}
+
+// unreachable reports whether err says PostgreSQL could not be reached (in time), rather
+// than that it refused what a batch held.
+func unreachable(err error) bool {
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) ||
+		errors.As(err, &netErr) || errors.As(err, &connErr) || strings.Contains(err.Error(), "closed pool")
+}
+
+func (s *Store) writeBatch(events []Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.o.WriteTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
@@ -305,7 +369,11 @@ func (s *Store) write(events []Event) {
 				flow, outcome, was string
 				version            int
 			)
-			if err := br.QueryRow().Scan(&flow, &version, &outcome, &was); err != nil {
+			err := br.QueryRow().Scan(&flow, &version, &outcome, &was)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // the call was closed already
+			}
+			if err != nil {
 				return err
 			}
 			if outcome == OutcomeHungUp && was == "" && flow != "" {
@@ -315,9 +383,7 @@ func (s *Store) write(events []Event) {
 		return br.Close()
 	}()
 	if err != nil {
-		s.failed.Add(int64(len(events)))
-		s.o.Logger.Error("call records not written", "events", len(events), "err", err)
-		return
+		return err
 	}
 	s.written.Add(int64(len(events)))
 	if s.o.OnHungUp != nil {
@@ -325,4 +391,5 @@ func (s *Store) write(events []Event) {
 			s.o.OnHungUp(h.flow, h.version)
 		}
 	}
+	return nil
 }

@@ -253,3 +253,54 @@ func TestReports(t *testing.T) {
 		t.Errorf("members = %+v", ms)
 	}
 }
+
+// TestABadEventLosesOnlyItself: an event PostgreSQL cannot store does not take the other
+// calls of its batch with it; text it cannot hold (NUL, invalid UTF-8) is cut out, and an
+// event without a usable call SID is dropped before it reaches a batch.
+func TestABadEventLosesOnlyItself(t *testing.T) {
+	s := newStore(t, Options{FlushEvery: time.Hour, BatchSize: 100}) // one batch for all
+	record(t, s, call("CAgood1", day, "+14045550123", "member", "1001", [][]string{{"start"}}, "", "")...)
+	record(t, s, Event{Kind: KindStatus, CallSID: "CA\x00x", At: day, Status: "completed", DurationSeconds: 3})
+	record(t, s, Event{Kind: KindStep, CallSID: "CAbig", At: day, Route: "voice", Flow: "default", Version: 1 << 40})
+	record(t, s, Event{Kind: KindStep, CallSID: "CAodd", At: day, Route: "voice", Called: "+1800\x00555\xff0100", Flow: "d\x00efault", Version: 1})
+	record(t, s, call("CAgood2", day, "+14045550124", "member", "1002", [][]string{{"start"}}, "", "")...)
+	flush(t, s)
+	for _, sid := range []string{"CAgood1", "CAgood2", "CAodd"} {
+		if _, err := s.Get(context.Background(), sid); err != nil {
+			t.Errorf("%s was lost with the batch: %v", sid, err)
+		}
+	}
+	if c, _ := s.Get(context.Background(), "CAodd"); c.Flow != "default" || c.Called != "+1800555\uFFFD0100" {
+		t.Errorf("odd text stored as %q, %q", c.Flow, c.Called)
+	}
+	if st := s.Stats(); st.Failed != 1 || st.Dropped != 1 {
+		t.Errorf("stats %+v, want 1 failed (the huge version) and 1 dropped (the NUL call SID)", st)
+	}
+}
+
+// TestAStatusCallbackCannotRewriteAnotherCall: the first final status of a call stands; a
+// later status or step reusing its call SID changes nothing, and no duration passes the
+// longest call Twilio allows.
+func TestAStatusCallbackCannotRewriteAnotherCall(t *testing.T) {
+	s := newStore(t, Options{})
+	record(t, s, call("CAold", day, "+14045550123", "member", "1001", [][]string{{"start", "greet", "menu"}}, "", "")...)
+	record(t, s, Event{Kind: KindStatus, CallSID: "CAold", At: day.Add(time.Minute), Status: "completed", DurationSeconds: 42})
+	flush(t, s)
+	s2 := New(s.pool, Options{HashKey: []byte("test key")})
+	record(t, s2, Event{Kind: KindStatus, CallSID: "CAold", At: day.Add(24 * time.Hour), Status: "failed", DurationSeconds: 86399})
+	record(t, s2, Event{Kind: KindStep, CallSID: "CAold", At: day.Add(24 * time.Hour), Route: "gather", MemberID: "2002", Flow: "default", Version: 1, Nodes: []string{"x"}})
+	record(t, s2, Event{Kind: KindStatus, CallSID: "CAnew", At: day, Status: "completed", DurationSeconds: 86399})
+	if err := s2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Get(context.Background(), "CAold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != "completed" || c.Duration == nil || *c.Duration != 42 || c.MemberID != "1001" || slices.Contains(c.Nodes, "x") {
+		t.Errorf("the closed call was rewritten: %+v", c)
+	}
+	if n, _ := s.Get(context.Background(), "CAnew"); n.Duration == nil || *n.Duration != MaxCallSeconds {
+		t.Errorf("a day-long duration was stored: %+v", n.Duration)
+	}
+}

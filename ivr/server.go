@@ -34,6 +34,9 @@ type Config struct {
 	// ReplayWindow is how long the webhook is remembered as seen: a repeat after the retry
 	// window and within this one is refused; DefaultReplayWindow when zero.
 	RetryWindow, ReplayWindow time.Duration
+	// StateTTL is how long the call state in an action URL is valid; DefaultStateTTL (4h,
+	// Twilio's default longest call) when zero.
+	StateTTL time.Duration
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider

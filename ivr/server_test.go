@@ -271,3 +271,41 @@ func TestLookupTimeoutAnswersGenerically(t *testing.T) {
 		t.Fatalf("past the lookup budget the caller hears %q; want the generic greeting", said)
 	}
 }
+
+// TestStateBoundToItsCall: the signed state in an action URL continues only the call it
+// was issued to, and not past its expiry: a verified_pin state taken from one call and
+// sent with another CallSid and From, or too late, gets the fallback, not the member.
+func TestStateBoundToItsCall(t *testing.T) {
+	clock := testNow
+	h := newSharedRedisHarness(t, func(c *Config) { c.Now = func() time.Time { return clock } })
+	h.seedMembers()
+	h.setPIN("1001", "2580")
+	answers := h.Call("+12125550000", "1001", "2580")
+	verified := strings.TrimPrefix(twiliosim.GatherAction(t, answers[2]), testPublicURL)
+	continueWith := func(callSID, from string) string {
+		form := twiliosim.Incoming(from)
+		form.Set("CallSid", callSID)
+		form.Set("Digits", "1")
+		code, body := h.Post(verified, form)
+		if code != http.StatusOK {
+			t.Fatalf("gather = %d %s", code, body)
+		}
+		return body
+	}
+	for name, body := range map[string]string{
+		"another call":    continueWith("CAffffffffffffffffffffffffffffffff", "+13125550142"),
+		"another CallSid": continueWith("CAffffffffffffffffffffffffffffffff", "+12125550000"),
+	} {
+		if said := twiliosim.Spoken(t, body); !strings.Contains(said, "sorry") || strings.Contains(body, "1001") || strings.Contains(body, "verified_pin") {
+			t.Errorf("%s continued with the stolen state: %s", name, body)
+		}
+	}
+	clock = testNow.Add(DefaultStateTTL + time.Minute)
+	if said := twiliosim.Spoken(t, continueWith(twiliosim.CallSID, "+12125550000")); !strings.Contains(said, "sorry") {
+		t.Errorf("an expired state continued the call: %q", said)
+	}
+	clock = testNow.Add(time.Minute)
+	if body := continueWith(twiliosim.CallSID, "+12125550000"); strings.Contains(twiliosim.Spoken(t, body), "sorry") {
+		t.Errorf("the call's own state was refused: %s", body)
+	}
+}

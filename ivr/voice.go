@@ -57,7 +57,7 @@ func (s *Edge) handleGather() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := r.Context()
-		st, err := s.state.decode(r.URL.Query().Get("s"))
+		st, err := s.state.decode(r.URL.Query().Get("s"), r.PostFormValue("CallSid"), s.cfg.Now())
 		if err != nil {
 			s.answer(w, r, flows.Turn{}, err, "", start, flows.Caller{})
 			return
@@ -338,7 +338,7 @@ func (s *Edge) answer(w http.ResponseWriter, r *http.Request, turn flows.Turn, e
 	_, span := s.startSpan(r.Context(), r, "twiml.encode")
 	var resp Response
 	if err == nil {
-		resp, err = s.render(turn)
+		resp, err = s.render(turn, r.PostFormValue("CallSid"))
 	}
 	callOutcome := flowOutcome(turn, err)
 	outcome := turn.End
@@ -398,9 +398,16 @@ func writeTwiML(w http.ResponseWriter, resp Response) error {
 // gatherPath is the webhook that continues a call, with its state parameter.
 const gatherPath = "/twilio/gather?s="
 
-// TwiML is the answer Twilio would get for turn.
-func (s *Edge) TwiML(turn flows.Turn) ([]byte, error) {
-	resp, err := s.render(turn)
+func (s *Edge) stateTTL() time.Duration {
+	if s.cfg.StateTTL > 0 {
+		return s.cfg.StateTTL
+	}
+	return DefaultStateTTL
+}
+
+// TwiML is the answer Twilio would get for turn in call callSID.
+func (s *Edge) TwiML(turn flows.Turn, callSID string) ([]byte, error) {
+	resp, err := s.render(turn, callSID)
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +415,8 @@ func (s *Edge) TwiML(turn flows.Turn) ([]byte, error) {
 }
 
 // render turns the engine's actions into TwiML.
-func (s *Edge) render(turn flows.Turn) (Response, error) {
+func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
+	expires := s.cfg.Now().Add(s.stateTTL())
 	var resp Response
 	last := ""
 	for _, a := range turn.Actions {
@@ -419,7 +427,7 @@ func (s *Edge) render(turn flows.Turn) (Response, error) {
 			if a.Gather == nil {
 				continue
 			}
-			action, err := s.state.appendTo(s.cfg.PublicURL+gatherPath, turn.State)
+			action, err := s.state.appendTo(s.cfg.PublicURL+gatherPath, turn.State, callSID, expires)
 			if err != nil {
 				return resp, err
 			}
@@ -443,7 +451,7 @@ func (s *Edge) render(turn flows.Turn) (Response, error) {
 			if a.Record == nil {
 				continue
 			}
-			action, err := s.state.appendTo(s.cfg.PublicURL+gatherPath, turn.State)
+			action, err := s.state.appendTo(s.cfg.PublicURL+gatherPath, turn.State, callSID, expires)
 			if err != nil {
 				return resp, err
 			}
