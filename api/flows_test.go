@@ -368,9 +368,9 @@ func TestSimulate(t *testing.T) {
 		twiml      string // in the last step's TwiML
 	}{
 		{"directory caller, draft", `{"caller":{"phone":"+14045550123"}}`, "awaiting", "Welcome back, Dana.", "<Gather"},
-		{"yes hands off", `{"version":1,"caller":{"phone":"+14045550123"},"inputs":["1"]}`, "handoff", "", "<Dial>"},
-		{"speech", `{"version":1,"caller":{"phone":"+14045550123"},"inputs":["yes please"]}`, "handoff", "", "<Dial>"},
-		{"menu then hang up", `{"caller":{"phone":"+14045550123"},"inputs":["2","3"]}`, "hangup", "Diamond", "<Hangup/>"},
+		{"yes hands off", `{"version":1,"caller":{"phone":"+14045550123","trust":"verified"},"inputs":["1"]}`, "handoff", "", "<Dial>"},
+		{"speech", `{"version":1,"caller":{"phone":"+14045550123","trust":"verified"},"inputs":["yes please"]}`, "handoff", "", "<Dial>"},
+		{"menu then hang up", `{"caller":{"phone":"+14045550123","trust":"verified"},"inputs":["2","3"]}`, "hangup", "Diamond", "<Hangup/>"},
 		{"inline profile on another day", `{"caller":{"profile":{"first_name":"Zoe","tier":"Gold","language":"es-US","activity":{"kind":"trip","place":"Lima","starts_at":"2026-12-01T09:00:00-05:00","ends_at":"2026-12-01T15:00:00-05:00"}}},"now":"2026-11-30T09:00:00-05:00"}`, "awaiting", "Zoe", `language="es-US"`},
 		{"household chooses", `{"caller":{"phone":"+16175550100"},"inputs":["1"]}`, "awaiting", "Sam", "<Gather"},
 		{"unknown identifies", `{"caller":{"phone":"+12125550000","pin":"2580"},"inputs":["1001","2580","2"]}`, "awaiting", "Dana", "<Gather"},
@@ -394,7 +394,7 @@ func TestSimulate(t *testing.T) {
 		})
 	}
 	// The simulated first turn is the same TwiML a live call gets.
-	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123"},"call_sid":"`+twiliosim.CallSID+`"}`)
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123","stir_verstat":"TN-Validation-Passed-A"},"call_sid":"`+twiliosim.CallSID+`"}`)
 	var res simResult
 	_ = json.Unmarshal(rec.Body.Bytes(), &res)
 	if live := h.Call("+14045550123")[0]; res.Steps[0].TwiML != live {
@@ -513,5 +513,40 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	form.Set("StirVerstat", "TN-Validation-Failed-A")
 	if _, body := h.Post("/twilio/voice", form); !strings.Contains(body, "<Identity>fraud-desk</Identity>") {
 		t.Fatalf("a failed attestation did not reach the fraud desk: %s", body)
+	}
+}
+
+// TestSimulationHearsWhatALiveCallHears: with no trust chosen, a simulated call has the
+// trust a live call with the same parameters would: unverified without StirVerstat,
+// verified with attestation A; the answer says which, and names the caller in the API's
+// words.
+func TestSimulationHearsWhatALiveCallHears(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	h.seedMembers()
+	for _, tc := range []struct{ body, trust, source string }{
+		{`{"caller":{"phone":"+14045550123"}}`, "unverified", "stir_verstat"},
+		{`{"caller":{"phone":"+14045550123","stir_verstat":"TN-Validation-Passed-A"}}`, "verified", "stir_verstat"},
+		{`{"caller":{"phone":"+14045550123","stir_verstat":"TN-Validation-Failed-B"}}`, "suspicious", "stir_verstat"},
+		{`{"caller":{"phone":"+14045550123","trust":"verified"}}`, "verified", "chosen"},
+	} {
+		rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", tc.body)
+		var res struct {
+			Caller      map[string]json.RawMessage `json:"caller"`
+			TrustSource string                     `json:"trust_source"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("simulate %s = %d %s", tc.body, rec.Code, rec.Body)
+		}
+		if string(res.Caller["trust"]) != `"`+tc.trust+`"` || res.TrustSource != tc.source {
+			t.Errorf("%s: trust %s from %q, want %q from %q", tc.body, res.Caller["trust"], res.TrustSource, tc.trust, tc.source)
+		}
+		for _, goName := range []string{"Phone", "Members", "FirstName", "Trust"} {
+			if _, ok := res.Caller[goName]; ok {
+				t.Errorf("the caller has the Go field name %s: %s", goName, rec.Body)
+			}
+		}
+		if !strings.Contains(string(res.Caller["members"]), `"first_name": "Dana"`) {
+			t.Errorf("caller = %s", rec.Body)
+		}
 	}
 }

@@ -33,9 +33,11 @@ type simulateBody struct {
 		Profile *simProfile  `json:"profile"` // or an inline member
 		Members []simProfile `json:"members"` // or several (a shared number)
 		// Trust is the caller's trust level at the start (suspicious, unverified,
-		// verified); "" simulates a number the network vouches for (verified), so a
-		// simulation shows the personalized path unless asked otherwise.
-		Trust string `json:"trust"`
+		// verified). When it is not given, the call has the trust a live call with the same
+		// parameters would have: from StirVerstat, and unverified without it (as most
+		// calls arrive); the answer's trust_source says which.
+		Trust       string `json:"trust"`
+		StirVerstat string `json:"stir_verstat"`
 		// PIN is the PIN the simulated member has: a verify node accepts it. Simulations
 		// never read stored PINs or count toward the lockout.
 		PIN string `json:"pin"`
@@ -60,7 +62,10 @@ type simAnswer struct {
 	Steps  []simStep    `json:"steps"`
 	Now    time.Time    `json:"now"`
 	Caller flows.Caller `json:"caller"`
-	Error  string       `json:"error,omitempty"`
+	// TrustSource says where caller.trust came from: "chosen", or "stir_verstat" (the
+	// value a live call with that StirVerstat, or without one, would have).
+	TrustSource string `json:"trust_source"`
+	Error       string `json:"error,omitempty"`
 }
 
 // member is the profile as the engine reads it, converted as the edge converts a
@@ -187,7 +192,13 @@ func (s *Server) handleSimulate() http.Handler {
 			Verify:   func(_, pin string) bool { return body.Caller.PIN != "" && pin == body.Caller.PIN },
 		}
 		tr, simErr := flows.Simulate(f, flows.Call{Now: now, Caller: caller}, script, env)
-		ans := simAnswer{Transcript: tr, Steps: make([]simStep, 0, len(tr.Steps)), Now: now, Caller: caller}
+		ans := simAnswer{Transcript: tr, Steps: make([]simStep, 0, len(tr.Steps)), Now: now, Caller: caller, TrustSource: "stir_verstat"}
+		if body.Caller.Trust != "" {
+			ans.TrustSource = "chosen"
+		}
+		if ans.Caller.Members == nil {
+			ans.Caller.Members = []flows.Member{}
+		}
 		if simErr != nil {
 			ans.Error = simErr.Error()
 		}
@@ -209,7 +220,7 @@ func (s *Server) simCaller(w http.ResponseWriter, r *http.Request, body *simulat
 	c := body.Caller
 	caller := flows.Caller{Trust: c.Trust}
 	if caller.Trust == "" {
-		caller.Trust = flows.TrustVerified
+		caller.Trust = flows.TrustFromStirVerstat(c.StirVerstat)
 	}
 	profiles := c.Members
 	if c.Profile != nil {

@@ -11,13 +11,13 @@ import (
 // Caller is who is on the line, as far as the directory knows. Members is empty for an
 // unknown or withheld number.
 type Caller struct {
-	Phone   string   // E.164, "" when withheld or not a phone number
-	Members []Member // 0: unknown; 1: recognized; 2..n: a shared (household) number
+	Phone   string   `json:"phone"`   // E.164, "" when withheld or not a phone number
+	Members []Member `json:"members"` // 0: unknown; 1: recognized; 2..n: a shared (household) number
 	// Trust is how far the network vouches for Phone: TrustVerified, TrustUnverified or
 	// TrustSuspicious. The edge fills it from Twilio's StirVerstat (SHAKEN/STIR); ""
 	// reads as TrustUnverified. Start copies it into State.Trust, which rules from then
 	// on: a later webhook cannot raise it (see State.Trust).
-	Trust string
+	Trust string `json:"trust"`
 }
 
 // Caller trust levels (Caller.Trust), for branch conditions on caller.trust.
@@ -72,29 +72,29 @@ func TrustFromStirVerstat(v string) string {
 
 // Member is a member's profile with the one activity worth asking about.
 type Member struct {
-	ID        string
-	FirstName string
-	LastName  string
-	Tier      string
-	Language  string // BCP 47, e.g. "en-US"; "" means the flow's default
-	TimeZone  string // IANA
-	Activity  *Activity
+	ID        string    `json:"id"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+	Tier      string    `json:"tier"`
+	Language  string    `json:"language,omitempty"`  // BCP 47, e.g. "en-US"; "" means the flow's default
+	TimeZone  string    `json:"time_zone,omitempty"` // IANA
+	Activity  *Activity `json:"activity,omitempty"`
 	// Attributes are the directory's free-form member data ("seat": "aisle"), read by
 	// templates and conditions as member.attributes.<name>.
-	Attributes map[string]string
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Activity is what the member has booked. Times keep their own UTC offset.
 type Activity struct {
-	ID        string
-	Kind      string
-	Summary   string
-	Place     string
-	StartsAt  time.Time
-	EndsAt    time.Time
-	Status    string
-	Reference string
-	Relation  string // "upcoming", "current" or "recent"
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Summary   string    `json:"summary,omitempty"`
+	Place     string    `json:"place,omitempty"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at,omitzero"`
+	Status    string    `json:"status,omitempty"`
+	Reference string    `json:"reference,omitempty"`
+	Relation  string    `json:"relation"` // "upcoming", "current" or "recent"
 }
 
 // Call is one turn's context.

@@ -66,7 +66,7 @@ export class Simulator {
       field('Tier', this.pf.tier), field('Language', this.pf.language),
       field('Member time zone', this.pf.time_zone), field('Activity', this.pf.kind),
       field('Activity place', this.pf.place), field('Activity starts (member time)', this.pf.starts));
-    this.trust = h('select', {}, [['', '(from the carrier: none)'], ['verified', 'verified'], ['unverified', 'unverified'], ['suspicious', 'suspicious']]
+    this.trust = h('select', {}, [['', '(as a live call: from StirVerstat; none is unverified)'], ['verified', 'verified'], ['unverified', 'unverified'], ['suspicious', 'suspicious']]
       .map(([v, l]) => h('option', {value: v}, l)));
     this.date = h('input', {type: 'date', value: now.date});
     this.time = h('input', {type: 'time', value: now.time});
@@ -277,10 +277,11 @@ export class Simulator {
     const flowId = this.editor.flowId;
     const visited = new Set(); const pairs = new Set();
     let last = null; let current = null;
-    const who = r.caller && r.caller.Members && r.caller.Members.length
-      ? r.caller.Members.map((m) => `${m.FirstName} ${m.LastName}`.trim()).join(' / ')
+    const who = r.caller && r.caller.members && r.caller.members.length
+      ? r.caller.members.map((m) => `${m.first_name} ${m.last_name}`.trim()).join(' / ')
       : 'an unknown caller';
-    this.transcript.append(h('li', {class: 'meta'}, `☎ ${r.caller && r.caller.Phone ? r.caller.Phone : 'withheld number'} calls (${who}) on ${fmtTime(r.now)}`));
+    const trust = r.caller && r.caller.trust ? `, trust ${r.caller.trust}${r.trust_source === 'chosen' ? '' : ' (as a live call with this caller ID)'}` : '';
+    this.transcript.append(h('li', {class: 'meta'}, `☎ ${r.caller && r.caller.phone ? r.caller.phone : 'withheld number'} calls (${who}) on ${fmtTime(r.now)}${trust}`));
     r.steps.forEach((st) => {
       if (st.input) {
         const what = st.input.digits ? `pressed ${st.input.digits}` : st.input.speech ? `said “${st.input.speech}”` : 'stayed silent';
