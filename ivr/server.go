@@ -22,6 +22,9 @@ type Config struct {
 	PublicURL string
 	// TwilioAuthToken signs webhooks. Empty disables signature checks (development only).
 	TwilioAuthToken string
+	// TwilioSharedKeys (key id → secret) also sign webhooks, when the request names one
+	// (Twilio's Webhooks configuration, HMAC-SHA256): two at once for a rotation.
+	TwilioSharedKeys map[string]string
 	// StateSecret keys the call state carried in action URLs; defaults to the auth token.
 	StateSecret   string
 	DefaultRegion string        // for numbers without a country code; lookup.DefaultRegion
@@ -111,7 +114,7 @@ func New(cfg Config, deps Deps) *Edge {
 	}
 	s := &Edge{cfg: cfg, deps: deps, log: cfg.Logger, state: newStateCodec(secret), tel: newTelemetry(cfg)}
 	if cfg.TwilioAuthToken != "" {
-		s.validator = NewValidator(cfg.TwilioAuthToken)
+		s.validator = NewValidatorWithKeys(cfg.TwilioAuthToken, cfg.TwilioSharedKeys)
 	}
 	s.handler = s.routes()
 	return s

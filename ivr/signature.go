@@ -33,8 +33,19 @@ const MaxWebhookBody = 64 << 10
 // can parse.
 const maxFormParams = 10000
 
-// sigLen is the length of a base64 HMAC-SHA1 (20 bytes).
-const sigLen = 28
+// SettingsHeader names the key and algorithm of a signature made with a shared key
+// (Twilio's Webhooks configuration): "key=<sharedKeyId>,algorithm=HMAC_SHA256". Without it
+// the signature is HMAC-SHA1 with the auth token.
+const SettingsHeader = "X-Twilio-Webhooks-Signature-Settings"
+
+// The signature algorithms of the settings header.
+const (
+	HMACSHA1   = "HMAC_SHA1"
+	HMACSHA256 = "HMAC_SHA256"
+)
+
+// maxSigLen is the length of a base64 HMAC-SHA256 (32 bytes); a SHA-1 one is 28.
+const maxSigLen = 44
 
 // Sign computes the X-Twilio-Signature Twilio would send for a form POST to fullURL: the
 // URL as given, then each key and value, keys sorted, each key's distinct values sorted.
@@ -58,21 +69,73 @@ func Sign(authToken, fullURL string, form url.Values) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// Validator checks X-Twilio-Signature against one auth token. It is safe for concurrent
-// use.
+// Validator checks X-Twilio-Signature against the auth token (HMAC-SHA1) or, when the
+// request names one in SettingsHeader, a shared key. It is safe for concurrent use.
 type Validator struct {
-	token  []byte
-	states sync.Pool // *sigState: the hot path's buffers, reused
+	token   *signer
+	shared  map[string]*signer // "<keyId> <algorithm>"
+	noToken bool
+}
+
+// signer is one secret with one hash, and the hot path's buffers for it, reused.
+type signer struct {
+	states sync.Pool // *sigState
+	sigLen int       // base64 length of its signatures
+}
+
+func newSigner(secret []byte, h func() hash.Hash) *signer {
+	s := &signer{sigLen: base64.StdEncoding.EncodedLen(h().Size())}
+	s.states.New = func() any {
+		return &sigState{mac: hmac.New(h, secret), sum: make([]byte, 0, sha256.Size)}
+	}
+	return s
 }
 
 // NewValidator returns a Validator for authToken. With an empty token it rejects every
 // request: an unset token is a configuration error, not a way to turn checks off.
-func NewValidator(authToken string) *Validator {
-	v := &Validator{token: []byte(authToken)}
-	v.states.New = func() any {
-		return &sigState{mac: hmac.New(sha1.New, v.token), sum: make([]byte, 0, sha1.Size)}
+func NewValidator(authToken string) *Validator { return NewValidatorWithKeys(authToken, nil) }
+
+// NewValidatorWithKeys is NewValidator that also accepts signatures made with the shared
+// keys (key id → secret), with HMAC-SHA256 or HMAC-SHA1 as SettingsHeader says. Two keys
+// at once let a key be rotated without downtime.
+func NewValidatorWithKeys(authToken string, sharedKeys map[string]string) *Validator {
+	v := &Validator{token: newSigner([]byte(authToken), sha1.New), shared: map[string]*signer{}, noToken: authToken == ""}
+	for id, secret := range sharedKeys {
+		v.shared[id+" "+HMACSHA256] = newSigner([]byte(secret), sha256.New)
+		v.shared[id+" "+HMACSHA1] = newSigner([]byte(secret), sha1.New)
 	}
 	return v
+}
+
+// signerFor is the signer a request's SettingsHeader names: the auth token without one;
+// nil for a key that is not configured or an algorithm that is not HMAC-SHA1 or -SHA256.
+// The header is read as Twilio's helper libraries read it: comma-separated key=value
+// parts; without algorithm=, HMAC-SHA1.
+func (v *Validator) signerFor(settings string) *signer {
+	if settings == "" && !v.noToken {
+		return v.token // the usual case: no header
+	}
+	key, algorithm := "", HMACSHA1
+	for part := range strings.SplitSeq(settings, ",") {
+		name, value, ok := strings.Cut(part, "=")
+		switch name = strings.TrimSpace(name); {
+		case !ok:
+		case name == "key":
+			key = strings.TrimSpace(value)
+		case name == "algorithm" && strings.TrimSpace(value) != "":
+			algorithm = strings.ToUpper(strings.TrimSpace(value))
+		}
+	}
+	if algorithm != HMACSHA1 && algorithm != HMACSHA256 {
+		return nil
+	}
+	if key == "" {
+		if algorithm != HMACSHA1 || v.noToken {
+			return nil
+		}
+		return v.token
+	}
+	return v.shared[key+" "+algorithm]
 }
 
 // Validate reports whether signature is valid for a request Twilio made to fullURL (the
@@ -87,19 +150,28 @@ func NewValidator(authToken string) *Validator {
 // given and with the scheme's default port (:443, :80) added or removed; a non-default
 // port is always part of what is signed.
 func (v *Validator) Validate(fullURL, contentType string, body []byte, signature string) bool {
-	_, ok := v.check(fullURL, contentType, body, signature, false)
+	return v.ValidateWith("", fullURL, contentType, body, signature)
+}
+
+// ValidateWith is Validate for a request whose SettingsHeader is settings ("" for none).
+func (v *Validator) ValidateWith(settings, fullURL, contentType string, body []byte, signature string) bool {
+	s := v.signerFor(settings)
+	if s == nil {
+		return false
+	}
+	_, ok := s.check(fullURL, contentType, body, signature, false)
 	return ok
 }
 
 // check is Validate that, when asked and the body is a valid signed form, also returns
 // the form as net/url.ParseQuery would (values in body order), so that the handler does
 // not parse the body a second time.
-func (v *Validator) check(fullURL, contentType string, body []byte, signature string, wantForm bool) (url.Values, bool) {
-	if len(v.token) == 0 || len(signature) != sigLen {
+func (s *signer) check(fullURL, contentType string, body []byte, signature string, wantForm bool) (url.Values, bool) {
+	if len(signature) != s.sigLen {
 		return nil, false
 	}
-	st := v.states.Get().(*sigState)
-	defer v.states.Put(st)
+	st := s.states.Get().(*sigState)
+	defer s.states.Put(st)
 	st.params = st.params[:0]
 	isForm := isFormType(contentType)
 	switch {
@@ -157,7 +229,14 @@ func (v *Validator) Middleware(publicBase string) func(http.Handler) http.Handle
 				}
 				return
 			}
-			form, ok := v.check(publicBase+r.URL.RequestURI(), r.Header.Get("Content-Type"), body, sig, true)
+			s := v.signerFor(r.Header.Get(SettingsHeader))
+			if s == nil {
+				span.SetAttributes(attrSignatureValid.Bool(false))
+				span.End()
+				http.Error(w, "unknown key or algorithm in "+SettingsHeader, http.StatusForbidden)
+				return
+			}
+			form, ok := s.check(publicBase+r.URL.RequestURI(), r.Header.Get("Content-Type"), body, sig, true)
 			if !ok {
 				span.SetAttributes(attrSignatureValid.Bool(false))
 				span.End()
@@ -206,13 +285,13 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 type sigState struct {
 	mac    hash.Hash
 	sum    []byte
-	b64    [sigLen]byte // base64 of sum
-	sig    []byte       // the signature under test
-	url    []byte       // the URL being tried
-	arena  []byte       // unescaped form keys and values
-	pairs  []formPair   // in body order
-	sorted []formPair   // by key, then value: the order Twilio signs in
-	params []byte       // the signed form data: key1 value1 key2 value2 ...
+	b64    [maxSigLen]byte // base64 of sum
+	sig    []byte          // the signature under test
+	url    []byte          // the URL being tried
+	arena  []byte          // unescaped form keys and values
+	pairs  []formPair      // in body order
+	sorted []formPair      // by key, then value: the order Twilio signs in
+	params []byte          // the signed form data: key1 value1 key2 value2 ...
 }
 
 // formPair locates one key and value in sigState.arena.
@@ -224,8 +303,9 @@ func (st *sigState) matches() bool {
 	st.mac.Write(st.url)
 	st.mac.Write(st.params)
 	st.sum = st.mac.Sum(st.sum[:0])
-	base64.StdEncoding.Encode(st.b64[:], st.sum)
-	return hmac.Equal(st.b64[:], st.sig)
+	n := base64.StdEncoding.EncodedLen(len(st.sum))
+	base64.StdEncoding.Encode(st.b64[:n], st.sum)
+	return hmac.Equal(st.b64[:n], st.sig)
 }
 
 // parseForm reads body as net/url.ParseQuery does and sets st.params to the data Twilio

@@ -40,7 +40,7 @@ func FuzzValidate(f *testing.F) {
 
 		if form, err := url.ParseQuery(body); err == nil {
 			good := Sign(vecToken, u, form)
-			parsed, ok := v.check(u, formType, []byte(body), good, true)
+			parsed, ok := v.token.check(u, formType, []byte(body), good, true)
 			if !ok {
 				t.Fatalf("Validate(%q, form %q) refused Sign's signature %s", u, body, good)
 			}

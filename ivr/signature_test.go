@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// The vectors of /work/shared/twilio/signature-vectors.md, from the official helper
-// libraries' test suites. Auth token 12345.
+// The vectors of the project's shared twilio/signature-vectors.md, from the official
+// helper libraries' test suites. Auth token 12345.
 const (
 	vecToken = "12345"
 	vecURL   = "https://mycompany.com/myapp.php?foo=1&bar=2"
@@ -23,6 +23,71 @@ const (
 	formType = "application/x-www-form-urlencoded"
 	jsonType = "application/json"
 )
+
+// Shared-key vectors (Twilio's Webhooks configuration): computed with twilio-node 6.3.1's
+// getExpectedTwilioSignature(secret, url, params, "HMAC_SHA256") (and "HMAC_SHA1" for the
+// last form row), whose validateRequest also accepts the URL with and without the default
+// port. P5 and the JSON body are the table's.
+var vecSharedKeys = map[string]string{
+	"webhooks_sharedkey_one": "shared-key-secret-one",
+	"webhooks_sharedkey_two": "shared-key-secret-two",
+}
+
+func TestSharedKeyVectors(t *testing.T) {
+	one := "key=webhooks_sharedkey_one,algorithm=HMAC_SHA256"
+	two := "key=webhooks_sharedkey_two,algorithm=HMAC_SHA256"
+	const (
+		s1 = "fp4EXfYP1vXnExAtGl9LB2P44Jqtlqx7Bwdx2Wvy3ic=" // U, P5, key one
+		s2 = "ISxQAX19UgHN+6eUyeTI60+1kUWh/i5m+jda3mDyYpE=" // U, P5, key two
+		s3 = "1bGIrH3f7v1Hrf0Aylj/hEA8VdM2p42OOdof8ML6mTk=" // U with :443, P5, key one
+		s4 = "P3m6Zks990/TnDXyWmBsBE32X8A="                 // U, P5, key one, HMAC_SHA1
+		s5 = "zzfVpkDFGxsvYLAWfr/wQdHf0VHL99lxfFSVIOOAN3M=" // U + bodySHA256, JSON body, key one
+	)
+	u443 := "https://mycompany.com:443/myapp.php?foo=1&bar=2"
+	v := NewValidatorWithKeys(vecToken, vecSharedKeys)
+	tests := []struct {
+		name, settings, url, contentType, body, signature string
+		want                                              bool
+	}{
+		{"S1 key one", one, vecURL, formType, vecP5, s1, true},
+		{"S2 key two, during a rotation", two, vecURL, formType, vecP5, s2, true},
+		{"S1 with :443 added", one, u443, formType, vecP5, s1, true},
+		{"S3 signed with :443, sent without", one, vecURL, formType, vecP5, s3, true},
+		{"S4 key one, HMAC-SHA1", "key=webhooks_sharedkey_one,algorithm=HMAC_SHA1", vecURL, formType, vecP5, s4, true},
+		{"S4 key one, no algorithm is HMAC-SHA1", "key=webhooks_sharedkey_one", vecURL, formType, vecP5, s4, true},
+		{"S5 JSON body", one, vecURL + "&bodySHA256=" + vecHash, jsonType, vecJSON, s5, true},
+		{"spaces and case in the header", " algorithm = hmac_sha256 , key = webhooks_sharedkey_one ", vecURL, formType, vecP5, s1, true},
+		{"key one's signature named as key two", two, vecURL, formType, vecP5, s1, false},
+		{"an unknown key", "key=webhooks_sharedkey_three,algorithm=HMAC_SHA256", vecURL, formType, vecP5, s1, false},
+		{"a wrong algorithm", "key=webhooks_sharedkey_one,algorithm=HMAC_SHA512", vecURL, formType, vecP5, s1, false},
+		{"SHA-256 named as SHA-1", "key=webhooks_sharedkey_one,algorithm=HMAC_SHA1", vecURL, formType, vecP5, s1, false},
+		{"a shared-key signature without the header", "", vecURL, formType, vecP5, s1, false},
+		{"the auth token's signature with a key named", one, vecURL, formType, vecP5, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", false},
+		{"the auth token without the header", "", vecURL, formType, vecP5, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", true},
+		{"SHA-256 without a key is not the auth token's", "algorithm=HMAC_SHA256", vecURL, formType, vecP5, s1, false},
+		{"a changed digit", one, vecURL, formType, strings.Replace(vecP5, "Digits=1234", "Digits=1235", 1), s1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := v.ValidateWith(tt.settings, tt.url, tt.contentType, []byte(tt.body), tt.signature); got != tt.want {
+				t.Errorf("ValidateWith(%q) = %v, want %v", tt.settings, got, tt.want)
+			}
+		})
+	}
+	// Through the middleware: an unknown key is 403, with no TwiML.
+	h := v.Middleware("https://mycompany.com")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<Response/>") }))
+	for settings, want := range map[string]int{one: http.StatusOK, "key=nope,algorithm=HMAC_SHA256": http.StatusForbidden, "key=webhooks_sharedkey_one,algorithm=RSA": http.StatusForbidden} {
+		req := httptest.NewRequest(http.MethodPost, "/myapp.php?foo=1&bar=2", strings.NewReader(vecP5))
+		req.Header.Set("Content-Type", formType)
+		req.Header.Set(SignatureHeader, s1)
+		req.Header.Set(SettingsHeader, settings)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want || (want != http.StatusOK && strings.Contains(rec.Body.String(), "<Response")) {
+			t.Errorf("middleware with %q = %d %q, want %d", settings, rec.Code, rec.Body, want)
+		}
+	}
+}
 
 func TestValidateVectors(t *testing.T) {
 	tests := []struct {

@@ -15,22 +15,23 @@ import (
 
 // config is everything the service reads from the environment.
 type config struct {
-	ListenAddr      string
-	DatabaseURL     string
-	RedisURL        string
-	TwilioAuthToken string
-	PublicURL       string
-	AdminToken      string
-	DefaultRegion   string
-	WorkflowSID     string // TaskRouter workflow for hand-offs; empty: <Dial>
-	AgentSIPURI     string // hand-off by SIP with context headers
-	AgentClient     string // hand-off to a Twilio Client identity with <Parameter>s
-	LookupTimeout   time.Duration
-	RetryWindow     time.Duration // how long a webhook's answer is kept for Twilio's retries
-	CacheTTL        time.Duration
-	UpcomingWindow  time.Duration
-	RecentWindow    time.Duration
-	LogFormat       string // "json" or "text"
+	ListenAddr       string
+	DatabaseURL      string
+	RedisURL         string
+	TwilioAuthToken  string
+	TwilioSharedKeys map[string]string // TWILIO_SHARED_KEYS: id=secret,id2=secret2
+	PublicURL        string
+	AdminToken       string
+	DefaultRegion    string
+	WorkflowSID      string // TaskRouter workflow for hand-offs; empty: <Dial>
+	AgentSIPURI      string // hand-off by SIP with context headers
+	AgentClient      string // hand-off to a Twilio Client identity with <Parameter>s
+	LookupTimeout    time.Duration
+	RetryWindow      time.Duration // how long a webhook's answer is kept for Twilio's retries
+	CacheTTL         time.Duration
+	UpcomingWindow   time.Duration
+	RecentWindow     time.Duration
+	LogFormat        string // "json" or "text"
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there, apart from the
 	// main port.
 	DebugAddr string
@@ -88,6 +89,27 @@ func durationVar(dst func(*config) *time.Duration) func(*config, string) error {
 	}
 }
 
+// parseSharedKeys reads "id=secret,id2=secret2": Twilio's shared key ids with their
+// secrets, two at once during a rotation.
+func parseSharedKeys(v string) (map[string]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	keys := map[string]string{}
+	for part := range strings.SplitSeq(v, ",") {
+		id, secret, ok := strings.Cut(strings.TrimSpace(part), "=")
+		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
+		switch {
+		case !ok || id == "" || secret == "":
+			return nil, fmt.Errorf("must be id=secret pairs separated by commas, got %q", part)
+		case keys[id] != "":
+			return nil, fmt.Errorf("key %q is given twice", id)
+		}
+		keys[id] = secret
+	}
+	return keys, nil
+}
+
 func stringVar(dst func(*config) *string) func(*config, string) error {
 	return func(c *config, v string) error { *dst(c) = v; return nil }
 }
@@ -133,6 +155,11 @@ var envVars = []envVar{
 	{"DATABASE_URL", "", stringVar(func(c *config) *string { return &c.DatabaseURL })},
 	{"REDIS_URL", "", stringVar(func(c *config) *string { return &c.RedisURL })},
 	{"TWILIO_AUTH_TOKEN", "", stringVar(func(c *config) *string { return &c.TwilioAuthToken })},
+	{"TWILIO_SHARED_KEYS", "", func(c *config, v string) error {
+		keys, err := parseSharedKeys(v)
+		c.TwilioSharedKeys = keys
+		return err
+	}},
 	{"PUBLIC_URL", "", func(c *config, v string) error {
 		if v == "" {
 			return nil

@@ -45,7 +45,8 @@ func TestLoadConfig(t *testing.T) {
 			"PUBLIC_URL": "ftp://x", "LISTEN_ADDR": "8080", "LOOKUP_TIMEOUT": "soon", "LOG_FORMAT": "xml",
 			"TWILIO_WORKFLOW_SID": "XX1", "ADMIN_RATE": "-1", "ADMIN_BURST": "lots", "AGENT_SIP_URI": "agents@pbx", "DEFAULT_REGION": "usa",
 			"SHUTDOWN_DELAY": "-1s", "SHUTDOWN_TIMEOUT": "0s", "DEBUG_ADDR": "6060",
-		}, problems: []string{"DEBUG_ADDR must be", "PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
+			"METRICS_ADDR": "9464", "TWILIO_RETRY_WINDOW": "soon", "TWILIO_SHARED_KEYS": "webhooks_sharedkey_one=,k2",
+		}, problems: []string{"DEBUG_ADDR must be", "METRICS_ADDR must be", "TWILIO_RETRY_WINDOW must be", "TWILIO_SHARED_KEYS must be", "PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
 			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_RATE must be", "ADMIN_BURST must be", "ADMIN_TOKEN must be at least 16",
 			"SHUTDOWN_DELAY must be", "SHUTDOWN_TIMEOUT must be"}},
 	} {
@@ -103,5 +104,17 @@ func TestAdminRate(t *testing.T) {
 				t.Fatalf("ADMIN_RATE=%q gives the edge %v, want %v", tc.env, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseSharedKeys(t *testing.T) {
+	keys, err := parseSharedKeys(" webhooks_sharedkey_one=s1 , webhooks_sharedkey_two=s2=x ")
+	if err != nil || len(keys) != 2 || keys["webhooks_sharedkey_one"] != "s1" || keys["webhooks_sharedkey_two"] != "s2=x" {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	for _, bad := range []string{"k", "=s", "k=", "k=a,k=b"} {
+		if _, err := parseSharedKeys(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -214,11 +214,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 
 	edge := ivr.New(ivr.Config{
-		PublicURL:       cfg.PublicURL,
-		TwilioAuthToken: cfg.TwilioAuthToken,
-		DefaultRegion:   cfg.DefaultRegion,
-		LookupTimeout:   cfg.LookupTimeout,
-		RetryWindow:     cfg.RetryWindow,
+		PublicURL:        cfg.PublicURL,
+		TwilioAuthToken:  cfg.TwilioAuthToken,
+		TwilioSharedKeys: cfg.TwilioSharedKeys,
+		DefaultRegion:    cfg.DefaultRegion,
+		LookupTimeout:    cfg.LookupTimeout,
+		RetryWindow:      cfg.RetryWindow,
 		Handoff: ivr.HandoffConfig{
 			WorkflowSID: cfg.WorkflowSID,
 			SIPURI:      cfg.AgentSIPURI,
