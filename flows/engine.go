@@ -343,7 +343,7 @@ func (r *run) walk(id string) error {
 				r.trace("verify %s: already verified → %s", n.id, n.next)
 				id = n.next
 				continue
-			case r.member == nil || r.member.ID == "":
+			case r.verifyingID() == "":
 				r.trace("verify %s: no member to verify → %s", n.id, n.notFound)
 				id = n.notFound
 				continue

@@ -295,7 +295,10 @@ func converse(t *testing.T, f *Flow, call Call, directory map[string]Member, ste
 			if len(turn.Actions) != 0 || turn.Awaiting || turn.End != "" || !reflect.DeepEqual(turn.State, st) {
 				t.Fatalf("step %d: verify turn = %+v", i, turn)
 			}
-			c.Verified = &Verified{MemberID: v.MemberID, OK: v.PIN == testPIN, Locked: v.PIN == lockedPIN}
+			// As the PIN store: only a member in the directory has a PIN to match.
+			_, known := directory[v.MemberID]
+			known = known || hasMember(call.Caller, v.MemberID)
+			c.Verified = &Verified{MemberID: v.MemberID, OK: known && v.PIN == testPIN, Locked: v.PIN == lockedPIN}
 			turn, err = f.Resume(c, st, s.in)
 			if err != nil {
 				t.Fatalf("step %d (verified): %v", i, err)
@@ -345,6 +348,8 @@ func TestConversations(t *testing.T) {
 		leeGreeting   = "Welcome back, Lee. As a Gold member, thank you for your loyalty. " + menuText
 		rememberOffer = "Thank you. To have us recognize this phone number next time you call, press 1. Otherwise, press 2."
 		askPIN        = "For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."
+		pinWrong      = "Sorry, that PIN doesn't match. " + askPIN
+		unverifiedBye = "Let me connect you with an agent who can confirm your identity."
 	)
 	tests := []struct {
 		name        string
@@ -512,22 +517,26 @@ func TestConversations(t *testing.T) {
 				{"member_id", "2002"}, {"tier", "Gold"}, {"language", "en-US"}, {"reason", "agent-request"}, {"trust", "verified_pin"}}},
 		},
 		{
-			name: "unknown number: not found, then found",
+			// Whether a member number exists is not told before a PIN is checked: a number
+			// no member has is asked for a PIN like a member's, and no PIN verifies it.
+			name: "unknown number: a member number that is no member's is asked for a PIN, which never matches",
 			call: callFrom(),
 			steps: []step{
-				{in: Input{Digits: "9999"}, want: notFound, wantNode: "member_number", wantTry: 1},
-				{in: Input{Digits: "2002"}, want: askPIN, wantNode: "verify_member"},
-				{in: Input{Digits: testPIN}, want: rememberOffer, wantNode: "remember_number"},
-				{in: Input{Digits: "2"}, want: leeGreeting, wantNode: "menu"},
+				{in: Input{Digits: "9999"}, want: askPIN, wantNode: "verify_member"},
+				{in: Input{Digits: testPIN}, want: pinWrong, wantNode: "verify_member", wantTry: 1},
+				{in: Input{Digits: "1111"}, want: pinWrong, wantNode: "verify_member", wantTry: 2},
+				{in: Input{Digits: "2222"}, want: unverifiedBye, wantEnd: EndHandoff},
 			},
+			// The agent hears the number keyed, as for a member whose PIN failed.
+			wantHandoff: &Handoff{Queue: "agents", Reason: "unverified", Context: []KV{{"member_id", "9999"}, {"language", "en-US"}, {"reason", "unverified"}, {"trust", "unverified"}}},
 		},
 		{
-			name: "unknown number: never found",
+			name: "unknown number: not a member number at all",
 			call: callFrom(),
 			steps: []step{
-				{in: Input{Digits: "9999"}, want: notFound, wantNode: "member_number", wantTry: 1},
-				{in: Input{Digits: "12*4"}, want: notFound, wantNode: "member_number", wantTry: 2},
-				{in: Input{Digits: "8888"}, want: unidentify, wantEnd: EndHandoff},
+				{in: Input{Digits: "12*4"}, want: notFound, wantNode: "member_number", wantTry: 1},
+				{in: Input{Digits: "12*5"}, want: notFound, wantNode: "member_number", wantTry: 2},
+				{in: Input{Digits: "12*6"}, want: unidentify, wantEnd: EndHandoff},
 			},
 			wantHandoff: &Handoff{Queue: "agents", Reason: "unidentified", Context: []KV{{"language", "en-US"}, {"reason", "unidentified"}, {"trust", "verified"}}},
 		},
@@ -538,10 +547,10 @@ func TestConversations(t *testing.T) {
 			wantHandoff: &Handoff{Queue: "agents", Reason: "unidentified", Context: []KV{{"language", "en-US"}, {"reason", "unidentified"}, {"trust", "verified"}}},
 		},
 		{
-			name: "unknown number: not found, then stays on the line",
+			name: "unknown number: not a number, then stays on the line",
 			call: callFrom(),
 			steps: []step{
-				{in: Input{Digits: "9999"}, want: notFound, wantNode: "member_number", wantTry: 1},
+				{in: Input{Digits: "12*4"}, want: notFound, wantNode: "member_number", wantTry: 1},
 				{in: Input{}, want: unidentify, wantEnd: EndHandoff},
 			},
 		},
@@ -580,7 +589,7 @@ func TestIdentifyRequest(t *testing.T) {
 		{"asks the edge to look up", nil, "2002", ""},
 		{"an answer for other digits is stale", &Identified{Number: "1001", Member: &Member{ID: "1001"}}, "2002", ""},
 		{"found", &Identified{Number: "2002", Member: &Member{ID: "2002", FirstName: "Lee"}}, "", "verify_member"},
-		{"not found", &Identified{Number: "2002"}, "", "member_number"},
+		{"not found: asked for a PIN all the same", &Identified{Number: "2002"}, "", "verify_member"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -156,6 +156,18 @@ func (r *run) resumeIdentify(n *cnode, in Input) error {
 		return nil
 	}
 	if idf.Member == nil {
+		if next := r.p.nodes[n.next]; next != nil && next.typ == string(NodeVerify) {
+			// The caller must not learn whether the number is a member's before a PIN is
+			// checked: an unknown number goes on to the PIN like a known one, and no PIN
+			// can verify it.
+			r.st.Member = digits
+			r.st.Attempts = 0
+			if trustRank(r.st.Trust) > trustRank(TrustUnverified) {
+				r.st.Trust = TrustUnverified
+			}
+			r.trace("identify %s: member number → %s", n.id, n.next)
+			return r.walk(n.next)
+		}
 		return r.fail(n, "not found")
 	}
 	m := idf.Member
@@ -194,6 +206,15 @@ func isPIN(s string) bool {
 	return len(s) >= 4 && len(s) <= 8 && isKeypadNumber(s)
 }
 
+// verifyingID is whom a verify node checks a PIN for: the call's member, or a member number
+// keyed in, known or not (see resumeIdentify).
+func (r *run) verifyingID() string {
+	if m := r.member; m != nil && m.ID != "" {
+		return m.ID
+	}
+	return r.st.Member
+}
+
 // resumeVerify checks a PIN for the call's member through the edge (Turn.Verify): right
 // raises the call's trust to verified_pin; wrong asks again while retries are left;
 // locked (too many failures) goes to not_found at once.
@@ -202,8 +223,8 @@ func (r *run) resumeVerify(n *cnode, in Input) error {
 	if digits == "" {
 		return r.fail(n, "no input")
 	}
-	m := r.member
-	if m == nil || m.ID == "" {
+	memberID := r.verifyingID()
+	if memberID == "" {
 		r.st.Attempts = 0
 		r.trace("verify %s: no member to verify → %s", n.id, n.notFound)
 		return r.walk(n.notFound)
@@ -213,8 +234,8 @@ func (r *run) resumeVerify(n *cnode, in Input) error {
 		return r.fail(n, "wrong PIN")
 	}
 	v := r.call.Verified
-	if v == nil || v.MemberID != m.ID {
-		r.turn.Verify = &VerifyRequest{MemberID: m.ID, PIN: digits}
+	if v == nil || v.MemberID != memberID {
+		r.turn.Verify = &VerifyRequest{MemberID: memberID, PIN: digits}
 		r.trace("verify %s: %d digits → check", n.id, len(digits))
 		return nil
 	}

@@ -150,7 +150,10 @@ func TestDefaultFlowGolden(t *testing.T) {
 		{"empty_from", "", nil, []string{"member number"}, "<Gather"},
 		{"unknown_identifies", "+12125550000", []string{"1001"}, []string{"enter your PIN"}, "<Gather"},
 		{"unknown_identifies_then_yes", "+12125550000", []string{"1001", "2580", "2", "1"}, nil, "<Dial>"},
-		{"unknown_not_found", "+12125550000", []string{"9999"}, []string{"couldn't find"}, "<Gather"},
+		// A number no member has is asked for a PIN like a member's: the caller does not
+		// learn which member numbers exist.
+		{"unknown_not_found", "+12125550000", []string{"9999"}, []string{"enter your PIN"}, "<Gather"},
+		{"unknown_not_found_never_verifies", "+12125550000", []string{"9999", "2580"}, []string{"PIN doesn't match"}, "<Gather"},
 		{"no_input_reprompts", "+14045550123", []string{""}, []string{"Press 1"}, "<Gather"},
 		{"no_input_thrice_hands_off", "+14045550123", []string{"", "", ""}, nil, "<Dial>"},
 		{"no_match_reprompts", "+14045550123", []string{"7"}, []string{"Press 1"}, "<Gather"},

@@ -11,13 +11,13 @@ import (
 // verifyPIN answers a verify node's request. Whatever fails (no PIN store, Redis or
 // PostgreSQL down) the caller is not verified: the flow goes on as for a locked PIN. The
 // PIN itself is never logged.
-func (s *Edge) verifyPIN(ctx context.Context, req flows.VerifyRequest, phone string) *flows.Verified {
+func (s *Edge) verifyPIN(ctx context.Context, req flows.VerifyRequest, phone, callSID string) *flows.Verified {
 	v := &flows.Verified{MemberID: req.MemberID}
 	if s.deps.PINs == nil {
 		v.Locked = true
 		return v
 	}
-	outcome, err := s.deps.PINs.Check(ctx, req.MemberID, req.PIN, phone)
+	outcome, err := s.deps.PINs.Check(ctx, req.MemberID, req.PIN, phone, callSID)
 	if err != nil {
 		s.log.WarnContext(ctx, "pin check failed; caller not verified", "from", lookup.Mask(phone), "err", err)
 		v.Locked = true

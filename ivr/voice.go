@@ -91,7 +91,7 @@ func (s *Edge) handleGather() http.Handler {
 			turn, err = flow.Resume(call, st, in)
 		}
 		if err == nil && turn.Verify != nil {
-			call.Verified = s.verifyPIN(sctx, *turn.Verify, caller.Phone)
+			call.Verified = s.verifyPIN(sctx, *turn.Verify, caller.Phone, r.PostFormValue("CallSid"))
 			turn, err = flow.Resume(call, st, in)
 		}
 		if err == nil && turn.Remember != nil {

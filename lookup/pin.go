@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,15 +125,20 @@ func (p *PINs) HasPIN(ctx context.Context, memberID string) (bool, error) {
 	return ok, nil
 }
 
-// Check verifies pin for the member on a call from callerPhone ("" when withheld) and
-// returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
+// Check verifies pin for the member on call callSID from callerPhone ("" when withheld)
+// and returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
 // against the member and the calling number (INCR, atomic across instances, so
 // concurrent tries cannot slip past the limit); past MaxAttempts in Window the PIN is not
-// even compared. A right PIN clears the member's count and gives the number its try back.
-// An error (Redis or PostgreSQL down) means not verified.
-func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone string) (string, error) {
+// even compared. A withheld number counts against its call instead: withheld callers do
+// not share one budget, which a few wrong PINs from anyone would spend for everyone. A
+// right PIN clears the member's count and gives the number its try back. An error (Redis
+// or PostgreSQL down) means not verified.
+func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID string) (string, error) {
 	caller := p.CallerHash(callerPhone)
-	keys := []string{p.memberKey(memberID), p.callerKey(caller)}
+	keys := []string{p.memberKey(memberID)}
+	if by := p.callerKey(caller, callSID); by != "" {
+		keys = append(keys, by)
+	}
 	pipe := p.rdb.TxPipeline()
 	counts := make([]*redis.IntCmd, len(keys))
 	for i, k := range keys {
@@ -143,7 +149,7 @@ func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone string) (st
 		return "", fmt.Errorf("lookup: check pin: lockout: %w", err)
 	}
 	outcome := PINLocked
-	if counts[0].Val() <= int64(p.o.MaxAttempts) && counts[1].Val() <= int64(p.o.MaxAttempts) {
+	if !slices.ContainsFunc(counts, func(c *redis.IntCmd) bool { return c.Val() > int64(p.o.MaxAttempts) }) {
 		var hash string
 		err := p.pool.QueryRow(ctx, `SELECT hash FROM member_pins WHERE member_id = $1`, memberID).Scan(&hash)
 		switch {
@@ -166,7 +172,9 @@ func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone string) (st
 		// number gets this try back. Not fatal: the counts expire with the window anyway.
 		pipe := p.rdb.TxPipeline()
 		pipe.Del(ctx, keys[0])
-		pipe.Decr(ctx, keys[1])
+		if len(keys) > 1 {
+			pipe.Decr(ctx, keys[1])
+		}
 		_, _ = pipe.Exec(ctx)
 	}
 	return outcome, nil
@@ -211,11 +219,17 @@ func (p *PINs) CallerHash(phone string) string {
 }
 
 func (p *PINs) memberKey(memberID string) string { return p.o.Prefix + "pin:member:" + memberID }
-func (p *PINs) callerKey(hash string) string {
-	if hash == "" {
-		hash = "withheld" // withheld numbers share one budget
+
+// callerKey is the budget a try counts against besides the member's: the calling
+// number's, or for a withheld number its call's ("" without a call: the member's alone).
+func (p *PINs) callerKey(hash, callSID string) string {
+	switch {
+	case hash != "":
+		return p.o.Prefix + "pin:caller:" + hash
+	case callSID != "":
+		return p.o.Prefix + "pin:call:" + callSID
 	}
-	return p.o.Prefix + "pin:caller:" + hash
+	return ""
 }
 
 // hashPIN returns pin's argon2id hash in the PHC string format.

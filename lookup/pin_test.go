@@ -99,7 +99,7 @@ func TestPINLockoutAcrossInstances(t *testing.T) {
 		{"locked on a as well", a, "2580", caller, PINLocked},
 	}
 	for _, s := range steps {
-		got, err := s.via.Check(ctx, "1001", s.pin, s.from)
+		got, err := s.via.Check(ctx, "1001", s.pin, s.from, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,22 +129,22 @@ func TestPINLockoutAcrossInstances(t *testing.T) {
 	if err := a.SetPIN(ctx, "1002", "2580"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := b.Check(ctx, "1002", "2580", caller); got != PINLocked {
+	if got, _ := b.Check(ctx, "1002", "2580", caller, ""); got != PINLocked {
 		t.Errorf("another member from a locked number: %s, want locked", got)
 	}
-	if got, _ := b.Check(ctx, "1002", "2580", "+14045550100"); got != PINOK {
+	if got, _ := b.Check(ctx, "1002", "2580", "+14045550100", ""); got != PINOK {
 		t.Errorf("another number: %s, want ok", got)
 	}
 	// Setting a new PIN clears the member's lockout.
 	if err := b.SetPIN(ctx, "1001", "4321"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := a.Check(ctx, "1001", "4321", "+14045550111"); got != PINOK {
+	if got, _ := a.Check(ctx, "1001", "4321", "+14045550111", ""); got != PINOK {
 		t.Errorf("after a new PIN: %s, want ok", got)
 	}
 	// Only failures count: a member verifying more often than the limit is not locked.
 	for i := range opts.MaxAttempts + 2 {
-		if got, _ := b.Check(ctx, "1001", "4321", "+14045550122"); got != PINOK {
+		if got, _ := b.Check(ctx, "1001", "4321", "+14045550122", ""); got != PINOK {
 			t.Fatalf("right PIN %d: %s, want ok", i+1, got)
 		}
 	}
@@ -155,8 +155,38 @@ func TestCheckPINWithoutPIN(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix})
 	pinMember(t, pool, "1001")
-	got, err := pins.Check(context.Background(), "1001", "2580", "")
+	got, err := pins.Check(context.Background(), "1001", "2580", "", "")
 	if err != nil || got != PINNone {
 		t.Errorf("check = %q, %v; want no_pin", got, err)
+	}
+}
+
+// TestWithheldCallersLockedOutIndependently: withheld callers do not share one budget: a
+// withheld caller that spends its tries on one member leaves every other withheld caller,
+// trying another member, their own.
+func TestWithheldCallersLockedOutIndependently(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix, MaxAttempts: 3, Window: time.Minute})
+	ctx := context.Background()
+	for _, id := range []string{"1001", "1002"} {
+		pinMember(t, pool, id)
+		if err := pins.SetPIN(ctx, id, "2580"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if _, err := pins.Check(ctx, "1001", "1111", "", "CAwithheld1"); err != nil {
+			t.Fatalf("try %d: %v", i, err)
+		}
+	}
+	if got, _ := pins.Check(ctx, "1001", "2580", "", "CAwithheld1"); got != PINLocked {
+		t.Errorf("the caller that spent its tries: %s, want locked", got)
+	}
+	if got, _ := pins.Check(ctx, "1002", "2580", "", "CAwithheld2"); got != PINOK {
+		t.Errorf("another withheld caller, another member: %s, want ok", got)
+	}
+	if got, _ := pins.Check(ctx, "1001", "2580", "", "CAwithheld3"); got != PINLocked {
+		t.Errorf("the member is still locked for everyone: %s", got)
 	}
 }
