@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Validation is compilation: a document becomes the program the engine runs, and every
@@ -247,6 +248,7 @@ func (c *compiler) languages() {
 		l := f.Languages[lang]
 		c.p.langs = append(c.p.langs, lang)
 		c.p.voices[lang] = l.Voice
+		c.sayLanguage(path, lang, l.Voice)
 		terms := map[string]string{}
 		seen := map[string]string{}
 		for _, k := range slices.Sorted(maps.Keys(l.Terms)) {
@@ -364,6 +366,7 @@ func (c *compiler) node(i int) {
 		for _, lang := range c.p.langs {
 			cn.hints[lang] = cn.speechHints(lang, c.p.defaultLang)
 		}
+		c.hintsFit(path, cn.hints)
 	case NodeBranch:
 		c.cases(cn, n, path)
 		cn.dflt = c.ref(join(path, "default"), n.Default, true)
@@ -652,7 +655,12 @@ func (c *compiler) handoffTarget(cn *cnode, n *Node, path string) {
 	if cn.sip != "" {
 		if u, err := url.Parse(cn.sip); err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Opaque == "" || strings.ContainsAny(cn.sip, " <>\"") {
 			c.add(join(path, "sip"), "must be a sip: URI, like sip:agents@pbx.example.com")
+		} else {
+			c.sipURI(join(path, "sip"), cn.sip)
 		}
+	}
+	if utf8.RuneCountInString(cn.queue) > MaxQueueName {
+		c.add(join(path, "queue"), "at most %d characters, as Twilio's queue names", MaxQueueName)
 	}
 	if cn.client != "" && !clientID.MatchString(cn.client) {
 		c.add(join(path, "client"), "must be a Twilio Client identity: letters, digits and _ . @ - (at most 121)")
@@ -703,6 +711,7 @@ func (c *compiler) text(path string, t Text, required, choice bool) ctext {
 			c.add(lp, "template: %v", err)
 			continue
 		}
+		c.sayLength(lp, lang, src)
 		if c.needs(tpl) >= neverRank {
 			c.warn(lp, "never spoken: it says %s, which the disclosure policy allows at no trust level (the node's safe text, if any, is said instead)", c.worst(tpl))
 		}

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -422,7 +424,7 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 	for _, a := range turn.Actions {
 		switch a.Kind {
 		case flows.ActSay, flows.ActPlay:
-			resp.Add(prompt(a))
+			resp.Add(prompt(a)...)
 		case flows.ActGather:
 			if a.Gather == nil {
 				continue
@@ -434,7 +436,7 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 			g := a.Gather
 			prompts := make([]Node, 0, len(g.Prompts))
 			for _, p := range g.Prompts {
-				prompts = append(prompts, prompt(p))
+				prompts = append(prompts, prompt(p)...)
 			}
 			resp.Add(Gather(GatherAttrs{
 				Input:               g.Input,
@@ -443,7 +445,7 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 				Timeout:             g.TimeoutSeconds,
 				NumDigits:           g.NumDigits,
 				FinishOnKey:         g.FinishOnKey,
-				Hints:               g.Hints,
+				Hints:               fitHints(g.Hints),
 				Language:            g.Language,
 				ActionOnEmptyResult: true,
 			}, prompts...))
@@ -478,12 +480,86 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 	return resp, nil
 }
 
-func prompt(a flows.Action) Node {
+// prompt is a Say or a Play. A text longer than Twilio takes in one <Say> for the voice
+// (flows.MaxSay) is said in several, each within the limit, rather than refused.
+func prompt(a flows.Action) []Node {
 	if a.Kind == flows.ActPlay {
-		return Play(a.URL)
+		return []Node{Play(a.URL)}
 	}
-	return Say(a.Language, a.Voice, a.Speech)
+	limit := flows.MaxSay(a.Voice)
+	if speechLen(a.Speech) <= limit {
+		return []Node{Say(a.Language, a.Voice, a.Speech)}
+	}
+	var out []Node
+	var part flows.Speech
+	n := 0
+	flush := func() {
+		if len(part) > 0 {
+			out = append(out, Say(a.Language, a.Voice, part))
+			part, n = nil, 0
+		}
+	}
+	for _, seg := range a.Speech {
+		for _, piece := range splitText(seg.Text, limit) {
+			s := seg
+			s.Text = piece
+			if l := utf8.RuneCountInString(piece); n+l > limit {
+				flush()
+			}
+			part = append(part, s)
+			n += utf8.RuneCountInString(piece)
+		}
+	}
+	flush()
+	return out
 }
+
+func speechLen(sp flows.Speech) int {
+	n := 0
+	for _, s := range sp {
+		n += utf8.RuneCountInString(s.Text)
+	}
+	return n
+}
+
+// splitText cuts s into pieces of at most limit characters, at spaces where it can.
+func splitText(s string, limit int) []string {
+	var out []string
+	for utf8.RuneCountInString(s) > limit {
+		cut := len(s)
+		for i, count := 0, 0; i < len(s); count++ {
+			if count == limit {
+				cut = i
+				break
+			}
+			_, w := utf8.DecodeRuneInString(s[i:])
+			i += w
+		}
+		if sp := strings.LastIndexByte(s[:cut], ' '); sp > 0 {
+			cut = sp + 1
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
+	}
+	return append(out, s)
+}
+
+// fitHints keeps the speech hints Twilio takes: at most flows.MaxHints, each at most
+// flows.MaxHintLength characters (a household's first names can add to a flow's words).
+func fitHints(hints []string) []string {
+	if len(hints) <= flows.MaxHints && !slices.ContainsFunc(hints, longHint) {
+		return hints
+	}
+	out := make([]string, 0, min(len(hints), flows.MaxHints))
+	for _, h := range hints {
+		if len(out) < flows.MaxHints && !longHint(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func longHint(h string) bool { return utf8.RuneCountInString(h) > flows.MaxHintLength }
 
 // handoff passes the call to a person: TaskRouter with a Task when a workflow is
 // configured, else SIP with X- headers, else a Twilio Client with <Parameter>s.
@@ -539,28 +615,38 @@ func taskJSON(kvs []flows.KV) string {
 }
 
 // sipWithHeaders adds each pair as an X- header in the SIP URI's query:
-// member_id → X-Member-Id.
+// member_id → X-Member-Id. Headers that would take the header part to Twilio's limit
+// (flows.MaxSIPHeaders) are left out: the call still reaches the agent.
 func sipWithHeaders(uri string, kvs []flows.KV) string {
 	var b strings.Builder
 	b.WriteString(uri)
 	sep := "?"
-	if strings.Contains(uri, "?") {
-		sep = "&"
+	start := len(uri) + 1
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		sep, start = "&", i+1
 	}
 	for _, kv := range kvs {
+		header := "X-" + sipHeaderName(kv.Key) + "=" + url.QueryEscape(kv.Value)
+		if b.Len()+len(sep)+len(header)-start >= flows.MaxSIPHeaders {
+			continue
+		}
 		b.WriteString(sep)
 		sep = "&"
-		b.WriteString("X-")
-		for i, part := range strings.Split(kv.Key, "_") {
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			if part != "" {
-				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-			}
+		b.WriteString(header)
+	}
+	return b.String()
+}
+
+// sipHeaderName is member_id as Member-Id.
+func sipHeaderName(key string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(key, "_") {
+		if i > 0 {
+			b.WriteByte('-')
 		}
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(kv.Value))
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
 	}
 	return b.String()
 }
