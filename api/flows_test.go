@@ -374,7 +374,7 @@ func TestSimulate(t *testing.T) {
 		{"inline profile on another day", `{"caller":{"profile":{"first_name":"Zoe","tier":"Gold","language":"es-US","activity":{"kind":"trip","place":"Lima","starts_at":"2026-12-01T09:00:00-05:00","ends_at":"2026-12-01T15:00:00-05:00"}}},"now":"2026-11-30T09:00:00-05:00"}`, "awaiting", "Zoe", `language="es-US"`},
 		{"household chooses", `{"caller":{"phone":"+16175550100"},"inputs":["1"]}`, "awaiting", "Sam", "<Gather"},
 		{"unknown identifies", `{"caller":{"phone":"+12125550000","pin":"2580"},"inputs":["1001","2580","2"]}`, "awaiting", "Dana", "<Gather"},
-		{"unverified hears no trip", `{"caller":{"phone":"+14045550123","trust":"unverified"},"inputs":["2"]}`, "awaiting", "For reservations", "<Gather"},
+		{"unverified hears no trip", `{"caller":{"phone":"+14045550123","trust":"unverified"},"inputs":["2","2"]}`, "awaiting", "For reservations", "<Gather"},
 		{"withheld, no input thrice", `{"caller":{},"inputs":["","",""]}`, "handoff", "", "<Dial>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

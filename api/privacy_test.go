@@ -26,7 +26,7 @@ func TestLogsCarryNoPII(t *testing.T) {
 	h.seedMembers()
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
 	h.Call("+14045550123", "1")
-	h.CallStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111", "2580", "1")
+	h.CallStir("+14045550123", "TN-Validation-Passed-C", "", "2", "1", "1111", "2580", "1")
 	h.CallStir("+12125550000", "TN-Validation-Failed-A", "", "1001", "2580", "2", "0")
 	h.Call("anonymous", "")
 	h.mustAPI(http.MethodGet, "/api/v1/members/1001/export", "")
@@ -109,7 +109,7 @@ func TestExportMember(t *testing.T) {
 	h := newSharedRedisHarness(t)
 	h.seedMembers()
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
-	h.CallStir("+14045550123", "TN-Validation-Passed-C", "", "1", "1111")
+	h.CallStir("+14045550123", "TN-Validation-Passed-C", "", "2", "1", "1111")
 	var ex struct {
 		Member struct {
 			ID     string   `json:"id"`

@@ -667,7 +667,7 @@ func TestTrace(t *testing.T) {
 	want := []string{
 		"branch start: caller.trust eq suspicious → false; caller.members eq 0 → false; caller.members gt 5 → false; caller.members gt 1 → false; default → greet",
 		"say greet (en-US) → trust",
-		"branch trust: caller.trust in suspicious|unverified → false; default → tier",
+		"branch trust: caller.trust eq suspicious → false; caller.trust eq unverified → false; default → tier",
 		"branch tier: member.tier in Gold|Platinum|Diamond → true → thanks_elite",
 		"say thanks_elite (en-US) → activity",
 		"branch activity: activity missing → false; activity.place missing → false; activity.relation eq upcoming and activity.kind eq trip → true → upcoming_trip",

@@ -31,14 +31,26 @@ func TestDefaultFlowTrustLevels(t *testing.T) {
 			wantNever: []string{"Dana", "Atlanta", "Diamond", "HX7Q2P", "H X 7"},
 		},
 		{
-			name:  "unverified: first name, then offered verification; no trip",
+			// Most calls arrive without attestation: the member hears their first name and
+			// is asked about "your upcoming trip", without its place, date or code.
+			name:  "unverified: first name and the trip unnamed, then offered verification",
 			trust: TrustUnverified,
 			steps: []step{
+				{in: Input{Digits: "2"}, want: offerVerify, wantNode: "offer_verify"},
 				{in: Input{Digits: "2"}, want: menuText, wantNode: "menu"},
 				{in: Input{Digits: "3"}, want: "I can tell you your member tier once I've made sure it's you: call from your own phone, or enter your PIN. Thank you for calling Memberline. Goodbye.", wantEnd: EndHangup},
 			},
-			wantHear:  []string{"Welcome back, Dana.", offerVerify},
-			wantNever: []string{"Atlanta", "Diamond", "HX7Q2P", "H X 7"},
+			wantHear:  []string{"Welcome back, Dana.", askUnverified, offerVerify},
+			wantNever: []string{"Atlanta", "tomorrow", "Diamond", "HX7Q2P", "H X 7"},
+		},
+		{
+			name:  "unverified, yes: handed off with the trip's whole context",
+			trust: TrustUnverified,
+			steps: []step{
+				{in: Input{Speech: "yes"}, want: "One moment while I connect you with an agent.", wantEnd: EndHandoff},
+			},
+			wantHear:  []string{"Welcome back, Dana.", askUnverified},
+			wantNever: []string{"Atlanta", "tomorrow", "HX7Q2P", offerVerify},
 		},
 		{
 			name:  "verified number: the trip's place and date, no confirmation code",
@@ -53,6 +65,7 @@ func TestDefaultFlowTrustLevels(t *testing.T) {
 			name:  "unverified, then the PIN: the trip and its confirmation code",
 			trust: TrustUnverified,
 			steps: []step{
+				{in: Input{Digits: "2"}, want: offerVerify, wantNode: "offer_verify"},
 				{in: Input{Digits: "1"}, want: "Please enter your PIN, followed by the pound key.", wantNode: "verify_pin"},
 				{in: Input{Digits: testPIN}, want: "As a Diamond member, thank you for your loyalty. " + tripText + " " + code + " HX7Q2P. " + askTrip, wantNode: "about_activity"},
 			},
@@ -62,6 +75,7 @@ func TestDefaultFlowTrustLevels(t *testing.T) {
 			name:  "a wrong PIN three times: an agent, still no trip",
 			trust: TrustUnverified,
 			steps: []step{
+				{in: Input{Digits: "2"}, want: offerVerify, wantNode: "offer_verify"},
 				{in: Input{Digits: "1"}, want: "Please enter your PIN, followed by the pound key.", wantNode: "verify_pin"},
 				{in: Input{Digits: "1111"}, want: "Sorry, that PIN doesn't match. Please enter your PIN, followed by the pound key.", wantNode: "verify_pin", wantTry: 1},
 				{in: Input{Digits: "12"}, want: "Sorry, that PIN doesn't match. Please enter your PIN, followed by the pound key.", wantNode: "verify_pin", wantTry: 2},
@@ -73,6 +87,7 @@ func TestDefaultFlowTrustLevels(t *testing.T) {
 			name:  "locked out: straight to an agent",
 			trust: TrustUnverified,
 			steps: []step{
+				{in: Input{Digits: "2"}, want: offerVerify, wantNode: "offer_verify"},
 				{in: Input{Digits: "1"}, want: "Please enter your PIN, followed by the pound key.", wantNode: "verify_pin"},
 				{in: Input{Digits: lockedPIN}, want: "Let me connect you with an agent who can confirm your identity.", wantEnd: EndHandoff},
 			},
@@ -113,6 +128,7 @@ func TestDefaultFlowTrustLevels(t *testing.T) {
 const (
 	askPINUnknown = "For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."
 	offerVerify   = "To hear about your bookings, I need to make sure it's you. To enter your PIN, press 1. For the main menu, press 2."
+	askUnverified = "Are you calling about your upcoming trip? Press 1 or say yes. Press 2 or say no."
 )
 
 // A later webhook's caller trust does not change the call's: it is fixed at Start and
@@ -125,12 +141,16 @@ func TestTrustFixedAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.State.Trust != TrustUnverified || first.State.Node != "offer_verify" {
+	if first.State.Trust != TrustUnverified || first.State.Node != "ask_activity_unverified" {
 		t.Fatalf("state = %+v", first.State)
 	}
 	later := call
 	later.Caller.Trust = TrustVerified // a replayed or forged StirVerstat
-	turn, err := f.Resume(later, first.State, Input{Digits: "1"})
+	offer, err := f.Resume(later, first.State, Input{Digits: "2"})
+	if err != nil || offer.State.Trust != TrustUnverified || offer.State.Node != "offer_verify" {
+		t.Fatalf("after no: %+v, %v", offer.State, err)
+	}
+	turn, err := f.Resume(later, offer.State, Input{Digits: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,4 +417,26 @@ func TestRememberNode(t *testing.T) {
 func withIdentified(c Call, m *Member) Call {
 	c.Identified = &Identified{Number: m.ID, Member: m}
 	return c
+}
+
+// TestUnverifiedYesHandsOffWithContext: an unattested member who says yes to "your
+// upcoming trip" reaches an agent with the trip's whole context: the agent may see what
+// the caller was not told.
+func TestUnverifiedYesHandsOffWithContext(t *testing.T) {
+	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})))
+	call.Caller.Trust = TrustUnverified
+	last := converse(t, Default(), call, nil, []step{{in: Input{Digits: "1"}, want: "One moment while I connect you with an agent.", wantEnd: EndHandoff}})
+	h := handoffOf(last)
+	if h == nil || h.Reason != "activity" || !hasKV(h.Context, "activity_reference", "HX7Q2P") || !hasKV(h.Context, "member_id", "1001") || !hasKV(h.Context, "trust", TrustUnverified) {
+		t.Fatalf("handoff = %+v, want the activity's context with trust unverified", h)
+	}
+}
+
+func hasKV(kvs []KV, k, v string) bool {
+	for _, kv := range kvs {
+		if kv.Key == k && kv.Value == v {
+			return true
+		}
+	}
+	return false
 }

@@ -205,6 +205,11 @@ test('a simulated call as Dana (+14045550123) hears the new greeting and highlig
   await page.locator(`.node.current[data-id="${waiting[1]}"]`).waitFor();
   assert.ok(await page.locator('.node.visited[data-id="greet"]').count());
   assert.match(await page.locator('.savestate').innerText(), /saved/, 'simulating saved the draft first');
+  // As a live call without attestation: asked about "your upcoming trip", no place or date.
+  await transcript.getByText('Are you calling about your upcoming trip?').waitFor();
+  assert.equal(await transcript.getByText(/Atlanta/).count(), 0, 'an unattested call hears no place');
+  await page.getByRole('button', {name: 'Key 2'}).click();
+  await transcript.getByText('To hear about your bookings').waitFor();
   await page.getByRole('button', {name: 'Key 2'}).click();
   await transcript.getByText('For reservations, press 1').waitFor();
   await page.locator('.node.current[data-id="menu"]').waitFor();
