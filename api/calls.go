@@ -245,9 +245,17 @@ func (s *Server) handleRecognitionReport() http.Handler {
 		if total > 0 {
 			share = float64(recognized) / float64(total)
 		}
+		byTrust, err := s.deps.Calls.RecognizedByTrust(r.Context(), from, to)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"from": from, "to": to, "time_zone": loc.String(),
 			"calls": total, "recognized": recognized, "recognized_share": share, "days": days,
+			// Of the recognized callers, by their trust level at the start, the share the
+			// flow asked about their activity.
+			"by_trust": byTrust,
 		})
 	})
 }

@@ -163,3 +163,40 @@ func TestCallRecordsAPIAndReports(t *testing.T) {
 		}
 	})
 }
+
+// TestRecognitionByTrust: the recognition report says, for each trust level, how many
+// recognized callers the flow asked about their activity.
+func TestRecognitionByTrust(t *testing.T) {
+	o := newObserved(t)
+	o.placeCall("CAdanaA", "+14045550123")  // attested: asked about the trip to Atlanta
+	o.placeCall("CAtomA", "+12065550111")   // attested, no activity: the menu
+	o.placeCall("CAnobody", "+12125550199") // not recognized
+	unattested := twiliosim.Incoming("+14045550123")
+	unattested.Set("CallSid", "CAdanaU")
+	unattested.Del("StirVerstat") // most calls: asked about "your upcoming trip"
+	if code, body := o.Post("/twilio/voice", unattested); code != http.StatusOK || !strings.Contains(body, "your upcoming trip") {
+		t.Fatalf("unattested call = %d %s", code, body)
+	}
+	if err := o.records.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		ByTrust []struct {
+			Trust         string  `json:"trust"`
+			Recognized    int     `json:"recognized"`
+			AskedActivity int     `json:"asked_activity"`
+			Share         float64 `json:"asked_share"`
+		} `json:"by_trust"`
+	}
+	if err := json.Unmarshal([]byte(o.mustAPI(http.MethodGet, "/api/v1/reports/recognition", "")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][3]float64{}
+	for _, l := range rep.ByTrust {
+		got[l.Trust] = [3]float64{float64(l.Recognized), float64(l.AskedActivity), l.Share}
+	}
+	want := map[string][3]float64{"verified": {2, 1, 0.5}, "unverified": {1, 1, 1}}
+	if len(got) != len(want) || got["verified"] != want["verified"] || got["unverified"] != want["unverified"] {
+		t.Errorf("by trust = %v, want %v", got, want)
+	}
+}

@@ -56,6 +56,44 @@ func (s *Store) Recognition(ctx context.Context, from, to time.Time, loc *time.L
 	return days, nil
 }
 
+// TrustLine is the recognition report's line for one trust level: of the recognized calls
+// (by number: one member or a household) with that trust at their start, how many the
+// flow asked about the member's activity.
+type TrustLine struct {
+	Trust         string  `json:"trust"`
+	Recognized    int     `json:"recognized"`
+	AskedActivity int     `json:"asked_activity"`
+	Share         float64 `json:"asked_share"`
+}
+
+// RecognizedByTrust is the recognition report's lines by trust level, for calls that
+// started in [from, to); most calls first.
+func (s *Store) RecognizedByTrust(ctx context.Context, from, to time.Time) ([]TrustLine, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT CASE WHEN trust = '' THEN 'unknown' ELSE trust END AS t, count(*), count(*) FILTER (WHERE asked_activity)
+		FROM calls WHERE started_at >= $1 AND started_at < $2 AND recognized IN ('member', 'household')
+		GROUP BY t ORDER BY count(*) DESC, t`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("calls: recognition by trust: %w", err)
+	}
+	defer rows.Close()
+	lines := []TrustLine{}
+	for rows.Next() {
+		var l TrustLine
+		if err := rows.Scan(&l.Trust, &l.Recognized, &l.AskedActivity); err != nil {
+			return nil, fmt.Errorf("calls: recognition by trust: %w", err)
+		}
+		if l.Recognized > 0 {
+			l.Share = float64(l.AskedActivity) / float64(l.Recognized)
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("calls: recognition by trust: %w", err)
+	}
+	return lines, nil
+}
+
 // FlowOutcomes is one flow version's line of the outcomes report.
 type FlowOutcomes struct {
 	Flow        string  `json:"flow"`

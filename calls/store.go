@@ -58,6 +58,9 @@ type Event struct {
 	Nodes        []string // node ids visited in this webhook, in order
 	Input        string   // what the caller did: digits, the matched option word, "unmatched", "none"
 	Outcome      string   // an Outcome* once the flow is done with the call
+	Trust        string   // the caller's trust level at the call's start (the first step's counts)
+	// AskedActivity: this webhook's turn asked the caller about their activity.
+	AskedActivity bool
 
 	// Status events.
 	Status          string // Twilio's CallStatus
@@ -79,7 +82,7 @@ func (ev *Event) clean() bool {
 		return false
 	}
 	for _, f := range []*string{&ev.Route, &ev.Called, &ev.Caller, &ev.CallerMasked, &ev.Recognized, &ev.MemberID,
-		&ev.Flow, &ev.Input, &ev.Outcome, &ev.Status} {
+		&ev.Flow, &ev.Input, &ev.Outcome, &ev.Status, &ev.Trust} {
 		*f = storable(*f)
 	}
 	for i := range ev.Nodes {
@@ -266,9 +269,11 @@ type step struct {
 
 const upsertStep = `
 INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
-                   member_id, flow, flow_version, nodes, inputs, steps, outcome)
-VALUES ($1, $2, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $11, $12, $13)
+                   member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity)
+VALUES ($1, $2, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (call_sid) DO UPDATE SET
+    trust         = CASE WHEN calls.trust = '' THEN EXCLUDED.trust ELSE calls.trust END,
+    asked_activity = calls.asked_activity OR EXCLUDED.asked_activity,
     started_at    = LEAST(calls.started_at, EXCLUDED.started_at),
     updated_at    = GREATEST(calls.updated_at, EXCLUDED.updated_at),
     called        = CASE WHEN calls.called = '' THEN EXCLUDED.called ELSE calls.called END,
@@ -347,7 +352,7 @@ func (s *Store) writeBatch(events []Event) error {
 			}
 			steps, _ := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome}})
 			b.Queue(upsertStep, ev.CallSID, ev.At, ev.Called, s.Hash(ev.Caller), ev.CallerMasked, ev.Recognized,
-				ev.MemberID, ev.Flow, ev.Version, nodes, inputs, string(steps), ev.Outcome)
+				ev.MemberID, ev.Flow, ev.Version, nodes, inputs, string(steps), ev.Outcome, ev.Trust, ev.AskedActivity)
 		}
 	}
 	type hungUp struct {

@@ -125,6 +125,7 @@ func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, er
 		nt.Trace = append(turn.Trace[:len(turn.Trace):len(turn.Trace)], nt.Trace...)
 		nt.Visited = append(turn.Visited[:len(turn.Visited):len(turn.Visited)], nt.Visited...)
 		nt.Heard = turn.Heard
+		nt.AskedActivity = nt.AskedActivity || turn.AskedActivity
 		turn = nt
 	}
 	return turn, nil
@@ -553,6 +554,7 @@ func (r *run) ask(n *cnode, why string) {
 		r.st.Attempts = 0
 	}
 	r.st.Node = n.id
+	r.turn.AskedActivity = r.turn.AskedActivity || n.asksActivity
 	r.actions()
 	g := &Gather{
 		Input:          n.input,

@@ -467,6 +467,16 @@ func templateField(name string, choice bool) (field, string, error) {
 }
 
 // vars lists the variables the template reads.
+// readsActivity reports whether the template says anything of the call's activity.
+func (t *template) readsActivity() bool {
+	for _, p := range t.parts {
+		if p.op != opText && p.field >= fieldActivityKind && p.field <= fieldActivityEndsAt {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *template) vars() []string {
 	var out []string
 	for _, p := range t.parts {

@@ -440,3 +440,23 @@ func hasKV(kvs []KV, k, v string) bool {
 	}
 	return false
 }
+
+// TestAskedActivity: a turn that asks about the caller's activity says so, whatever the
+// trust level's words: the recognition report counts it.
+func TestAskedActivity(t *testing.T) {
+	for trust, want := range map[string]bool{TrustUnverified: true, TrustVerified: true, TrustSuspicious: false} {
+		call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})))
+		call.Caller.Trust = trust
+		turn, err := Default().Start(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if turn.AskedActivity != want {
+			t.Errorf("%s: asked about the activity = %v, want %v", trust, turn.AskedActivity, want)
+		}
+	}
+	turn, err := Default().Start(callFrom(dana(nil)))
+	if err != nil || turn.AskedActivity {
+		t.Errorf("no activity: asked = %v, %v", turn.AskedActivity, err)
+	}
+}

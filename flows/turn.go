@@ -298,6 +298,9 @@ type Turn struct {
 	// Heard is how the caller's input was understood at the node a resumed turn started
 	// at; zero on a call's first turn.
 	Heard Heard
+	// AskedActivity: the turn asked the caller about their activity (a gather whose prompt
+	// names it), which the recognition report counts.
+	AskedActivity bool
 	// Trace explains the path taken, one line per node, for simulation and tests. Records
 	// and reports read Visited and Heard, never the trace.
 	Trace []string

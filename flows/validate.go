@@ -43,6 +43,7 @@ type cnode struct {
 	transcribe, beep                              bool
 	options                                       []coption
 	hints                                         map[string][]string // gather: declared language → speechHints
+	asksActivity                                  bool                // gather: its prompt names the activity
 	cases                                         []ccase
 }
 
@@ -367,6 +368,9 @@ func (c *compiler) node(i int) {
 			cn.hints[lang] = cn.speechHints(lang, c.p.defaultLang)
 		}
 		c.hintsFit(path, cn.hints)
+		for _, tpl := range cn.prompt {
+			cn.asksActivity = cn.asksActivity || tpl.readsActivity()
+		}
 	case NodeBranch:
 		c.cases(cn, n, path)
 		cn.dflt = c.ref(join(path, "default"), n.Default, true)

@@ -230,7 +230,7 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		Kind: calls.KindStep, CallSID: r.PostFormValue("CallSid"), At: s.cfg.Now(), Route: route,
 		Called: r.PostFormValue("To"), Caller: caller.Phone, CallerMasked: lookup.Mask(caller.Phone),
 		Recognized: recognized, MemberID: member, Flow: turn.State.Flow, Version: turn.State.Version,
-		Nodes: turn.Visited, Outcome: outcome,
+		Nodes: turn.Visited, Outcome: outcome, Trust: turn.State.Trust, AskedActivity: turn.AskedActivity,
 	}
 	if caller.Phone == "" {
 		ev.CallerMasked = ""
