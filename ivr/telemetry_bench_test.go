@@ -2,9 +2,6 @@ package ivr
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +14,6 @@ import (
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -59,20 +55,7 @@ func BenchmarkVoiceWebhookObserved(b *testing.B) {
 				b.Cleanup(func() { _ = deps.Calls.Close(context.Background()) })
 			}
 			handler := New(cfg, deps)
-			form := twiliosim.Incoming("+14045550123")
-			body := form.Encode()
-			sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
-			b.ReportAllocs()
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, "/twilio/voice", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("X-Twilio-Signature", sig)
-				rec := httptest.NewRecorder()
-				handler.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("%d %s", rec.Code, rec.Body.String())
-				}
-			}
+			benchSameCall(b, handler)
 		})
 	}
 }
