@@ -71,6 +71,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		case s.inFlight <- struct{}{}:
 			defer func() { <-s.inFlight }()
 		case <-time.After(s.cfg.QueueTimeout):
+			w.Header().Set("Retry-After", "1")
 			writeError(w, codeUnavailable, "", "the admin API is busy; retry in a moment")
 			return
 		case <-r.Context().Done():

@@ -183,6 +183,9 @@ func TestAdminRequestsInFlightAreCapped(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("a request past the cap = %d %s, want 503", rec.Code, rec.Body)
 	}
+	if got := rec.Header().Get("Retry-After"); got != "1" {
+		t.Errorf("a request past the cap: Retry-After %q, want 1", got)
+	}
 }
 
 // The member API reads JSON as strictly as the flow API.
