@@ -68,12 +68,31 @@ func problemList(ps []flows.Problem) []flows.Problem {
 // validation splits a flow's problems into errors (block publishing) and warnings; gotos
 // must name a published flow.
 func (s *Server) validation(ctx context.Context, f *flows.Flow) (errs, warns []flows.Problem) {
-	opts := flows.ValidateOptions{}
+	opts := flows.ValidateOptions{Tests: s.testEnv(ctx)}
 	if known, err := s.deps.Flows.KnownFlows(ctx); err == nil {
 		opts.KnownFlow = known
 	}
 	rep := f.ValidateWith(opts)
 	return problemList(rep.Errors), problemList(rep.Warnings)
+}
+
+// testEnv runs a flow's tests as a simulation runs: a caller given by number is the
+// directory's as a live call would find it, member numbers are the directory's, gotos
+// reach published flows, and no PIN is right.
+func (s *Server) testEnv(ctx context.Context) *flows.TestEnv {
+	return &flows.TestEnv{
+		Now:      s.cfg.Now,
+		LoadFlow: func(id string) (*flows.Flow, error) { return s.deps.Flows.Published(ctx, id) },
+		Members: func(phone string, now time.Time) ([]flows.Member, error) {
+			e164, err := lookup.Normalize(phone, s.cfg.DefaultRegion)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a phone number", phone)
+			}
+			c, err := s.deps.Edge.Caller(ctx, e164, now)
+			return c.Members, err
+		},
+		Identify: func(number string, now time.Time) *flows.Member { return s.deps.Edge.Member(ctx, number, now) },
+	}
 }
 
 // validationAnswer is the body of validate, and part of save and publish answers.
@@ -340,7 +359,7 @@ func (s *Server) handlePublish() http.Handler {
 		if !optionalBody(w, r, &body) {
 			return
 		}
-		v, err := s.deps.Flows.Publish(r.Context(), id, actor(r), body.Message)
+		v, err := s.deps.Flows.Publish(r.Context(), id, actor(r), body.Message, s.testEnv(r.Context()))
 		var probs flows.Problems
 		switch {
 		case errors.As(err, &probs):

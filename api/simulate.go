@@ -104,12 +104,7 @@ func simInput(raw json.RawMessage) (flows.Input, error) {
 	var in flows.Input
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		if s != "" && strings.Trim(s, "0123456789*#") == "" {
-			in.Digits = s
-		} else if s != "" {
-			in.Speech, in.Confidence = s, 0.9
-		}
-		return in, nil
+		return flows.ScriptInput(s), nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -193,17 +193,21 @@ func checkTree(v *jvalue, t reflect.Type, path string, probs *Problems) {
 	}
 }
 
-// elemNames names list entries the way Validate does: by a usable, unique "id", else by
-// index.
+// elemNames names list entries the way Validate does: by a usable, unique "id" (a test's
+// "name"), else by index.
 func elemNames(v *jvalue, elem reflect.Type, path string) []string {
 	ids := make([]string, len(v.vals))
-	if _, ok := jsonFields(elem)["id"]; ok {
+	field := "id"
+	if elem == reflect.TypeFor[Test]() {
+		field = "name"
+	}
+	if _, ok := jsonFields(elem)[field]; ok {
 		for i, e := range v.vals {
 			if e.kind != '{' {
 				continue
 			}
 			for k, key := range e.keys {
-				if key == "id" && e.vals[k].kind == 's' {
+				if key == field && e.vals[k].kind == 's' {
 					ids[i] = e.vals[k].text
 				}
 			}

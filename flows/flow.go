@@ -64,6 +64,10 @@ type Flow struct {
 	// may not hear). Nil: no policy, every field may be said.
 	Disclosure map[string][]string `json:"disclosure,omitempty"`
 	Nodes      []Node              `json:"nodes"`
+	// Tests are scripted calls and what must happen on them (see Test): validation
+	// checks their shape, RunTests plays them, and a flow whose tests fail is not
+	// published.
+	Tests []Test `json:"tests,omitempty"`
 
 	prog     *program  // compiled at Load
 	problems []Problem // Validate's answer at Load
@@ -297,6 +301,10 @@ type ValidateOptions struct {
 	// KnownFlow reports whether a flow with this id exists, to check goto nodes. Nil: goto
 	// targets are not checked.
 	KnownFlow func(id string) bool
+	// Tests, when set, runs the document's tests once it has no other error: a failed
+	// expectation is an error at its path, a test that could not run a warning. Nil: the
+	// tests' shape is checked, not their outcome.
+	Tests *TestEnv
 }
 
 // Report is a validation's answer. Errors block publishing (and running); warnings are
@@ -314,5 +322,15 @@ func (r Report) Valid() bool { return len(r.Errors) == 0 }
 // ValidateWith reports errors and warnings, each in document order (never nil lists).
 func (f *Flow) ValidateWith(opts ValidateOptions) Report {
 	_, r := compile(f, opts)
+	if opts.Tests == nil || !r.Valid() || len(f.Tests) == 0 {
+		return r
+	}
+	paths := f.testPaths()
+	for i, res := range f.RunTests(*opts.Tests) {
+		r.Errors = append(r.Errors, res.Failures...)
+		if res.Skipped != "" {
+			r.Warnings = append(r.Warnings, Problem{Path: paths[i], Message: "not run: " + res.Skipped})
+		}
+	}
 	return r
 }

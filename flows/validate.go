@@ -208,6 +208,7 @@ func compile(f *Flow, opts ValidateOptions) (*program, Report) {
 	c.loops()
 	c.depth()
 	c.reachable()
+	c.tests()
 	return c.p, Report{Errors: nonNil(c.probs), Warnings: nonNil(c.warns)}
 }
 

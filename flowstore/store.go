@@ -267,8 +267,9 @@ func (s *Store) SaveDraft(ctx context.Context, id string, doc []byte, ifRev int6
 }
 
 // Publish validates a flow's draft and, when it has no errors, stores it as the next
-// version. An invalid draft answers flows.Problems (the errors only).
-func (s *Store) Publish(ctx context.Context, id, actor, message string) (VersionInfo, error) {
+// version. An invalid draft answers flows.Problems (the errors only), and so does a draft
+// whose tests fail when tests is set (see flows.ValidateOptions.Tests).
+func (s *Store) Publish(ctx context.Context, id, actor, message string, tests *flows.TestEnv) (VersionInfo, error) {
 	var v VersionInfo
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		cur, err := scanDraft(tx.QueryRow(ctx, qDraftLock, id))
@@ -283,7 +284,7 @@ func (s *Store) Publish(ctx context.Context, id, actor, message string) (Version
 		if err != nil {
 			return err
 		}
-		if rep := f.ValidateWith(flows.ValidateOptions{KnownFlow: known}); !rep.Valid() {
+		if rep := f.ValidateWith(flows.ValidateOptions{KnownFlow: known, Tests: tests}); !rep.Valid() {
 			return flows.Problems(rep.Errors)
 		}
 		v, err = s.insertVersion(ctx, tx, id, cur.Document, actor, message, 0)

@@ -131,7 +131,7 @@ func TestPublishInvalidRefusedWithLocatedErrors(t *testing.T) {
 	if _, err := s.Create(ctx, "broken", bad, "ana"); err != nil {
 		t.Fatalf("an invalid draft must still save: %v", err)
 	}
-	_, err := s.Publish(ctx, "broken", "ana", "try")
+	_, err := s.Publish(ctx, "broken", "ana", "try", nil)
 	var probs flows.Problems
 	if !errors.As(err, &probs) || !errors.Is(err, flows.ErrInvalid) {
 		t.Fatalf("publish = %v, want Problems", err)
@@ -195,7 +195,7 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if _, err := s.SaveDraft(ctx, flowstore.DefaultID, docWith(t, flowstore.DefaultID, func(m map[string]any) { m["name"] = "Two" }), d.Rev, "ana"); err != nil {
 		t.Fatal(err)
 	}
-	v2, err := s.Publish(ctx, flowstore.DefaultID, "ana", "rename")
+	v2, err := s.Publish(ctx, flowstore.DefaultID, "ana", "rename", nil)
 	if err != nil || v2.Version != 2 || v2.Author != "ana" || v2.Message != "rename" {
 		t.Fatalf("publish = %+v, %v", v2, err)
 	}
@@ -223,7 +223,7 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err == nil {
 		t.Fatal("binding an unpublished flow was accepted")
 	}
-	if _, err := s.Publish(ctx, "sales", "ana", "first"); err != nil {
+	if _, err := s.Publish(ctx, "sales", "ana", "first", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err != nil {

@@ -21,6 +21,7 @@ import (
 const flowsUsage = `Usage:
   memberline flows export [-dir DIR] [-draft] [ID...]
   memberline flows import [-publish] [-message TEXT] [-actor NAME] FILE...
+  memberline flows test FILE|DIR...
 
 export writes each flow (all when no ID is given) to DIR/ID.json as pretty JSON: its
 latest published version, or its draft with -draft (a flow never published is exported
@@ -28,12 +29,20 @@ as its draft). import checks every file first, exactly as the API does, and when
 errors prints them (FILE: path: message) and changes nothing; otherwise it saves each
 file as its flow's draft (creating new flows) and, with -publish, publishes it.
 Both read DATABASE_URL.
+
+test runs the tests that flow files carry (their "tests"), offline: no database, no
+service. It prints each case (PASS, FAIL with what went wrong, SKIP with why: a case whose
+caller is a directory number needs a running service) and exits non-zero when a file does
+not validate or a case fails. A DIR means the .json files in it.
 `
 
 func runFlows(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, flowsUsage)
 		return errors.New("flows: export or import?")
+	}
+	if args[0] == "test" {
+		return flowsTest(args[1:], stdout, stderr)
 	}
 	dbURL := getenv("DATABASE_URL")
 	if dbURL == "" {
@@ -199,7 +208,7 @@ func flowsImport(ctx context.Context, args []string, open openStore, stdout, std
 			if msg == "" {
 				msg = "import " + filepath.Base(f.path)
 			}
-			v, err := store.Publish(ctx, f.id, *actorName, msg)
+			v, err := store.Publish(ctx, f.id, *actorName, msg, &flows.TestEnv{})
 			if err != nil {
 				return fmt.Errorf("flows import: %s: %w", f.path, err)
 			}
@@ -232,4 +241,77 @@ func checkImport(id string, doc []byte, opts flows.ValidateOptions) []flows.Prob
 		return []flows.Problem{{Message: err.Error()}}
 	}
 	return f.ValidateWith(opts).Errors
+}
+
+// flowsTest is `memberline flows test`: the tests of flow files, offline.
+func flowsTest(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, flowsUsage)
+		return errors.New("flows test: no files given")
+	}
+	var paths []string
+	for _, arg := range args {
+		info, err := os.Stat(arg)
+		if err != nil {
+			return fmt.Errorf("flows test: %w", err)
+		}
+		if !info.IsDir() {
+			paths = append(paths, arg)
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(arg, "*.json"))
+		if err != nil {
+			return fmt.Errorf("flows test: %w", err)
+		}
+		paths = append(paths, found...)
+	}
+	var passed, failed, skipped, invalid int
+	for _, path := range paths {
+		doc, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("flows test: %w", err)
+		}
+		var probs flows.Problems
+		f, err := flows.Load(doc)
+		switch {
+		case errors.As(err, &probs):
+		case err != nil:
+			probs = flows.Problems{{Message: err.Error()}}
+		default:
+			probs = f.Validate()
+		}
+		if len(probs) > 0 {
+			invalid++
+			for _, p := range probs {
+				fmt.Fprintf(stdout, "%s: %s\n", path, p)
+			}
+			continue
+		}
+		fmt.Fprintf(stdout, "%s (flow %s): %d tests\n", path, f.ID, len(f.Tests))
+		for _, r := range f.RunTests(flows.TestEnv{}) {
+			switch {
+			case r.Skipped != "":
+				skipped++
+				fmt.Fprintf(stdout, "  SKIP %s: %s\n", r.Name, r.Skipped)
+			case len(r.Failures) > 0:
+				failed++
+				fmt.Fprintf(stdout, "  FAIL %s\n", r.Name)
+				for _, p := range r.Failures {
+					fmt.Fprintf(stdout, "       %s\n", p)
+				}
+			default:
+				passed++
+				fmt.Fprintf(stdout, "  PASS %s\n", r.Name)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed, %d skipped", passed, failed, skipped)
+	if invalid > 0 {
+		fmt.Fprintf(stdout, "; %d files do not validate", invalid)
+	}
+	fmt.Fprintln(stdout)
+	if failed > 0 || invalid > 0 {
+		return fmt.Errorf("flows test: %d failed, %d files invalid", failed, invalid)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,5 +115,57 @@ func TestCallFlowAndVersion(t *testing.T) {
 				t.Errorf("transcript lacks %q or the handoff:\n%s", tc.hear, got)
 			}
 		})
+	}
+}
+
+// flows test runs flow files' tests offline: no DATABASE_URL, exit status from the cases.
+func TestFlowsTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	withTests := func(name, tests string) string {
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(flows.DefaultJSON(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["tests"] = json.RawMessage(tests)
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	flowsTest := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"flows", "test"}, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+		return out.String(), err
+	}
+	dana := `{"profile": {"id": "1001", "first_name": "Dana", "tier": "Diamond",
+		"activity": {"place": "Atlanta", "starts_at": "2026-11-27T14:05:00-05:00", "reference": "HX7Q2P"}}}`
+	good := withTests("good.json", `[
+		{"name": "dana-verified-yes", "caller": `+dana+`, "now": "2026-11-26T09:00:00-05:00", "trust": "verified",
+		 "inputs": ["1"], "expect": {"end": "handoff", "says": ["Atlanta"], "never_says": ["HX7Q2P"]}},
+		{"name": "by-number", "caller": {"phone": "+14045550123"}, "expect": {"end": "handoff"}}]`)
+	out, err := flowsTest(good)
+	if err != nil || !strings.Contains(out, "  PASS dana-verified-yes\n") || !strings.Contains(out, "  SKIP by-number: its caller is a directory number") ||
+		!strings.HasSuffix(out, "1 passed, 0 failed, 1 skipped\n") {
+		t.Fatalf("flows test of passing cases = %v:\n%s", err, out)
+	}
+	withTests("failing.json", `[{"name": "dana-unverified", "caller": `+dana+`, "now": "2026-11-26T09:00:00-05:00",
+		"expect": {"never_says": ["Dana"]}}]`)
+	out, err = flowsTest(dir) // a directory: both files
+	if err == nil || !strings.Contains(out, "  FAIL dana-unverified\n       tests.dana-unverified.expect.never_says.0: the caller hears \"Dana\"") ||
+		!strings.HasSuffix(out, "1 passed, 1 failed, 1 skipped\n") {
+		t.Fatalf("flows test of a failing case = %v:\n%s", err, out)
+	}
+	bad := withTests("bad.json", `[{"name": "x", "expect": {"end": "transfer"}}]`)
+	out, err = flowsTest(bad)
+	if err == nil || !strings.Contains(out, bad+": tests.x.expect.end: must be handoff, hangup or awaiting") {
+		t.Fatalf("flows test of an invalid file = %v:\n%s", err, out)
+	}
+	if _, err := flowsTest(filepath.Join(dir, "missing.json")); err == nil {
+		t.Fatal("flows test of a missing file succeeded")
 	}
 }
