@@ -13,16 +13,16 @@ import (
 )
 
 // placeCall plays a call with its own call SID, then Twilio's status callback.
-func (o *observed) placeCall(sid, from string, inputs ...string) {
-	o.t.Helper()
+func (h *harness) placeCall(sid, from string, inputs ...string) {
+	h.t.Helper()
 	form := twiliosim.Incoming(from)
 	form.Set("CallSid", sid)
-	code, body := o.Post("/twilio/voice", form)
+	code, body := h.Post("/twilio/voice", form)
 	if code != http.StatusOK {
-		o.t.Fatalf("voice = %d %s", code, body)
+		h.t.Fatalf("voice = %d %s", code, body)
 	}
 	for _, in := range inputs {
-		action := strings.TrimPrefix(twiliosim.GatherAction(o.t, body), testPublicURL)
+		action := strings.TrimPrefix(twiliosim.GatherAction(h.t, body), testPublicURL)
 		f := twiliosim.Incoming(from)
 		f.Set("CallSid", sid)
 		if strings.Trim(in, "0123456789*#") == "" {
@@ -30,13 +30,13 @@ func (o *observed) placeCall(sid, from string, inputs ...string) {
 		} else {
 			f.Set("SpeechResult", in)
 		}
-		if code, body = o.Post(action, f); code != http.StatusOK {
-			o.t.Fatalf("gather = %d %s", code, body)
+		if code, body = h.Post(action, f); code != http.StatusOK {
+			h.t.Fatalf("gather = %d %s", code, body)
 		}
 	}
 	st := url.Values{"CallSid": {sid}, "CallStatus": {"completed"}, "CallDuration": {"42"}, "From": {from}, "To": {"+18005550100"}}
-	if code, body := o.Post("/twilio/status", st); code != http.StatusNoContent {
-		o.t.Fatalf("status = %d %s", code, body)
+	if code, body := h.Post("/twilio/status", st); code != http.StatusNoContent {
+		h.t.Fatalf("status = %d %s", code, body)
 	}
 }
 

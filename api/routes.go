@@ -63,6 +63,7 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/flows/{flowID}/diff", viewer, s.handleDiff(), noFlows},
 		{http.MethodPost, "/flows/{flowID}/rollback", publisher, s.handleRollback(), noFlows},
 		{http.MethodPost, "/flows/{flowID}/simulate", editor, s.handleSimulate(), noFlows},
+		{http.MethodPost, "/flows/{flowID}/replay", editor, s.handleReplay(), noFlows || noCalls},
 		{http.MethodGet, "/bindings", viewer, s.handleGetBindings(), noFlows},
 		{http.MethodPut, "/bindings", publisher, s.handlePutBindings(), noFlows},
 		{http.MethodGet, "/audit", viewer, s.handleFlowHistory(), noFlows},

@@ -34,6 +34,7 @@ type Call struct {
 	Nodes        []string  `json:"nodes"`
 	Inputs       []string  `json:"inputs"`
 	Outcome      string    `json:"outcome"`
+	Trust        string    `json:"trust,omitempty"` // the caller's trust at the call's start
 	Status       string    `json:"status,omitempty"`
 	Duration     *int      `json:"duration_s,omitempty"`
 	// Steps is the journey webhook by webhook; only Get fills it.
@@ -67,11 +68,11 @@ type Page struct {
 }
 
 const callColumns = `call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
-	COALESCE(member_id, ''), flow, flow_version, nodes, inputs, outcome, status, duration_s`
+	COALESCE(member_id, ''), flow, flow_version, nodes, inputs, outcome, trust, status, duration_s`
 
 func scanCall(row pgx.Row, c *Call, extra ...any) error {
 	return row.Scan(append([]any{&c.CallSID, &c.StartedAt, &c.UpdatedAt, &c.Called, &c.CallerHash, &c.CallerMasked,
-		&c.Recognized, &c.MemberID, &c.Flow, &c.FlowVersion, &c.Nodes, &c.Inputs, &c.Outcome, &c.Status, &c.Duration}, extra...)...)
+		&c.Recognized, &c.MemberID, &c.Flow, &c.FlowVersion, &c.Nodes, &c.Inputs, &c.Outcome, &c.Trust, &c.Status, &c.Duration}, extra...)...)
 }
 
 // List returns calls matching f, newest first, a page at a time.
