@@ -11,8 +11,8 @@ import (
 )
 
 // Replay: recorded calls run through a draft (or a version) with their own inputs, caller
-// and clock, to see which would go another way before it is published. It reads the call
-// records and the directory; it writes nothing.
+// and clock, to see which would go another way before it is published. It writes no call
+// record and changes no member; members are looked up as a simulation looks them up.
 
 // maxReplay bounds the calls one request replays.
 const maxReplay = 200
