@@ -33,14 +33,8 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprint(fs.Output(), callUsage)
 		fs.PrintDefaults()
 	}
-	listen := strings.TrimSpace(getenv("LISTEN_ADDR"))
-	if listen == "" {
-		listen = "127.0.0.1:8080"
-	} else if strings.HasPrefix(listen, ":") {
-		listen = "127.0.0.1" + listen
-	}
 	var (
-		baseFlag   = fs.String("url", "http://"+listen, "base URL of the running service; LISTEN_ADDR sets the default")
+		baseFlag   = fs.String("url", localURL(getenv), "base URL of the running service; LISTEN_ADDR sets the default")
 		publicFlag = fs.String("public-url", "", "base URL to sign against, as Twilio sees the service (default PUBLIC_URL, else -url)")
 		to         = fs.String("to", "+18005550100", "the called number (To)")
 		stir       = fs.String("stir", "TN-Validation-Passed-A", "StirVerstat to send; empty to send none")
@@ -135,4 +129,15 @@ func isTerminal(r io.Reader) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// localURL is the base URL of the service this machine runs, from LISTEN_ADDR.
+func localURL(getenv func(string) string) string {
+	listen := strings.TrimSpace(getenv("LISTEN_ADDR"))
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	} else if strings.HasPrefix(listen, ":") {
+		listen = "127.0.0.1" + listen
+	}
+	return "http://" + listen
 }

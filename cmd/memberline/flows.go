@@ -22,6 +22,7 @@ const flowsUsage = `Usage:
   memberline flows export [-dir DIR] [-draft] [ID...]
   memberline flows import [-publish] [-message TEXT] [-actor NAME] FILE...
   memberline flows test FILE|DIR...
+  memberline flows replay [-url URL] [-flow ID] [-version N] (-from TIME -to TIME | CALLSID...)
 
 export writes each flow (all when no ID is given) to DIR/ID.json as pretty JSON: its
 latest published version, or its draft with -draft (a flow never published is exported
@@ -34,6 +35,10 @@ test runs the tests that flow files carry (their "tests"), offline: no database,
 service. It prints each case (PASS, FAIL with what went wrong, SKIP with why: a case whose
 caller is a directory number needs a running service) and exits non-zero when a file does
 not validate or a case fails. A DIR means the .json files in it.
+
+replay asks a running service to replay recorded calls (those that started between -from
+and -to, RFC 3339, or the SIDs given) through the flow's draft, or -version, and prints
+the summary and each call that would go another way. It reads ADMIN_TOKEN.
 `
 
 func runFlows(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -41,8 +46,11 @@ func runFlows(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(stderr, flowsUsage)
 		return errors.New("flows: export or import?")
 	}
-	if args[0] == "test" {
+	switch args[0] {
+	case "test":
 		return flowsTest(args[1:], stdout, stderr)
+	case "replay":
+		return flowsReplay(ctx, args[1:], getenv, stdout, stderr)
 	}
 	dbURL := getenv("DATABASE_URL")
 	if dbURL == "" {
