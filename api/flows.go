@@ -65,15 +65,13 @@ func problemList(ps []flows.Problem) []flows.Problem {
 	return ps
 }
 
-// validation splits a flow's problems into errors (block publishing) and warnings; gotos
-// must name a published flow.
-func (s *Server) validation(ctx context.Context, f *flows.Flow) (errs, warns []flows.Problem) {
-	opts := flows.ValidateOptions{Tests: s.testEnv(ctx)}
+// validateOptions checks a document as the API does: gotos must name a published flow.
+func (s *Server) validateOptions(ctx context.Context) flows.ValidateOptions {
+	var opts flows.ValidateOptions
 	if known, err := s.deps.Flows.KnownFlows(ctx); err == nil {
 		opts.KnownFlow = known
 	}
-	rep := f.ValidateWith(opts)
-	return problemList(rep.Errors), problemList(rep.Warnings)
+	return opts
 }
 
 // testEnv runs a flow's tests as a simulation runs: a caller given by number is the
@@ -102,9 +100,13 @@ type validationAnswer struct {
 	Warnings []flows.Problem `json:"warnings"`
 }
 
+// validate splits a flow's problems into errors (block publishing) and warnings, its
+// tests run.
 func (s *Server) validate(ctx context.Context, f *flows.Flow) validationAnswer {
-	errs, warns := s.validation(ctx, f)
-	return validationAnswer{Valid: len(errs) == 0, Errors: errs, Warnings: warns}
+	opts := s.validateOptions(ctx)
+	opts.Tests = s.testEnv(ctx)
+	rep := f.ValidateWith(opts)
+	return validationAnswer{Valid: rep.Valid(), Errors: problemList(rep.Errors), Warnings: problemList(rep.Warnings)}
 }
 
 // invalidAnswer is a 422 for a document with problems: the usual error naming the first

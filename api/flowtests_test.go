@@ -60,6 +60,10 @@ func TestFailingFlowTestBlocksPublish(t *testing.T) {
 		!strings.Contains(pub.Errors[0].Message, "Welcome back, Dana.") {
 		t.Fatalf("publish errors = %+v", pub)
 	}
+	// A simulation of the draft runs: a failing test is what a simulation helps to fix.
+	if sim := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"caller": {"phone": "+14045550123"}}`, "Content-Type", "application/json"); sim.Code != http.StatusOK {
+		t.Errorf("simulate of a draft whose test fails = %d %s", sim.Code, sim.Body)
+	}
 	val := h.req(http.MethodPost, "/api/v1/flows/default/validate", "")
 	if !strings.Contains(val.Body.String(), `"valid": false`) || !strings.Contains(val.Body.String(), "tests.dana-unverified.expect.never_says.0") {
 		t.Errorf("validate does not report the failing test: %s", val.Body)

@@ -98,7 +98,7 @@ func (s *Server) handleReplay() http.Handler {
 			return
 		}
 		// Its own tests may fail: replay is how to see what a change does.
-		if errs := f.Validate(); len(errs) > 0 {
+		if errs := f.ValidateWith(s.validateOptions(ctx)).Errors; len(errs) > 0 {
 			writeProblems(w, "the flow", errs)
 			return
 		}

@@ -161,7 +161,8 @@ func (s *Server) handleSimulate() http.Handler {
 		if body.Version == nil {
 			f, err = s.deps.Flows.Flow(ctx, id, 0)
 			if err == nil {
-				if errs, _ := s.validation(ctx, f); len(errs) > 0 {
+				// Not its tests: a failing test is what a simulation helps to fix.
+				if errs := f.ValidateWith(s.validateOptions(ctx)).Errors; len(errs) > 0 {
 					writeProblems(w, "the draft", errs)
 					return
 				}
