@@ -84,14 +84,7 @@ func (p simProfile) member(now time.Time, i int, edge Edge) (flows.Member, error
 			a.Kind = "trip"
 		}
 		if a.Relation == "" {
-			switch {
-			case now.Before(a.StartsAt):
-				a.Relation = lookup.RelationUpcoming
-			case !a.EndsAt.IsZero() && now.After(a.EndsAt):
-				a.Relation = lookup.RelationRecent
-			default:
-				a.Relation = lookup.RelationCurrent
-			}
+			a.Relation = flows.RelationAt(now, a.StartsAt, a.EndsAt)
 		}
 		cm.Activity = &a
 	}

@@ -326,7 +326,7 @@ func (f *Flow) ValidateWith(opts ValidateOptions) Report {
 		return r
 	}
 	paths := f.testPaths()
-	for i, res := range f.RunTests(*opts.Tests) {
+	for i, res := range f.runTests(*opts.Tests, paths) {
 		r.Errors = append(r.Errors, res.Failures...)
 		if res.Skipped != "" {
 			r.Warnings = append(r.Warnings, Problem{Path: paths[i], Message: "not run: " + res.Skipped})

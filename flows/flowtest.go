@@ -154,13 +154,14 @@ func (c *compiler) tests() {
 		if e.End != "" && !slices.Contains(testEnds, e.End) {
 			c.add(join(path, "expect.end"), "must be handoff, hangup or awaiting")
 		}
-		for j, text := range append(slices.Clone(e.Says), e.NeverSays...) {
-			if strings.TrimSpace(text) == "" {
-				field, k := "says", j
-				if j >= len(e.Says) {
-					field, k = "never_says", j-len(e.Says)
+		for _, list := range []struct {
+			field string
+			texts []string
+		}{{"says", e.Says}, {"never_says", e.NeverSays}} {
+			for j, text := range list.texts {
+				if strings.TrimSpace(text) == "" {
+					c.add(fmt.Sprintf("%s.expect.%s.%d", path, list.field, j), "must not be empty")
 				}
-				c.add(fmt.Sprintf("%s.expect.%s.%d", path, field, k), "must not be empty")
 			}
 		}
 		for j, id := range e.Visits {
@@ -174,17 +175,21 @@ func (c *compiler) tests() {
 // RunTests plays every test of the flow, in document order. A flow that does not
 // validate runs no test: each is skipped with the reason.
 func (f *Flow) RunTests(env TestEnv) []TestResult {
-	paths := f.testPaths()
-	results := make([]TestResult, 0, len(f.Tests))
-	invalid := len(f.Validate()) > 0
-	for i, t := range f.Tests {
-		r := TestResult{Name: t.Name}
-		if invalid {
-			r.Skipped = "the flow has validation errors"
-		} else {
-			r = f.runTest(t, paths[i], env)
+	if len(f.Validate()) > 0 {
+		results := make([]TestResult, len(f.Tests))
+		for i, t := range f.Tests {
+			results[i] = TestResult{Name: t.Name, Skipped: "the flow has validation errors"}
 		}
-		results = append(results, r)
+		return results
+	}
+	return f.runTests(env, f.testPaths())
+}
+
+// runTests plays the tests of a flow known to validate; paths are f.testPaths().
+func (f *Flow) runTests(env TestEnv, paths []string) []TestResult {
+	results := make([]TestResult, len(f.Tests))
+	for i, t := range f.Tests {
+		results[i] = f.runTest(t, paths[i], env)
 	}
 	return results
 }
@@ -303,17 +308,8 @@ func (p TestProfile) member(now time.Time) Member {
 			ends, _ = time.Parse(time.RFC3339, a.EndsAt)
 		}
 		act := Activity{ID: cmp.Or(a.ID, "test-activity"), Kind: cmp.Or(a.Kind, "trip"), Summary: a.Summary,
-			Place: a.Place, StartsAt: starts, EndsAt: ends, Status: a.Status, Reference: a.Reference, Relation: a.Relation}
-		if act.Relation == "" {
-			switch {
-			case now.Before(starts):
-				act.Relation = "upcoming"
-			case !ends.IsZero() && now.After(ends):
-				act.Relation = "recent"
-			default:
-				act.Relation = "current"
-			}
-		}
+			Place: a.Place, StartsAt: starts, EndsAt: ends, Status: a.Status, Reference: a.Reference,
+			Relation: cmp.Or(a.Relation, RelationAt(now, starts, ends))}
 		m.Activity = &act
 	}
 	return m
@@ -331,4 +327,17 @@ func ScriptInput(s string) Input {
 		in.Speech, in.Confidence = s, 0.9
 	}
 	return in
+}
+
+// RelationAt is an activity's relation to a call at now: upcoming before it starts,
+// recent after it ends (ends zero: it has no end), current in between. What an inline
+// profile (a test's, a simulation's) has when it does not say.
+func RelationAt(now, starts, ends time.Time) string {
+	switch {
+	case now.Before(starts):
+		return "upcoming"
+	case !ends.IsZero() && now.After(ends):
+		return "recent"
+	}
+	return "current"
 }

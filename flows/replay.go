@@ -98,7 +98,7 @@ func Replay(f *Flow, rc RecordedCall, env SimEnv) (ReplayResult, error) {
 	}
 	r.Transcript = &tr
 	r.WasEnd = ReplayEnd{Outcome: rc.Outcome, Node: lastNode(rc.Steps[len(rc.Steps)-1].Nodes)}
-	r.NowEnd.Outcome = map[string]string{EndHandoff: "handoff", EndHangup: "self_service", SimAwaiting: "caller_hung_up"}[tr.End]
+	r.NowEnd.Outcome = recordOutcome(tr.End)
 	if len(tr.Steps) > 0 {
 		r.NowEnd.Node = lastNode(tr.Steps[len(tr.Steps)-1].Turn.Visited)
 	}
@@ -138,4 +138,17 @@ func lastNode(nodes []string) string {
 		return ""
 	}
 	return nodes[len(nodes)-1]
+}
+
+// recordOutcome is a simulated call's end in the call records' words.
+func recordOutcome(end string) string {
+	switch end {
+	case EndHandoff:
+		return "handoff"
+	case EndHangup:
+		return "self_service"
+	case SimAwaiting:
+		return "caller_hung_up"
+	}
+	return ""
 }

@@ -26,7 +26,7 @@ func record(t *testing.T, f *Flow, call Call, inputs ...string) RecordedCall {
 		}
 		rc.Steps = append(rc.Steps, st)
 	}
-	rc.Outcome = map[string]string{EndHandoff: "handoff", EndHangup: "self_service", SimAwaiting: "caller_hung_up"}[tr.End]
+	rc.Outcome = recordOutcome(tr.End)
 	return rc
 }
 
