@@ -118,21 +118,35 @@ func TestInsecureModeWarnsLoudly(t *testing.T) {
 
 // DEBUG_ADDR serves the profiler on its own listener, never on the main port.
 func TestDebugAddrServesProfilerApart(t *testing.T) {
+	debug := freeAddr(t)
+	base, _ := startService(t, map[string]string{"DEBUG_ADDR": debug})
+	getStatuses(t, []urlStatus{
+		{"http://" + debug + "/debug/pprof/cmdline", http.StatusOK},
+		{"http://" + debug + "/debug/pprof/heap?debug=1", http.StatusOK},
+		{base + "/debug/pprof/cmdline", http.StatusNotFound},
+	})
+}
+
+// freeAddr is a loopback address nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	debug := ln.Addr().String()
-	ln.Close()
-	base, _ := startService(t, map[string]string{"DEBUG_ADDR": debug})
-	for _, tc := range []struct {
-		url  string
-		want int
-	}{
-		{"http://" + debug + "/debug/pprof/cmdline", http.StatusOK},
-		{"http://" + debug + "/debug/pprof/heap?debug=1", http.StatusOK},
-		{base + "/debug/pprof/cmdline", http.StatusNotFound},
-	} {
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type urlStatus struct {
+	url  string
+	want int
+}
+
+// getStatuses GETs each URL and checks its status.
+func getStatuses(t *testing.T, tests []urlStatus) {
+	t.Helper()
+	for _, tc := range tests {
 		resp, err := http.Get(tc.url)
 		if err != nil {
 			t.Fatal(err)
@@ -148,30 +162,13 @@ func TestDebugAddrServesProfilerApart(t *testing.T) {
 // longer on the main port, which Twilio reaches from the internet; /readyz names what is
 // down without its address.
 func TestMetricsAddrServesMetricsApart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics := ln.Addr().String()
-	ln.Close()
+	metrics := freeAddr(t)
 	base, _ := startService(t, map[string]string{"METRICS_ADDR": metrics})
-	for _, tc := range []struct {
-		url  string
-		want int
-	}{
+	getStatuses(t, []urlStatus{
 		{"http://" + metrics + "/metrics", http.StatusOK},
 		{base + "/metrics", http.StatusNotFound},
 		{"http://" + metrics + "/healthz", http.StatusNotFound},
-	} {
-		resp, err := http.Get(tc.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("GET %s = %d, want %d", tc.url, resp.StatusCode, tc.want)
-		}
-	}
+	})
 }
 
 // TestReadyzNamesWhatIsDown: /readyz is on the public port: it says which dependency is
