@@ -42,6 +42,9 @@ type ReplayResult struct {
 	// WasEnd and NowEnd are how each call ended and at which node.
 	WasEnd ReplayEnd `json:"was_end"`
 	NowEnd ReplayEnd `json:"now_end"`
+	// WasPath and NowPath are the nodes each call went through, every webhook's in turn.
+	WasPath []string `json:"was_path"`
+	NowPath []string `json:"now_path"`
 	// Transcript is the replayed call.
 	Transcript *Transcript `json:"transcript,omitempty"`
 }
@@ -102,6 +105,13 @@ func Replay(f *Flow, rc RecordedCall, env SimEnv) (ReplayResult, error) {
 	if len(tr.Steps) > 0 {
 		r.NowEnd.Node = lastNode(tr.Steps[len(tr.Steps)-1].Turn.Visited)
 	}
+	r.WasPath, r.NowPath = []string{}, []string{}
+	for _, s := range rc.Steps {
+		r.WasPath = appendPath(r.WasPath, s.Nodes)
+	}
+	for _, s := range tr.Steps {
+		r.NowPath = appendPath(r.NowPath, s.Turn.Visited)
+	}
 	for i := 0; i < max(len(rc.Steps), len(tr.Steps)); i++ {
 		var was, now []string
 		if i < len(rc.Steps) {
@@ -131,6 +141,15 @@ func Replay(f *Flow, rc RecordedCall, env SimEnv) (ReplayResult, error) {
 	}
 	r.Same = r.WasEnd == r.NowEnd || rc.Outcome == ""
 	return r, nil
+}
+
+// appendPath adds a webhook's nodes to a path; the gather a webhook resumes at, where the
+// one before stopped, is counted once.
+func appendPath(path, nodes []string) []string {
+	if len(path) > 0 && len(nodes) > 0 && path[len(path)-1] == nodes[0] {
+		nodes = nodes[1:]
+	}
+	return append(path, nodes...)
 }
 
 func lastNode(nodes []string) string {

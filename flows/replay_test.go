@@ -2,6 +2,7 @@ package flows
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -58,6 +59,12 @@ func TestReplayFindsWhereThePathChanges(t *testing.T) {
 	}
 	if r.WasEnd != (ReplayEnd{"handoff", "agent_activity"}) || r.NowEnd != (ReplayEnd{"handoff", "agent_reservations"}) {
 		t.Errorf("pressed 1 endings: %+v, %+v", r.WasEnd, r.NowEnd)
+	}
+	// Both paths in full, for drawing them: the same up to about_activity, then apart.
+	i := slices.Index(r.WasPath, "about_activity")
+	if i < 0 || !slices.Equal(r.WasPath[:i+1], r.NowPath[:i+1]) || r.WasPath[0] != live.StartNode ||
+		!slices.Equal(r.WasPath[i+1:], []string{"agent_activity"}) || !slices.Equal(r.NowPath[i+1:], []string{"agent_reservations"}) {
+		t.Errorf("pressed 1 paths: was %v, now %v", r.WasPath, r.NowPath)
 	}
 	r, err = Replay(draft, pressed2, SimEnv{})
 	if err != nil || !r.Same || r.NowEnd != (ReplayEnd{"self_service", "goodbye"}) {
