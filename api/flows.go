@@ -316,25 +316,11 @@ func (s *Server) handleValidate() http.Handler {
 		if !ok {
 			return
 		}
-		doc, ok := readFlowBody(w, r, true)
-		if !ok {
-			return
-		}
-		if doc == nil {
-			d, err := s.deps.Flows.Draft(r.Context(), id)
-			if err != nil {
-				s.fail(w, r, "flowID", err)
-				return
-			}
-			doc = d.Document
-		}
-		f, err := flows.CheckDocument(id, doc)
-		var probs flows.Problems
+		f, probs, ok := s.documentOrDraft(w, r, id)
 		switch {
-		case errors.As(err, &probs):
+		case !ok:
+		case len(probs) > 0:
 			writeJSON(w, http.StatusOK, validationAnswer{Errors: problemList(probs), Warnings: []flows.Problem{}})
-		case err != nil:
-			s.fail(w, r, "", err)
 		default:
 			writeJSON(w, http.StatusOK, s.validate(r.Context(), f))
 		}

@@ -77,3 +77,68 @@ func TestFailingFlowTestBlocksPublish(t *testing.T) {
 		t.Fatalf("publish after the fix = %d %s", rec.Code, rec.Body)
 	}
 }
+
+// The tests route runs every case and answers each: the saved draft's (the default flow's
+// shipped tests pass), a document sent in the body (a failing and a directory case), and a
+// document that is not a flow gets its problems.
+func TestRunFlowTests(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	h.seedMembers()
+	type answer struct {
+		Summary testsSummary
+		Tests   []struct {
+			Name       string
+			Passed     bool
+			Skipped    string
+			Failures   []flows.Problem
+			Transcript *flows.Transcript
+		}
+	}
+	run := func(body string) answer {
+		t.Helper()
+		rec := h.req(http.MethodPost, "/api/v1/flows/default/tests", body, "Content-Type", "application/json")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("tests = %d %s", rec.Code, rec.Body)
+		}
+		var a answer
+		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	shipped := run("")
+	if n := len(flows.Default().Tests); n == 0 || shipped.Summary != (testsSummary{Tests: n, Passed: n}) || len(shipped.Tests) != n {
+		t.Fatalf("the default flow's tests: %+v", shipped.Summary)
+	}
+	for _, c := range shipped.Tests {
+		if !c.Passed || c.Transcript == nil || len(c.Transcript.Steps) == 0 {
+			t.Errorf("%s: passed %v, transcript %v", c.Name, c.Passed, c.Transcript)
+		}
+	}
+
+	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
+	doc := withFlowTests(t, get.Body.Bytes(), `[
+		{"name": "dana-from-the-directory", "caller": {"phone": "+14045550123"}, "trust": "verified", "inputs": ["yes please"],
+		 "expect": {"end": "handoff", "says": ["Atlanta"]}},
+		{"name": "wrong-queue", "caller": {}, "inputs": ["agent"], "expect": {"handoff": {"queue": "sales"}}}
+	]`)
+	a := run(doc)
+	if a.Summary != (testsSummary{Tests: 2, Passed: 1, Failed: 1}) {
+		t.Fatalf("summary = %+v", a.Summary)
+	}
+	if c := a.Tests[0]; c.Name != "dana-from-the-directory" || !c.Passed {
+		t.Errorf("the directory case: %+v", c)
+	}
+	if c := a.Tests[1]; c.Passed || len(c.Failures) != 1 || c.Failures[0].Path != "tests.wrong-queue.expect.handoff.queue" {
+		t.Errorf("the failing case: %+v", c)
+	}
+	// The draft was not changed by running a document's tests.
+	if again := run(""); again.Summary != shipped.Summary {
+		t.Errorf("the draft's tests after a document's run: %+v", again.Summary)
+	}
+
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/tests", `{"schema": "memberline.flow/v1", "nodes": []}`, "Content-Type", "application/json")
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"field"`) {
+		t.Errorf("a document that is not a flow = %d %s", rec.Code, rec.Body)
+	}
+}

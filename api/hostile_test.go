@@ -99,9 +99,10 @@ func TestHostileInputsGet4xx(t *testing.T) {
 		{"text/plain", "text/plain", `{"first_name":"Dana"}`},
 		{"empty", "application/json", ``},
 	}
-	// Bodies that are a valid request for these routes: publishing or validating the draft
-	// takes no body, and validation answers a document of any shape with its problems.
-	legit := map[string]bool{"/flows/{flowID}/publish empty": true, "/flows/{flowID}/validate empty": true}
+	// Bodies that are a valid request for these routes: publishing, validating or testing
+	// the draft takes no body, and validation answers a document of any shape with its
+	// problems.
+	legit := map[string]bool{"/flows/{flowID}/publish empty": true, "/flows/{flowID}/validate empty": true, "/flows/{flowID}/tests empty": true}
 	for _, b := range []string{"array", "string", "huge number", "negative number", "deep"} {
 		legit["/flows/{flowID}/validate "+b] = true
 	}

@@ -57,6 +57,7 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/flows/{flowID}", viewer, s.handleGetDraft(), noFlows},
 		{http.MethodPut, "/flows/{flowID}", editor, s.handlePutDraft(), noFlows},
 		{http.MethodPost, "/flows/{flowID}/validate", editor, s.handleValidate(), noFlows},
+		{http.MethodPost, "/flows/{flowID}/tests", editor, s.handleRunTests(), noFlows},
 		{http.MethodPost, "/flows/{flowID}/publish", publisher, s.handlePublish(), noFlows},
 		{http.MethodGet, "/flows/{flowID}/versions", viewer, s.handleVersions(), noFlows},
 		{http.MethodGet, "/flows/{flowID}/versions/{version}", viewer, s.handleVersion(), noFlows},
