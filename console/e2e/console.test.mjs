@@ -1,6 +1,7 @@
 // Browser tests of the admin console against the real service (see run.sh): sign in, open
 // the default flow, edit the greeting with validation as you type, simulate Dana's call,
-// publish, diff and roll back, a stale save, and the member look-up. Each test continues
+// publish, diff and roll back, a stale save, the member look-up, the Tests panel, and
+// replaying real calls (placed through the webhooks) against a draft. Each test continues
 // where the one before left off, as an admin would.
 
 import {test, before, after} from 'node:test';
@@ -331,6 +332,95 @@ test('the simulator finds a caller by name: "Whit" lists Dana, who is then simul
   assert.equal(await page.inputValue('#sim-phone'), '+14045550123');
   await page.click('#sim-start');
   await page.locator('.transcript').getByText(/Dana/).first().waitFor();
+});
+
+test('the Tests panel runs the flow\'s cases and adds the current simulation as one', async () => {
+  // Dana again, her caller ID attested this time: key 1 says the call is about her trip.
+  await page.getByRole('tab', {name: 'Simulator'}).click();
+  await page.locator('.simulator').getByLabel('Caller ID trust').selectOption('verified');
+  await page.click('#sim-start');
+  await page.locator('.transcript').getByText('Are you calling about that trip?', {exact: false}).waitFor();
+  await page.getByRole('button', {name: 'Key 1'}).click();
+  await page.locator('.transcript').getByText(/Handed off to queue agents/).waitFor();
+  const shipped = (await apiCall('GET', '/flows/default')).body.tests.length;
+  await page.getByRole('tab', {name: 'Tests'}).click();
+  await page.click('#run-tests');
+  await page.locator('.tests-summary', {hasText: `${shipped} tests: ✔ ${shipped} passed, ✖ 0 failed`}).waitFor();
+  assert.equal(await page.locator('.testcases > li.passed').count(), shipped);
+  await page.fill('#test-name', 'dana-presses-1');
+  await page.fill('#test-must-hear', 'Hello again, Dana!');
+  await page.click('#add-test');
+  await page.locator('.tests-summary', {hasText: `${shipped + 1} tests: ✔ ${shipped + 1} passed`}).waitFor();
+  const added = page.locator('.testcases > li[data-test="dana-presses-1"]');
+  assert.match(await added.innerText(), /✔ passed[\s\S]*caller \+14045550123 \(from the directory\)[\s\S]*“1”/);
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
+  const t = (await apiCall('GET', '/flows/default')).body.tests.find((x) => x.name === 'dana-presses-1');
+  assert.deepEqual([t.caller, t.trust, t.inputs, t.expect.end, t.expect.handoff, t.expect.says],
+    [{phone: '+14045550123'}, 'verified', ['1'], 'handoff', {queue: 'agents'}, ['Hello again, Dana!']]);
+  assert.ok(t.expect.visits.includes('about_activity') && t.now, `the case keeps the path and the clock: ${JSON.stringify(t)}`);
+  await shot('11-tests.png');
+});
+
+// placeCall plays a call through the service's real webhooks, signed as Twilio signs them,
+// with the binary's call command; it returns what the caller heard.
+function placeCall(sid, answers) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(env('MEMBERLINE_BIN'), ['call', '-url', base, '-sid', sid, '-input', answers, '+14045550123'],
+      {env: {...process.env, TWILIO_AUTH_TOKEN: 'console-test-twilio-token', PUBLIC_URL: base}, stdio: ['ignore', 'pipe', 'pipe']});
+    let out = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.stderr.on('data', (d) => { out += d; });
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`memberline call exited ${code}:\n${out}`))));
+  });
+}
+
+test('a draft that sends "1" elsewhere fails its tests, blocks publish, and replay shows the one changed call on the graph', async () => {
+  // Two real calls on the published flow: Dana says yes with key 1; then key 2 and 3.
+  const pressed1 = 'CAconsole0000000000000000000000001';
+  const pressed2 = 'CAconsole0000000000000000000000002';
+  assert.match(await placeCall(pressed1, '1'), /connect you with an agent/);
+  await placeCall(pressed2, '2,3');
+  await selectNode('about_activity');
+  await page.locator('select[data-path="nodes.about_activity.options.0.next"]').selectOption('agent_reservations');
+  await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
+  await page.getByRole('tab', {name: 'Tests'}).click();
+  await page.click('#run-tests');
+  const failed = page.locator('.testcases > li.failed[data-test="dana-presses-1"]');
+  await failed.waitFor();
+  assert.match(await failed.innerText(), /tests\.dana-presses-1\.expect\.handoff\.queue/);
+  await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
+  assert.equal(await page.locator('#publish').isDisabled(), true, `a failing test blocks publish: ${await page.locator('#validity').innerText()}`);
+  await page.getByRole('tab', {name: 'Replay'}).click();
+  await page.click('#replay-run');
+  await page.locator('.replay-summary', {hasText: '2 calls replayed through the draft: ✔ 1 the same, ≠ 1 changed, ○ 0 not replayed.'}).waitFor();
+  const rows = page.locator('ul.replaycalls > li');
+  assert.equal(await rows.count(), 1);
+  assert.equal(await rows.first().getAttribute('data-call'), pressed1);
+  assert.match(await rows.first().innerText(), /At webhook 1 after about_activity: agent_activity → agent_reservations[\s\S]*Was\s+handed off at agent_activity[\s\S]*Now\s+handed off at agent_reservations/);
+  await rows.first().getByRole('button', {name: 'Show both paths'}).click();
+  // Both paths on the graph, told apart by badges and line style, not by colour alone.
+  await page.locator('.node[data-id="about_activity"] .badge.parts').waitFor();
+  await page.locator('.node.was-only[data-id="agent_activity"] .badge.was').waitFor();
+  await page.locator('.node.visited[data-id="agent_reservations"] .badge.now').waitFor();
+  assert.match(await page.locator('.node[data-id="agent_activity"]').getAttribute('aria-label'), /only as recorded/);
+  // The recorded step about_activity → agent_activity is drawn though the draft lost it.
+  assert.equal(await page.locator('path.edge.was.gone').count(), 1);
+  assert.ok(await page.locator('path.edge.hot').count() >= 1);
+  assert.equal(await page.locator('.legend.compare').isVisible(), true);
+  assert.match(await page.locator('.replay-detail .was-path').innerText(), /about_activity → agent_activity$/);
+  assert.match(await page.locator('.replay-detail .now-path').innerText(), /about_activity → agent_reservations$/);
+  await shot('12-replay.png');
+  // Undone, every test passes again and publish is back.
+  await selectNode('about_activity');
+  await page.locator('select[data-path="nodes.about_activity.options.0.next"]').selectOption('agent_activity');
+  await page.waitForFunction(() => !document.querySelector('#publish').disabled);
+  await page.getByRole('tab', {name: 'Tests'}).click();
+  await page.click('#run-tests');
+  await page.locator('.tests-summary', {hasText: '✖ 0 failed'}).waitFor();
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
 });
 
 // bigFlow is a valid flow of 54 nodes: a main menu, six sub-menus of seven options each,

@@ -68,6 +68,8 @@ export const api = {
   version: (id, n) => call('GET', `/flows/${encodeURIComponent(id)}/versions/${n}`).then((r) => r.body),
   diff: (id, from, to) => call('GET', `/flows/${encodeURIComponent(id)}/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`).then((r) => r.body),
   rollback: (id, version, message) => call('POST', `/flows/${encodeURIComponent(id)}/rollback`, {body: {version, message}}).then((r) => r.body),
+  tests: (id, doc) => call('POST', `/flows/${encodeURIComponent(id)}/tests`, {body: JSON.stringify(doc)}).then((r) => r.body),
+  replay: (id, body) => call('POST', `/flows/${encodeURIComponent(id)}/replay`, {body}).then((r) => r.body),
   simulate: (id, body) => call('POST', `/flows/${encodeURIComponent(id)}/simulate`, {body}).then((r) => r.body),
   lookup: (phone) => call('GET', `/lookup?phone=${encodeURIComponent(phone)}`).then((r) => r.body),
   searchMembers: (q) => call('GET', `/members?q=${encodeURIComponent(q)}`).then((r) => r.body.members),

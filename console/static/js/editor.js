@@ -1,6 +1,6 @@
 // The flow editor: the graph, the node form, validation as you type, saving with
 // optimistic locking (and a stale save that keeps the admin's changes), publishing, the
-// simulator and the version history.
+// simulator, the flow's tests, replaying recorded calls and the version history.
 
 import {h, field, clear, debounce, toast, dialog, fmtTime} from './dom.js';
 import {api} from './api.js';
@@ -9,6 +9,8 @@ import {Graph} from './graph.js';
 import {NodeForm} from './nodeform.js';
 import {Simulator} from './simulator.js';
 import {History} from './history.js';
+import {TestsPanel} from './tests.js';
+import {ReplayPanel} from './replay.js';
 
 export class Editor {
   constructor(flowId, {simulatePhone} = {}) {
@@ -86,8 +88,11 @@ export class Editor {
     this.problemsBox = h('section', {class: 'problemlist', 'aria-label': 'Problems'});
     this.simulator = new Simulator(this);
     this.history = new History(this);
+    this.tests = new TestsPanel(this);
+    this.replay = new ReplayPanel(this);
 
-    const tabs = [['node', 'Node', this.form.el], ['problems', 'Problems', this.problemsBox], ['sim', 'Simulator', this.simulator.el], ['history', 'History', this.history.el]];
+    const tabs = [['node', 'Node', this.form.el], ['problems', 'Problems', this.problemsBox], ['sim', 'Simulator', this.simulator.el],
+      ['tests', 'Tests', this.tests.el], ['replay', 'Replay', this.replay.el], ['history', 'History', this.history.el]];
     this.tabButtons = {};
     this.panels = {};
     const tablist = h('div', {class: 'tabs', role: 'tablist', 'aria-label': 'Panels'});

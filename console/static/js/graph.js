@@ -39,7 +39,9 @@ export class Graph {
       s('marker', {id: 'arrow-fallback', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '10', markerHeight: '10', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
         s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead fallback'})),
       s('marker', {id: 'arrow-hot', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '10', markerHeight: '10', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
-        s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead hot'})));
+        s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead hot'})),
+      s('marker', {id: 'arrow-was', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '10', markerHeight: '10', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
+        s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead was'})));
     this.vp = s('g', {class: 'viewport'});
     this.svg.append(defs, this.vp);
     const zoomBar = h('div', {class: 'zoombar', role: 'toolbar', 'aria-label': 'Zoom'},
@@ -51,7 +53,12 @@ export class Graph {
       h('span', {}, h('span', {class: 'sw fallback', 'aria-hidden': 'true'}), ' fallback (dashed)'),
       h('span', {}, h('span', {class: 'sw back', 'aria-hidden': 'true'}), ' loops back (dotted)'),
       h('span', {}, '✖ error · ⚠ warning · ▶ start · ● caller is here'));
-    this.el.append(this.svg, zoomBar, this.legend);
+    // Shown while two paths are drawn (a replayed call): the recorded one and the new one.
+    this.compareLegend = h('p', {class: 'legend compare', hidden: true},
+      h('span', {}, h('span', {class: 'sw was', 'aria-hidden': 'true'}), ' ◌ as recorded (thick dashed)'),
+      h('span', {}, h('span', {class: 'sw now', 'aria-hidden': 'true'}), ' ● with this draft (thick solid)'),
+      h('span', {}, 'split: where they part'));
+    this.el.append(this.svg, zoomBar, this.legend, this.compareLegend);
     this.bindPanZoom();
   }
 
@@ -167,8 +174,12 @@ export class Graph {
   }
 
   // render draws doc; problems maps node id → {errors, warnings}; sim is {visited: Set,
-  // current} from the simulator.
+  // current, pairs} from the simulator (a path), plus, to compare two paths, was: {visited,
+  // pairs} (the path as recorded) and parts (the node where they part).
   render(doc, problems = new Map(), sim = {visited: new Set(), current: null}) {
+    const was = sim.was || {visited: new Set(), pairs: new Set()};
+    const comparing = Boolean(sim.was);
+    this.compareLegend.hidden = !comparing;
     const ids = (doc.nodes || []).map((n) => n.id);
     const es = flowEdges(doc).filter((e) => ids.includes(e.to));
     // Edges between the same two nodes are drawn once with their labels joined.
@@ -197,9 +208,10 @@ export class Graph {
     for (const r of lay.routes) {
       const e = merged.get(r.edge.from + '\u0000' + r.edge.to) || r.edge;
       const hot = sim.visited.has(e.from) && (sim.visited.has(e.to) || sim.current === e.to) && sim.pairs && sim.pairs.has(e.from + '\u0000' + e.to);
-      const cls = ['edge', e.kind, r.reversed ? 'back' : '', hot ? 'hot' : ''].filter(Boolean).join(' ');
+      const wasHot = !hot && was.pairs.has(e.from + '\u0000' + e.to);
+      const cls = ['edge', e.kind, r.reversed ? 'back' : '', hot ? 'hot' : '', wasHot ? 'was' : ''].filter(Boolean).join(' ');
       edgeLayer.append(s('path', {class: cls, d: curve(r.points),
-        'marker-end': `url(#${hot ? 'arrow-hot' : e.kind === 'fallback' ? 'arrow-fallback' : 'arrow'})`}));
+        'marker-end': `url(#${hot ? 'arrow-hot' : wasHot ? 'arrow-was' : e.kind === 'fallback' ? 'arrow-fallback' : 'arrow'})`}));
       if (e.label) {
         // Along the first curve, past its middle, so labels of a fan-out spread apart.
         const a = r.points[0]; const b = r.points[1]; const t = 0.62; const u = 1 - t;
@@ -218,6 +230,16 @@ export class Graph {
           s('text', {x: 0, y: 4, 'text-anchor': 'middle'}, text)));
       }
     }
+    // A recorded step the draft no longer has (an option now going elsewhere) is drawn
+    // straight from node to node, so the recorded path stays whole.
+    for (const k of was.pairs) {
+      if (merged.has(k)) continue;
+      const [from, to] = k.split('\u0000');
+      const a = lay.positions.get(from); const b = lay.positions.get(to);
+      if (!a || !b || from === to) continue;
+      edgeLayer.append(s('path', {class: 'edge was gone', d: curve(b.y >= a.y ? [{x: a.x, y: a.y + NODE_H / 2}, {x: b.x, y: b.y - NODE_H / 2}] : [{x: a.x, y: a.y - NODE_H / 2}, {x: b.x, y: b.y + NODE_H / 2}]), 'marker-end': 'url(#arrow-was)'},
+        s('title', {}, `${from} → ${to}: as recorded; this draft has no such step`)));
+    }
     for (const n of doc.nodes || []) {
       const p = lay.positions.get(n.id);
       if (!p) continue;
@@ -225,13 +247,17 @@ export class Graph {
       const cls = ['node', `type-${NODE_TYPES[n.type] ? n.type : 'unknown'}`,
         n.id === this.selected ? 'selected' : '', pr.errors.length ? 'has-error' : '',
         pr.warnings.length ? 'has-warning' : '', sim.visited.has(n.id) ? 'visited' : '',
+        was.visited.has(n.id) && !sim.visited.has(n.id) ? 'was-only' : '',
         sim.current === n.id ? 'current' : ''].filter(Boolean).join(' ');
+      const onWas = was.visited.has(n.id); const onNow = sim.visited.has(n.id);
       const typeLabel = (NODE_TYPES[n.type] || {label: n.type || '?'}).label;
       const status = [
         n.id === doc.start ? 'start node' : '',
         pr.errors.length ? `${pr.errors.length} error${pr.errors.length > 1 ? 's' : ''}` : '',
         pr.warnings.length ? `${pr.warnings.length} warning${pr.warnings.length > 1 ? 's' : ''}` : '',
-        sim.current === n.id ? 'the simulated caller is here' : sim.visited.has(n.id) ? 'visited by the simulated call' : '',
+        comparing && n.id === sim.parts ? 'where the recorded call and the replay part' : '',
+        comparing && onWas && onNow ? 'on both paths' : comparing && onWas ? 'only as recorded' : comparing && onNow ? 'only with this draft' : '',
+        !comparing && sim.current === n.id ? 'the simulated caller is here' : !comparing && sim.visited.has(n.id) ? 'visited by the simulated call' : '',
       ].filter(Boolean).join(', ');
       const g = s('g', {class: cls, 'data-id': n.id, transform: `translate(${p.x - NODE_W / 2} ${p.y - NODE_H / 2})`,
         tabindex: '0', role: 'button', 'aria-pressed': n.id === this.selected ? 'true' : 'false',
@@ -256,6 +282,8 @@ export class Graph {
       if (pr.warnings.length) badge(`⚠ ${pr.warnings.length}`, 'warn');
       if (n.id === doc.start) badge('▶ start', 'start');
       if (sim.current === n.id) badge('● here', 'here');
+      if (comparing && onWas !== onNow) badge(onWas ? '◌ was' : '● now', onWas ? 'was' : 'now');
+      if (comparing && n.id === sim.parts) badge('split', 'parts');
       const outgoing = (NODE_TYPES[n.type] || {}).targets?.length || n.type === 'gather' || n.type === 'branch';
       if (outgoing) {
         g.append(s('circle', {class: 'handle', cx: NODE_W / 2, cy: NODE_H, r: 7},

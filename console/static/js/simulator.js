@@ -24,6 +24,30 @@ function today(zone) {
   return {date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}`};
 }
 
+// pathOf reads the nodes a simulated call went through in flowId from its steps' traces:
+// {visited, pairs (from + NUL + to), last}, as the graph draws a path.
+export function pathOf(steps, flowId) {
+  const visited = new Set(); const pairs = new Set();
+  let last = null;
+  for (const st of steps) {
+    for (const t of st.trace) {
+      const m = TRACE_NODE.exec(t);
+      if (!m || st.flow !== flowId) continue;
+      if (last) pairs.add(last + '\u0000' + m[2]);
+      visited.add(m[2]);
+      last = m[2];
+    }
+  }
+  return {visited, pairs, last};
+}
+
+// nodePath is a path given as its nodes in order (a replayed call's), as the graph draws it.
+export function nodePath(nodes) {
+  const pairs = new Set();
+  nodes.forEach((n, i) => { if (i > 0) pairs.add(nodes[i - 1] + '\u0000' + n); });
+  return {visited: new Set(nodes), pairs};
+}
+
 export class Simulator {
   // editor gives: flowId, doc(), ensureSaved(), highlight({visited, current, pairs}).
   constructor(editor) {
@@ -258,6 +282,7 @@ export class Simulator {
     const body = {caller: this.caller(), inputs: this.inputs};
     const now = this.now();
     if (now) body.now = now;
+    this.sent = body;
     let r;
     try {
       r = await api.simulate(this.editor.flowId, body);
@@ -272,11 +297,29 @@ export class Simulator {
     this.render(r);
   }
 
+  // asTest is the last simulated call as a flow test case: its caller, clock, trust and
+  // inputs, expecting the same ending, queue and nodes (and mustHear, when given); null
+  // before a call.
+  asTest(name, mustHear) {
+    const r = this.result; const sent = this.sent;
+    if (!r || !sent) return null;
+    const {trust, phone, profile} = sent.caller;
+    const caller = {};
+    if (phone) caller.phone = phone;
+    if (profile) caller.profile = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== ''));
+    const t = {name, caller, now: r.now || sent.now};
+    if (trust) t.trust = trust;
+    if (sent.inputs.length) t.inputs = sent.inputs.map((i) => (typeof i === 'string' ? i : i.speech));
+    t.expect = {end: r.end, visits: [...pathOf(r.steps, this.editor.flowId).visited]};
+    if (r.end === 'handoff' && r.handoff && r.handoff.queue) t.expect.handoff = {queue: r.handoff.queue};
+    if (mustHear) t.expect.says = [mustHear];
+    return t;
+  }
+
   render(r) {
     clear(this.transcript);
     const flowId = this.editor.flowId;
-    const visited = new Set(); const pairs = new Set();
-    let last = null; let current = null;
+    const {visited, pairs, last} = pathOf(r.steps, flowId);
     const who = r.caller && r.caller.members && r.caller.members.length
       ? r.caller.members.map((m) => `${m.first_name} ${m.last_name}`.trim()).join(' / ')
       : 'an unknown caller';
@@ -288,18 +331,11 @@ export class Simulator {
         this.transcript.append(h('li', {class: 'caller'}, h('span', {class: 'who'}, 'Caller'), ` ${what}`));
       }
       for (const line of st.said) this.transcript.append(h('li', {class: 'ivr'}, h('span', {class: 'who'}, 'IVR'), ' ', line));
-      for (const t of st.trace) {
-        const m = TRACE_NODE.exec(t);
-        if (!m || st.flow !== flowId) continue;
-        if (last) pairs.add(last + '\u0000' + m[2]);
-        visited.add(m[2]);
-        last = m[2];
-      }
       const trace = h('details', {class: 'trace'}, h('summary', {}, 'Path taken'), h('ul', {}, st.trace.map((t) => h('li', {}, t))));
       this.transcript.append(h('li', {class: 'tracebox'}, trace));
     });
     const lastStep = r.steps[r.steps.length - 1];
-    current = lastStep && lastStep.awaiting ? lastStep.awaiting : last;
+    const current = lastStep && lastStep.awaiting ? lastStep.awaiting : last;
     if (r.end === 'awaiting') {
       this.status.textContent = `Waiting for the caller at ${current}: press keys or say something.`;
       this.setAwaiting(current);
