@@ -18,8 +18,13 @@ BENCH_MEMBERS  ?= 1000000
 BENCH_DURATION ?= 5s
 BENCH_ROUNDS   ?= 3
 
+# `make cldr`: the CLDR release spoken dates come from, and its package's digest as the
+# npm registry publishes it (npm view cldr-dates-full@VERSION dist.integrity).
+CLDR_VERSION   := 48.2.0
+CLDR_INTEGRITY := sha512-zMrKvjMO414HDftLr6vKH1fNQHakFNe+F1h4S0eg+zmL4WRi9pI41fxB3UrTJDY42MEM87jCuAw/qlqCgYKcAQ==
+
 .DEFAULT_GOAL := help
-.PHONY: help run test test-browser bench build lint call fuzz fuzz-ci stack-down
+.PHONY: help run test test-browser bench build lint call fuzz fuzz-ci stack-down cldr
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +54,12 @@ lint: ## gofmt, go vet and staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+cldr: ## regenerate flows/dates_cldr.go (spoken dates) from the pinned CLDR release's JSON
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent cldr-dates-full@$(CLDR_VERSION) >/dev/null) && \
+	  $(GO) run ./flows/internal/cldrgen -tgz "$$tmp/cldr-dates-full-$(CLDR_VERSION).tgz" -integrity '$(CLDR_INTEGRITY)' -o flows/dates_cldr.go && \
+	  echo "flows/dates_cldr.go written from CLDR $(CLDR_VERSION)"
 
 call: build ## place a simulated call against `make run`: make call FROM=+14045550123
 	@$(BIN) call $(FROM)

@@ -182,7 +182,7 @@ func parseClock(s string) (int, bool) {
 func weekday(s string) int {
 	s = strings.ToLower(s)
 	for i, w := range weekdayNames {
-		if s == w || s == strings.ToLower(enWeekdays[i]) {
+		if s == w || s == strings.ToLower(time.Weekday(i).String()) {
 			return i
 		}
 	}

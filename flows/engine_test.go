@@ -192,7 +192,7 @@ func TestStart(t *testing.T) {
 				m.Language = "es-MX" // not declared: same primary language
 				return callFrom(m)
 			}(),
-			want: "Hola de nuevo, Sam. Veo que tiene un viaje a Atlanta el viernes 4 de diciembre. " +
+			want: "Hola de nuevo, Sam. Veo que tiene un viaje a Atlanta el viernes, 4 de diciembre. " +
 				"¿Nos llama por ese motivo? Marque 1 o diga sí. Marque 2 o diga no.",
 			wantNode: "about_activity",
 		},

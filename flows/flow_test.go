@@ -129,10 +129,10 @@ func TestValidate(t *testing.T) {
 		{"template unknown field", func(f *Flow) { f.Nodes[0].Say["en-US"] = "Hi {{ member.nmae }}." }, []string{"nodes.greet.say.en-US"}, `template: unknown field "member.nmae" (column 4)`},
 		{"template unknown helper", func(f *Flow) { f.Nodes[0].Say["es-US"] = "{{ shout member.first_name }}" }, []string{"nodes.greet.say.es-US"}, `unknown helper "shout"`},
 		{"template choice digit outside items", func(f *Flow) { f.Nodes[0].Say["en-US"] = "Press {{ choice.digit }}." }, []string{"nodes.greet.say.en-US"}, "only known in a choose_member item"},
-		{"date words missing for a language", func(f *Flow) {
-			f.Languages["fr-FR"] = Language{}
-			f.Nodes[0].Say["fr-FR"] = "Départ {{ date activity.starts_at }}."
-		}, []string{"nodes.greet.say.fr-FR"}, "date and time words"},
+		{"a language without date data", func(f *Flow) {
+			f.Languages["de-DE"] = Language{}
+			f.Nodes[0].Say["de-DE"] = "Abflug {{ date activity.starts_at }}."
+		}, []string{"languages.de-DE"}, "no data to speak dates and times in de-DE"},
 		{"gather with no options and no way forward", func(f *Flow) { f.Nodes[2].Options, f.Nodes[2].NoInput, f.Nodes[2].NoMatch = nil, "", "" }, []string{"nodes.menu.options"}, "needs options or a way forward"},
 		{"gather without prompt", func(f *Flow) { f.Nodes[2].Prompt = nil }, []string{"nodes.menu.prompt.en-US"}, "missing en-US text"},
 		{"gather bad input", func(f *Flow) { f.Nodes[2].Input = "voice" }, []string{"nodes.menu.input"}, "must be dtmf"},

@@ -326,7 +326,6 @@ type tplPart struct {
 // template is a parsed prompt template.
 type template struct {
 	parts []tplPart
-	words bool // uses date or time words, which exist for some languages only
 	// need is the lowest trust rank that may hear it under the flow's disclosure policy
 	// (0 without a policy); set when the flow is compiled.
 	need int8
@@ -362,9 +361,6 @@ func parseTemplate(src string, choice bool) (*template, error) {
 		part, err := parseTag(rest[i+2:i+2+j], choice)
 		if err != nil {
 			return nil, &templateError{col, err.Error()}
-		}
-		if part.op == opDate || part.op == opTime {
-			t.words = true
 		}
 		t.parts = append(t.parts, part)
 		rest = rest[i+2+j+2:]
@@ -666,114 +662,6 @@ func (b *speechBuilder) speech() Speech {
 	}
 	b.reset()
 	return s
-}
-
-// Dates and times are spoken in the time's own UTC offset (the activity's zone), with the
-// call's moment converted to that zone to compare calendar days.
-
-func isSpanish(lang string) bool { return primaryLanguage(lang) == "es" }
-
-// hasWords reports whether dates and times can be spoken in lang.
-func hasWords(lang string) bool {
-	p := primaryLanguage(lang)
-	return p == "en" || p == "es"
-}
-
-func primaryLanguage(lang string) string {
-	if i := strings.IndexByte(lang, '-'); i >= 0 {
-		lang = lang[:i]
-	}
-	return strings.ToLower(lang)
-}
-
-var (
-	enWeekdays = [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
-	esWeekdays = [7]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
-	enMonths   = [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
-	esMonths   = [12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}
-)
-
-// spokenDate says t relative to now: "today", "tomorrow", "yesterday", "on Friday" within
-// six days either way, else "on Friday, November 27th" (with the year when more than about
-// six months away). Spanish: "hoy", "mañana", "ayer", "el viernes", "el viernes 27 de
-// noviembre".
-func spokenDate(t, now time.Time, lang string) string {
-	if t.IsZero() {
-		return ""
-	}
-	days := civilDay(t) - civilDay(now.In(t.Location()))
-	es := isSpanish(lang)
-	wd := t.Weekday()
-	switch {
-	case days == 0:
-		return pick(es, "hoy", "today")
-	case days == 1:
-		return pick(es, "mañana", "tomorrow")
-	case days == -1:
-		return pick(es, "ayer", "yesterday")
-	case days >= -6 && days <= 6:
-		return pick(es, "el "+esWeekdays[wd], "on "+enWeekdays[wd])
-	}
-	year := days > 180 || days < -180
-	_, m, d := t.Date()
-	if es {
-		day := strconv.Itoa(d)
-		if d == 1 {
-			day = "primero"
-		}
-		s := "el " + esWeekdays[wd] + " " + day + " de " + esMonths[m-1]
-		if year {
-			s += " de " + strconv.Itoa(t.Year())
-		}
-		return s
-	}
-	s := "on " + enWeekdays[wd] + ", " + enMonths[m-1] + " " + ordinal(d)
-	if year {
-		s += ", " + strconv.Itoa(t.Year())
-	}
-	return s
-}
-
-func civilDay(t time.Time) int64 {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
-}
-
-func ordinal(d int) string {
-	suffix := "th"
-	if d%100 < 11 || d%100 > 13 {
-		switch d % 10 {
-		case 1:
-			suffix = "st"
-		case 2:
-			suffix = "nd"
-		case 3:
-			suffix = "rd"
-		}
-	}
-	return strconv.Itoa(d) + suffix
-}
-
-// spokenTime says t's clock time in its own offset: "2:05 PM"; Spanish with its article,
-// "las 2:05 p. m." (so a template says "a {{ time activity.starts_at }}").
-func spokenTime(t time.Time, lang string) string {
-	if t.IsZero() {
-		return ""
-	}
-	h, m := t.Hour(), t.Minute()
-	h12 := h % 12
-	if h12 == 0 {
-		h12 = 12
-	}
-	clock := strconv.Itoa(h12) + ":" + strconv.Itoa(m/10) + strconv.Itoa(m%10)
-	if isSpanish(lang) {
-		article := "las "
-		if h12 == 1 {
-			article = "la "
-		}
-		return article + clock + pick(h < 12, " a. m.", " p. m.")
-	}
-	return clock + pick(h < 12, " AM", " PM")
 }
 
 func pick(cond bool, yes, no string) string {

@@ -22,16 +22,16 @@ func TestSpokenDate(t *testing.T) {
 		{"yesterday", at(11, 25, 23, 59), "yesterday", "ayer"},
 		{"in two days", at(11, 28, 9, 0), "on Saturday", "el sábado"},
 		{"in six days", at(12, 2, 9, 0), "on Wednesday", "el miércoles"},
-		{"in a week", at(12, 3, 9, 0), "on Thursday, December 3rd", "el jueves 3 de diciembre"},
-		{"next week", at(12, 4, 9, 0), "on Friday, December 4th", "el viernes 4 de diciembre"},
+		{"in a week", at(12, 3, 9, 0), "on Thursday, December 3rd", "el jueves, 3 de diciembre"},
+		{"next week", at(12, 4, 9, 0), "on Friday, December 4th", "el viernes, 4 de diciembre"},
 		{"in five days", at(12, 1, 9, 0), "on Tuesday", "el martes"},
 		{"two days ago", at(11, 24, 18, 0), "on Tuesday", "el martes"},
 		{"six days ago", at(11, 20, 18, 0), "on Friday", "el viernes"},
-		{"a week ago", at(11, 19, 18, 0), "on Thursday, November 19th", "el jueves 19 de noviembre"},
-		{"ordinals", at(12, 22, 9, 0), "on Tuesday, December 22nd", "el martes 22 de diciembre"},
-		{"teens", at(12, 11, 9, 0), "on Friday, December 11th", "el viernes 11 de diciembre"},
-		{"first of the month", time.Date(2027, 1, 1, 9, 0, 0, 0, est), "on Friday, January 1st", "el viernes primero de enero"},
-		{"more than six months away", time.Date(2027, 7, 1, 9, 0, 0, 0, est), "on Thursday, July 1st, 2027", "el jueves primero de julio de 2027"},
+		{"a week ago", at(11, 19, 18, 0), "on Thursday, November 19th", "el jueves, 19 de noviembre"},
+		{"ordinals", at(12, 22, 9, 0), "on Tuesday, December 22nd", "el martes, 22 de diciembre"},
+		{"teens", at(12, 11, 9, 0), "on Friday, December 11th", "el viernes, 11 de diciembre"},
+		{"first of the month", time.Date(2027, 1, 1, 9, 0, 0, 0, est), "on Friday, January 1st", "el viernes, primero de enero"},
+		{"more than six months away", time.Date(2027, 7, 1, 9, 0, 0, 0, est), "on Thursday, July 1st, 2027", "el jueves, primero de julio de 2027"},
 		// In the activity's own zone: 09:00 on the 27th in Tokyo is already "today" there
 		// (the call is at 00:00 on the 27th in Tokyo).
 		{"own zone ahead", time.Date(2026, 11, 27, 9, 0, 0, 0, tokyo), "today", "hoy"},
@@ -57,12 +57,12 @@ func TestSpokenTime(t *testing.T) {
 		t      time.Time
 		en, es string
 	}{
-		{"afternoon", at(11, 26, 14, 5), "2:05 PM", "las 2:05 p. m."},
-		{"one o'clock", at(11, 26, 13, 0), "1:00 PM", "la 1:00 p. m."},
-		{"midnight", at(11, 26, 0, 30), "12:30 AM", "las 12:30 a. m."},
-		{"noon", at(11, 26, 12, 0), "12:00 PM", "las 12:00 p. m."},
-		{"morning", at(11, 26, 9, 45), "9:45 AM", "las 9:45 a. m."},
-		{"own zone", time.Date(2026, 11, 26, 7, 10, 0, 0, time.FixedZone("PST", -8*3600)), "7:10 AM", "las 7:10 a. m."},
+		{"afternoon", at(11, 26, 14, 5), "2:05 PM", "las 2:05 p.m."},
+		{"one o'clock", at(11, 26, 13, 0), "1:00 PM", "la 1:00 p.m."},
+		{"midnight", at(11, 26, 0, 30), "12:30 AM", "las 12:30 a.m."},
+		{"noon", at(11, 26, 12, 0), "12:00 PM", "las 12:00 p.m."},
+		{"morning", at(11, 26, 9, 45), "9:45 AM", "las 9:45 a.m."},
+		{"own zone", time.Date(2026, 11, 26, 7, 10, 0, 0, time.FixedZone("PST", -8*3600)), "7:10 AM", "las 7:10 a.m."},
 		{"no time", time.Time{}, "", ""},
 	}
 	for _, tt := range tests {
@@ -97,7 +97,7 @@ func TestRender(t *testing.T) {
 		{"date and time", "{{ date activity.starts_at }} at {{ time activity.starts_at }}, back {{ date activity.ends_at }}", &d, "en-US", nil,
 			Speech{{Text: "tomorrow at 2:05 PM, back on Monday"}}},
 		{"Spanish date and time", "{{ date activity.starts_at }} a {{ time activity.starts_at }}", &d, "es-US", nil,
-			Speech{{Text: "mañana a las 2:05 p. m."}}},
+			Speech{{Text: "mañana a las 2:05 p.m."}}},
 		{"spell", "Your code is {{ spell activity.reference }}.", &d, "en-US", nil,
 			Speech{{Text: "Your code is "}, {Text: "HX7Q2P", SayAs: "characters"}, {Text: "."}}},
 		{"spell first", "{{ spell activity.reference }} is it", &d, "en-US", nil,

@@ -251,6 +251,9 @@ func (c *compiler) languages() {
 		c.p.langs = append(c.p.langs, lang)
 		c.p.voices[lang] = l.Voice
 		c.sayLanguage(path, lang, l.Voice)
+		if !hasWords(lang) {
+			c.add(path, "no data to speak dates and times in %s: the date speaker has data for %s", lang, dateLanguages())
+		}
 		terms := map[string]string{}
 		seen := map[string]string{}
 		for _, k := range slices.Sorted(maps.Keys(l.Terms)) {
@@ -614,9 +617,6 @@ func (c *compiler) setVars(cn *cnode, n *Node, path string) {
 		if c.needs(tpl) >= neverRank {
 			c.warn(vp, "never set: it uses %s, which the disclosure policy allows at no trust level", c.worst(tpl))
 		}
-		if tpl.words && !hasWords(c.f.DefaultLanguage) {
-			c.add(vp, "date and time words exist for en and es only")
-		}
 		for _, v := range tpl.vars() {
 			c.reads = append(c.reads, varRead{v, vp})
 		}
@@ -719,9 +719,6 @@ func (c *compiler) text(path string, t Text, required, choice bool) ctext {
 		c.sayLength(lp, lang, src)
 		if c.needs(tpl) >= neverRank {
 			c.warn(lp, "never spoken: it says %s, which the disclosure policy allows at no trust level (the node's safe text, if any, is said instead)", c.worst(tpl))
-		}
-		if tpl.words && !hasWords(lang) {
-			c.add(lp, "date and time words exist for en and es only")
 		}
 		for _, v := range tpl.vars() {
 			c.reads = append(c.reads, varRead{v, lp})
