@@ -184,7 +184,43 @@ func (r *run) currentMember() *Member {
 
 func (r *run) setMember(m *Member) {
 	r.member = m
-	r.lang = r.p.language(m)
+	if l := r.st.Language; l != "" && r.p.declares(l) {
+		r.lang = l // the caller chose it
+		return
+	}
+	who := m
+	if ms := r.call.Caller.Members; who == nil && len(ms) > 1 && sameLanguage(ms) {
+		who = &ms[0] // a household that speaks one language is asked who is calling in it
+	}
+	r.lang = r.p.language(who)
+	if who != nil && who.Language != "" && !strings.EqualFold(who.Language, r.lang) {
+		r.trace("language: the member's %s is not in the flow; speaking %s", who.Language, r.lang)
+	}
+}
+
+// sameLanguage reports whether every member has the same language.
+func sameLanguage(ms []Member) bool {
+	for _, m := range ms[1:] {
+		if !strings.EqualFold(m.Language, ms[0].Language) {
+			return false
+		}
+	}
+	return true
+}
+
+// declares reports whether lang is one of the flow's languages.
+func (p *program) declares(lang string) bool {
+	_, ok := p.voices[lang]
+	return ok
+}
+
+// chooseLanguage switches the rest of the call to an option's language.
+func (r *run) chooseLanguage(o *coption) {
+	if o.language == "" || o.language == r.lang {
+		return
+	}
+	r.trace("language: the caller chose %s", o.language)
+	r.st.Language, r.lang = o.language, o.language
 }
 
 // language picks the declared language for a member: exact, then ignoring case, then the
@@ -461,6 +497,14 @@ func (r *run) say(n *cnode, t ctext, to *[]Action) string {
 	return lang
 }
 
+// sayIn renders tpl in lang, whatever the call's language, as a say action appended to to.
+func (r *run) sayIn(lang string, tpl *template, to *[]Action) {
+	s := r.scope()
+	s.lang, s.terms = lang, r.p.terms[lang]
+	tpl.render(&r.b, s)
+	r.emit(lang, to)
+}
+
 // emit appends what the builder holds as one say action.
 func (r *run) emit(lang string, to *[]Action) {
 	if sp := r.takeSpeech(); len(sp) > 0 {
@@ -575,6 +619,12 @@ func (r *run) ask(n *cnode, why string) {
 		prompt = n.reprompt
 	}
 	r.say(n, prompt, &g.Prompts)
+	// Language choices are announced at the first ask, until the caller has chosen.
+	for _, o := range n.options {
+		if o.announce != nil && o.language != r.lang && !retry && r.st.Language == "" {
+			r.sayIn(o.language, o.announce[o.language], &g.Prompts)
+		}
+	}
 	switch NodeType(n.typ) {
 	case NodeIdentify, NodeVerify:
 		g.FinishOnKey = "#"

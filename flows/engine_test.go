@@ -84,6 +84,8 @@ const (
 	askTrip  = "Are you calling about that trip? Press 1 or say yes. Press 2 or say no."
 	menuText = "For reservations, press 1. For baggage, press 2. To hear your member tier, press 3. To speak with an agent, press 0."
 	idText   = "If you know your member number, enter it now, followed by the pound key. Otherwise, stay on the line for an agent."
+	// choices are the language choices announced at the first ask of the member number.
+	choices = " Para español, marque 8. Pour le français, appuyez sur 9. Para português, digite 7."
 )
 
 func TestStart(t *testing.T) {
@@ -165,13 +167,13 @@ func TestStart(t *testing.T) {
 		{
 			name:     "unknown number",
 			call:     callFrom(),
-			want:     "Welcome to the Memberline member line. " + idText,
+			want:     "Welcome to the Memberline member line. " + idText + choices,
 			wantNode: "member_number",
 		},
 		{
 			name:     "more than five members is unknown",
 			call:     callFrom(dana(nil), sam(nil), lee(), lee(), lee(), lee()),
-			want:     "Welcome to the Memberline member line. " + idText,
+			want:     "Welcome to the Memberline member line. " + idText + choices,
 			wantNode: "member_number",
 		},
 		{
@@ -197,10 +199,21 @@ func TestStart(t *testing.T) {
 			wantNode: "about_activity",
 		},
 		{
-			name: "undeclared language falls back to the default",
+			name: "a regional variant the flow lacks speaks its language's texts",
 			call: func() Call {
 				m := sam(nil)
 				m.Language = "fr-FR"
+				return callFrom(m)
+			}(),
+			want: "Rebonjour, Sam. Pour les réservations, appuyez sur 1. Pour les bagages, appuyez sur 2. " +
+				"Pour connaître votre niveau de membre, appuyez sur 3. Pour parler à un agent, appuyez sur 0.",
+			wantNode: "menu",
+		},
+		{
+			name: "an undeclared language falls back to the default",
+			call: func() Call {
+				m := sam(nil)
+				m.Language = "de-DE"
 				return callFrom(m)
 			}(),
 			want:     "Welcome back, Sam. " + menuText,
@@ -638,7 +651,11 @@ func TestGatherShape(t *testing.T) {
 		{
 			name: "member number",
 			call: callFrom(),
-			want: &Gather{Input: "dtmf", TimeoutSeconds: 5, FinishOnKey: "#", Language: "en-US", Prompts: say(idText)},
+			// Each language choice is announced in its own language and voice.
+			want: &Gather{Input: "dtmf", TimeoutSeconds: 5, FinishOnKey: "#", Language: "en-US", Prompts: append(say(idText),
+				Action{Kind: ActSay, Language: "es-US", Voice: "Polly.Lupe-Neural", Speech: Speech{{Text: "Para español, marque 8."}}},
+				Action{Kind: ActSay, Language: "fr-CA", Voice: "Polly.Gabrielle-Neural", Speech: Speech{{Text: "Pour le français, appuyez sur 9."}}},
+				Action{Kind: ActSay, Language: "pt-BR", Voice: "Polly.Camila-Neural", Speech: Speech{{Text: "Para português, digite 7."}}})},
 		},
 	}
 	for _, tt := range tests {

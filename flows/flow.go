@@ -211,6 +211,12 @@ type Option struct {
 	// ("yes please" matches "yes"). Also sent to speech recognition as hints.
 	Words map[string][]string `json:"words,omitempty"`
 	Next  string              `json:"next"`
+	// Language, when set, makes the option a language choice: taking it switches the rest
+	// of the call to that declared language (kept over the member's own). Announce is said
+	// after the gather's prompt, in that language and its voice: "Pour le français,
+	// appuyez sur 9."
+	Language string `json:"language,omitempty"`
+	Announce Text   `json:"announce,omitempty"`
 }
 
 // Case is one way out of a branch: all its conditions hold.

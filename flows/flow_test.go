@@ -29,6 +29,9 @@ func testFlow() *Flow {
 	}
 }
 
+// menuOption adds o to testFlow's menu.
+func menuOption(f *Flow, o Option) { f.Nodes[2].Options = append(f.Nodes[2].Options, o) }
+
 // mustLoad loads f through its JSON, as a stored document would be.
 func mustLoad(t testing.TB, f *Flow) *Flow {
 	t.Helper()
@@ -90,14 +93,26 @@ func TestDefaultFlow(t *testing.T) {
 		if !reach[n.ID] {
 			t.Errorf("node %s is unreachable", n.ID)
 		}
-		for _, text := range []Text{n.Say, n.Prompt, n.Reprompt, n.Item, n.NotFoundPrompt} {
-			if text != nil && (text["en-US"] == "" || text["es-US"] == "") {
-				t.Errorf("node %s: untranslated text %v", n.ID, text)
+		// Every text and every option's words in all five languages; a language choice is
+		// announced in its own language only.
+		for _, text := range []Text{n.Say, n.Safe, n.Prompt, n.Reprompt, n.Item, n.NotFoundPrompt} {
+			for _, lang := range shippedLanguages {
+				if text != nil && text[lang] == "" {
+					t.Errorf("node %s: no %s text in %v", n.ID, lang, text)
+				}
 			}
 		}
 		for i, o := range n.Options {
-			if len(o.Words["en-US"]) == 0 || len(o.Words["es-US"]) == 0 {
-				t.Errorf("node %s option %d: words missing a language", n.ID, i)
+			if o.Language != "" {
+				if o.Announce[o.Language] == "" || len(o.Announce) != 1 {
+					t.Errorf("node %s option %d: the %s choice is not announced in %s", n.ID, i, o.Language, o.Language)
+				}
+				continue
+			}
+			for _, lang := range shippedLanguages {
+				if len(o.Words[lang]) == 0 {
+					t.Errorf("node %s option %d: no %s words", n.ID, i, lang)
+				}
 			}
 		}
 	}
@@ -175,6 +190,31 @@ func TestValidate(t *testing.T) {
 		{"terms alike but for case", func(f *Flow) {
 			f.Languages["es-US"] = Language{Terms: map[string]string{"Trip": "viaje", "trip": "viaje"}}
 		}, []string{"languages.es-US.terms.trip"}, `same as "Trip"`},
+		// Languages: a voice of the language, date data; language choices.
+		{"a Polly voice of another language", func(f *Flow) { f.Languages["fr-CA"] = Language{Voice: "Polly.Amy-Neural"} },
+			[]string{"languages.fr-CA.voice"}, "Polly.Amy-Neural speaks en-GB, not fr-CA"},
+		{"a Polly voice of the language", func(f *Flow) { f.Languages["fr-CA"] = Language{Voice: "Polly.Liam-Neural"} }, []string{}, ""},
+		{"a Google voice of another language", func(f *Flow) { f.Languages["pt-BR"] = Language{Voice: "Google.en-GB-Neural2-A"} },
+			[]string{"languages.pt-BR.voice"}, "speaks en-GB, not pt-BR"},
+		{"a language without date data", func(f *Flow) { f.Languages["it-IT"] = Language{Voice: "Polly.Bianca-Neural"} },
+			[]string{"languages.it-IT"}, "no data to speak dates and times in it-IT: the date speaker has data for en, es, fr, pt"},
+		{"a language choice", func(f *Flow) {
+			f.Languages["fr-CA"] = Language{Voice: "Polly.Gabrielle-Neural"}
+			menuOption(f, Option{Digits: "9", Language: "fr-CA", Announce: Text{"fr-CA": "Pour le français, appuyez sur 9."}, Next: "menu"})
+		}, []string{}, ""},
+		{"a choice of an undeclared language", func(f *Flow) {
+			menuOption(f, Option{Digits: "9", Language: "fr-CA", Announce: Text{"fr-CA": "Pour le français, appuyez sur 9."}, Next: "menu"})
+		}, []string{"nodes.menu.options.1.language"}, `language "fr-CA" is not declared`},
+		{"a choice announced in another language", func(f *Flow) {
+			menuOption(f, Option{Digits: "8", Language: "es-US", Announce: Text{"en-US": "For Spanish, press 8."}, Next: "menu"})
+		}, []string{"nodes.menu.options.1.announce.en-US"}, "announced in es-US only"},
+		{"an announcement without a language", func(f *Flow) {
+			menuOption(f, Option{Digits: "8", Announce: Text{"es-US": "Para español, marque 8."}, Next: "menu"})
+		}, []string{"nodes.menu.options.1.announce"}, "set language"},
+		{"an identify option that is not a language choice", func(f *Flow) {
+			f.Nodes = append(f.Nodes, Node{ID: "number", Type: NodeIdentify, Prompt: Text{"en-US": "Enter it."}, Next: "menu", NotFound: "agent",
+				Options: []Option{{Digits: "123", Next: "number"}}})
+		}, []string{"nodes.number.options.0.digits", "nodes.number.options.0.language"}, "one or two keys"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 				r.st.Attempts = 0
 				r.heard(HeardDigits, digits)
 				r.trace("gather %s: digits %s → option %d → %s", n.id, digits, i+1, o.next)
+				r.chooseLanguage(&n.options[i])
 				return r.walk(o.next)
 			}
 		}
@@ -71,6 +72,7 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 	next := n.options[best].next
 	r.heard(HeardKeyword, said)
 	r.trace("gather %s: said %q → option %d → %s", n.id, said, best+1, next)
+	r.chooseLanguage(&n.options[best])
 	return r.walk(next)
 }
 
@@ -144,6 +146,15 @@ func (r *run) resumeIdentify(n *cnode, in Input) error {
 		r.heard(HeardSilence, "")
 		r.trace("identify %s: no input → %s", n.id, next)
 		return r.walk(next)
+	}
+	for i, o := range n.options {
+		if o.digits == digits {
+			r.st.Attempts = 0
+			r.heard(HeardDigits, digits)
+			r.trace("identify %s: digits %s → option %d → %s", n.id, digits, i+1, o.next)
+			r.chooseLanguage(&n.options[i])
+			return r.walk(o.next)
+		}
 	}
 	r.heard(HeardMemberNumber, "")
 	if !isKeypadNumber(digits) {

@@ -7,14 +7,19 @@ import (
 	"testing"
 )
 
-func TestSimulateDefaultFlow(t *testing.T) {
+// leeEnv is a directory with one member number, Lee's 2002, whose PIN is testPIN.
+func leeEnv() SimEnv {
 	lee := lee()
-	env := SimEnv{Identify: func(number string) *Member {
+	return SimEnv{Identify: func(number string) *Member {
 		if number == "2002" {
 			return &lee
 		}
 		return nil
 	}, Verify: func(memberID, pin string) bool { return memberID == "2002" && pin == testPIN }}
+}
+
+func TestSimulateDefaultFlow(t *testing.T) {
+	env := leeEnv()
 	tests := []struct {
 		name       string
 		call       Call
@@ -37,7 +42,7 @@ func TestSimulateDefaultFlow(t *testing.T) {
 			call:   callFrom(),
 			script: []Input{{Digits: "2002"}, {Digits: testPIN}, {Digits: "2"}, {Digits: "3"}, {Digits: "9"}},
 			wantSaid: [][]string{
-				{"Welcome to the Memberline member line.", idText},
+				{"Welcome to the Memberline member line.", idText, "Para español, marque 8.", "Pour le français, appuyez sur 9.", "Para português, digite 7."},
 				{"For your security, please enter your PIN, followed by the pound key. If you don't have a PIN, stay on the line for an agent."},
 				{"Thank you. To have us recognize this phone number next time you call, press 1. Otherwise, press 2."},
 				{"Welcome back, Lee.", "As a Gold member, thank you for your loyalty.", menuText},

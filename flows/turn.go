@@ -183,6 +183,9 @@ type State struct {
 	// raised only by a verify node; the edge signs the state, so a later webhook cannot
 	// change it. "" (a state from before trust was carried) reads as Caller.Trust.
 	Trust string `json:"t,omitempty"`
+	// Language is the language the caller chose at a language option; "" follows the
+	// member's language, else the flow's default.
+	Language string `json:"l,omitempty"`
 }
 
 // Speech is what a <Say> speaks: plain text and SSML pieces, in order.

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -60,6 +61,34 @@ var sayLanguages, sayVoices = func() (map[string]bool, map[string]bool) {
 // googleVoice reads the language of a Google voice: Google.en-US-Standard-A speaks en-US.
 var googleVoice = regexp.MustCompile(`^Google\.([A-Za-z]{2,3}-[A-Za-z]{2,4})-`)
 
+//go:embed polly_voices.txt
+var pollyVoicesFile string
+
+// pollyLanguages are the languages each Polly voice speaks (polly_voices.txt), by name.
+var pollyLanguages = func() map[string][]string {
+	m := map[string][]string{}
+	for _, l := range strings.Split(pollyVoicesFile, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && !strings.HasPrefix(f[0], "#") {
+			m[f[0]] = f[1:]
+		}
+	}
+	return m
+}()
+
+// pollyVoice reads a Polly voice's name: Polly.Amy-Neural is Amy.
+var pollyVoice = regexp.MustCompile(`^Polly\.([^-]+)(?:-(?:Neural|Generative|LongForm))?$`)
+
+// voiceLanguages are the languages voice speaks, when known.
+func voiceLanguages(voice string) []string {
+	if m := googleVoice.FindStringSubmatch(voice); m != nil {
+		return []string{m[1]}
+	}
+	if m := pollyVoice.FindStringSubmatch(voice); m != nil {
+		return pollyLanguages[m[1]]
+	}
+	return nil
+}
+
 // sayLanguage checks a declared language and its voice against what Twilio offers.
 func (c *compiler) sayLanguage(path, lang, voice string) {
 	if !sayLanguages[lang] {
@@ -72,8 +101,8 @@ func (c *compiler) sayLanguage(path, lang, voice string) {
 		c.add(join(path, "voice"), "%q is not a voice Twilio offers for <Say>", voice)
 		return
 	}
-	if m := googleVoice.FindStringSubmatch(voice); m != nil && !strings.EqualFold(m[1], lang) {
-		c.add(join(path, "voice"), "%s speaks %s, not %s", voice, m[1], lang)
+	if speaks := voiceLanguages(voice); len(speaks) > 0 && !slices.ContainsFunc(speaks, func(s string) bool { return strings.EqualFold(s, lang) }) {
+		c.add(join(path, "voice"), "%s speaks %s, not %s", voice, strings.Join(speaks, " and "), lang)
 	}
 }
 

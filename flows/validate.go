@@ -57,10 +57,12 @@ type cset struct {
 type ctext map[string]*template
 
 type coption struct {
-	digits string
-	words  map[string][]phrase // language → phrases
-	hints  map[string][]string // language → phrases as written
-	next   string
+	digits   string
+	words    map[string][]phrase // language → phrases
+	hints    map[string][]string // language → phrases as written
+	next     string
+	language string // a language choice: the language it switches to
+	announce ctext  // said in language after the prompt
 }
 
 // phrase is an option word as lower-case word tokens.
@@ -104,10 +106,12 @@ var (
 	idPattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 	langPattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
 	keysPattern = regexp.MustCompile(`^[0-9*]{1,20}$`)
-	inputs      = []string{"dtmf", "speech", "dtmf speech"}
-	ops         = []string{"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "exists", "missing"}
-	workflowSID = regexp.MustCompile(`^WW[0-9a-f]{32}$`)
-	clientID    = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,121}$`)
+	// languageKeys are an identify node's language choices: shorter than any member number.
+	languageKeys = regexp.MustCompile(`^[0-9*]{1,2}$`)
+	inputs       = []string{"dtmf", "speech", "dtmf speech"}
+	ops          = []string{"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "exists", "missing"}
+	workflowSID  = regexp.MustCompile(`^WW[0-9a-f]{32}$`)
+	clientID     = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,121}$`)
 )
 
 // nodeFields lists, per node type, the optional fields it uses (id and type always).
@@ -118,7 +122,7 @@ var nodeFields = map[NodeType][]string{
 	NodeBranch:       {"cases", "default"},
 	NodeSet:          {"set", "next"},
 	NodeChooseMember: {"prompt", "reprompt", "no_input_prompt", "no_match_prompt", "item", "input", "timeout", "retries", "next", "no_input", "no_match", "safe"},
-	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
+	NodeIdentify:     {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "options", "safe"},
 	NodeVerify:       {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
 	NodeRemember:     {"prompt", "timeout", "next", "safe"},
 	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input", "safe"},
@@ -397,6 +401,9 @@ func (c *compiler) node(i int) {
 		cn.input = "dtmf"
 		cn.next = c.ref(join(path, "next"), n.Next, true)
 		cn.notFound = c.ref(join(path, "not_found"), n.NotFound, true)
+		if NodeType(n.Type) == NodeIdentify {
+			c.identifyOptions(cn, n, path)
+		}
 	case NodeRemember:
 		cn.prompt = c.text(join(path, "prompt"), n.Prompt, true, false)
 		c.asking(cn, n, path)
@@ -518,6 +525,7 @@ func (c *compiler) options(cn *cnode, n *Node, path string) {
 				anyWords = true
 			}
 		}
+		c.languageOption(&co, o, op)
 		cn.options = append(cn.options, co)
 	}
 	if cn.numDigits == 0 && sameLen && digitLen > 0 {
@@ -541,6 +549,64 @@ func (c *compiler) options(cn *cnode, n *Node, path string) {
 			}
 		}
 	}
+}
+
+// identifyOptions compiles an identify node's options: language choices only, each a key
+// or two on the keypad ("Pour le français, appuyez sur 9"), taken instead of a member
+// number with the same digits.
+func (c *compiler) identifyOptions(cn *cnode, n *Node, path string) {
+	seen := map[string]int{}
+	for i, o := range n.Options {
+		op := join(join(path, "options"), strconv.Itoa(i))
+		co := coption{digits: o.Digits, next: c.ref(join(op, "next"), o.Next, true)}
+		switch j, dup := seen[o.Digits]; {
+		case !languageKeys.MatchString(o.Digits):
+			c.add(join(op, "digits"), "an identify option is one or two keys (0-9, *), so no member number is taken for it")
+		case dup:
+			c.add(join(op, "digits"), "duplicate digits %q (also options.%d)", o.Digits, j)
+		}
+		seen[o.Digits] = i
+		if len(o.Words) > 0 {
+			c.add(join(op, "words"), "an identify node listens to the keypad only")
+		}
+		if o.Language == "" {
+			c.add(join(op, "language"), "required: an identify node's options are language choices")
+		}
+		c.languageOption(&co, o, op)
+		cn.options = append(cn.options, co)
+	}
+}
+
+// languageOption checks an option's language choice: a declared language, announced in
+// that language.
+func (c *compiler) languageOption(co *coption, o Option, path string) {
+	if o.Language == "" {
+		if len(o.Announce) > 0 {
+			c.add(join(path, "announce"), "an announcement belongs to a language option: set language")
+		}
+		return
+	}
+	if !c.declared(o.Language) {
+		c.add(join(path, "language"), "language %q is not declared in languages", o.Language)
+		return
+	}
+	co.language = o.Language
+	for lang := range o.Announce {
+		if lang != o.Language {
+			c.add(join(join(path, "announce"), lang), "an option for %s is announced in %s only", o.Language, o.Language)
+		}
+	}
+	if strings.TrimSpace(o.Announce[o.Language]) == "" {
+		c.warn(join(join(path, "announce"), o.Language), "no %s announcement: callers are not told of this choice in %s", o.Language, o.Language)
+		return
+	}
+	tpl, err := parseTemplate(o.Announce[o.Language], false)
+	if err != nil {
+		c.add(join(join(path, "announce"), o.Language), "template: %v", err)
+		return
+	}
+	c.sayLength(join(join(path, "announce"), o.Language), o.Language, o.Announce[o.Language])
+	co.announce = ctext{o.Language: tpl}
 }
 
 func (c *compiler) cases(cn *cnode, n *Node, path string) {
