@@ -52,6 +52,9 @@ var callSIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 
 // callFilter reads the list filters: member, number (the caller's, any format), called,
 // from, to, outcome, limit, cursor.
+// recognizedValues are the values of the calls list's recognized filter.
+var recognizedValues = map[string]bool{"yes": true, "no": true, "member": true, "household": true, "unknown": true, "anonymous": true, "error": true}
+
 func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 	q := r.URL.Query()
 	f := calls.Filter{MemberID: q.Get("member"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
@@ -81,6 +84,19 @@ func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 	}
 	if f.Outcome != "" && !callOutcomes[f.Outcome] {
 		return f, &lookup.FieldError{Field: "outcome", Message: "must be self_service, handoff, caller_hung_up, error or none"}
+	}
+	if f.Recognized = q.Get("recognized"); f.Recognized != "" && !recognizedValues[f.Recognized] {
+		return f, &lookup.FieldError{Field: "recognized", Message: "must be yes, no, member, household, unknown, anonymous or error"}
+	}
+	if f.Flow = q.Get("flow"); f.Flow != "" && !flowIDPattern.MatchString(f.Flow) {
+		return f, &lookup.FieldError{Field: "flow", Message: "must be a flow id"}
+	}
+	if v := q.Get("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || !validVersion(n) || f.Flow == "" {
+			return f, &lookup.FieldError{Field: "version", Message: "must be a version number (1, 2, ...), with flow"}
+		}
+		f.Version = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -128,11 +144,20 @@ func (s *Server) handleMemberCalls() http.Handler {
 	})
 }
 
+// pathCallSID returns the path's call SID or writes a 422 naming it.
+func pathCallSID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	sid := mux.Vars(r)["callSID"]
+	if !callSIDPattern.MatchString(sid) {
+		writeError(w, codeInvalid, "callSID", "callSID must be a call SID: letters and digits, at most 64 (CA…)")
+		return "", false
+	}
+	return sid, true
+}
+
 func (s *Server) handleGetCall() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sid := mux.Vars(r)["callSID"]
-		if !callSIDPattern.MatchString(sid) {
-			writeError(w, codeInvalid, "callSID", "callSID must be a call SID: letters and digits, at most 64 (CA…)")
+		sid, ok := pathCallSID(w, r)
+		if !ok {
 			return
 		}
 		c, err := s.deps.Calls.Get(r.Context(), sid)
@@ -262,7 +287,7 @@ func (s *Server) handleRecognitionReport() http.Handler {
 
 func (s *Server) handleOutcomesReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		from, to, _, err := s.reportPeriod(r)
+		from, to, loc, err := s.reportPeriod(r)
 		if err != nil {
 			s.fail(w, r, "", err)
 			return
@@ -282,7 +307,13 @@ func (s *Server) handleOutcomesReport() http.Handler {
 			writeCSV(w, "outcomes", []string{"flow", "version", "exit_node", "outcome", "calls"}, rows)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "flows": fl})
+		days, err := s.deps.Calls.OutcomesByDay(r.Context(), from, to, loc)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		// days: per day in tz and flow version, how the calls ended.
+		writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "time_zone": loc.String(), "flows": fl, "days": days})
 	})
 }
 

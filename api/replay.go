@@ -129,7 +129,7 @@ func (s *Server) handleReplay() http.Handler {
 				s.fail(w, r, "", err)
 				return
 			}
-			answer.Calls = append(answer.Calls, s.replayOne(r, f, c))
+			answer.Calls = append(answer.Calls, s.replayOne(r, f, c, false))
 		}
 		for _, c := range answer.Calls {
 			switch {
@@ -147,8 +147,8 @@ func (s *Server) handleReplay() http.Handler {
 }
 
 // replayOne replays one recorded call: its member as stored now (at the call's clock), its
-// trust, its inputs.
-func (s *Server) replayOne(r *http.Request, f *flows.Flow, c calls.Call) replayCall {
+// trust, its inputs; the transcript is kept when asked.
+func (s *Server) replayOne(r *http.Request, f *flows.Flow, c calls.Call, transcript bool) replayCall {
 	ctx := r.Context()
 	out := replayCall{CallSID: c.CallSID, StartedAt: c.StartedAt, MemberID: c.MemberID}
 	switch {
@@ -179,7 +179,9 @@ func (s *Server) replayOne(r *http.Request, f *flows.Flow, c calls.Call) replayC
 		out.Reason = err.Error()
 		return out
 	}
-	res.Transcript = nil
+	if !transcript {
+		res.Transcript = nil
+	}
 	out.ReplayResult = &res
 	return out
 }

@@ -71,10 +71,14 @@ func (s *Server) table() []route {
 
 		{http.MethodGet, "/calls", viewer, s.handleListCalls(), noCalls},
 		{http.MethodGet, "/calls/{callSID}", viewer, s.handleGetCall(), noCalls},
+		{http.MethodGet, "/calls/{callSID}/journey", viewer, s.handleJourney(), noCalls || noFlows},
 		{http.MethodGet, "/members/{memberID}/calls", viewer, s.handleMemberCalls(), noCalls},
 		{http.MethodGet, "/reports/recognition", viewer, s.handleRecognitionReport(), noCalls},
 		{http.MethodGet, "/reports/outcomes", viewer, s.handleOutcomesReport(), noCalls},
 		{http.MethodGet, "/reports/members", viewer, s.handleMembersReport(), noCalls},
+		{http.MethodGet, "/reports/repeat", viewer, s.handleRepeatReport(), noCalls},
+		{http.MethodGet, "/reports/segments", viewer, s.handleSegmentsReport(), noCalls},
+		{http.MethodGet, "/flows/{flowID}/traffic", viewer, s.handleTraffic(), noCalls || noFlows},
 	}
 }
 

@@ -35,8 +35,13 @@ type Call struct {
 	Inputs       []string  `json:"inputs"`
 	Outcome      string    `json:"outcome"`
 	Trust        string    `json:"trust,omitempty"` // the caller's trust at the call's start
-	Status       string    `json:"status,omitempty"`
-	Duration     *int      `json:"duration_s,omitempty"`
+	// HadActivity: the member had an activity at the start; AskedActivity: the flow asked
+	// about it; ActivityYes: the caller said yes.
+	HadActivity   bool   `json:"had_activity"`
+	AskedActivity bool   `json:"asked_activity"`
+	ActivityYes   bool   `json:"activity_yes"`
+	Status        string `json:"status,omitempty"`
+	Duration      *int   `json:"duration_s,omitempty"`
 	// Steps is the journey webhook by webhook; only Get fills it.
 	Steps []Step `json:"steps,omitempty"`
 }
@@ -57,8 +62,13 @@ type Filter struct {
 	Called     string
 	From, To   time.Time // started at or after From, before To
 	Outcome    string    // an Outcome*, or "none" for calls without one
-	Limit      int       // [50], at most 500
-	Cursor     string    // Page.Next of the previous page
+	// Recognized is how the caller was recognized (member, household, unknown, anonymous,
+	// error), or "yes" (member or household) or "no" (any other).
+	Recognized string
+	Flow       string
+	Version    int    // with Flow
+	Limit      int    // [50], at most 500
+	Cursor     string // Page.Next of the previous page
 }
 
 // Page is one page of calls, newest first.
@@ -68,11 +78,13 @@ type Page struct {
 }
 
 const callColumns = `call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
-	COALESCE(member_id, ''), flow, flow_version, nodes, inputs, outcome, trust, status, duration_s`
+	COALESCE(member_id, ''), flow, flow_version, nodes, inputs, outcome, trust, status, duration_s,
+	had_activity, asked_activity, activity_yes`
 
 func scanCall(row pgx.Row, c *Call, extra ...any) error {
 	return row.Scan(append([]any{&c.CallSID, &c.StartedAt, &c.UpdatedAt, &c.Called, &c.CallerHash, &c.CallerMasked,
-		&c.Recognized, &c.MemberID, &c.Flow, &c.FlowVersion, &c.Nodes, &c.Inputs, &c.Outcome, &c.Trust, &c.Status, &c.Duration}, extra...)...)
+		&c.Recognized, &c.MemberID, &c.Flow, &c.FlowVersion, &c.Nodes, &c.Inputs, &c.Outcome, &c.Trust, &c.Status, &c.Duration,
+		&c.HadActivity, &c.AskedActivity, &c.ActivityYes}, extra...)...)
 }
 
 // List returns calls matching f, newest first, a page at a time.
@@ -104,6 +116,21 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if !f.To.IsZero() {
 		where = append(where, "started_at < "+arg(f.To))
+	}
+	switch f.Recognized {
+	case "":
+	case "yes":
+		where = append(where, "recognized IN ('member', 'household')")
+	case "no":
+		where = append(where, "recognized NOT IN ('member', 'household')")
+	default:
+		where = append(where, "recognized = "+arg(f.Recognized))
+	}
+	if f.Flow != "" {
+		where = append(where, "flow = "+arg(f.Flow))
+		if f.Version > 0 {
+			where = append(where, "flow_version = "+arg(f.Version))
+		}
 	}
 	switch f.Outcome {
 	case "":

@@ -58,19 +58,22 @@ func (s *Store) Recognition(ctx context.Context, from, to time.Time, loc *time.L
 
 // TrustLine is the recognition report's line for one trust level: of the recognized calls
 // (by number: one member or a household) with that trust at their start, how many the
-// flow asked about the member's activity.
+// flow asked about the member's activity, and how many of those said yes.
 type TrustLine struct {
 	Trust         string  `json:"trust"`
 	Recognized    int     `json:"recognized"`
 	AskedActivity int     `json:"asked_activity"`
 	Share         float64 `json:"asked_share"`
+	ActivityYes   int     `json:"activity_yes"`
+	YesShare      float64 `json:"yes_share"` // of those asked
 }
 
 // RecognizedByTrust is the recognition report's lines by trust level, for calls that
 // started in [from, to); most calls first.
 func (s *Store) RecognizedByTrust(ctx context.Context, from, to time.Time) ([]TrustLine, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT CASE WHEN trust = '' THEN 'unknown' ELSE trust END AS t, count(*), count(*) FILTER (WHERE asked_activity)
+		SELECT CASE WHEN trust = '' THEN 'unknown' ELSE trust END AS t, count(*), count(*) FILTER (WHERE asked_activity),
+		       count(*) FILTER (WHERE asked_activity AND activity_yes)
 		FROM calls WHERE started_at >= $1 AND started_at < $2 AND recognized IN ('member', 'household')
 		GROUP BY t ORDER BY count(*) DESC, t`, from, to)
 	if err != nil {
@@ -80,11 +83,14 @@ func (s *Store) RecognizedByTrust(ctx context.Context, from, to time.Time) ([]Tr
 	lines := []TrustLine{}
 	for rows.Next() {
 		var l TrustLine
-		if err := rows.Scan(&l.Trust, &l.Recognized, &l.AskedActivity); err != nil {
+		if err := rows.Scan(&l.Trust, &l.Recognized, &l.AskedActivity, &l.ActivityYes); err != nil {
 			return nil, fmt.Errorf("calls: recognition by trust: %w", err)
 		}
 		if l.Recognized > 0 {
 			l.Share = float64(l.AskedActivity) / float64(l.Recognized)
+		}
+		if l.AskedActivity > 0 {
+			l.YesShare = float64(l.ActivityYes) / float64(l.AskedActivity)
 		}
 		lines = append(lines, l)
 	}
@@ -94,17 +100,22 @@ func (s *Store) RecognizedByTrust(ctx context.Context, from, to time.Time) ([]Tr
 	return lines, nil
 }
 
+// Outcomes counts calls by how they ended.
+type Outcomes struct {
+	Calls       int `json:"calls"`
+	SelfService int `json:"self_service"`
+	Handoff     int `json:"handoff"`
+	HungUp      int `json:"caller_hung_up"`
+	Error       int `json:"error"`
+}
+
 // FlowOutcomes is one flow version's line of the outcomes report.
 type FlowOutcomes struct {
-	Flow        string  `json:"flow"`
-	Version     int     `json:"version"`
-	Calls       int     `json:"calls"`
-	SelfService int     `json:"self_service"`
-	Handoff     int     `json:"handoff"`
-	HungUp      int     `json:"caller_hung_up"`
-	Error       int     `json:"error"`
-	InProgress  int     `json:"in_progress"` // no outcome (yet)
-	Share       float64 `json:"self_service_share"`
+	Flow    string `json:"flow"`
+	Version int    `json:"version"`
+	Outcomes
+	InProgress int     `json:"in_progress"` // no outcome (yet)
+	Share      float64 `json:"self_service_share"`
 	// Exits are the nodes calls were at when they ended, by outcome, most first.
 	Exits []Exit `json:"exits"`
 }

@@ -59,8 +59,10 @@ type Event struct {
 	Input        string   // what the caller did: digits, the matched option word, "unmatched", "none"
 	Outcome      string   // an Outcome* once the flow is done with the call
 	Trust        string   // the caller's trust level at the call's start (the first step's counts)
-	// AskedActivity: this webhook's turn asked the caller about their activity.
-	AskedActivity bool
+	// AskedActivity: this webhook's turn asked the caller about their activity;
+	// ActivityYes: the caller said yes to that question; HadActivity: the member had an
+	// activity when the call started.
+	AskedActivity, ActivityYes, HadActivity bool
 
 	// Status events.
 	Status          string // Twilio's CallStatus
@@ -269,11 +271,14 @@ type step struct {
 
 const upsertStep = `
 INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
-                   member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity)
-VALUES ($1, $2, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $11, $12, $13, $14, $15)
+                   member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity,
+                   activity_yes, had_activity)
+VALUES ($1, $2, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (call_sid) DO UPDATE SET
     trust         = CASE WHEN calls.trust = '' THEN EXCLUDED.trust ELSE calls.trust END,
     asked_activity = calls.asked_activity OR EXCLUDED.asked_activity,
+    activity_yes  = calls.activity_yes OR EXCLUDED.activity_yes,
+    had_activity  = calls.had_activity OR EXCLUDED.had_activity,
     started_at    = LEAST(calls.started_at, EXCLUDED.started_at),
     updated_at    = GREATEST(calls.updated_at, EXCLUDED.updated_at),
     called        = CASE WHEN calls.called = '' THEN EXCLUDED.called ELSE calls.called END,
@@ -352,7 +357,8 @@ func (s *Store) writeBatch(events []Event) error {
 			}
 			steps, _ := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome}})
 			b.Queue(upsertStep, ev.CallSID, ev.At, ev.Called, s.Hash(ev.Caller), ev.CallerMasked, ev.Recognized,
-				ev.MemberID, ev.Flow, ev.Version, nodes, inputs, string(steps), ev.Outcome, ev.Trust, ev.AskedActivity)
+				ev.MemberID, ev.Flow, ev.Version, nodes, inputs, string(steps), ev.Outcome, ev.Trust, ev.AskedActivity,
+				ev.ActivityYes, ev.HadActivity)
 		}
 	}
 	type hungUp struct {

@@ -126,6 +126,7 @@ func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, er
 		nt.Visited = append(turn.Visited[:len(turn.Visited):len(turn.Visited)], nt.Visited...)
 		nt.Heard = turn.Heard
 		nt.AskedActivity = nt.AskedActivity || turn.AskedActivity
+		nt.ActivityYes = nt.ActivityYes || turn.ActivityYes
 		turn = nt
 	}
 	return turn, nil

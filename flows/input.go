@@ -19,6 +19,15 @@ func accept(input string, in Input) (digits, speech string) {
 	return digits, speech
 }
 
+// answered notes the option the caller took at a gather: a language choice, or a yes to
+// a question about the activity.
+func (r *run) answered(n *cnode, i int) {
+	r.chooseLanguage(&n.options[i])
+	if n.asksActivity && i == 0 {
+		r.turn.ActivityYes = true
+	}
+}
+
 func (r *run) resumeGather(n *cnode, in Input) error {
 	digits, speech := accept(n.input, in)
 	if digits == "" && speech == "" {
@@ -30,7 +39,7 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 				r.st.Attempts = 0
 				r.heard(HeardDigits, digits)
 				r.trace("gather %s: digits %s → option %d → %s", n.id, digits, i+1, o.next)
-				r.chooseLanguage(&n.options[i])
+				r.answered(n, i)
 				return r.walk(o.next)
 			}
 		}
@@ -72,7 +81,7 @@ func (r *run) resumeGather(n *cnode, in Input) error {
 	next := n.options[best].next
 	r.heard(HeardKeyword, said)
 	r.trace("gather %s: said %q → option %d → %s", n.id, said, best+1, next)
-	r.chooseLanguage(&n.options[best])
+	r.answered(n, best)
 	return r.walk(next)
 }
 

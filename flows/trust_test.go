@@ -459,4 +459,19 @@ func TestAskedActivity(t *testing.T) {
 	if err != nil || turn.AskedActivity {
 		t.Errorf("no activity: asked = %v, %v", turn.AskedActivity, err)
 	}
+	// Yes (key 1 or the word) to the question is a call about the activity; no is not.
+	call := callFrom(dana(trip("upcoming", at(11, 27, 8, 15), time.Time{})))
+	call.Caller.Trust = TrustVerified
+	for _, tc := range []struct {
+		in  Input
+		yes bool
+	}{{Input{Digits: "1"}, true}, {Input{Speech: "yeah", Confidence: 0.9}, true}, {Input{Digits: "2"}, false}, {Input{}, false}} {
+		tr, err := Simulate(Default(), call, []Input{tc.in}, SimEnv{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.Steps[1].Turn.ActivityYes; got != tc.yes || tr.Steps[0].Turn.ActivityYes {
+			t.Errorf("%+v: activity yes = %v, want %v", tc.in, got, tc.yes)
+		}
+	}
 }

@@ -304,6 +304,9 @@ type Turn struct {
 	// AskedActivity: the turn asked the caller about their activity (a gather whose prompt
 	// names it), which the recognition report counts.
 	AskedActivity bool
+	// ActivityYes: the caller answered such a gather with its first option (the default
+	// flow's "Press 1 or say yes"): the call is about the activity.
+	ActivityYes bool
 	// Trace explains the path taken, one line per node, for simulation and tests. Records
 	// and reports read Visited and Heard, never the trace.
 	Trace []string

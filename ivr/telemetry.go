@@ -231,6 +231,7 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		Called: r.PostFormValue("To"), Caller: caller.Phone, CallerMasked: lookup.Mask(caller.Phone),
 		Recognized: recognized, MemberID: member, Flow: turn.State.Flow, Version: turn.State.Version,
 		Nodes: turn.Visited, Outcome: outcome, Trust: turn.State.Trust, AskedActivity: turn.AskedActivity,
+		ActivityYes: turn.ActivityYes, HadActivity: hadActivity(caller, member),
 	}
 	if caller.Phone == "" {
 		ev.CallerMasked = ""
@@ -239,6 +240,16 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		ev.Input = recordedInput(turn.Heard)
 	}
 	s.deps.Calls.Record(ev)
+}
+
+// hadActivity reports whether the call's member (among the caller's) has an activity.
+func hadActivity(caller flows.Caller, member string) bool {
+	for _, m := range caller.Members {
+		if m.ID == member {
+			return m.Activity != nil
+		}
+	}
+	return false
 }
 
 // recordedInput is what a call record keeps of the caller's input at a gather webhook:
