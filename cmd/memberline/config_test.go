@@ -118,3 +118,19 @@ func TestParseSharedKeys(t *testing.T) {
 		}
 	}
 }
+
+// `make run` prints the console's address beside the make call lines, with the
+// development token it sets; any other token is never printed.
+func TestCallHintNamesTheConsole(t *testing.T) {
+	var b strings.Builder
+	printCallHint(&b, "127.0.0.1:8080", devAdminToken)
+	if !strings.Contains(b.String(), "Admin console: http://127.0.0.1:8080/admin/ (sign in with the development token dev-admin-token-change-me)") ||
+		!strings.Contains(b.String(), "make call FROM=+14045550123") {
+		t.Errorf("hint:\n%s", b.String())
+	}
+	b.Reset()
+	printCallHint(&b, "127.0.0.1:8080", "a-real-secret-token-0123456789")
+	if strings.Contains(b.String(), "a-real-secret-token") || !strings.Contains(b.String(), "sign in with your ADMIN_TOKEN") {
+		t.Errorf("hint with another token:\n%s", b.String())
+	}
+}

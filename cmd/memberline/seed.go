@@ -101,7 +101,14 @@ func seedDemo(ctx context.Context, w lookup.Writer, now time.Time) error {
 	return nil
 }
 
-func printCallHint(w io.Writer, addr string) {
+// devAdminToken is the ADMIN_TOKEN `make run` sets: the only one the hint prints.
+const devAdminToken = "dev-admin-token-change-me"
+
+func printCallHint(w io.Writer, addr, adminToken string) {
+	signIn := "sign in with your ADMIN_TOKEN"
+	if adminToken == devAdminToken {
+		signIn = "sign in with the development token " + devAdminToken
+	}
 	fmt.Fprintf(w, `
 Demo members are loaded. Place a simulated call from another terminal:
 
@@ -114,9 +121,10 @@ Demo members are loaded. Place a simulated call from another terminal:
   make call FROM=+12125550000     an unknown number (try member number 1001#)
 
 make call runs: memberline call FROM against http://%s with the dev settings.
+Admin console: http://%s/admin/ (%s)
 Admin API: curl -H "Authorization: Bearer $ADMIN_TOKEN" http://%s/api/v1/lookup?phone=%%2B14045550123
 Ctrl-C stops the service, PostgreSQL and Redis.
-`, addr, addr)
+`, addr, addr, signIn, addr)
 }
 
 func runSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -276,7 +276,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "memberline: listening on http://%s (Twilio webhooks at %s/twilio/voice)\n", ln.Addr(), cfg.PublicURL)
 	if *seed {
-		printCallHint(stdout, ln.Addr().String())
+		printCallHint(stdout, ln.Addr().String(), cfg.AdminToken)
 	}
 	if cfg.DebugAddr != "" {
 		stop, err := serveApart("DEBUG_ADDR", cfg.DebugAddr, "/debug/pprof/", debugHandler(), io.Discard, log)

@@ -423,6 +423,74 @@ test('a draft that sends "1" elsewhere fails its tests, blocks publish, and repl
   await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
 });
 
+test('the Calls view finds the calls placed through the webhooks; a journey shows what was heard and the path on the graph', async () => {
+  await page.click('a[data-nav="calls"]');
+  const rows = page.locator('table.calls tbody tr');
+  await rows.first().waitFor();
+  const sids = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.call));
+  assert.deepEqual(sids.sort(), ['CAconsole0000000000000000000000001', 'CAconsole0000000000000000000000002']);
+  await page.locator('#calls-outcome').selectOption('handoff');
+  await page.click('#calls-search');
+  await page.waitForFunction(() => document.querySelectorAll('table.calls tbody tr').length === 1);
+  const row = page.locator('table.calls tbody tr[data-call="CAconsole0000000000000000000000001"]');
+  assert.match(await row.innerText(), /member[\s\S]*1001[\s\S]*default v3[\s\S]*handed off/);
+  await shot('13-calls.png');
+  await row.getByRole('link', {name: 'Journey'}).click();
+  const turns = page.locator('ol.turns > li.turn');
+  await turns.first().waitFor();
+  assert.equal(await turns.count(), 2);
+  assert.match(await turns.nth(0).innerText(), /Welcome back, Dana\.[\s\S]*trip to Atlanta tomorrow/);
+  assert.match(await turns.nth(1).innerText(), /caller\s+pressed 1[\s\S]*connect you with an agent/i);
+  assert.match(await page.locator('.heard').innerText(), /replayed through version 3/);
+  // Its path on the graph of v3: the question, then the activity agents, where it ended.
+  await page.locator('.journey-graph .node.visited[data-id="about_activity"]').waitFor();
+  await page.locator('.journey-graph .node.current[data-id="agent_activity"]').waitFor();
+  assert.equal(await page.locator('.journey-graph .node.visited[data-id="menu"]').count(), 0);
+  await shot('14-journey.png');
+});
+
+test('Reports draw charts with a table view and a CSV, and segment the callers', async () => {
+  await page.click('a[data-nav="reports"]');
+  const fig = page.locator('figure#recognition');
+  await fig.locator('svg.bars rect.bar').first().waitFor();
+  await fig.getByText('Table view').click();
+  const today = new Intl.DateTimeFormat('en-CA', {timeZone: 'America/New_York'}).format(new Date());
+  const day = fig.locator('table tbody tr', {hasText: today});
+  assert.deepEqual(await day.locator('th, td').allInnerTexts(), [today, '2', '2', '0', '0', '0', '0', '2', '100%']);
+  const trust = page.locator('figure#activity-by-trust');
+  await trust.getByText('Table view').click();
+  assert.deepEqual(await trust.locator('table tbody tr', {hasText: 'verified'}).locator('th, td').allInnerTexts(), ['verified', '2', '2', '100%', '1', '50%']);
+  // The CSV holds the same rows.
+  const [download] = await Promise.all([page.waitForEvent('download'), fig.getByRole('button', {name: 'Download recognition.csv'}).click()]);
+  const csv = await (await download.createReadStream()).toArray();
+  assert.match(Buffer.concat(csv).toString(), new RegExp(`^day,calls,member,household,unknown,anonymous,error,identified,recognized_share\n${today},2,2,0,0,0,0,2,1\n$`));
+  const outcomes = page.locator('figure#outcomes');
+  assert.equal(await outcomes.locator('svg rect.bar[data-series="handoff"]').count(), 1);
+  assert.match(await page.locator('#segment-activity_callers').innerText(), /Members who called about their activity\s*1[\s\S]*1001/);
+  assert.match(await page.locator('#segment-always_handed_off').innerText(), /Nobody in this period/);
+  await shot('15-reports.png');
+});
+
+test('the traffic overlay shows how many calls went through each node and edge', async () => {
+  await page.click('a[data-nav="flows"]');
+  await page.locator('a.flowlink', {hasText: 'Member line'}).click();
+  await page.locator('.node[data-id="greet"]').waitFor();
+  await page.getByRole('tab', {name: 'Traffic'}).click();
+  await page.locator('#traffic-version option[value="3"]').waitFor({state: 'attached'});
+  await page.locator('#traffic-version').selectOption('3');
+  await page.click('#traffic-show');
+  await page.locator('.traffic-summary', {hasText: '2 calls on v3'}).waitFor();
+  await page.locator('.node[data-id="about_activity"] .badge.count', {hasText: '2 in'}).waitFor();
+  assert.match(await page.locator('.node[data-id="agent_activity"]').getAttribute('aria-label'), /1 call entered, 0 hung up here, 1 handed off here/);
+  const labels = await page.locator('.elabel text').evaluateAll((els) => els.map((e) => e.textContent));
+  assert.ok(labels.includes('1 / yes · 1 call'), `an edge labelled with its calls in ${labels}`);
+  assert.deepEqual(await page.locator('.traffic-panel tr[data-node="about_activity"] th, .traffic-panel tr[data-node="about_activity"] td').allInnerTexts(), ['about_activity', '2', '0', '0', '0']);
+  assert.equal(await page.locator('.legend.traffic').isVisible(), true);
+  await shot('16-traffic.png');
+  await page.getByRole('button', {name: 'Hide traffic'}).click();
+  assert.equal(await page.locator('.badge.count').count(), 0);
+});
+
 // bigFlow is a valid flow of 54 nodes: a main menu, six sub-menus of seven options each,
 // and five shared handoffs.
 function bigFlow() {

@@ -1,9 +1,11 @@
-// The console's entry point: sign-in, the sections (#/flows, #/flows/{id}, #/lookup) and
-// the member look-up. Routes live in the fragment, which never carries the token.
+// The console's entry point: sign-in, the sections (#/flows, #/flows/{id}, #/calls,
+// #/calls/{sid}, #/reports, #/lookup) and the member look-up. Routes live in the fragment, which never carries the token.
 
 import {h, field, clear, toast, fmtTime} from './dom.js';
 import {api, call, session, whenUnauthorized, APIError} from './api.js';
 import {Editor, statusChips} from './editor.js';
+import {showCalls, showJourney} from './calls.js';
+import {showReports} from './reports.js';
 
 const main = document.getElementById('main');
 let editor = null;
@@ -166,7 +168,11 @@ function route() {
     if (hash.startsWith('#/' + a.dataset.nav)) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   const m = /^#\/flows\/([^/]+)$/.exec(hash);
+  const callMatch = /^#\/calls\/([^/?]+)$/.exec(hash);
   if (m) showEditor(decodeURIComponent(m[1]));
+  else if (callMatch) showJourney(main, decodeURIComponent(callMatch[1]));
+  else if (hash === '#/calls' || hash.startsWith('#/calls?')) showCalls(main, new URLSearchParams(hash.split('?')[1] || ''));
+  else if (hash.startsWith('#/reports')) showReports(main);
   else if (hash === '#/lookup') showLookup();
   else showFlows();
 }

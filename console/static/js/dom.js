@@ -82,6 +82,17 @@ export function toast(message, kind = 'info') {
   setTimeout(() => t.remove(), kind === 'error' ? 9000 : 4500);
 }
 
+// localInput is a Date as a datetime-local input's value, in the browser's time zone;
+// isoDay as a date input's.
+export function localInput(d) {
+  return `${isoDay(d)}T${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+export function isoDay(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
 export function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);

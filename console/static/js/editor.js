@@ -11,6 +11,7 @@ import {Simulator} from './simulator.js';
 import {History} from './history.js';
 import {TestsPanel} from './tests.js';
 import {ReplayPanel} from './replay.js';
+import {TrafficPanel} from './traffic.js';
 
 export class Editor {
   constructor(flowId, {simulatePhone} = {}) {
@@ -90,9 +91,10 @@ export class Editor {
     this.history = new History(this);
     this.tests = new TestsPanel(this);
     this.replay = new ReplayPanel(this);
+    this.traffic = new TrafficPanel(this);
 
     const tabs = [['node', 'Node', this.form.el], ['problems', 'Problems', this.problemsBox], ['sim', 'Simulator', this.simulator.el],
-      ['tests', 'Tests', this.tests.el], ['replay', 'Replay', this.replay.el], ['history', 'History', this.history.el]];
+      ['tests', 'Tests', this.tests.el], ['replay', 'Replay', this.replay.el], ['traffic', 'Traffic', this.traffic.el], ['history', 'History', this.history.el]];
     this.tabButtons = {};
     this.panels = {};
     const tablist = h('div', {class: 'tabs', role: 'tablist', 'aria-label': 'Panels'});
@@ -127,6 +129,13 @@ export class Editor {
       this.panels[k].hidden = !on;
     }
     if (key === 'history') this.history.load();
+    if (key === 'traffic') this.traffic.load();
+  }
+
+  // showTraffic draws traffic over the graph ({calls, nodes, edges}), or removes it (null).
+  showTraffic(t) {
+    this.graph.traffic = t;
+    this.redraw();
   }
 
   async refreshMeta() {
@@ -282,7 +291,7 @@ export class Editor {
         h('div', {}, h('h3', {}, 'Your changes'), list(merged.mine)),
         h('div', {}, h('h3', {}, 'Their changes'), list(merged.theirs))),
       merged.conflicts.length ? h('p', {class: 'warning'}, '⚠ Both of you changed: ', merged.conflicts.join(', '), '. Re-applying keeps your version of those.') : null,
-      h('p', {}, h('a', {href: URL.createObjectURL(blob), download: `${this.flowId}-my-changes.json`}, '⭳ Download your version as JSON')));
+      h('p', {}, h('a', {href: URL.createObjectURL(blob), download: `${this.flowId}-my-changes.json`}, '↓ Download your version as JSON')));
     const choice = await dialog('Someone else saved first', body, [
       {label: 'Keep editing mine (not saved)', value: 'keep', class: 'ghost'},
       {label: 'Re-apply my changes onto the latest draft', value: 'reapply', class: 'primary'}]);

@@ -58,7 +58,9 @@ export class Graph {
       h('span', {}, h('span', {class: 'sw was', 'aria-hidden': 'true'}), ' ◌ as recorded (thick dashed)'),
       h('span', {}, h('span', {class: 'sw now', 'aria-hidden': 'true'}), ' ● with this draft (thick solid)'),
       h('span', {}, 'split: where they part'));
-    this.el.append(this.svg, zoomBar, this.legend, this.compareLegend);
+    this.trafficLegend = h('p', {class: 'legend traffic', hidden: true},
+      h('span', {}, 'Traffic: “N in” calls entered a node · “✆ N left” callers hung up there (dashed border) · thicker edges carried more calls, each labelled with its count'));
+    this.el.append(this.svg, zoomBar, this.legend, this.compareLegend, this.trafficLegend);
     this.bindPanZoom();
   }
 
@@ -180,6 +182,10 @@ export class Graph {
     const was = sim.was || {visited: new Set(), pairs: new Set()};
     const comparing = Boolean(sim.was);
     this.compareLegend.hidden = !comparing;
+    // Traffic (calls per node and edge over a period), when the overlay is on.
+    const tr = this.traffic;
+    this.trafficLegend.hidden = !tr;
+    const maxEdge = tr ? Math.max(1, ...tr.edges.values()) : 1;
     const ids = (doc.nodes || []).map((n) => n.id);
     const es = flowEdges(doc).filter((e) => ids.includes(e.to));
     // Edges between the same two nodes are drawn once with their labels joined.
@@ -209,23 +215,25 @@ export class Graph {
       const e = merged.get(r.edge.from + '\u0000' + r.edge.to) || r.edge;
       const hot = sim.visited.has(e.from) && (sim.visited.has(e.to) || sim.current === e.to) && sim.pairs && sim.pairs.has(e.from + '\u0000' + e.to);
       const wasHot = !hot && was.pairs.has(e.from + '\u0000' + e.to);
-      const cls = ['edge', e.kind, r.reversed ? 'back' : '', hot ? 'hot' : '', wasHot ? 'was' : ''].filter(Boolean).join(' ');
-      edgeLayer.append(s('path', {class: cls, d: curve(r.points),
+      const took = tr ? tr.edges.get(e.from + '\u0000' + e.to) || 0 : 0;
+      const cls = ['edge', e.kind, r.reversed ? 'back' : '', hot ? 'hot' : '', wasHot ? 'was' : '', tr ? 'traffic' : '', took ? 'taken' : ''].filter(Boolean).join(' ');
+      edgeLayer.append(s('path', {class: cls, d: curve(r.points), 'stroke-width': took ? (1.6 + 7 * took / maxEdge).toFixed(1) : null,
         'marker-end': `url(#${hot ? 'arrow-hot' : wasHot ? 'arrow-was' : e.kind === 'fallback' ? 'arrow-fallback' : 'arrow'})`}));
-      if (e.label) {
+      const label = tr ? [e.label, `${took} call${took === 1 ? '' : 's'}`].filter(Boolean).join(' · ') : e.label;
+      if (label) {
         // Along the first curve, past its middle, so labels of a fan-out spread apart.
         const a = r.points[0]; const b = r.points[1]; const t = 0.62; const u = 1 - t;
         const dy = (b.y - a.y) / 2;
         const mx = u * u * u * a.x + 3 * u * u * t * a.x + 3 * u * t * t * b.x + t * t * t * b.x;
         const my = u * u * u * a.y + 3 * u * u * t * (a.y + dy) + 3 * u * t * t * (b.y - dy) + t * t * t * b.y;
-        const text = clip(e.label, 28);
+        const text = clip(label, 28);
         const w = text.length * 6.4 + 10;
         // Labels of a fan-out may collide: move a label down until it is clear.
         let ly = my;
         for (let tries = 0; tries < 4 && placed.some((b) => Math.abs(b.x - mx) < (b.w + w) / 2 + 2 && Math.abs(b.y - ly) < 19); tries++) ly += 20;
         placed.push({x: mx, y: ly, w});
         labelLayer.append(s('g', {class: `elabel ${e.kind}`, transform: `translate(${mx} ${ly})`},
-          s('title', {}, `${e.from} → ${e.to}: ${e.label}`),
+          s('title', {}, `${e.from} → ${e.to}: ${label}`),
           s('rect', {x: -w / 2, y: -9, width: w, height: 18, rx: 9}),
           s('text', {x: 0, y: 4, 'text-anchor': 'middle'}, text)));
       }
@@ -244,10 +252,12 @@ export class Graph {
       const p = lay.positions.get(n.id);
       if (!p) continue;
       const pr = problems.get(n.id) || {errors: [], warnings: []};
+      const nt = tr ? tr.nodes.get(n.id) || {entered: 0, hung_up: 0, handed_off: 0, self_service: 0} : null;
+      const loses = nt && nt.hung_up > 0;
       const cls = ['node', `type-${NODE_TYPES[n.type] ? n.type : 'unknown'}`,
         n.id === this.selected ? 'selected' : '', pr.errors.length ? 'has-error' : '',
         pr.warnings.length ? 'has-warning' : '', sim.visited.has(n.id) ? 'visited' : '',
-        was.visited.has(n.id) && !sim.visited.has(n.id) ? 'was-only' : '',
+        was.visited.has(n.id) && !sim.visited.has(n.id) ? 'was-only' : '', loses ? 'loses' : '',
         sim.current === n.id ? 'current' : ''].filter(Boolean).join(' ');
       const onWas = was.visited.has(n.id); const onNow = sim.visited.has(n.id);
       const typeLabel = (NODE_TYPES[n.type] || {label: n.type || '?'}).label;
@@ -258,6 +268,7 @@ export class Graph {
         comparing && n.id === sim.parts ? 'where the recorded call and the replay part' : '',
         comparing && onWas && onNow ? 'on both paths' : comparing && onWas ? 'only as recorded' : comparing && onNow ? 'only with this draft' : '',
         !comparing && sim.current === n.id ? 'the simulated caller is here' : !comparing && sim.visited.has(n.id) ? 'visited by the simulated call' : '',
+        nt ? `${nt.entered} call${nt.entered === 1 ? '' : 's'} entered, ${nt.hung_up} hung up here, ${nt.handed_off} handed off here` : '',
       ].filter(Boolean).join(', ');
       const g = s('g', {class: cls, 'data-id': n.id, transform: `translate(${p.x - NODE_W / 2} ${p.y - NODE_H / 2})`,
         tabindex: '0', role: 'button', 'aria-pressed': n.id === this.selected ? 'true' : 'false',
@@ -284,6 +295,10 @@ export class Graph {
       if (sim.current === n.id) badge('● here', 'here');
       if (comparing && onWas !== onNow) badge(onWas ? '◌ was' : '● now', onWas ? 'was' : 'now');
       if (comparing && n.id === sim.parts) badge('split', 'parts');
+      if (nt) {
+        if (loses) badge(`✆ ${nt.hung_up} left`, 'loses');
+        badge(`${nt.entered} in`, 'count');
+      }
       const outgoing = (NODE_TYPES[n.type] || {}).targets?.length || n.type === 'gather' || n.type === 'branch';
       if (outgoing) {
         g.append(s('circle', {class: 'handle', cx: NODE_W / 2, cy: NODE_H, r: 7},

@@ -2,15 +2,9 @@
 // own inputs, caller and clock; the calls that would go another way, each with both paths
 // on the graph. Replay writes nothing.
 
-import {h, field, clear, fmtTime} from './dom.js';
+import {h, field, clear, fmtTime, localInput} from './dom.js';
 import {api} from './api.js';
 import {nodePath} from './simulator.js';
-
-// localInput is a Date as a datetime-local input's value, in the browser's time zone.
-function localInput(d) {
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 const OUTCOME = {handoff: 'handed off', self_service: 'ended in self-service', caller_hung_up: 'caller hung up', error: 'error'};
 const ending = (e) => `${OUTCOME[e.outcome] || e.outcome || 'still in progress'}${e.node ? ` at ${e.node}` : ''}`;
