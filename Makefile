@@ -70,7 +70,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s; FUZZTIME_SLOW for FuzzL
 	    budget=$${FUZZTIME:-20s}; \
 	    case $$name in FuzzLoad) budget=$${FUZZTIME_SLOW:-$$budget} ;; esac; \
 	    echo "fuzz $$pkg $$name ($$budget)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget $$pkg && continue; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget -fuzzminimizetime $${FUZZMINIMIZE:-60s} $$pkg && continue; \
 	    dir=$$($(GO) list -f '{{.Dir}}' $$pkg)/testdata/fuzz/$$name; \
 	    for f in $$(git ls-files --others --exclude-standard -- $$dir 2>/dev/null); do \
 	      echo "failing input $$f (commit it: go test replays it):"; head -c 8192 $$f; echo; \
@@ -80,9 +80,11 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s; FUZZTIME_SLOW for FuzzL
 
 # CI budgets are counts of executions, not durations: with a duration, go1.26's fuzz
 # coordinator can fail a target with "context deadline exceeded" and no crasher when the
-# deadline races a worker (golang/go#75804). A count has no deadline to race.
+# deadline races a worker (golang/go#75804). A count has no deadline to race. Minimizing
+# an input that found new coverage is bounded by a count too (Go's default is up to 60 s
+# per input, which made a run's length depend on what it happened to find).
 fuzz-ci: ## every fuzz target for a fixed number of executions (about 3 minutes with the builds); .ci/run calls it
-	@FUZZTIME=$${FUZZTIME:-40000x} FUZZTIME_SLOW=$${FUZZTIME_SLOW:-10000x} $(MAKE) --no-print-directory fuzz
+	@FUZZTIME=$${FUZZTIME:-40000x} FUZZTIME_SLOW=$${FUZZTIME_SLOW:-10000x} FUZZMINIMIZE=$${FUZZMINIMIZE:-1000x} $(MAKE) --no-print-directory fuzz
 
 stack-down: ## stop the local PostgreSQL and Redis
 	@$(STACK) down
