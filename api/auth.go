@@ -17,6 +17,7 @@ import (
 
 	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/sso"
 )
 
 // principal is who makes an admin request: a token (named, or the bootstrap ADMIN_TOKEN)
@@ -25,7 +26,10 @@ import (
 type principal struct {
 	name, role string
 	bootstrap  bool   // ADMIN_TOKEN
-	display    string // ActorHeader, when given
+	display    string // ActorHeader, when given; a session's email
+	// session is the console session the request came with, for sign-in with the identity
+	// provider; nil for a token.
+	session *sso.Session
 }
 
 // bootstrapName is the ADMIN_TOKEN's name in the audit and for its rate limit.
@@ -99,22 +103,71 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				p = principal{name: t.Name, role: t.Role}
 			}
 		}
+		if p.role == "" && !ok && s.deps.SSO != nil {
+			sess, err := s.deps.SSO.Session(r)
+			switch {
+			case errors.Is(err, sso.ErrNoSession):
+			case err != nil:
+				s.log.ErrorContext(r.Context(), "session check failed", "err", err)
+				writeError(w, codeUnavailable, "", "sessions cannot be checked right now")
+				return
+			default:
+				if reason := crossSite(r, s.cfg.PublicURL, sess); reason != "" {
+					writeError(w, codeForbidden, sso.CSRFHeader, reason)
+					return
+				}
+				p = principal{name: "oidc:" + sess.Subject, role: sess.Role, display: sess.Email, session: &sess}
+			}
+		}
 		if p.role == "" {
 			if ok, wait := s.failures.Allow(client); !ok {
 				tooMany(w, wait, "too many failed sign-ins from this address; retry later")
 				return
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="memberline"`)
-			writeError(w, codeUnauthorized, "", "a valid admin token is required: Authorization: Bearer <token>")
+			msg := "a valid admin token is required: Authorization: Bearer <token>"
+			if s.deps.SSO != nil {
+				msg = "sign in to the console, or send a valid admin token: Authorization: Bearer <token>"
+			}
+			writeError(w, codeUnauthorized, "", msg)
 			return
 		}
 		if ok, wait := s.limiter.Allow(p.name); !ok {
 			tooMany(w, wait, "too many requests with this token; retry later")
 			return
 		}
-		p.display = actorHeader(r)
+		if p.session == nil {
+			p.display = actorHeader(r)
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// crossSite says why a request made with a console session may not go on: one that
+// changes something needs the session's CSRF token in the X-CSRF-Token header, and none
+// may come from another origin. "" when it may.
+func crossSite(r *http.Request, publicURL string, sess sso.Session) string {
+	if o := r.Header.Get("Origin"); o != "" && publicURL != "" && !strings.EqualFold(strings.TrimRight(o, "/"), origin(publicURL)) {
+		return "this request comes from another site (Origin " + o + "); console sessions work from the console only"
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return ""
+	}
+	if !sess.CSRFMatches(r) {
+		return "a change made with a console session needs its CSRF token in the X-CSRF-Token header (GET /api/v1/session gives it)"
+	}
+	return ""
+}
+
+// origin is a URL's scheme and host: https://ivr.example.com.
+func origin(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			return strings.ToLower(u[:i+3+j])
+		}
+	}
+	return strings.ToLower(strings.TrimRight(u, "/"))
 }
 
 func tooMany(w http.ResponseWriter, wait time.Duration, message string) {

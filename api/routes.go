@@ -39,6 +39,8 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/tokens", adminRole, s.handleListTokens(), noAdmin},
 		{http.MethodDelete, "/tokens/{name}", adminRole, s.handleRevokeToken(), noAdmin},
 		{http.MethodGet, "/actions", adminRole, s.handleActions(), noAdmin},
+		{http.MethodGet, "/session", viewer, s.handleSession(), false},
+		{http.MethodDelete, "/session", viewer, s.handleSignOut(), false},
 
 		{http.MethodGet, "/members", viewer, s.handleSearchMembers(), s.searcher() == nil},
 		{http.MethodPut, "/members/{memberID}", editor, s.handlePutMember(), false},

@@ -11,12 +11,16 @@ import (
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/sso"
 )
 
 // Config is what the admin API needs. Zero values get the defaults noted.
 type Config struct {
 	// AdminToken is the bootstrap token (role admin); empty admits only stored tokens.
-	AdminToken    string
+	AdminToken string
+	// PublicURL is where the console is served; a console session's request from another
+	// origin is refused.
+	PublicURL     string
 	DefaultRegion string           // for numbers without a country code; lookup.DefaultRegion
 	Logger        *slog.Logger     // none
 	Now           func() time.Time // time.Now
@@ -50,6 +54,9 @@ type Deps struct {
 	PINs     *lookup.PINs     // PINs and consents; nil: PINs are not configured
 	Admin    *auth.Store      // named tokens and the admin audit; nil: the bootstrap token only
 	Calls    *calls.Store     // call records and reports
+	// SSO admits console sessions (sign-in with the company's identity provider); nil:
+	// bearer tokens only.
+	SSO *sso.SSO
 }
 
 // Server is the admin REST API under /api/v1.

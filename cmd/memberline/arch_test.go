@@ -9,7 +9,8 @@ import (
 // TestImportArrows enforces the package arrows of the architecture: the Twilio edge (ivr)
 // and the admin API (api) never import each other; lookup and flows never import each
 // other or either of them; flows (the engine) reaches no database or cache; the console
-// imports none of the service; nothing imports cmd.
+// imports none of the service; the sign-in (sso) imports none of the service but auth's
+// roles; nothing imports cmd.
 func TestImportArrows(t *testing.T) {
 	const mod = "github.com/memberline/memberline/"
 	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "../../...").CombinedOutput()
@@ -31,6 +32,7 @@ func TestImportArrows(t *testing.T) {
 		"calls":                {"ivr", "api", "flows", "lookup", "cmd/", "github.com/redis/go-redis"},
 		"auth":                 {"ivr", "api", "flows", "lookup", "calls", "cmd/", "github.com/redis/go-redis"},
 		"cmd/memberline-bench": {"cmd/memberline"},
+		"sso":                  {"ivr", "api", "flows", "flowstore", "lookup", "calls", "console", "cmd/", "internal/oidcop"},
 	}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -55,5 +57,22 @@ func TestImportArrows(t *testing.T) {
 	}
 	if checked < len(forbidden) {
 		t.Fatalf("checked only %d packages; go list output changed?\n%s", checked, out)
+	}
+}
+
+// The test OpenID provider (internal/oidcop, zitadel's example OP) is never built into the
+// service: only tests and the browser tests' provider use it.
+func TestTestProviderIsNotInTheBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.Contains(pkg, "internal/oidcop") || strings.HasPrefix(pkg, "github.com/zitadel/") {
+			t.Errorf("memberline is built with %s", pkg)
+		}
+	}
+	if !strings.Contains(string(out), "github.com/coreos/go-oidc/v3/oidc") {
+		t.Errorf("the binary does not include the OpenID client: the check above proves nothing\n%s", out)
 	}
 }

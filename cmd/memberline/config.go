@@ -6,11 +6,15 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/memberline/memberline/auth"
+	"github.com/memberline/memberline/sso"
 )
 
 // config is everything the service reads from the environment.
@@ -57,6 +61,13 @@ type config struct {
 	AdminRate        float64 // admin API requests a second per token; 0: no limit
 	AdminBurst       float64
 	PINLockoutWindow time.Duration
+
+	// Sign-in with the company's OpenID provider (OIDC_*); off without OIDC_ISSUER.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL string
+	OIDCScopes                                                  []string
+	OIDCRolesClaim, OIDCProviderName                            string
+	OIDCRoleMap                                                 map[string]string
+	SessionIdleTimeout, SessionMaxAge                           time.Duration
 
 	// Call records: kept for CallRetention, purged every CallPurgeInterval; callers are
 	// hashed with CallHashKey (derived from the Twilio token when empty).
@@ -212,6 +223,36 @@ var envVars = []envVar{
 	{"ADMIN_BURST", "40", rateVar(func(c *config) *float64 { return &c.AdminBurst })},
 	{"PIN_MAX_ATTEMPTS", "5", intVar(func(c *config) *int { return &c.PINMaxAttempts })},
 	{"PIN_LOCKOUT_WINDOW", "15m", durationVar(func(c *config) *time.Duration { return &c.PINLockoutWindow })},
+	{"OIDC_ISSUER", "", func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("must be the provider's issuer URL, e.g. https://company.okta.com, got %q", v)
+		}
+		c.OIDCIssuer = v
+		return nil
+	}},
+	{"OIDC_CLIENT_ID", "", stringVar(func(c *config) *string { return &c.OIDCClientID })},
+	{"OIDC_CLIENT_SECRET", "", stringVar(func(c *config) *string { return &c.OIDCClientSecret })},
+	{"OIDC_SCOPES", "openid email profile", func(c *config, v string) error {
+		c.OIDCScopes = strings.Fields(v)
+		if !slices.Contains(c.OIDCScopes, "openid") {
+			return fmt.Errorf("must include openid, got %q", v)
+		}
+		return nil
+	}},
+	{"OIDC_REDIRECT_URL", "", stringVar(func(c *config) *string { return &c.OIDCRedirectURL })},
+	{"OIDC_ROLES_CLAIM", "groups", stringVar(func(c *config) *string { return &c.OIDCRolesClaim })},
+	{"OIDC_ROLE_MAP", "", func(c *config, v string) error {
+		m, err := parseRoleMap(v)
+		c.OIDCRoleMap = m
+		return err
+	}},
+	{"OIDC_PROVIDER_NAME", "", stringVar(func(c *config) *string { return &c.OIDCProviderName })},
+	{"SESSION_IDLE_TIMEOUT", "30m", durationVar(func(c *config) *time.Duration { return &c.SessionIdleTimeout })},
+	{"SESSION_MAX_AGE", "12h", durationVar(func(c *config) *time.Duration { return &c.SessionMaxAge })},
 	{"PG_MAX_CONNS", "0", intVar(func(c *config) *int { return &c.PGMaxConns })},
 	{"PG_STATEMENT_TIMEOUT", "5s", durationVar(func(c *config) *time.Duration { return &c.PGStatementTimeout })},
 	{"UPCOMING_WINDOW", "336h", durationVar(func(c *config) *time.Duration { return &c.UpcomingWindow })},
@@ -270,6 +311,32 @@ func loadConfig(getenv func(string) string, insecure, dataOnly bool) (config, er
 	return c, nil
 }
 
+// parseRoleMap reads OIDC_ROLE_MAP: group=role pairs, comma-separated.
+func parseRoleMap(v string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		group, role, ok := strings.Cut(pair, "=")
+		group, role = strings.TrimSpace(group), strings.TrimSpace(role)
+		if !ok || group == "" || !slices.Contains([]string{auth.RoleViewer, auth.RoleEditor, auth.RolePublisher, auth.RoleAdmin}, role) {
+			return nil, fmt.Errorf("must be group=role pairs (roles: viewer, editor, publisher, admin), e.g. cc-admins=admin,cc-editors=editor; %q is not", pair)
+		}
+		m[group] = role
+	}
+	return m, nil
+}
+
+// redirectURL is where the provider sends admins back: OIDC_REDIRECT_URL, else derived
+// from PUBLIC_URL.
+func (c *config) redirectURL() string {
+	if c.OIDCRedirectURL != "" {
+		return c.OIDCRedirectURL
+	}
+	return c.PublicURL + sso.CallbackPath
+}
+
 func (c *config) validate(dataOnly bool) []error {
 	var problems []error
 	need := func(name, v string) {
@@ -282,9 +349,15 @@ func (c *config) validate(dataOnly bool) []error {
 	if dataOnly {
 		return problems
 	}
-	if c.AdminToken == "" {
-		problems = append(problems, errors.New("ADMIN_TOKEN is required"))
-	} else if len(c.AdminToken) < 16 {
+	if c.OIDCIssuer != "" {
+		need("OIDC_CLIENT_ID (with OIDC_ISSUER)", c.OIDCClientID)
+		if len(c.OIDCRoleMap) == 0 {
+			problems = append(problems, errors.New("with OIDC_ISSUER, OIDC_ROLE_MAP must say which of the provider's groups get which role, e.g. cc-admins=admin,cc-editors=editor"))
+		}
+	}
+	if c.AdminToken == "" && c.OIDCIssuer == "" {
+		problems = append(problems, errors.New("ADMIN_TOKEN is required (it may be empty once sign-in with OIDC_ISSUER is set up)"))
+	} else if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		problems = append(problems, errors.New("ADMIN_TOKEN must be at least 16 characters"))
 	}
 	if c.InsecureSkipSignature {

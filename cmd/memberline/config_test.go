@@ -10,6 +10,18 @@ func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// with2 is m with more settings.
+func with2(m, more map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
+}
+
 func TestLoadConfig(t *testing.T) {
 	full := map[string]string{
 		"DATABASE_URL":      "postgres://localhost/memberline",
@@ -49,6 +61,14 @@ func TestLoadConfig(t *testing.T) {
 		}, problems: []string{"DEBUG_ADDR must be", "METRICS_ADDR must be", "TWILIO_RETRY_WINDOW must be", "TWILIO_SHARED_KEYS must be", "PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
 			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_RATE must be", "ADMIN_BURST must be", "ADMIN_TOKEN must be at least 16",
 			"SHUTDOWN_DELAY must be", "SHUTDOWN_TIMEOUT must be"}},
+		{name: "sign-in with a provider, no ADMIN_TOKEN", env: with2(with("ADMIN_TOKEN", ""), map[string]string{
+			"OIDC_ISSUER": "https://company.okta.com", "OIDC_CLIENT_ID": "memberline", "OIDC_ROLE_MAP": "cc-admins=admin, cc-editors=editor"})},
+		{name: "a provider needs a client and a role map", env: with("OIDC_ISSUER", "https://company.okta.com"),
+			problems: []string{"OIDC_CLIENT_ID (with OIDC_ISSUER) is required", "with OIDC_ISSUER, OIDC_ROLE_MAP must say"}},
+		{name: "bad sign-in values named", env: with2(full, map[string]string{"OIDC_ISSUER": "company.okta.com", "OIDC_ROLE_MAP": "cc-admins=boss",
+			"OIDC_SCOPES": "email profile", "SESSION_IDLE_TIMEOUT": "forever"}),
+			problems: []string{"OIDC_ISSUER must be", `OIDC_ROLE_MAP must be group=role pairs (roles: viewer, editor, publisher, admin), e.g. cc-admins=admin,cc-editors=editor; "cc-admins=boss"`,
+				"OIDC_SCOPES must include openid", "SESSION_IDLE_TIMEOUT must be"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := loadConfig(envOf(tc.env), tc.insecure, tc.dataOnly)

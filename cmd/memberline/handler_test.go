@@ -12,7 +12,7 @@ import (
 
 // The console's files are public (it signs in against the API); the API behind it is not.
 func TestConsoleIsServedAtAdmin(t *testing.T) {
-	h := handler(ivr.New(ivr.Config{}, ivr.Deps{}), api.New(api.Config{AdminToken: "console-route-test-token"}, api.Deps{}), nil, nil)
+	h := handler(ivr.New(ivr.Config{}, ivr.Deps{}), api.New(api.Config{AdminToken: "console-route-test-token"}, api.Deps{}), nil, true, nil, nil)
 	tests := []struct {
 		name     string
 		path     string
@@ -48,7 +48,7 @@ func TestConsoleIsServedAtAdmin(t *testing.T) {
 // Twilio's webhooks have a dispatcher of their own: a wrong method or an unknown webhook
 // is refused before the signature check runs, and never gets TwiML.
 func TestWebhookRoutes(t *testing.T) {
-	h := handler(ivr.New(ivr.Config{TwilioAuthToken: "webhook-route-test-token"}, ivr.Deps{}), api.New(api.Config{}, api.Deps{}), nil, nil)
+	h := handler(ivr.New(ivr.Config{TwilioAuthToken: "webhook-route-test-token"}, ivr.Deps{}), api.New(api.Config{}, api.Deps{}), nil, true, nil, nil)
 	tests := []struct {
 		name, method, path string
 		status             int

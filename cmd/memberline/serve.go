@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/memberline/memberline/api"
 	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/console"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/internal/gctune"
@@ -26,6 +28,7 @@ import (
 	"github.com/memberline/memberline/internal/redisx"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/sso"
 )
 
 // deps are the connections every command that touches data needs.
@@ -237,8 +240,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		PINs:     pins,
 		Answers:  ivr.RedisAnswers(d.rdb, "ml:"),
 	})
+	var signIn *sso.SSO
+	if cfg.OIDCIssuer != "" {
+		var err error
+		if signIn, err = sso.New(ctx, sso.Config{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, Scopes: cfg.OIDCScopes,
+			RedirectURL: cfg.redirectURL(), ConsoleURL: cfg.PublicURL + console.Prefix, ProviderName: cfg.OIDCProviderName,
+			RolesClaim: cfg.OIDCRolesClaim, RoleMap: cfg.OIDCRoleMap, IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
+			Secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+		}, d.rdb, "ml:"); err != nil {
+			return err
+		}
+	}
 	admins := api.New(api.Config{
 		AdminToken:    cfg.AdminToken,
+		PublicURL:     cfg.PublicURL,
 		AdminRate:     adminRate(cfg.AdminRate),
 		AdminBurst:    cfg.AdminBurst,
 		DefaultRegion: cfg.DefaultRegion,
@@ -251,6 +267,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		PINs:     pins,
 		Admin:    auth.NewStore(d.pool),
 		Calls:    records,
+		SSO:      signIn,
 	})
 	ready := readiness(&draining, d.pool, d.rdb, log)
 	metrics := tel.metrics
@@ -268,7 +285,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler(edge, admins, ready, metrics),
+		Handler:           handler(edge, admins, signIn, cfg.AdminToken != "", ready, metrics),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second, // Twilio gives up after 15 s anyway
