@@ -336,7 +336,7 @@ func (s *SSO) page(w http.ResponseWriter, status int, title, why string) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>%s</title><link rel="stylesheet" href="/admin/app.css"></head>`+
-		`<body><main class="signin panel" id="signin-refused"><h1>%s</h1><p>%s</p><p><a href="%s">Back to the console</a></p></main></body></html>`,
+		`<body><main><section class="signin panel" id="signin-refused"><h1>%s</h1><p>%s</p><p><a href="%s">Back to the console</a></p></section></main></body></html>`,
 		esc(title), esc(title), esc(why), esc(s.cfg.ConsoleURL))
 }
 

@@ -7,29 +7,15 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import {createServer} from 'node:net';
 import {join} from 'node:path';
-import {chromium} from 'playwright-core';
+import {env, freePort, openPage, stop} from './harness.mjs';
 
 const TOKEN = 'console-test-admin-token-0123456789';
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set: run the browser tests with console/e2e/run.sh (or make test)`);
-  return v;
-};
 const ARTIFACTS = process.env.ARTIFACTS || 'artifacts';
 
 let service; let base; let browser; let page;
 const pageErrors = [];
 let serviceLog = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => { const {port} = srv.address(); srv.close(() => resolve(port)); });
-    srv.on('error', reject);
-  });
-}
 
 async function waitReady(url, ms) {
   const until = Date.now() + ms;
@@ -84,26 +70,12 @@ before(async () => {
   service.stdout.on('data', (d) => { serviceLog += d; });
   service.stderr.on('data', (d) => { serviceLog += d; });
   await waitReady(`${base}/readyz`, 30000);
-  browser = await chromium.launch({
-    executablePath: env('CHROMIUM'),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  const context = await browser.newContext({viewport: {width: 1440, height: 900}, locale: 'en-US', timezoneId: 'America/New_York'});
-  page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
-  // Answers such as 401, 412 and 422 are expected in these tests; the browser logs each.
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`); });
+  ({browser, page} = await openPage(pageErrors));
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (service && service.exitCode === null) {
-    const done = new Promise((r) => service.once('exit', r));
-    service.kill('SIGTERM');
-    await Promise.race([done, new Promise((r) => setTimeout(r, 10000))]);
-    if (service.exitCode === null) service.kill('SIGKILL');
-  }
+  await stop(service);
 });
 
 test('signed out, the console shows nothing but the sign-in form, with security headers', async () => {

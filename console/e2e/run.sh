@@ -2,8 +2,10 @@
 # Browser tests of the admin console (console): headless Chromium from Debian's
 # package, driven by playwright-core, against the real service with real PostgreSQL and
 # Redis. `make test` runs this inside deploy/dev/stack.sh, which sets DATABASE_URL and
-# REDIS_URL; the tests get a database of their own (memberline_console, recreated) and
-# Redis database 11. Screenshots go to artifacts/console/.
+# REDIS_URL; the tests get databases of their own (memberline_console and, for sign-in
+# with an OpenID provider, memberline_console_sso, recreated) and Redis databases 11 and
+# 12. The provider is the test OP (internal/oidcop/cmd/testop). Screenshots go to
+# artifacts/console/.
 #
 # Installs what is missing: the chromium package, node and npm, and the npm packages
 # (npm ci from the committed package-lock.json; no browser is ever downloaded).
@@ -34,7 +36,7 @@ command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs np
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
-(cd "$root" && ${GO:-go} build -o bin/memberline ./cmd/memberline)
+(cd "$root" && ${GO:-go} build -o bin/memberline ./cmd/memberline && ${GO:-go} build -o bin/testop ./internal/oidcop/cmd/testop)
 
 # A database of the tests' own on the same server: DATABASE_URL with another name.
 db=memberline_console
@@ -42,15 +44,19 @@ base=${DATABASE_URL%%\?*}
 query=${DATABASE_URL#"$base"}
 server=${base%/*}
 psql -q -v ON_ERROR_STOP=1 "$server/postgres$query" \
-	-c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+	-c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" \
+	-c "DROP DATABASE IF EXISTS ${db}_sso WITH (FORCE)" -c "CREATE DATABASE ${db}_sso" >/dev/null
 
 redis_base=$(printf '%s' "$REDIS_URL" | sed -E 's#(redis://[^/]*)(/[0-9]*)?$#\1#')
 export CONSOLE_DATABASE_URL="$server/$db$query"
 export CONSOLE_REDIS_URL="$redis_base/11"
+export SSO_DATABASE_URL="$server/${db}_sso$query"
+export SSO_REDIS_URL="$redis_base/12"
 export MEMBERLINE_BIN="$root/bin/memberline"
+export TESTOP_BIN="$root/bin/testop"
 export CHROMIUM="$chromium"
 export ARTIFACTS="$root/artifacts/console"
 mkdir -p "$ARTIFACTS"
 
 cd "$here"
-node --test --test-concurrency=1 --test-reporter=spec console.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec console.test.mjs sso.test.mjs

@@ -1,5 +1,7 @@
-// The admin API client. The token lives in sessionStorage only: it is sent in the
-// Authorization header and never put in a URL.
+// The admin API client. A token lives in sessionStorage only: it is sent in the
+// Authorization header and never put in a URL. Signed in with the identity provider, the
+// browser sends the session cookie (HttpOnly: this code never sees it) and every change
+// carries the session's CSRF token.
 
 const TOKEN = 'memberline.token';
 const ACTOR = 'memberline.actor';
@@ -15,7 +17,12 @@ export class APIError extends Error {
   }
 }
 
+const ROLES = ['viewer', 'editor', 'publisher', 'admin'];
+
 export const session = {
+  // who is GET /session's answer once known: {via, name, email, role, csrf}.
+  who: null,
+  can(need) { return Boolean(this.who) && ROLES.indexOf(this.who.role) >= ROLES.indexOf(need); },
   get token() { return sessionStorage.getItem(TOKEN) || ''; },
   get actor() { return sessionStorage.getItem(ACTOR) || ''; },
   signIn(token, actor) {
@@ -25,6 +32,7 @@ export const session = {
   signOut() {
     sessionStorage.removeItem(TOKEN);
     sessionStorage.removeItem(ACTOR);
+    this.who = null;
   },
 };
 
@@ -33,11 +41,12 @@ export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 // call sends one request; body is JSON-encoded unless it is a string. It resolves with
 // {status, body, etag} and rejects with an APIError for 4xx and 5xx.
-export async function call(method, path, {body, headers = {}, token} = {}) {
+export async function call(method, path, {body, headers = {}, token, quiet = false} = {}) {
   const h = {Accept: 'application/json', ...headers};
   const tok = token ?? session.token;
   if (tok) h.Authorization = `Bearer ${tok}`;
-  if (session.actor) h['X-Memberline-Actor'] = session.actor;
+  else if (session.who && session.who.csrf && method !== 'GET') h['X-CSRF-Token'] = session.who.csrf;
+  if (session.actor && tok) h['X-Memberline-Actor'] = session.actor;
   let payload;
   if (body !== undefined) {
     payload = typeof body === 'string' ? body : JSON.stringify(body);
@@ -45,19 +54,31 @@ export async function call(method, path, {body, headers = {}, token} = {}) {
   }
   let res;
   try {
-    res = await fetch('/api/v1' + path, {method, headers: h, body: payload, cache: 'no-store', credentials: 'omit'});
+    res = await fetch('/api/v1' + path, {method, headers: h, body: payload, cache: 'no-store', credentials: tok ? 'omit' : 'same-origin'});
   } catch (err) {
     throw new APIError(0, {error: {code: 'network', message: 'The service cannot be reached: ' + err.message}});
   }
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = {raw: text}; }
-  if (res.status === 401 && !token) onUnauthorized();
+  if (res.status === 401 && !token && !quiet) onUnauthorized();
   if (!res.ok) throw new APIError(res.status, data);
   return {status: res.status, body: data, text, etag: res.headers.get('ETag')};
 }
 
+// signInConfig is which sign-ins the service offers: {oidc: {name, login_url}?, token}.
+export async function signInConfig() {
+  try {
+    const r = await fetch('/admin/auth/config', {cache: 'no-store', credentials: 'omit'});
+    return r.ok ? await r.json() : {token: true};
+  } catch {
+    return {token: true};
+  }
+}
+
 export const api = {
+  session: () => call('GET', '/session', {quiet: true}).then((r) => r.body),
+  signOut: () => call('DELETE', '/session').then((r) => r.body),
   flows: () => call('GET', '/flows').then((r) => r.body.flows),
   draft: (id) => call('GET', `/flows/${encodeURIComponent(id)}`),
   save: (id, doc, etag) => call('PUT', `/flows/${encodeURIComponent(id)}`, {body: JSON.stringify(doc, null, 2), headers: {'If-Match': etag}}),

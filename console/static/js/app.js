@@ -2,7 +2,7 @@
 // #/calls/{sid}, #/reports, #/lookup) and the member look-up. Routes live in the fragment, which never carries the token.
 
 import {h, field, clear, toast, fmtTime} from './dom.js';
-import {api, call, session, whenUnauthorized, APIError} from './api.js';
+import {api, call, session, whenUnauthorized, APIError, signInConfig} from './api.js';
 import {Editor, statusChips} from './editor.js';
 import {showCalls, showJourney} from './calls.js';
 import {showReports} from './reports.js';
@@ -11,20 +11,36 @@ const main = document.getElementById('main');
 let editor = null;
 let pendingSimulation = null; // a phone number to simulate as, handed from the look-up
 
+// signedIn shows who is signed in and with what role; actions the role may not take are
+// hidden (body[data-role] and [data-needs] in app.css); the API enforces them anyway.
 function signedIn(on) {
   document.getElementById('nav').hidden = !on;
   document.getElementById('who').hidden = !on;
-  document.getElementById('who-name').textContent = on ? `Signed in${session.actor ? ' as ' + session.actor : ''}` : '';
+  const w = session.who;
+  const name = w && w.via === 'oidc' ? w.name || w.email : session.actor || (w && w.name);
+  document.getElementById('who-name').textContent = on && w ? `Signed in as ${name} · ${w.role}` : '';
+  if (on && w) document.body.dataset.role = w.role; else delete document.body.dataset.role;
 }
 
-function showSignIn(message) {
+async function showSignIn(message) {
   signedIn(false);
   if (editor) { editor.destroy(); editor = null; }
+  const methods = await signInConfig();
+  const provider = methods.oidc ? h('p', {class: 'provider'},
+    h('a', {class: 'btn primary', id: 'sign-in-provider', href: methods.oidc.login_url}, `Sign in with ${methods.oidc.name}`)) : null;
+  if (!methods.token) {
+    clear(main).append(h('section', {class: 'signin panel', 'aria-labelledby': 'signin-title'},
+      h('h1', {id: 'signin-title'}, 'Sign in'),
+      h('p', {class: 'muted'}, 'Sign in with your company account.'),
+      message ? h('p', {class: 'error', role: 'alert'}, `✖ ${message}`) : null, provider));
+    return;
+  }
   const token = h('input', {type: 'password', id: 'token', autocomplete: 'current-password', required: true, spellcheck: 'false'});
   const actor = h('input', {type: 'text', id: 'actor', autocomplete: 'username', placeholder: 'ana'});
   const err = h('p', {class: 'error', id: 'signin-error', role: 'alert'}, message ? `✖ ${message}` : '');
   const form = h('form', {class: 'signin panel', 'aria-labelledby': 'signin-title'},
     h('h1', {id: 'signin-title'}, 'Sign in'),
+    provider, provider ? h('p', {class: 'muted'}, 'Or with an admin token:') : null,
     h('p', {class: 'muted'}, 'Use an admin token. It is kept for this browser tab only and sent only to this service.'),
     field('Admin token', token),
     field('Your name (for the audit log, optional)', actor),
@@ -41,6 +57,7 @@ function showSignIn(message) {
       return;
     }
     session.signIn(token.value.trim(), actor.value.trim());
+    session.who = await api.session().catch(() => null);
     if (!location.hash || location.hash === '#/') location.hash = '#/flows'; else route();
   });
   clear(main).append(form);
@@ -93,7 +110,7 @@ async function showFlows() {
       toast(`Not created: ${ex.message}`, 'error');
     }
   });
-  box.append(h('h2', {}, 'New flow'), form);
+  box.append(h('div', {'data-needs': 'editor'}, h('h2', {}, 'New flow'), form));
 }
 
 async function showEditor(id) {
@@ -159,8 +176,9 @@ function showLookup() {
   phone.focus();
 }
 
-function route() {
-  if (!session.token) { showSignIn(); return; }
+async function route() {
+  if (!session.who) session.who = await api.session().catch(() => null); // a token, or the session cookie
+  if (!session.who) { session.signOut(); showSignIn(); return; }
   signedIn(true);
   if (editor) { editor.destroy(); editor = null; }
   const hash = location.hash || '#/flows';
@@ -186,8 +204,12 @@ window.addEventListener('hashchange', () => {
   shownHash = location.hash;
   route();
 });
-document.getElementById('sign-out').addEventListener('click', () => {
+document.getElementById('sign-out').addEventListener('click', async () => {
+  const viaProvider = session.who && session.who.via === 'oidc';
+  let next = '';
+  if (viaProvider) next = (await api.signOut().catch(() => ({next: ''}))).next;
   session.signOut();
+  if (next) { location.href = next; return; } // the provider's sign-out, then back here
   location.hash = '';
   showSignIn();
 });

@@ -60,12 +60,12 @@ export class Editor {
     this.publishMsg = h('input', {type: 'text', id: 'publish-message', placeholder: 'What changed', autocomplete: 'off'});
     this.saveBtn = h('button', {type: 'button', class: 'btn', onclick: () => this.save()}, 'Save draft');
     this.publishBtn = h('button', {type: 'button', class: 'btn primary', id: 'publish', onclick: () => this.publish()}, 'Publish');
-    this.publishWhy = h('p', {class: 'hint', id: 'publish-why'});
+    this.publishWhy = h('p', {class: 'hint', id: 'publish-why', 'data-needs': 'publisher'});
     this.publishBtn.setAttribute('aria-describedby', 'publish-why');
     const toolbar = h('div', {class: 'toolbar', role: 'toolbar', 'aria-label': 'Flow actions'},
-      h('div', {class: 'group'}, field('Add a node', typeSel), h('button', {type: 'button', class: 'btn', onclick: () => this.addNode(typeSel.value)}, '+ Add node')),
-      h('div', {class: 'group'}, this.saveBtn),
-      h('div', {class: 'group'}, field('Publish message', this.publishMsg), this.publishBtn));
+      h('div', {class: 'group', 'data-needs': 'editor'}, field('Add a node', typeSel), h('button', {type: 'button', class: 'btn', onclick: () => this.addNode(typeSel.value)}, '+ Add node')),
+      h('div', {class: 'group', 'data-needs': 'editor'}, this.saveBtn),
+      h('div', {class: 'group', 'data-needs': 'publisher'}, field('Publish message', this.publishMsg), this.publishBtn));
     const head = h('div', {class: 'edhead'},
       h('div', {}, h('a', {href: '#/flows', class: 'back'}, '← All flows'), this.title,
         h('p', {class: 'muted'}, h('code', {}, this.flowId), ' · ', this.saveState, ' · ', this.validity), this.meta),

@@ -46,7 +46,7 @@ export class History {
         h('td', {}, fmtTime(v.created_at)),
         h('td', {}, v.author),
         h('td', {}, v.message || '—', v.rollback_of ? h('span', {class: 'muted'}, ` (rollback to v${v.rollback_of})`) : null),
-        h('td', {}, v.version === latest ? null : h('button', {type: 'button', class: 'btn small', onclick: () => this.rollback(v.version)}, `Roll back to v${v.version}`))));
+        h('td', {}, v.version === latest ? null : h('button', {type: 'button', class: 'btn small', 'data-needs': 'publisher', onclick: () => this.rollback(v.version)}, `Roll back to v${v.version}`))));
     }
     table.append(tb);
     clear(this.list).append(vs.length ? table : h('p', {class: 'muted'}, 'Nothing published yet.'));

@@ -27,7 +27,7 @@ export class ReplayPanel {
     this.el.append(
       h('p', {class: 'muted'}, 'Replay plays the calls recorded in a period through the saved draft, each with its own keys and words, its caller as stored now and its own clock, and shows which would go another way. It writes no call record and changes no member.'),
       h('div', {class: 'row end'}, field('From', this.from), field('To', this.to), field('At most', this.limit)),
-      h('div', {class: 'actions'}, h('button', {type: 'button', class: 'btn primary', id: 'replay-run', onclick: () => this.run()}, '▶ Replay against the draft')),
+      h('div', {class: 'actions', 'data-needs': 'editor'}, h('button', {type: 'button', class: 'btn primary', id: 'replay-run', onclick: () => this.run()}, '▶ Replay against the draft')),
       this.summary, this.results, this.detail);
   }
 

@@ -120,7 +120,7 @@ export class Simulator {
         this.phoneBox, this.profileBox, field('Caller ID trust', this.trust)),
       h('fieldset', {}, h('legend', {}, 'When'),
         h('div', {class: 'row'}, field('Date', this.date), field('Time', this.time), field('Time zone', this.zone))),
-      h('div', {class: 'actions'},
+      h('div', {class: 'actions', 'data-needs': 'editor'},
         h('button', {type: 'button', class: 'btn primary', id: 'sim-start', onclick: () => this.start()}, '▶ Start call'),
         h('button', {type: 'button', class: 'btn ghost', onclick: () => this.reset()}, 'Reset')),
       this.status, this.transcript, this.inputBox);

@@ -28,11 +28,11 @@ export class TestsPanel {
     this.addWhy = h('p', {class: 'hint', 'aria-live': 'polite'});
     this.el.append(
       h('p', {class: 'muted'}, 'Test cases are part of the flow document. They run against what you are editing, and publishing is refused while one fails.'),
-      h('div', {class: 'actions'}, h('button', {type: 'button', class: 'btn primary', id: 'run-tests', onclick: () => this.run()}, '▶ Run tests')),
+      h('div', {class: 'actions', 'data-needs': 'editor'}, h('button', {type: 'button', class: 'btn primary', id: 'run-tests', onclick: () => this.run()}, '▶ Run tests')),
       this.summary, this.list,
       h('h2', {}, 'Add the current simulation as a test'),
       h('p', {class: 'muted'}, 'The case keeps the simulated caller, clock, trust and answers, and expects the same ending, queue and nodes.'),
-      h('div', {class: 'row end'}, field('Test name', this.name), field('The caller must hear (optional)', this.mustHear),
+      h('div', {class: 'row end', 'data-needs': 'editor'}, field('Test name', this.name), field('The caller must hear (optional)', this.mustHear),
         h('button', {type: 'button', class: 'btn', id: 'add-test', onclick: () => this.add()}, '+ Add as test')),
       this.addWhy);
   }
