@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/internal/twiliosim"
@@ -31,6 +33,11 @@ type edgePair struct {
 
 func newEdgePair(t *testing.T, cfg Config) *edgePair {
 	rdb, prefix := testenv.Redis(t)
+	return newEdgePairOn(t, cfg, rdb, prefix)
+}
+
+// newEdgePairOn is newEdgePair with the Redis a test gives (a Cluster, a Sentinel setup).
+func newEdgePairOn(t *testing.T, cfg Config, rdb redis.UniversalClient, prefix string) *edgePair {
 	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix, MaxAttempts: 2})
@@ -60,7 +67,11 @@ func (p *edgePair) post(h http.Handler, path, body, sig string) *httptest.Respon
 // A repeat of a signed webhook gets the first answer, byte for byte, on any instance,
 // within the retry window; after it, the repeat is refused without TwiML.
 func TestRepeatGetsTheSameAnswer(t *testing.T) {
-	p := newEdgePair(t, Config{RetryWindow: 300 * time.Millisecond})
+	repeatGetsTheSameAnswer(t, newEdgePair(t, Config{RetryWindow: 300 * time.Millisecond}))
+}
+
+// repeatGetsTheSameAnswer: p's retry window is 300 ms.
+func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
 	form := twiliosim.Incoming("+14045550123")
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	first := p.post(p.a, "/twilio/voice", form.Encode(), sig)
@@ -165,7 +176,10 @@ func TestReencodedRequestIsTheSameRequest(t *testing.T) {
 // own answer: of two claims of one key exactly one is first, whichever batch each went in.
 func TestRedisAnswersConcurrent(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	g := RedisAnswers(rdb, prefix)
+	answersConcurrent(t, RedisAnswers(rdb, prefix))
+}
+
+func answersConcurrent(t *testing.T, g Answers) {
 	const keys = 300 // more than one batch's worth of checks (go-redis's default: 200)
 	var firsts [keys]atomic.Int32
 	var wg sync.WaitGroup

@@ -186,11 +186,20 @@ func TestLocalFillDropsAnswerOlderThanInvalidation(t *testing.T) {
 // Three instances, each with its own local tier, share PostgreSQL and Redis. A write
 // through one of them must reach the others' answers within the 100 ms the issue allows.
 func TestLocalInvalidationAcrossInstances(t *testing.T) {
-	pool := newPool(t)
 	_, prefix := testenv.Redis(t)
+	invalidationAcrossInstances(t, func() redis.UniversalClient {
+		rdb, _ := testenv.Redis(t) // a client of its own, as another process would have
+		return rdb
+	}, prefix)
+}
+
+// invalidationAcrossInstances: three instances, each with its own client from client(),
+// hear every write through any of them.
+func invalidationAcrossInstances(t *testing.T, client func() redis.UniversalClient, prefix string) {
+	pool := newPool(t)
 	var locals []*Local
 	for range 3 {
-		rdb, _ := testenv.Redis(t) // a client of its own, as another process would have
+		rdb := client()
 		l := NewLocal(NewCache(NewDirectory(pool, DefaultWindows), rdb, CacheOptions{Prefix: prefix}), LocalOptions{TTL: time.Hour, NegativeTTL: time.Hour})
 		t.Cleanup(l.Close)
 		locals = append(locals, l)

@@ -133,23 +133,32 @@ func (p *PINs) HasPIN(ctx context.Context, memberID string) (bool, error) {
 // not share one budget, which a few wrong PINs from anyone would spend for everyone. A
 // right PIN clears the member's count and gives the number its try back. An error (Redis
 // or PostgreSQL down) means not verified.
+// countScript counts one try against a key and starts its window at the first (as INCR
+// and EXPIRE NX in one transaction would, but on one key, so that it runs on a Cluster).
+var countScript = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`)
+
 func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID string) (string, error) {
 	caller := p.CallerHash(callerPhone)
 	keys := []string{p.memberKey(memberID)}
 	if by := p.callerKey(caller, callSID); by != "" {
 		keys = append(keys, by)
 	}
-	pipe := p.rdb.TxPipeline()
-	counts := make([]*redis.IntCmd, len(keys))
+	// Each count is its own atomic step (countScript), so the member's and the number's
+	// keys may live on different Cluster masters; one round trip for both.
+	pipe := p.rdb.Pipeline()
+	counts := make([]*redis.Cmd, len(keys))
 	for i, k := range keys {
-		counts[i] = pipe.Incr(ctx, k)
-		pipe.ExpireNX(ctx, k, p.o.Window)
+		counts[i] = countScript.Eval(ctx, pipe, []string{k}, p.o.Window.Milliseconds())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", fmt.Errorf("lookup: check pin: lockout: %w", err)
 	}
 	outcome := PINLocked
-	if !slices.ContainsFunc(counts, func(c *redis.IntCmd) bool { return c.Val() > int64(p.o.MaxAttempts) }) {
+	if !slices.ContainsFunc(counts, func(c *redis.Cmd) bool { n, _ := c.Int64(); return n > int64(p.o.MaxAttempts) }) {
 		var hash string
 		err := p.pool.QueryRow(ctx, `SELECT hash FROM member_pins WHERE member_id = $1`, memberID).Scan(&hash)
 		switch {
@@ -170,7 +179,7 @@ func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID st
 	if outcome == PINOK {
 		// Only failures should count: the member's count starts over, and the calling
 		// number gets this try back. Not fatal: the counts expire with the window anyway.
-		pipe := p.rdb.TxPipeline()
+		pipe := p.rdb.Pipeline()
 		pipe.Del(ctx, keys[0])
 		if len(keys) > 1 {
 			pipe.Decr(ctx, keys[1])

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/internal/testenv"
 )
@@ -69,9 +70,14 @@ func TestSetPIN(t *testing.T) {
 
 // Two service instances (their own pools and Redis clients) share one lockout.
 func TestPINLockoutAcrossInstances(t *testing.T) {
-	pool := newPool(t)
 	rdb, prefix := testenv.Redis(t)
 	rdb2, _ := testenv.Redis(t)
+	pinLockoutAcrossInstances(t, rdb, rdb2, prefix)
+}
+
+// pinLockoutAcrossInstances: two instances, one client each, share one lockout.
+func pinLockoutAcrossInstances(t *testing.T, rdb, rdb2 redis.UniversalClient, prefix string) {
+	pool := newPool(t)
 	pool2, err := pgxpool.NewWithConfig(context.Background(), pool.Config())
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,7 @@ type RedisServer struct {
 	bin  string
 	dir  string
 	port int
+	args []string // more redis-server arguments (cluster mode, replicaof, sentinel)
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -77,6 +78,13 @@ type RedisServer struct {
 // StartRedis starts a redis-server (from PATH) on a free 127.0.0.1 port and kills it when
 // the test ends.
 func StartRedis(t testing.TB) *RedisServer {
+	t.Helper()
+	return startRedis(t, false, nil)
+}
+
+// startRedis starts a redis-server with args (given its port); clusterPort picks a port
+// whose cluster bus (10000 higher) is free and fits too.
+func startRedis(t testing.TB, clusterPort bool, args func(port int) []string) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -90,6 +98,12 @@ func StartRedis(t testing.TB) *RedisServer {
 	// Another process may take the free port between our check and the server's bind.
 	for attempt := 0; ; attempt++ {
 		s.port, err = freePort()
+		if err == nil && clusterPort {
+			s.port, err = freeClusterPort()
+		}
+		if err == nil && args != nil {
+			s.args = args(s.port)
+		}
 		if err == nil {
 			err = s.start()
 		}
@@ -153,7 +167,7 @@ func (s *RedisServer) start() error {
 		return nil
 	}
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--bind", "127.0.0.1",
 		"--port", strconv.Itoa(s.port),
 		"--save", "",
@@ -161,7 +175,13 @@ func (s *RedisServer) start() error {
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--logfile", logFile,
-	)
+	}
+	if len(s.args) > 0 && strings.HasSuffix(s.args[0], ".conf") {
+		args = append([]string{s.args[0]}, append(args, s.args[1:]...)...) // a config file comes first
+	} else {
+		args = append(args, s.args...)
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return err
@@ -207,6 +227,24 @@ func ping(addr string) error {
 		return errors.New("unexpected answer " + strconv.Quote(line))
 	}
 	return nil
+}
+
+// freeClusterPort is a free port of at most 55535 whose cluster bus port is free too.
+func freeClusterPort() (int, error) {
+	for range 50 {
+		p, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		if p > 55535 {
+			continue
+		}
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000)); err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("no free port of 55535 or less with a free cluster bus port")
 }
 
 func freePort() (int, error) {
