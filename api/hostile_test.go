@@ -75,9 +75,13 @@ func TestHostileInputsGet4xx(t *testing.T) {
 	h.seedMembers()
 	pathValues := []string{"%00x", "%ff", "%2e%2e", "a%2Fb", "..%2F", strings.Repeat("9", 300)}
 	queries := map[string][]string{
-		"/members":                   {"q=a%00", "q=%ff%fe", "q=Dana&limit=-1", "q=Dana&limit=99999999999999999999"},
-		"/lookup":                    {"phone=%00", "phone=%ff", "phone=" + strings.Repeat("1", 300), "phone="},
-		"/calls":                     {"member=%ff", "member=%00", "number=%00", "called=x", "from=10000-01-01", "to=9999-12-31", "from=-1", "outcome=%00", "limit=-1", "limit=99999999999999999999", "cursor=%00", "cursor=%ff"},
+		"/members": {"q=a%00", "q=%ff%fe", "q=Dana&limit=-1", "q=Dana&limit=99999999999999999999"},
+		"/lookup":  {"phone=%00", "phone=%ff", "phone=" + strings.Repeat("1", 300), "phone="},
+		"/calls": {"member=%ff", "member=%00", "number=%00", "called=x", "from=10000-01-01", "to=9999-12-31", "from=-1", "outcome=%00", "limit=-1", "limit=99999999999999999999", "cursor=%00", "cursor=%ff",
+			"recognized=maybe", "recognized=%00", "flow=%2e%2e", "flow=%00", "version=1", "flow=default&version=0", "flow=default&version=99999999999999999999"},
+		"/flows/{flowID}/traffic":    {"version=abc", "version=0", "version=-1", "version=2147483648", "version=999", "from=x", "tz=Mars%2FBase", "from=2026-11-27&to=2026-11-26"},
+		"/reports/repeat":            {"tz=Local", "tz=%00", "from=x", "to=9999-12-31"},
+		"/reports/segments":          {"min_calls=0", "min_calls=abc", "min_calls=99999999999999999999", "limit=0", "limit=100000", "segment=%00", "segment=nope", "format=csv", "tz=Mars%2FBase"},
 		"/members/{memberID}/calls":  {"from=10000-01-01", "to=9999-12-31", "limit=-1", "cursor=%00"},
 		"/reports/recognition":       {"tz=Local", "tz=Mars%2FBase", "tz=%00", "to=9999-12-31", "from=10000-01-01", "from=2026-11-27&to=2026-11-26"},
 		"/reports/outcomes":          {"tz=Local", "to=9999-12-31", "from=x"},

@@ -356,13 +356,13 @@ test('a draft that sends "1" elsewhere fails its tests, blocks publish, and repl
   await placeCall(pressed2, '2,3');
   await selectNode('about_activity');
   await page.locator('select[data-path="nodes.about_activity.options.0.next"]').selectOption('agent_reservations');
-  await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
+  // Validation as you type runs the tests: the draft has errors now, and publish is off.
+  await page.locator('#validity.err').waitFor();
   await page.getByRole('tab', {name: 'Tests'}).click();
   await page.click('#run-tests');
   const failed = page.locator('.testcases > li.failed[data-test="dana-presses-1"]');
   await failed.waitFor();
   assert.match(await failed.innerText(), /tests\.dana-presses-1\.expect\.handoff\.queue/);
-  await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
   assert.equal(await page.locator('#publish').isDisabled(), true, `a failing test blocks publish: ${await page.locator('#validity').innerText()}`);
   await page.getByRole('tab', {name: 'Replay'}).click();
   await page.click('#replay-run');

@@ -166,7 +166,11 @@ export class Editor {
       this.showProblems();
     }
     this.redrawSoon();
+    // An answer to a validation still in flight is about the document before this edit:
+    // it must not say "valid" (or enable Publish) for this one.
+    this.validSeq++;
     this.validity.textContent = '… checking';
+    this.publishBtn.disabled = true;
     this.validateSoon();
   }
 
