@@ -119,7 +119,9 @@ func TestThreeInstancesBehindABalancer(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var stdout, stderr testenv.Buffer
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr) }()
+		go func() {
+			done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
+		}()
 		t.Cleanup(cancel)
 		var base string
 		waitFor(t, "an instance to be ready", func() bool {
