@@ -79,11 +79,14 @@ type row struct {
 	res        loadgen.Result
 	cpuPerReq  time.Duration
 	loadPerReq time.Duration // the load generator's CPU time per request
-	rounds     int
-	minOf      float64 // the lowest and highest ratio to the baseline over the rounds
-	maxOf      float64
-	bodyBytes  int
-	baselineOf float64
+	// storesPerReq is Redis's and PostgreSQL's CPU time per request (every redis-server
+	// and postgres process, from /proc); totalPerReq adds the server's.
+	storesPerReq, totalPerReq time.Duration
+	rounds                    int
+	minOf                     float64 // the lowest and highest ratio to the baseline over the rounds
+	maxOf                     float64
+	bodyBytes                 int
+	baselineOf                float64
 }
 
 func parent(ctx context.Context, args []string) error {
@@ -243,7 +246,21 @@ func parent(ctx context.Context, args []string) error {
 }
 
 // runScenario serves sc (in this process, or as `memberline serve`) and drives it.
+// runScenario runs one scenario and counts the CPU Redis and PostgreSQL spent on it.
 func runScenario(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
+	before := storesCPU()
+	r, err := runScenarioServer(ctx, sc, profPath, dbURL, redisURL, warmup, duration, members)
+	if err != nil {
+		return r, err
+	}
+	if n := r.res.Requests + r.res.Warmup; n > 0 {
+		r.storesPerReq = storesCPUSince(before) / time.Duration(n)
+		r.totalPerReq = r.cpuPerReq + r.storesPerReq
+	}
+	return r, nil
+}
+
+func runScenarioServer(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
 	if sc.serve != "" {
 		res, cpu, load, err := driveServe(ctx, sc, dbURL, redisURL, warmup, duration, members, profPath)
 		if err != nil {
@@ -475,6 +492,39 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
+// storesCPU is the CPU time of every redis-server and postgres process by pid.
+func storesCPU() map[int]time.Duration {
+	out := map[int]time.Duration{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		if c := strings.TrimSpace(string(comm)); c != "redis-server" && c != "postgres" {
+			continue
+		}
+		if cpu, err := procCPU(pid); err == nil {
+			out[pid] = cpu
+		}
+	}
+	return out
+}
+
+// storesCPUSince is the CPU Redis and PostgreSQL spent since before (a process started
+// since counts from zero; one that exited since is lost, as pool connections are not).
+func storesCPUSince(before map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, cpu := range storesCPU() {
+		d += cpu - before[pid]
+	}
+	return d
+}
+
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -681,21 +731,21 @@ func render(rows []row, perKey float64, members int, gc gctune.Settings) string 
 		time.Now().UTC().Format(time.RFC3339), members, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.GOOS, runtime.GOARCH, runtime.Version(), gc)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tload CPU/req\tvs baseline\terrors\t")
+	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tRedis+PG CPU/req\ttotal CPU/req\tload CPU/req\tvs baseline\terrors\t")
 	for _, r := range rows {
 		ratio := fmt.Sprintf("%.0f%%", 100*r.baselineOf)
 		if r.rounds > 1 && r.minOf != r.maxOf {
 			ratio = fmt.Sprintf("%.0f%% (%.0f-%.0f)", 100*r.baselineOf, 100*r.minOf, 100*r.maxOf)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
-			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.loadPerReq), ratio, r.res.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
+			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.storesPerReq), us(r.totalPerReq), us(r.loadPerReq), ratio, r.res.Errors)
 	}
 	tw.Flush()
 	if n := rows[0].rounds; n > 1 {
 		fmt.Fprintf(&b, "\n%d rounds: each row is the scenario's median round by its ratio to the same round's baseline (the range in brackets); errors are all rounds'.\n", n)
 	}
 	fmt.Fprintf(&b, "\nanswer size: %d bytes; Redis memory per cached number: %.0f bytes (MEMORY USAGE)\n", rows[0].bodyBytes, perKey)
-	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis and PostgreSQL are not counted.")
+	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis+PG CPU/req is every redis-server's and postgres process's (from /proc) over the same; total CPU/req is both.")
 	fmt.Fprintln(&b, "load CPU/req is the load generator's, on the same two cores: req/s is bounded by the sum of both.")
 	return b.String()
 }
