@@ -68,7 +68,7 @@ type scenario struct {
 	name    string
 	slug    string // names its profile
 	handler http.Handler
-	kind    string // what the child sends: "known", "unknown", "cold", "known-calls"
+	kind    string // what the child sends: "known", "unknown", "cold", "known-calls", "unknown-calls"
 	conns   int
 	serve   string // a memberline binary to run as `serve` instead of handler, in its own process
 }
@@ -101,7 +101,7 @@ func parent(ctx context.Context, args []string) error {
 	profiles := fs.String("profiles", "", "write a CPU profile of every scenario (its first round) into this directory (SCENARIO.prof)")
 	rounds := fs.Int("rounds", 1, "run every scenario this many times and report each one's median round")
 	serveBin := fs.String("serve", "", "a memberline binary: also measure `memberline serve` as deployed (replay guard, call records, flow store, JSON log on a pipe)")
-	only := fs.String("scenarios", "", "comma-separated slugs of the scenarios to run after the baseline (known-local, known-redis, unknown, cold, serve); all when empty")
+	only := fs.String("scenarios", "", "comma-separated slugs of the scenarios to run after the baseline (known-local, known-redis, unknown, cold, serve, serve-unknown); all when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -184,7 +184,9 @@ func parent(ctx context.Context, args []string) error {
 	}
 	if *serveBin != "" {
 		scenarios = append(scenarios, scenario{name: "memberline serve, known member, every guard on", slug: "serve",
-			kind: "known-calls", conns: *conns, serve: *serveBin})
+			kind: "known-calls", conns: *conns, serve: *serveBin},
+			scenario{name: "memberline serve, unknown number, every guard on", slug: "serve-unknown",
+				kind: "unknown-calls", conns: *conns, serve: *serveBin})
 	}
 	if *only != "" {
 		want := map[string]bool{"baseline": true}
@@ -550,12 +552,16 @@ func child(ctx context.Context, args []string) error {
 	case "unknown":
 		req := rawRequest(addr, webhookForm(loadgen.UnknownPhone(0)))
 		request = func(int64) []byte { return req }
-	case "known-calls":
+	case "known-calls", "unknown-calls":
 		// Every request a call of its own (a replay would be refused). Their call SIDs are
 		// new to every run: the replay guard remembers earlier runs'.
 		run := time.Now().UnixNano()
+		phone := loadgen.Phone(0)
+		if kind == "unknown-calls" {
+			phone = loadgen.UnknownPhone(0)
+		}
 		request = premade(int((warmup+duration).Seconds()*40000), func(i int64) []byte {
-			form := webhookForm(loadgen.Phone(0))
+			form := webhookForm(phone)
 			form.Set("CallSid", fmt.Sprintf("CA%016x%016x", run, i))
 			return rawRequest(addr, form)
 		})
