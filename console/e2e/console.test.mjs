@@ -463,6 +463,30 @@ test('the traffic overlay shows how many calls went through each node and edge',
   assert.equal(await page.locator('.badge.count').count(), 0);
 });
 
+test('an identify node\'s language choices are edited in the form, each announced in its own language', async () => {
+  await page.click('a[data-nav="flows"]');
+  await page.locator('a.flowlink', {hasText: 'Member line'}).click();
+  await selectNode('member_number');
+  const choices = page.locator('.nodeform fieldset.item[data-option]');
+  assert.equal(await choices.count(), 3);
+  const french = page.locator('textarea[data-path="nodes.member_number.options.1.announce.fr-CA"]');
+  assert.equal(await french.inputValue(), 'Pour le français, appuyez sur 9.');
+  assert.equal(await page.locator('select[data-path="nodes.member_number.options.1.language"]').inputValue(), 'fr-CA');
+  // Said in another language, the announcement moves with it; back again, as it was.
+  await page.locator('select[data-path="nodes.member_number.options.1.language"]').selectOption('en-GB');
+  assert.equal(await page.locator('textarea[data-path="nodes.member_number.options.1.announce.en-GB"]').inputValue(), 'Pour le français, appuyez sur 9.');
+  await page.locator('select[data-path="nodes.member_number.options.1.language"]').selectOption('fr-CA');
+  await french.fill('Pour le français, faites le 9.');
+  await page.locator('#validity.ok').waitFor();
+  await shot('17-language-choices.png');
+  const doc = await page.evaluate(() => fetch('/api/v1/flows/default', {headers: {Authorization: `Bearer ${sessionStorage.getItem('memberline.token')}`}}).then((r) => r.json()));
+  assert.equal(doc.nodes.find((n) => n.id === 'member_number').options[1].announce['fr-CA'], 'Pour le français, appuyez sur 9.', 'nothing is saved before Save draft');
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
+  const saved = (await apiCall('GET', '/flows/default')).body.nodes.find((n) => n.id === 'member_number').options[1];
+  assert.deepEqual([saved.digits, saved.language, saved.announce, saved.next], ['9', 'fr-CA', {'fr-CA': 'Pour le français, faites le 9.'}, 'member_number']);
+});
+
 // bigFlow is a valid flow of 54 nodes: a main menu, six sub-menus of seven options each,
 // and five shared handoffs.
 function bigFlow() {

@@ -170,6 +170,7 @@ export class Editor {
     // it must not say "valid" (or enable Publish) for this one.
     this.validSeq++;
     this.validity.textContent = '… checking';
+    this.validity.className = 'chip'; // neither ok nor an error until the answer
     this.publishBtn.disabled = true;
     this.validateSoon();
   }

@@ -11,7 +11,7 @@ export const NODE_TYPES = {
   choose_member: {label: 'Choose member', texts: ['item', 'prompt', 'reprompt'],
     scalars: ['input', 'timeout', 'retries'], targets: ['next', 'no_input', 'no_match']},
   identify: {label: 'Identify', texts: ['prompt', 'reprompt', 'not_found_prompt'],
-    scalars: ['timeout', 'retries'], targets: ['next', 'not_found', 'no_input']},
+    scalars: ['timeout', 'retries'], options: 'languages', targets: ['next', 'not_found', 'no_input']},
   record: {label: 'Record', texts: ['say'], scalars: ['max_seconds', 'timeout', 'transcribe', 'beep'], targets: ['next', 'no_input']},
   handoff: {label: 'Hand off', texts: ['say'], scalars: ['queue', 'workflow', 'sip', 'client', 'reason']},
   goto: {label: 'Go to flow', texts: ['say'], scalars: ['flow']},

@@ -128,16 +128,40 @@ export class NodeForm {
       return field(label, sel);
     };
 
-    // Gather options.
+    // Gather options; an identify node's are language choices only (a key or two instead of
+    // a member number).
     if (spec.options) {
-      const fs = h('fieldset', {class: 'list'}, h('legend', {}, 'Menu options'));
+      const choicesOnly = spec.options === 'languages';
+      const fs = h('fieldset', {class: 'list'}, h('legend', {}, choicesOnly ? 'Language choices (a key instead of a member number)' : 'Menu options'));
       (n.options || []).forEach((o, i) => {
-        const box = h('fieldset', {class: 'item'}, h('legend', {}, `Option ${i + 1}`));
+        const box = h('fieldset', {class: 'item', 'data-option': String(i)}, h('legend', {}, `${choicesOnly ? 'Choice' : 'Option'} ${i + 1}`));
         const dig = h('input', {type: 'text', value: o.digits || '', inputmode: 'tel', 'data-path': path('options', i, 'digits'), autocomplete: 'off'});
         dig.addEventListener('input', () => upd((node) => { if (dig.value) node.options[i].digits = dig.value; else delete node.options[i].digits; }));
         box.append(h('div', {class: 'row'}, field('Keys', dig),
           targetSelect(o.next, path('options', i, 'next'), (v) => upd((node) => { node.options[i].next = v; }), 'Goes to')));
-        for (const lang of langs) {
+        // A language choice switches the rest of the call, announced in its language.
+        const langSel = h('select', {'data-path': path('options', i, 'language')},
+          choicesOnly ? null : h('option', {value: ''}, '(no: a menu option)'),
+          langs.map((l) => h('option', {value: l, selected: o.language === l}, l)));
+        if (o.language && !langs.includes(o.language)) langSel.append(h('option', {value: o.language, selected: true}, `${o.language} (not declared)`));
+        langSel.addEventListener('change', () => upd((node) => {
+          const opt = node.options[i];
+          const text = opt.announce && opt.language ? opt.announce[opt.language] : '';
+          if (langSel.value) {
+            opt.language = langSel.value;
+            opt.announce = {[langSel.value]: text || ''};
+          } else {
+            delete opt.language;
+            delete opt.announce;
+          }
+        }, true));
+        box.append(field('Switches the call to', langSel));
+        if (o.language) {
+          const ann = h('textarea', {rows: 2, value: (o.announce || {})[o.language] || '', 'data-path': path('options', i, 'announce', o.language), lang: o.language, spellcheck: 'true'});
+          ann.addEventListener('input', () => upd((node) => { node.options[i].announce = {[o.language]: ann.value}; }));
+          box.append(field(`Announcement, said in ${o.language} after the prompt`, ann));
+        }
+        for (const lang of choicesOnly ? [] : langs) {
           const w = h('input', {type: 'text', value: ((o.words || {})[lang] || []).join(', '), 'data-path': path('options', i, 'words', lang), lang, autocomplete: 'off'});
           w.addEventListener('input', () => upd((node) => {
             const opt = node.options[i];
@@ -154,8 +178,14 @@ export class NodeForm {
       fs.append(h('button', {type: 'button', class: 'btn', onclick: () => upd((node) => {
         node.options = node.options || [];
         const used = new Set(node.options.map((o) => o.digits));
-        node.options.push({digits: ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'].find((d) => !used.has(d)) || '', next: ''});
-      }, true)}, '+ Add option'));
+        const keys = choicesOnly ? ['9', '8', '7', '6', '5', '4', '3', '2', '1', '0'] : ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
+        const opt = {digits: keys.find((d) => !used.has(d)) || '', next: choicesOnly ? node.id : ''};
+        if (choicesOnly) {
+          const lang = langs.find((l) => l !== doc.default_language) || langs[0];
+          Object.assign(opt, {language: lang, announce: {[lang]: ''}});
+        }
+        node.options.push(opt);
+      }, true)}, choicesOnly ? '+ Add language choice' : '+ Add option'));
       this.el.append(fs);
     }
 
