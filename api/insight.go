@@ -84,9 +84,12 @@ func (s *Server) handleJourney() http.Handler {
 		for i, st := range c.Steps {
 			answer.Steps[i] = journeyStep{Step: st, Said: []string{}}
 		}
-		f, err := s.deps.Flows.Flow(ctx, c.Flow, c.FlowVersion)
+		var f *flows.Flow
+		if c.Flow != "" && c.FlowVersion != 0 {
+			f, err = s.deps.Flows.Flow(ctx, c.Flow, c.FlowVersion)
+		}
 		switch {
-		case c.Flow == "" || c.FlowVersion == 0:
+		case f == nil && err == nil:
 			answer.Reason = "the call ran no published flow version"
 		case err != nil:
 			answer.Reason = "its flow version cannot be read: " + err.Error()
@@ -164,23 +167,14 @@ func (s *Server) handleSegmentsReport() http.Handler {
 			writeError(w, codeInvalid, "segment", "a CSV is one segment's: give segment (activity_callers, frequent_no_activity, always_handed_off or unrecognized_numbers)")
 			return
 		}
-		segs, err := s.deps.Calls.Segments(r.Context(), from, to, minCalls, limit)
+		if name != "" && !calls.IsSegment(name) {
+			writeError(w, codeInvalid, "segment", "segment must be activity_callers, frequent_no_activity, always_handed_off or unrecognized_numbers")
+			return
+		}
+		segs, err := s.deps.Calls.Segments(r.Context(), from, to, minCalls, limit, name)
 		if err != nil {
 			s.fail(w, r, "", err)
 			return
-		}
-		if name != "" {
-			var one []calls.Segment
-			for _, sg := range segs {
-				if sg.Name == name {
-					one = append(one, sg)
-				}
-			}
-			if len(one) == 0 {
-				writeError(w, codeInvalid, "segment", "segment must be activity_callers, frequent_no_activity, always_handed_off or unrecognized_numbers")
-				return
-			}
-			segs = one
 		}
 		if wantsCSV(r) {
 			var rows [][]string

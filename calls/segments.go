@@ -61,11 +61,24 @@ var segmentQueries = []struct {
 		"caller_hash <> ''", "count(*) >= MIN_CALLS AND NOT bool_or(recognized IN ('member', 'household') OR member_id IS NOT NULL)"},
 }
 
-// Segments lists every segment for calls that started in [from, to), with at most limit
-// lines each.
-func (s *Store) Segments(ctx context.Context, from, to time.Time, minCalls, limit int) ([]Segment, error) {
+// IsSegment reports whether name is a segment's.
+func IsSegment(name string) bool {
+	for _, q := range segmentQueries {
+		if q.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Segments lists the segments for calls that started in [from, to), with at most limit
+// lines each: every one, or only the one named only.
+func (s *Store) Segments(ctx context.Context, from, to time.Time, minCalls, limit int, only string) ([]Segment, error) {
 	out := make([]Segment, 0, len(segmentQueries))
 	for _, q := range segmentQueries {
+		if only != "" && q.name != only {
+			continue
+		}
 		key := "member_id, '', ''"
 		group := "member_id"
 		if q.name == SegmentUnrecognizedNumbers {
