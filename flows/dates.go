@@ -73,16 +73,23 @@ func dateSpeaker(lang string) (speaker, bool) {
 	if !ok {
 		return speaker{}, false
 	}
-	for _, tag := range []string{lang, prim} {
-		for k := range cldrDates {
-			if strings.EqualFold(k, tag) {
-				l := cldrDates[k]
-				return speaker{&l, rules}, true
-			}
+	for _, tag := range []string{strings.ToLower(lang), prim} {
+		if l, ok := dateLocales[tag]; ok {
+			return speaker{l, rules}, true
 		}
 	}
 	return speaker{}, false
 }
+
+// dateLocales are cldrDates by lower-case tag, so that a template's date is one lookup.
+var dateLocales = func() map[string]*dateLocale {
+	m := make(map[string]*dateLocale, len(cldrDates))
+	for tag := range cldrDates {
+		l := cldrDates[tag]
+		m[strings.ToLower(tag)] = &l
+	}
+	return m
+}()
 
 // hasWords reports whether dates and times can be spoken in lang.
 func hasWords(lang string) bool {
