@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ const (
 // so that it cannot take the connections the webhooks need.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.cfg.AdminToken))
+	console := origin(s.cfg.PublicURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client := clientAddr(r)
 		if wait := s.failures.Wait(client); wait > 0 {
@@ -112,7 +114,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				writeError(w, codeUnavailable, "", "sessions cannot be checked right now")
 				return
 			default:
-				if reason := crossSite(r, s.cfg.PublicURL, sess); reason != "" {
+				if reason := crossSite(r, console, sess); reason != "" {
 					writeError(w, codeForbidden, sso.CSRFHeader, reason)
 					return
 				}
@@ -145,9 +147,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 // crossSite says why a request made with a console session may not go on: one that
 // changes something needs the session's CSRF token in the X-CSRF-Token header, and none
-// may come from another origin. "" when it may.
-func crossSite(r *http.Request, publicURL string, sess sso.Session) string {
-	if o := r.Header.Get("Origin"); o != "" && publicURL != "" && !strings.EqualFold(strings.TrimRight(o, "/"), origin(publicURL)) {
+// may come from another origin than console's (PUBLIC_URL's). "" when it may.
+func crossSite(r *http.Request, console string, sess sso.Session) string {
+	if o := r.Header.Get("Origin"); o != "" && console != "" && origin(o) != console {
 		return "this request comes from another site (Origin " + o + "); console sessions work from the console only"
 	}
 	switch r.Method {
@@ -160,14 +162,13 @@ func crossSite(r *http.Request, publicURL string, sess sso.Session) string {
 	return ""
 }
 
-// origin is a URL's scheme and host: https://ivr.example.com.
-func origin(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-			return strings.ToLower(u[:i+3+j])
-		}
+// origin is a URL's scheme and host, lower-case: https://ivr.example.com; "" for no URL.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return strings.ToLower(raw)
 	}
-	return strings.ToLower(strings.TrimRight(u, "/"))
+	return strings.ToLower(u.Scheme + "://" + u.Host)
 }
 
 func tooMany(w http.ResponseWriter, wait time.Duration, message string) {
