@@ -51,8 +51,9 @@ func handler(edge *ivr.Edge, adminAPI *api.Server, signIn *sso.SSO, bootstrapTok
 	r.Handle("/admin", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	r.Handle("/admin/auth/config", signInConfig(signIn, bootstrapToken)).Methods(http.MethodGet)
 	if signIn != nil {
-		r.Handle(sso.LoginPath, signIn.Handler()).Methods(http.MethodGet)
-		r.Handle(sso.CallbackPath, signIn.Handler()).Methods(http.MethodGet)
+		h := signIn.Handler()
+		r.Handle(sso.LoginPath, h).Methods(http.MethodGet)
+		r.Handle(sso.CallbackPath, h).Methods(http.MethodGet)
 	}
 	r.PathPrefix(console.Prefix).Handler(console.Handler())
 	if metrics != nil {

@@ -116,32 +116,7 @@ func TestThreeInstancesBehindABalancer(t *testing.T) {
 	}
 	start := func() instance {
 		t.Helper()
-		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr testenv.Buffer
-		done := make(chan error, 1)
-		go func() {
-			done <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
-		}()
-		t.Cleanup(cancel)
-		var base string
-		waitFor(t, "an instance to be ready", func() bool {
-			select {
-			case err := <-done:
-				t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
-			default:
-			}
-			m := listeningRE.FindStringSubmatch(stdout.String())
-			if m == nil {
-				return false
-			}
-			res, err := http.Get(m[1] + "/readyz")
-			if err != nil {
-				return false
-			}
-			res.Body.Close()
-			base = m[1]
-			return res.StatusCode == http.StatusOK
-		})
+		base, cancel, done := serveUntil(t, env, "/readyz")
 		return instance{base, cancel, done}
 	}
 	insts := []instance{start(), start(), start()}

@@ -144,6 +144,14 @@ func startServiceWith(t *testing.T, extra map[string]string) (base string, env m
 	if env["DATABASE_URL"] == "" {
 		env["DATABASE_URL"] = testenv.URL(t, testenv.Postgres(t, "lookup", lookup.Migrate))
 	}
+	base, cancel, done = serveUntil(t, env, "/healthz")
+	return base, env, cancel, done
+}
+
+// serveUntil runs `memberline serve --seed` with env in this process and waits until its
+// route probe (/healthz or /readyz) answers 200; cancel is the signal, done run's result.
+func serveUntil(t *testing.T, env map[string]string, probe string) (base string, cancel func(), done <-chan error) {
+	t.Helper()
 	ctx, cancelCtx := context.WithCancel(context.Background())
 	var stdout, stderr testenv.Buffer
 	result := make(chan error, 1)
@@ -151,7 +159,7 @@ func startServiceWith(t *testing.T, extra map[string]string) (base string, env m
 		result <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
 	}()
 	t.Cleanup(cancelCtx)
-	waitFor(t, "the service to be healthy", func() bool {
+	waitFor(t, "the service to answer "+probe, func() bool {
 		select {
 		case err := <-result:
 			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
@@ -161,7 +169,7 @@ func startServiceWith(t *testing.T, extra map[string]string) (base string, env m
 		if m == nil {
 			return false
 		}
-		resp, err := http.Get(m[1] + "/healthz")
+		resp, err := http.Get(m[1] + probe)
 		if err != nil {
 			return false
 		}
@@ -169,7 +177,7 @@ func startServiceWith(t *testing.T, extra map[string]string) (base string, env m
 		base = m[1]
 		return resp.StatusCode == http.StatusOK
 	})
-	return base, env, cancelCtx, result
+	return base, cancelCtx, result
 }
 
 // waitFor polls cond until it holds, failing the test after a generous deadline.

@@ -154,9 +154,6 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// String names the provider for messages.
-func (o *OP) String() string { return fmt.Sprintf("test OpenID provider at %s", o.Issuer) }
-
 var formID = regexp.MustCompile(`name="id" value="([^"]+)"`)
 
 // SignIn plays a person signing in through the provider's login page: it follows

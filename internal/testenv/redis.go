@@ -97,9 +97,10 @@ func startRedis(t testing.TB, clusterPort bool, args func(port int) []string) *R
 	t.Cleanup(s.Stop)
 	// Another process may take the free port between our check and the server's bind.
 	for attempt := 0; ; attempt++ {
-		s.port, err = freePort()
-		if err == nil && clusterPort {
+		if clusterPort {
 			s.port, err = freeClusterPort()
+		} else {
+			s.port, err = freePort()
 		}
 		if err == nil && args != nil {
 			s.args = args(s.port)

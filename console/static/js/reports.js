@@ -104,7 +104,7 @@ function segments(seg) {
     const columns = [numbers ? {key: 'caller', label: 'Number'} : {key: 'member_id', label: 'Member'},
       {key: 'calls', label: 'Calls'}, {key: 'last_call', label: 'Last call', format: (v) => fmtTime(v)},
       {key: 'self_service', label: 'Self-service'}, {key: 'handoff', label: 'Handed off'}, {key: 'caller_hung_up', label: 'Hung up'}];
-    const rows = sg.lines.map((l) => ({...l, member_id: l.member_id}));
+    const rows = sg.lines;
     const card = h('article', {class: 'card segment', id: `segment-${sg.name}`},
       h('h3', {}, sg.title, ' ', h('span', {class: 'chip'}, `${sg.count}`)),
       h('p', {class: 'muted'}, sg.definition));
