@@ -355,9 +355,21 @@ test('a draft that sends "1" elsewhere fails its tests, blocks publish, and repl
   assert.match(await placeCall(pressed1, '1'), /connect you with an agent/);
   await placeCall(pressed2, '2,3');
   await selectNode('about_activity');
-  await page.locator('select[data-path="nodes.about_activity.options.0.next"]').selectOption('agent_reservations');
+  // The edit, and a keyboard user moving on to another node before the graph is redrawn
+  // (60 ms later, and again when validation answers): the node keeps the focus across
+  // both redraws, so the next key pressed still reaches it.
+  await page.evaluate(() => {
+    const sel = document.querySelector('select[data-path="nodes.about_activity.options.0.next"]');
+    sel.value = 'agent_reservations';
+    sel.dispatchEvent(new Event('change', {bubbles: true}));
+    const menu = document.querySelector('.node[data-id="menu"]');
+    menu.focus();
+    window.beforeRedraw = menu;
+  });
   // Validation as you type runs the tests: the draft has errors now, and publish is off.
   await page.locator('#validity.err').waitFor();
+  assert.deepEqual(await page.evaluate(() => [window.beforeRedraw.isConnected, document.activeElement.dataset.id]), [false, 'menu'],
+    'the redrawn graph gives the focus back to the node that had it');
   await page.getByRole('tab', {name: 'Tests'}).click();
   await page.click('#run-tests');
   const failed = page.locator('.testcases > li.failed[data-test="dana-presses-1"]');

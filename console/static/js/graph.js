@@ -159,7 +159,7 @@ export class Graph {
     // A node reached with Tab is panned into view.
     this.svg.addEventListener('focusin', (e) => {
       const node = e.target.closest && e.target.closest('.node');
-      if (node) this.reveal(node.dataset.id);
+      if (node && !this.refocusing) this.reveal(node.dataset.id);
     });
     this.svg.addEventListener('keydown', (e) => {
       const node = e.target.closest && e.target.closest('.node');
@@ -206,6 +206,10 @@ export class Graph {
     }
     const lay = this.lay;
     this.start = doc.start;
+    // A redraw (validation answering, a save) replaces every node: the one that had the
+    // keyboard's focus gets it back, so a key pressed on it still reaches it.
+    const active = document.activeElement;
+    const focused = active && this.vp.contains(active) && active.closest('.node') ? active.closest('.node').dataset.id : null;
     clear(this.vp);
     const edgeLayer = s('g', {class: 'edges'});
     const labelLayer = s('g', {class: 'labels'});
@@ -308,6 +312,11 @@ export class Graph {
     }
     this.vp.append(edgeLayer, labelLayer, nodeLayer);
     this.apply();
+    if (focused) {
+      this.refocusing = true; // the node is where it was: no pan
+      this.focusNode(focused, {preventScroll: true});
+      this.refocusing = false;
+    }
     if (first) requestAnimationFrame(() => this.fit());
   }
 
@@ -320,8 +329,8 @@ export class Graph {
     }
   }
 
-  focusNode(id) {
+  focusNode(id, opts) {
     const g = [...this.vp.querySelectorAll('.node')].find((n) => n.dataset.id === id);
-    if (g) g.focus();
+    if (g) g.focus(opts);
   }
 }
