@@ -30,6 +30,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -79,14 +80,14 @@ type row struct {
 	res        loadgen.Result
 	cpuPerReq  time.Duration
 	loadPerReq time.Duration // the load generator's CPU time per request
-	// storesPerReq is Redis's and PostgreSQL's CPU time per request (every redis-server
-	// and postgres process, from /proc); totalPerReq adds the server's.
-	storesPerReq, totalPerReq time.Duration
-	rounds                    int
-	minOf                     float64 // the lowest and highest ratio to the baseline over the rounds
-	maxOf                     float64
-	bodyBytes                 int
-	baselineOf                float64
+	// redisPerReq and pgPerReq are Redis's and PostgreSQL's CPU time per request (every
+	// redis-server and postgres process, from /proc); totalPerReq adds the server's.
+	redisPerReq, pgPerReq, totalPerReq time.Duration
+	rounds                             int
+	minOf                              float64 // the lowest and highest ratio to the baseline over the rounds
+	maxOf                              float64
+	bodyBytes                          int
+	baselineOf                         float64
 }
 
 func parent(ctx context.Context, args []string) error {
@@ -256,8 +257,9 @@ func runScenario(ctx context.Context, sc scenario, profPath, dbURL, redisURL str
 		return r, err
 	}
 	if n := r.res.Requests + r.res.Warmup; n > 0 {
-		r.storesPerReq = storesCPUSince(before) / time.Duration(n)
-		r.totalPerReq = r.cpuPerReq + r.storesPerReq
+		redis, pg := storesCPUSince(before)
+		r.redisPerReq, r.pgPerReq = redis/time.Duration(n), pg/time.Duration(n)
+		r.totalPerReq = r.cpuPerReq + r.redisPerReq + r.pgPerReq
 	}
 	return r, nil
 }
@@ -388,6 +390,9 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 	if err := waitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
 		return res, 0, 0, fmt.Errorf("memberline serve: %w", err)
 	}
+	if err := forgetCalls(ctx, dbURL); err != nil {
+		return res, 0, 0, err
+	}
 	before, err := procCPU(cmd.Process.Pid)
 	if err != nil {
 		return res, 0, 0, err
@@ -407,6 +412,21 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 		return res, 0, 0, err
 	}
 	return res, after - before, load, <-profiled
+}
+
+// forgetCalls empties the call records of earlier runs, so that every run of a serve
+// scenario starts alike: over a table that grows run after run, each insert costs more
+// and autovacuum comes by at random, and PostgreSQL's CPU per request with them.
+func forgetCalls(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "TRUNCATE calls"); err != nil {
+		return fmt.Errorf("emptying the call records of earlier runs: %w", err)
+	}
+	return nil
 }
 
 func freeAddr() (string, error) {
@@ -494,9 +514,15 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
+// storeCPU is a redis-server's or postgres process's CPU time.
+type storeCPU struct {
+	redis bool
+	cpu   time.Duration
+}
+
 // storesCPU is the CPU time of every redis-server and postgres process by pid.
-func storesCPU() map[int]time.Duration {
-	out := map[int]time.Duration{}
+func storesCPU() map[int]storeCPU {
+	out := map[int]storeCPU{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -507,11 +533,12 @@ func storesCPU() map[int]time.Duration {
 		if err != nil {
 			continue
 		}
-		if c := strings.TrimSpace(string(comm)); c != "redis-server" && c != "postgres" {
+		c := strings.TrimSpace(string(comm))
+		if c != "redis-server" && c != "postgres" {
 			continue
 		}
 		if cpu, err := procCPU(pid); err == nil {
-			out[pid] = cpu
+			out[pid] = storeCPU{redis: c == "redis-server", cpu: cpu}
 		}
 	}
 	return out
@@ -519,12 +546,16 @@ func storesCPU() map[int]time.Duration {
 
 // storesCPUSince is the CPU Redis and PostgreSQL spent since before (a process started
 // since counts from zero; one that exited since is lost, as pool connections are not).
-func storesCPUSince(before map[int]time.Duration) time.Duration {
-	var d time.Duration
-	for pid, cpu := range storesCPU() {
-		d += cpu - before[pid]
+func storesCPUSince(before map[int]storeCPU) (redis, pg time.Duration) {
+	for pid, now := range storesCPU() {
+		d := now.cpu - before[pid].cpu
+		if now.redis {
+			redis += d
+		} else {
+			pg += d
+		}
 	}
-	return d
+	return redis, pg
 }
 
 func cpuTime() time.Duration {
@@ -737,21 +768,21 @@ func render(rows []row, perKey float64, members int, gc gctune.Settings) string 
 		time.Now().UTC().Format(time.RFC3339), members, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.GOOS, runtime.GOARCH, runtime.Version(), gc)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tRedis+PG CPU/req\ttotal CPU/req\tload CPU/req\tvs baseline\terrors\t")
+	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tRedis CPU/req\tPG CPU/req\ttotal CPU/req\tload CPU/req\tvs baseline\terrors\t")
 	for _, r := range rows {
 		ratio := fmt.Sprintf("%.0f%%", 100*r.baselineOf)
 		if r.rounds > 1 && r.minOf != r.maxOf {
 			ratio = fmt.Sprintf("%.0f%% (%.0f-%.0f)", 100*r.baselineOf, 100*r.minOf, 100*r.maxOf)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
-			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.storesPerReq), us(r.totalPerReq), us(r.loadPerReq), ratio, r.res.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
+			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.redisPerReq), us(r.pgPerReq), us(r.totalPerReq), us(r.loadPerReq), ratio, r.res.Errors)
 	}
 	tw.Flush()
 	if n := rows[0].rounds; n > 1 {
 		fmt.Fprintf(&b, "\n%d rounds: each row is the scenario's median round by its ratio to the same round's baseline (the range in brackets); errors are all rounds'.\n", n)
 	}
 	fmt.Fprintf(&b, "\nanswer size: %d bytes; Redis memory per cached number: %.0f bytes (MEMORY USAGE)\n", rows[0].bodyBytes, perKey)
-	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis+PG CPU/req is every redis-server's and postgres process's (from /proc) over the same; total CPU/req is both.")
+	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis CPU/req and PG CPU/req are every redis-server's and every postgres process's (from /proc) over the same; total CPU/req is the three.")
 	fmt.Fprintln(&b, "load CPU/req is the load generator's, on the same two cores: req/s is bounded by the sum of both.")
 	return b.String()
 }
