@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -38,6 +39,19 @@ func queryTime(r *http.Request, field string, loc *time.Location) (time.Time, er
 		return time.Time{}, &lookup.FieldError{Field: field, Message: "must be from 1970 to 9998"}
 	}
 	return t, nil
+}
+
+// queryInt reads a whole-number parameter from lo to hi; def when it is not given.
+func queryInt(r *http.Request, field string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(field)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &lookup.FieldError{Field: field, Message: fmt.Sprintf("must be a whole number from %d to %d", lo, hi)}
+	}
+	return n, nil
 }
 
 // The times the call records can be asked about: the database holds these and more, but
@@ -98,12 +112,8 @@ func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 		}
 		f.Version = n
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return f, &lookup.FieldError{Field: "limit", Message: "must be a whole number from 1 to 500"}
-		}
-		f.Limit = n
+	if f.Limit, err = queryInt(r, "limit", 0, 1, 500); err != nil {
+		return f, err
 	}
 	return f, nil
 }
@@ -332,12 +342,10 @@ func (s *Server) handleMembersReport() http.Handler {
 			s.fail(w, r, "", err)
 			return
 		}
-		minCalls := 3
-		if v := r.URL.Query().Get("min_calls"); v != "" {
-			if minCalls, err = strconv.Atoi(v); err != nil || minCalls < 1 {
-				writeError(w, codeInvalid, "min_calls", "must be a whole number, 1 or more")
-				return
-			}
+		minCalls, err := queryInt(r, "min_calls", 3, 1, maxMinCalls)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
 		}
 		ms, err := s.deps.Calls.Members(r.Context(), from, to, 1000)
 		if err != nil {

@@ -85,7 +85,7 @@ func TestHostileInputsGet4xx(t *testing.T) {
 		"/members/{memberID}/calls":  {"from=10000-01-01", "to=9999-12-31", "limit=-1", "cursor=%00"},
 		"/reports/recognition":       {"tz=Local", "tz=Mars%2FBase", "tz=%00", "to=9999-12-31", "from=10000-01-01", "from=2026-11-27&to=2026-11-26"},
 		"/reports/outcomes":          {"tz=Local", "to=9999-12-31", "from=x"},
-		"/reports/members":           {"min_calls=-5", "min_calls=99999999999999999999", "to=9999-12-31", "tz=Local"},
+		"/reports/members":           {"min_calls=-5", "min_calls=1001", "min_calls=99999999999999999999", "to=9999-12-31", "tz=Local"},
 		"/flows/{flowID}/diff":       {"from=2147483648&to=draft", "from=-1&to=1", "from=%00&to=1", "from=1"},
 		"/audit":                     {"flow=%00", "flow=%ff", "since=x", "since=99999-01-01T00:00:00Z", "limit=-1", "limit=99999999999999999999"},
 		"/flows/{flowID}/versions":   {},

@@ -141,6 +141,9 @@ func (s *Server) handleRepeatReport() http.Handler {
 	})
 }
 
+// maxMinCalls bounds a report's min_calls: past it, no caller is "frequent".
+const maxMinCalls = 1000
+
 func (s *Server) handleSegmentsReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		from, to, _, err := s.reportPeriod(r)
@@ -148,21 +151,17 @@ func (s *Server) handleSegmentsReport() http.Handler {
 			s.fail(w, r, "", err)
 			return
 		}
-		q := r.URL.Query()
-		minCalls, limit := 3, 100
-		if v := q.Get("min_calls"); v != "" {
-			if minCalls, err = strconv.Atoi(v); err != nil || minCalls < 1 || minCalls > 1000 {
-				writeError(w, codeInvalid, "min_calls", "min_calls must be a whole number from 1 to 1000")
-				return
-			}
+		minCalls, err := queryInt(r, "min_calls", 3, 1, maxMinCalls)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
 		}
-		if v := q.Get("limit"); v != "" {
-			if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-				writeError(w, codeInvalid, "limit", "limit must be a whole number from 1 to 1000")
-				return
-			}
+		limit, err := queryInt(r, "limit", 100, 1, 1000)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
 		}
-		name := q.Get("segment")
+		name := r.URL.Query().Get("segment")
 		if wantsCSV(r) && name == "" {
 			writeError(w, codeInvalid, "segment", "a CSV is one segment's: give segment (activity_callers, frequent_no_activity, always_handed_off or unrecognized_numbers)")
 			return

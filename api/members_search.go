@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -31,15 +30,10 @@ func (s *Server) searcher() lookup.Searcher {
 func (s *Server) handleSearchMembers() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		limit := 0
-		if raw := q.Get("limit"); raw != "" {
-			n, err := strconv.Atoi(raw)
-			if err != nil || n < 1 || n > lookup.MaxSearchLimit {
-				writeError(w, codeInvalid, "limit",
-					"limit must be a whole number from 1 to "+strconv.Itoa(lookup.MaxSearchLimit))
-				return
-			}
-			limit = n
+		limit, err := queryInt(r, "limit", 0, 1, lookup.MaxSearchLimit)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
 		}
 		if query := q.Get("q"); !utf8.ValidString(query) || strings.ContainsRune(query, 0) {
 			writeError(w, codeInvalid, "q", "q must be text (valid UTF-8, without NUL characters)")
