@@ -125,14 +125,6 @@ func (p *PINs) HasPIN(ctx context.Context, memberID string) (bool, error) {
 	return ok, nil
 }
 
-// Check verifies pin for the member on call callSID from callerPhone ("" when withheld)
-// and returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
-// against the member and the calling number (INCR, atomic across instances, so
-// concurrent tries cannot slip past the limit); past MaxAttempts in Window the PIN is not
-// even compared. A withheld number counts against its call instead: withheld callers do
-// not share one budget, which a few wrong PINs from anyone would spend for everyone. A
-// right PIN clears the member's count and gives the number its try back. An error (Redis
-// or PostgreSQL down) means not verified.
 // countScript counts one try against a key and starts its window at the first (as INCR
 // and EXPIRE NX in one transaction would, but on one key, so that it runs on a Cluster).
 var countScript = redis.NewScript(`
@@ -141,6 +133,14 @@ if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) 
 return n
 `)
 
+// Check verifies pin for the member on call callSID from callerPhone ("" when withheld)
+// and returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
+// against the member and the calling number (INCR, atomic across instances, so
+// concurrent tries cannot slip past the limit); past MaxAttempts in Window the PIN is not
+// even compared. A withheld number counts against its call instead: withheld callers do
+// not share one budget, which a few wrong PINs from anyone would spend for everyone. A
+// right PIN clears the member's count and gives the number its try back. An error (Redis
+// or PostgreSQL down) means not verified.
 func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID string) (string, error) {
 	caller := p.CallerHash(callerPhone)
 	keys := []string{p.memberKey(memberID)}
