@@ -99,13 +99,16 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 // ValidName reports whether name can be a token's name.
 func ValidName(name string) bool { return namePattern.MatchString(name) }
 
+// ValidRole reports whether role is one of the roles.
+func ValidRole(role string) bool { return rank(role) >= 0 }
+
 // Create makes a token and returns it with its secret, which is not stored and cannot be
 // shown again.
 func (s *Store) Create(ctx context.Context, name, role, by string) (Token, string, error) {
 	if !namePattern.MatchString(name) {
 		return Token{}, "", &FieldError{"name", "must be 1 to 64 letters, digits, _ . @ or -, starting with a letter or digit"}
 	}
-	if rank(role) < 0 {
+	if !ValidRole(role) {
 		return Token{}, "", &FieldError{"role", "must be viewer, editor, publisher or admin"}
 	}
 	raw := make([]byte, 32)

@@ -320,7 +320,7 @@ func parseRoleMap(v string) (map[string]string, error) {
 		}
 		group, role, ok := strings.Cut(pair, "=")
 		group, role = strings.TrimSpace(group), strings.TrimSpace(role)
-		if !ok || group == "" || !slices.Contains([]string{auth.RoleViewer, auth.RoleEditor, auth.RolePublisher, auth.RoleAdmin}, role) {
+		if !ok || group == "" || !auth.ValidRole(role) {
 			return nil, fmt.Errorf("must be group=role pairs (roles: viewer, editor, publisher, admin), e.g. cc-admins=admin,cc-editors=editor; %q is not", pair)
 		}
 		m[group] = role
