@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,6 +40,7 @@ const (
 	CSRFHeader  = "X-CSRF-Token"
 	stateCookie = "memberline_signin"
 	cookiePath  = "/api/v1"
+	statePath   = "/admin/auth"
 	authTTL     = 10 * time.Minute // a sign-in must come back from the provider within this
 )
 
@@ -170,8 +172,7 @@ func (s *SSO) login(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusServiceUnavailable, "Sign-in is not available right now", "The session store cannot be reached. Try again in a moment.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: state, Path: "/admin/auth", MaxAge: int(authTTL.Seconds()),
-		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	s.setCookie(w, stateCookie, state, statePath, authTTL)
 	http.Redirect(w, r, s.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
 }
 
@@ -190,7 +191,7 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusBadRequest, "This sign-in link is not yours", "It does not belong to a sign-in started in this browser. Start again from the console.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: "/admin/auth", MaxAge: -1, HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	s.setCookie(w, stateCookie, "", statePath, -1)
 	ctx := oidc.ClientContext(r.Context(), s.client)
 	raw, err := s.rdb.GetDel(ctx, s.key("signin", state)).Bytes()
 	var p pending
@@ -249,12 +250,11 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	sess := Session{Subject: idt.Subject, Email: email, Name: name, Role: role, CSRF: random(), Created: now, Seen: now, IDToken: rawID}
 	id := random()
-	if err := s.save(r.Context(), id, sess); err != nil {
+	if err := s.save(r.Context(), s.key("session", id), sess); err != nil {
 		s.page(w, http.StatusServiceUnavailable, "Sign-in is not available right now", "The session store cannot be reached. Try again in a moment.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: cookiePath, HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode,
-		MaxAge: int(s.cfg.MaxAge.Seconds())})
+	s.setCookie(w, SessionCookie, id, cookiePath, s.cfg.MaxAge)
 	http.Redirect(w, r, s.cfg.ConsoleURL, http.StatusFound)
 }
 
@@ -269,13 +269,14 @@ func (s *SSO) role(groups []string) string {
 	return best
 }
 
-func (s *SSO) save(ctx context.Context, id string, sess Session) error {
+// save stores sess under its key until it expires.
+func (s *SSO) save(ctx context.Context, key string, sess Session) error {
 	b, _ := json.Marshal(sess)
 	ttl := sess.Expires(s.cfg).Sub(s.cfg.Now())
 	if ttl <= 0 {
-		return s.rdb.Del(ctx, s.key("session", id)).Err()
+		return s.rdb.Del(ctx, key).Err()
 	}
-	return s.rdb.Set(ctx, s.key("session", id), b, ttl).Err()
+	return s.rdb.Set(ctx, key, b, ttl).Err()
 }
 
 // Session is the request's live session, its last use moved to now; ErrNoSession when it
@@ -285,7 +286,8 @@ func (s *SSO) Session(r *http.Request) (Session, error) {
 	if err != nil || c.Value == "" || len(c.Value) > 128 {
 		return Session{}, ErrNoSession
 	}
-	raw, err := s.rdb.Get(r.Context(), s.key("session", c.Value)).Bytes()
+	key := s.key("session", c.Value)
+	raw, err := s.rdb.Get(r.Context(), key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return Session{}, ErrNoSession
 	}
@@ -298,13 +300,13 @@ func (s *SSO) Session(r *http.Request) (Session, error) {
 	}
 	now := s.cfg.Now()
 	if !now.Before(sess.Expires(s.cfg)) {
-		_ = s.rdb.Del(r.Context(), s.key("session", c.Value)).Err()
+		_ = s.rdb.Del(r.Context(), key).Err()
 		return Session{}, ErrNoSession
 	}
 	sess.id = c.Value
 	if now.Sub(sess.Seen) > time.Second {
 		sess.Seen = now
-		if err := s.save(r.Context(), c.Value, sess); err != nil {
+		if err := s.save(r.Context(), key, sess); err != nil {
 			return Session{}, fmt.Errorf("sso: session store: %w", err)
 		}
 	}
@@ -318,7 +320,7 @@ func (s *SSO) Logout(w http.ResponseWriter, r *http.Request, sess Session) (stri
 	if err := s.rdb.Del(r.Context(), s.key("session", sess.id)).Err(); err != nil {
 		return "", fmt.Errorf("sso: session store: %w", err)
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: cookiePath, MaxAge: -1, HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	s.setCookie(w, SessionCookie, "", cookiePath, -1)
 	if s.endSession == "" {
 		return s.cfg.ConsoleURL, nil
 	}
@@ -329,6 +331,18 @@ func (s *SSO) Logout(w http.ResponseWriter, r *http.Request, sess Session) (stri
 	return s.endSession + "?" + v.Encode(), nil
 }
 
+// setCookie sets one of the sign-in's cookies for maxAge (negative: deletes it): never
+// readable by scripts, sent over https only when the service is served so, and not on
+// requests from other sites.
+func (s *SSO) setCookie(w http.ResponseWriter, name, value, path string, maxAge time.Duration) {
+	age := int(maxAge.Seconds())
+	if maxAge < 0 {
+		age = -1
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: age,
+		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+}
+
 // page answers a sign-in that cannot go on with a page that says why.
 func (s *SSO) page(w http.ResponseWriter, status int, title, why string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -337,11 +351,7 @@ func (s *SSO) page(w http.ResponseWriter, status int, title, why string) {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>%s</title><link rel="stylesheet" href="/admin/app.css"></head>`+
 		`<body><main><section class="signin panel" id="signin-refused"><h1>%s</h1><p>%s</p><p><a href="%s">Back to the console</a></p></section></main></body></html>`,
-		esc(title), esc(title), esc(why), esc(s.cfg.ConsoleURL))
-}
-
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
+		html.EscapeString(title), html.EscapeString(title), html.EscapeString(why), html.EscapeString(s.cfg.ConsoleURL))
 }
 
 func random() string {
