@@ -17,12 +17,9 @@ export class APIError extends Error {
   }
 }
 
-const ROLES = ['viewer', 'editor', 'publisher', 'admin'];
-
 export const session = {
   // who is GET /session's answer once known: {via, name, email, role, csrf}.
   who: null,
-  can(need) { return Boolean(this.who) && ROLES.indexOf(this.who.role) >= ROLES.indexOf(need); },
   get token() { return sessionStorage.getItem(TOKEN) || ''; },
   get actor() { return sessionStorage.getItem(ACTOR) || ''; },
   signIn(token, actor) {
