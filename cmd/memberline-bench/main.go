@@ -248,7 +248,6 @@ func parent(ctx context.Context, args []string) error {
 	return os.WriteFile(*out, []byte(table), 0o644)
 }
 
-// runScenario serves sc (in this process, or as `memberline serve`) and drives it.
 // runScenario runs one scenario and counts the CPU Redis and PostgreSQL spent on it.
 func runScenario(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
 	before := storesCPU()
@@ -264,6 +263,7 @@ func runScenario(ctx context.Context, sc scenario, profPath, dbURL, redisURL str
 	return r, nil
 }
 
+// runScenarioServer serves sc (in this process, or as `memberline serve`) and drives it.
 func runScenarioServer(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
 	if sc.serve != "" {
 		res, cpu, load, err := driveServe(ctx, sc, dbURL, redisURL, warmup, duration, members, profPath)

@@ -34,20 +34,21 @@ func StartCluster(t testing.TB) *RedisCluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ranges := [][2]int{{0, 5460}, {5461, 10922}, {10923, 16383}}
+	clients := make([]*redis.Client, len(c.Nodes))
 	for i, n := range c.Nodes {
-		rdb := n.Client()
-		if err := rdb.ClusterAddSlotsRange(ctx, ranges[i][0], ranges[i][1]).Err(); err != nil {
+		clients[i] = n.Client()
+		if err := clients[i].ClusterAddSlotsRange(ctx, ranges[i][0], ranges[i][1]).Err(); err != nil {
 			t.Fatalf("testenv: cluster: add slots on %s: %v", n.Addr(), err)
 		}
 		if i > 0 {
-			if err := c.Nodes[0].Client().ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(n.port)).Err(); err != nil {
+			if err := clients[0].ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(n.port)).Err(); err != nil {
 				t.Fatalf("testenv: cluster: meet %s: %v", n.Addr(), err)
 			}
 		}
 	}
-	for _, n := range c.Nodes {
+	for i, n := range c.Nodes {
 		waitFor(t, ctx, "the cluster to be ok on "+n.Addr(), func() bool {
-			info, err := n.Client().ClusterInfo(ctx).Result()
+			info, err := clients[i].ClusterInfo(ctx).Result()
 			return err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3")
 		})
 	}
@@ -90,8 +91,9 @@ func StartSentinel(t testing.TB) *RedisSentinel {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	replica := s.Replica.Client()
 	waitFor(t, ctx, "the replica to sync", func() bool {
-		info, err := s.Replica.Client().Info(ctx, "replication").Result()
+		info, err := replica.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
 	for range 3 {
