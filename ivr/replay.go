@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,6 +23,14 @@ import (
 // The answer is kept for the retry window; a repeat after it, within the replay window,
 // is refused (403, no TwiML): a captured request played again does not take a turn.
 //
+// The call's first webhook (the voice URL) is answered first and settled after: its turn
+// takes no PIN try and writes nothing but the call record, which waits for the settling.
+// One command then stores the answer unless a copy of the request stored one already,
+// and returns that one if so: a repeat on any instance, even one running at the same time,
+// gets the first answer, in one round trip to Redis instead of two. The later webhooks
+// (a gather may be a PIN try, a status closes the call record) claim the request first and
+// keep the answer after, so that a repeat never runs their turn a second time.
+//
 // A request is the same request when its signature and URL are: Twilio's signed string
 // concatenates keys and values with nothing between them, so every re-encoding of a body
 // (parameters reordered, %41C for AC, a trailing &, a repeated pair) and every re-cut of
@@ -36,6 +45,10 @@ type Answers interface {
 	Begin(ctx context.Context, key string, replayTTL time.Duration) (seen bool, answer []byte, err error)
 	// Keep stores the answer to key for ttl.
 	Keep(ctx context.Context, key string, answer []byte, ttl time.Duration) error
+	// Settle stores answer under key for ttl, with the time, unless an answer is stored
+	// there already: then it stores nothing and returns that answer and when it was
+	// stored. Of copies settled at once, exactly one is first.
+	Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) (kept []byte, at time.Time, err error)
 }
 
 // Default windows: Twilio retries within seconds; a webhook is remembered as seen for ten
@@ -80,16 +93,39 @@ func (a redisAnswers) Keep(ctx context.Context, key string, answer []byte, ttl t
 	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"answer:"+key, answer, "px", max(1, ttl.Milliseconds())))
 }
 
+func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
+	v := make([]byte, 0, 16+len(answer))
+	v = strconv.AppendInt(v, time.Now().UnixMilli(), 10)
+	v = append(v, '\n')
+	v = append(v, answer...)
+	// SET NX GET (Redis 7) answers the value there before, or nil when this one was stored.
+	set := redis.NewStringCmd(ctx, "set", a.prefix+"settled:"+key, v, "px", max(1, ttl.Milliseconds()), "nx", "get")
+	err := redisx.AutoPipelined(ctx, a.rdb, set)
+	if errors.Is(err, redis.Nil) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ms, kept, ok := bytes.Cut([]byte(set.Val()), []byte("\n"))
+	n, perr := strconv.ParseInt(string(ms), 10, 64)
+	if !ok || perr != nil {
+		return nil, time.Time{}, fmt.Errorf("ivr: the answer settled under %s is unreadable", key)
+	}
+	return kept, time.UnixMilli(n), nil
+}
+
 // A repeat that arrives while the first is still being answered waits this long for it.
 const (
 	inFlightWait = 2 * time.Second
 	inFlightPoll = 20 * time.Millisecond
 )
 
-// answerOnce gives a repeat of a signed webhook the first one's answer (see above). When
-// the answers cannot be reached (Redis down) the webhook is answered as if new, and
-// counted: calls keep working.
-func (s *Edge) answerOnce(next http.Handler) http.Handler {
+// answerOnce gives a repeat of a signed webhook the first one's answer (see above):
+// claimed first, or, with settle, answered first and settled after. When the answers
+// cannot be reached (Redis down) the webhook is answered as if new, and counted: calls
+// keep working.
+func (s *Edge) answerOnce(next http.Handler, settle bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sig := r.Header.Get(SignatureHeader)
 		if s.deps.Answers == nil || sig == "" {
@@ -98,12 +134,15 @@ func (s *Edge) answerOnce(next http.Handler) http.Handler {
 		}
 		sum := sha256.Sum256([]byte(sig + "\n" + r.URL.RequestURI()))
 		key := hex.EncodeToString(sum[:])
+		if settle {
+			s.answerThenSettle(w, r, next, key)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
 		seen, answer, err := s.deps.Answers.Begin(ctx, key, s.replayWindow())
 		cancel()
 		if err != nil {
-			s.tel.retryCacheErrors.Add(r.Context(), 1)
-			s.log.WarnContext(r.Context(), "retry cache unavailable; answering as new", "err", err)
+			s.retryCacheDown(r, "retry cache unavailable; answering as new", err)
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -115,28 +154,79 @@ func (s *Edge) answerOnce(next http.Handler) http.Handler {
 					break
 				}
 			}
-			if answer == nil || !replay(w, answer) {
-				s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
-				w.WriteHeader(http.StatusForbidden)
-				return
-			}
-			s.log.InfoContext(r.Context(), "webhook repeated; the first answer again", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
+			s.repeat(w, r, answer)
 			return
 		}
 		rec := &answerRecorder{header: http.Header{}}
 		next.ServeHTTP(rec, r)
 		kctx, kcancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
 		if err := s.deps.Answers.Keep(kctx, key, rec.encode(), s.retryWindow()); err != nil {
-			s.tel.retryCacheErrors.Add(r.Context(), 1)
-			s.log.WarnContext(r.Context(), "answer not kept for retries", "err", err)
+			s.retryCacheDown(r, "answer not kept for retries", err)
 		}
 		kcancel()
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.status())
-		_, _ = w.Write(rec.body.Bytes())
+		rec.writeTo(w)
 	})
+}
+
+// answerThenSettle answers r with its side effects held back, then settles the answer:
+// when a copy of r settled first, the copy's answer is given instead and what this one
+// would have recorded is dropped.
+func (s *Edge) answerThenSettle(w http.ResponseWriter, r *http.Request, next http.Handler, key string) {
+	held := &heldEffects{}
+	rec := &answerRecorder{header: http.Header{}}
+	next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), heldEffectsKey{}, held)))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
+	kept, at, err := s.deps.Answers.Settle(ctx, key, rec.encode(), s.replayWindow())
+	cancel()
+	switch {
+	case err != nil:
+		s.retryCacheDown(r, "retry cache unavailable; answering as new", err)
+	case kept != nil:
+		if time.Since(at) > s.retryWindow() {
+			kept = nil // a replay, not a retry
+		}
+		s.repeat(w, r, kept)
+		return
+	}
+	held.run()
+	rec.writeTo(w)
+}
+
+// repeat answers a repeat with the first answer, or refuses it (403, no TwiML) when that
+// is no longer kept.
+func (s *Edge) repeat(w http.ResponseWriter, r *http.Request, answer []byte) {
+	if answer == nil || !replay(w, answer) {
+		s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook repeated; the first answer again", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
+}
+
+func (s *Edge) retryCacheDown(r *http.Request, msg string, err error) {
+	s.tel.retryCacheErrors.Add(r.Context(), 1)
+	s.log.WarnContext(r.Context(), msg, "err", err)
+}
+
+// heldEffects are what a webhook being settled would record (its call record, its
+// flow's outcome), run once its answer is the first.
+type heldEffects struct{ fns []func() }
+
+type heldEffectsKey struct{}
+
+func (h *heldEffects) run() {
+	for _, f := range h.fns {
+		f()
+	}
+}
+
+// afterSettling runs f now, or, in a webhook being settled, once its answer is the first.
+func afterSettling(ctx context.Context, f func()) {
+	if h, ok := ctx.Value(heldEffectsKey{}).(*heldEffects); ok {
+		h.fns = append(h.fns, f)
+		return
+	}
+	f()
 }
 
 // answerRecorder holds a handler's answer until it is kept.
@@ -155,6 +245,15 @@ func (a *answerRecorder) status() int {
 		return http.StatusOK
 	}
 	return a.code
+}
+
+// writeTo sends the held answer.
+func (a *answerRecorder) writeTo(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.status())
+	_, _ = w.Write(a.body.Bytes())
 }
 
 // encode is "status\ncontent-type\nbody".

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testenv"
 	"github.com/memberline/memberline/internal/twiliosim"
@@ -93,6 +95,68 @@ func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
 	late := p.post(p.b, "/twilio/voice", form.Encode(), sig)
 	if late.Code != http.StatusForbidden || late.Body.Len() != 0 {
 		t.Errorf("after the retry window = %d %q, want 403 and no TwiML", late.Code, late.Body)
+	}
+}
+
+// Copies of a call's first webhook that run at once, on two instances, all get one
+// answer, and the call is recorded once: only the copy whose answer settled first records.
+func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
+	pool := testenv.Postgres(t, "lookup+calls", func(ctx context.Context, pool *pgxpool.Pool) error {
+		if err := lookup.Migrate(ctx, pool); err != nil {
+			return err
+		}
+		return calls.Migrate(ctx, pool)
+	})
+	rdb, prefix := testenv.Redis(t)
+	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	records := calls.New(pool, calls.Options{HashKey: []byte("test"), FlushEvery: 10 * time.Millisecond})
+	cfg := Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return testNow }}
+	deps := Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Calls: records, Answers: RedisAnswers(rdb, prefix)}
+	a, b := New(cfg, deps), New(cfg, deps)
+	newEdgeHarness(t, a, cache, rdb).seedMembers()
+	p := &edgePair{t: t, a: a, b: b}
+
+	form := twiliosim.Incoming("+14045550123")
+	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
+	const copies = 8
+	bodies := make([]string, copies)
+	var wg sync.WaitGroup
+	for i := range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := p.a
+			if i%2 == 1 {
+				h = p.b
+			}
+			rec := p.post(h, "/twilio/voice", form.Encode(), sig)
+			if rec.Code != http.StatusOK {
+				t.Errorf("copy %d: %d %q", i, rec.Code, rec.Body)
+			}
+			bodies[i] = rec.Body.String()
+		}()
+	}
+	wg.Wait()
+	if !strings.Contains(bodies[0], "Welcome back, Dana.") {
+		t.Fatalf("copy 0 = %s", bodies[0])
+	}
+	for i, body := range bodies {
+		if body != bodies[0] {
+			t.Errorf("copy %d got another answer:\n%s\nwant\n%s", i, body, bodies[0])
+		}
+	}
+	if err := records.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	call, err := records.Get(t.Context(), form.Get("CallSid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(call.Steps) != 1 || call.Steps[0].Route != "voice" {
+		t.Fatalf("the call was recorded with steps %+v, want the first webhook once", call.Steps)
+	}
+	if st := records.Stats(); st.Recorded != 1 {
+		t.Errorf("%d call record events, want 1", st.Recorded)
 	}
 }
 
@@ -203,6 +267,7 @@ func answersConcurrent(t *testing.T, g Answers) {
 			t.Fatalf("key %d was first %d times, want once", k, n)
 		}
 	}
+	settleConcurrent(t, g)
 	if seen, answer, err := g.Begin(t.Context(), "key-0", time.Minute); !seen || answer != nil || err != nil {
 		t.Fatalf("key-0 again: seen %v, answer %q, err %v", seen, answer, err)
 	}
@@ -211,6 +276,41 @@ func answersConcurrent(t *testing.T, g Answers) {
 	}
 	if seen, answer, err := g.Begin(t.Context(), "key-0", time.Minute); !seen || string(answer) != "200\ntext/xml\n<Response/>" || err != nil {
 		t.Fatalf("key-0 after Keep: seen %v, answer %q, err %v", seen, answer, err)
+	}
+}
+
+// settleConcurrent: of copies settled at once exactly one is first, and every other gets
+// its answer and the time it was stored.
+func settleConcurrent(t *testing.T, g Answers) {
+	const keys = 300
+	var firsts [keys]atomic.Int32
+	var wg sync.WaitGroup
+	before := time.Now().Add(-time.Second) // the answers carry Redis clients' clocks
+	for i := range 2 * keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := i % keys
+			mine := fmt.Sprintf("200\ntext/xml\n<Response><Say>%d</Say></Response>", i)
+			kept, at, err := g.Settle(t.Context(), fmt.Sprintf("settle-%d", k), []byte(mine), time.Minute)
+			switch {
+			case err != nil:
+				t.Errorf("key %d: %v", k, err)
+			case kept == nil:
+				firsts[k].Add(1)
+			case string(kept) != fmt.Sprintf("200\ntext/xml\n<Response><Say>%d</Say></Response>", k) &&
+				string(kept) != fmt.Sprintf("200\ntext/xml\n<Response><Say>%d</Say></Response>", k+keys):
+				t.Errorf("key %d: kept %q, not one of its two answers", k, kept)
+			case at.Before(before) || at.After(time.Now().Add(time.Second)):
+				t.Errorf("key %d: stored at %v", k, at)
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range firsts {
+		if n := firsts[k].Load(); n != 1 {
+			t.Fatalf("settle key %d was first %d times, want once", k, n)
+		}
 	}
 }
 

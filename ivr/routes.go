@@ -9,16 +9,17 @@ const Prefix = "/twilio/"
 // the hot path matches without regular expressions and without copying the request.
 func (s *Edge) routes() http.Handler {
 	tw := http.NewServeMux()
-	webhook := func(h http.Handler) http.Handler {
-		h = s.answerOnce(h) // after the signature check: only genuine requests are remembered
+	// settle: the call's first webhook is answered before it is remembered (see answerOnce).
+	webhook := func(h http.Handler, settle bool) http.Handler {
+		h = s.answerOnce(h, settle) // after the signature check: only genuine requests are remembered
 		if s.validator != nil {
 			h = s.validator.Middleware(s.cfg.PublicURL)(h)
 		}
 		return s.observe(h) // first, so the trace and the latency include the signature check
 	}
-	tw.Handle("POST /twilio/voice", webhook(s.handleVoice()))
-	tw.Handle("POST /twilio/gather", webhook(s.handleGather()))
-	tw.Handle("POST /twilio/status", webhook(s.handleStatus()))
-	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback()))
+	tw.Handle("POST /twilio/voice", webhook(s.handleVoice(), true))
+	tw.Handle("POST /twilio/gather", webhook(s.handleGather(), false))
+	tw.Handle("POST /twilio/status", webhook(s.handleStatus(), false))
+	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback(), false))
 	return tw
 }

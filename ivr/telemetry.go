@@ -212,8 +212,9 @@ func flowOutcome(turn flows.Turn, err error) string {
 // record hands the webhook's part of the journey to the call recorder (never blocking)
 // and counts a call whose flow ended.
 func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized string, caller flows.Caller, outcome string) {
+	ctx := r.Context()
 	if outcome != "" {
-		s.tel.flowEnd(r.Context(), turn.State.Flow, turn.State.Version, outcome)
+		afterSettling(ctx, func() { s.tel.flowEnd(context.WithoutCancel(ctx), turn.State.Flow, turn.State.Version, outcome) })
 	}
 	if s.deps.Calls == nil {
 		return
@@ -239,7 +240,7 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 	if route == "gather" {
 		ev.Input = recordedInput(turn.Heard)
 	}
-	s.deps.Calls.Record(ev)
+	afterSettling(ctx, func() { s.deps.Calls.Record(ev) })
 }
 
 // hadActivity reports whether the call's member (among the caller's) has an activity.
