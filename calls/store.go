@@ -138,7 +138,11 @@ type Store struct {
 	pool *pgxpool.Pool
 	o    Options
 
-	events    chan Event
+	// Record appends to pending, which the writer takes whole: a webhook's event costs a
+	// lock and an append, not a goroutine's wake-up. full tells the writer a batch is ready.
+	mu        sync.Mutex
+	pending   []Event
+	full      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -154,11 +158,12 @@ type Store struct {
 func New(pool *pgxpool.Pool, opts Options) *Store {
 	o := opts.withDefaults()
 	s := &Store{
-		pool:   pool,
-		o:      o,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		events: make(chan Event, o.Buffer),
+		pool:    pool,
+		o:       o,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		full:    make(chan struct{}, 1),
+		pending: make([]Event, 0, o.BatchSize),
 	}
 	go s.run()
 	return s
@@ -167,16 +172,35 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 // Record queues ev for writing. It never blocks: when the buffer is full, or the Store is
 // closed, the event is dropped and counted.
 func (s *Store) Record(ev Event) {
-	if s.closed.Load() || !ev.clean() {
+	if !ev.clean() {
 		s.dropped.Add(1)
 		return
 	}
-	select {
-	case s.events <- ev:
-		s.recorded.Add(1)
-	default:
+	s.mu.Lock()
+	if s.closed.Load() || len(s.pending) >= s.o.Buffer {
+		s.mu.Unlock()
 		s.dropped.Add(1)
+		return
 	}
+	s.pending = append(s.pending, ev)
+	n := len(s.pending)
+	s.mu.Unlock()
+	s.recorded.Add(1)
+	if n == s.o.BatchSize {
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes and returns the events waiting, giving back spare, an emptied batch.
+func (s *Store) take(spare []Event) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	got := s.pending
+	s.pending = spare[:0]
+	return got
 }
 
 // Stats are the recorder's counters since New.
@@ -192,22 +216,30 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	return Stats{
 		Recorded: s.recorded.Load(), Dropped: s.dropped.Load(),
-		Written: s.written.Load(), Failed: s.failed.Load(), Buffered: len(s.events),
+		Written: s.written.Load(), Failed: s.failed.Load(), Buffered: s.buffered(),
 	}
+}
+
+func (s *Store) buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
 }
 
 // Close stops taking events and writes everything buffered, waiting at most until ctx
 // ends. Call it after the HTTP server has finished the requests in flight.
 func (s *Store) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.closed.Store(true)
+		s.mu.Lock()
+		s.closed.Store(true) // under the lock: no Record appends after the last take
+		s.mu.Unlock()
 		close(s.stop)
 	})
 	select {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("calls: flush on close: %w (%d events not written)", ctx.Err(), len(s.events))
+		return fmt.Errorf("calls: flush on close: %w (%d events not written)", ctx.Err(), s.buffered())
 	}
 }
 
@@ -226,36 +258,30 @@ func (s *Store) run() {
 	defer close(s.done)
 	tick := time.NewTicker(s.o.FlushEvery)
 	defer tick.Stop()
-	batch := make([]Event, 0, s.o.BatchSize)
+	spare := make([]Event, 0, s.o.BatchSize)
 	flush := func() {
-		if len(batch) > 0 {
-			s.write(batch)
-			batch = batch[:0]
+		taken := s.take(spare)
+		for events := taken; len(events) > 0; {
+			n := min(len(events), s.o.BatchSize)
+			s.write(events[:n])
+			events = events[n:]
+		}
+		clear(taken) // drop the strings the events held
+		spare = taken[:0]
+		if cap(spare) > 4*s.o.BatchSize {
+			spare = make([]Event, 0, s.o.BatchSize) // a burst's buffer is not kept
 		}
 	}
 	for {
 		select {
-		case ev := <-s.events:
-			batch = append(batch, ev)
-			if len(batch) >= s.o.BatchSize {
-				flush()
-			}
+		case <-s.full:
+			flush()
 		case <-tick.C:
 			flush()
 		case <-s.stop:
 			// Record refuses new events from now on; write what is queued.
-			for {
-				select {
-				case ev := <-s.events:
-					batch = append(batch, ev)
-					if len(batch) >= s.o.BatchSize {
-						flush()
-					}
-				default:
-					flush()
-					return
-				}
-			}
+			flush()
+			return
 		}
 	}
 }
@@ -269,11 +295,20 @@ type step struct {
 	Outcome string    `json:"outcome,omitempty"`
 }
 
-const upsertStep = `
+// upsertSteps writes step events, one row each, from arrays (one statement for many
+// calls; a call appears at most once in it). Its nodes are the step's own, read back from
+// the step's JSON.
+const upsertSteps = `
 INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
                    member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity,
                    activity_yes, had_activity)
-VALUES ($1, $2, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+SELECT e.sid, e.at, e.at, e.called, e.hash, e.masked, e.recognized, NULLIF(e.member, ''), e.flow, e.version,
+       ARRAY(SELECT jsonb_array_elements_text(e.step->0->'nodes')),
+       CASE WHEN e.input = '' THEN '{}'::text[] ELSE ARRAY[e.input] END,
+       e.step, e.outcome, e.trust, e.asked, e.yes, e.had
+FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::int4[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[])
+     AS e(sid, at, called, hash, masked, recognized, member, flow, version, input, step, outcome, trust, asked, yes, had)
 ON CONFLICT (call_sid) DO UPDATE SET
     trust         = CASE WHEN calls.trust = '' THEN EXCLUDED.trust ELSE calls.trust END,
     asked_activity = calls.asked_activity OR EXCLUDED.asked_activity,
@@ -293,6 +328,58 @@ ON CONFLICT (call_sid) DO UPDATE SET
     steps         = calls.steps || EXCLUDED.steps,
     outcome       = CASE WHEN EXCLUDED.outcome <> '' THEN EXCLUDED.outcome ELSE calls.outcome END
 WHERE calls.status = ''` // a call Twilio said has ended takes no more steps
+
+// stepRows are step events as upsertSteps's arrays.
+type stepRows struct {
+	sid, called, hash, masked, recognized, member, flow []string
+	input, step, outcome, trust                         []string
+	at                                                  []time.Time
+	version                                             []int32
+	asked, yes, had                                     []bool
+	calls                                               map[string]bool // the call SIDs in the run
+}
+
+func (r *stepRows) has(sid string) bool { return r.calls[sid] }
+
+func (r *stepRows) add(s *Store, ev *Event) error {
+	if ev.Version < 0 || ev.Version > 1<<31-1 {
+		return fmt.Errorf("calls: %s: flow version %d out of range", ev.CallSID, ev.Version)
+	}
+	nodes := ev.Nodes
+	if nodes == nil {
+		nodes = []string{}
+	}
+	step, err := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome}})
+	if err != nil {
+		return err
+	}
+	if r.calls == nil {
+		r.calls = map[string]bool{}
+	}
+	r.calls[ev.CallSID] = true
+	r.sid = append(r.sid, ev.CallSID)
+	r.at = append(r.at, ev.At)
+	r.called = append(r.called, ev.Called)
+	r.hash = append(r.hash, s.Hash(ev.Caller))
+	r.masked = append(r.masked, ev.CallerMasked)
+	r.recognized = append(r.recognized, ev.Recognized)
+	r.member = append(r.member, ev.MemberID)
+	r.flow = append(r.flow, ev.Flow)
+	r.version = append(r.version, int32(ev.Version))
+	r.input = append(r.input, ev.Input)
+	r.step = append(r.step, string(step))
+	r.outcome = append(r.outcome, ev.Outcome)
+	r.trust = append(r.trust, ev.Trust)
+	r.asked = append(r.asked, ev.AskedActivity)
+	r.yes = append(r.yes, ev.ActivityYes)
+	r.had = append(r.had, ev.HadActivity)
+	return nil
+}
+
+func (r *stepRows) queue(b *pgx.Batch) {
+	b.Queue(upsertSteps, r.sid, r.at, r.called, r.hash, r.masked, r.recognized, r.member, r.flow, r.version,
+		r.input, r.step, r.outcome, r.trust, r.asked, r.yes, r.had)
+}
 
 // upsertStatus closes a call: a call without an outcome ended while the flow waited for
 // the caller. It returns the call's flow and whether this write decided that; no row
@@ -340,27 +427,40 @@ func unreachable(err error) bool {
 func (s *Store) writeBatch(events []Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.o.WriteTimeout)
 	defer cancel()
+	// The batch is its events in order: runs of steps of distinct calls, each one
+	// statement, and status callbacks, each one statement (it reports whether it decided
+	// the outcome).
 	b := &pgx.Batch{}
-	for i := range events {
-		ev := &events[i]
-		switch ev.Kind {
-		case KindStatus:
-			b.Queue(upsertStatus, ev.CallSID, ev.At, ev.Status, ev.DurationSeconds)
-		default:
-			nodes := ev.Nodes
-			if nodes == nil {
-				nodes = []string{}
-			}
-			inputs := []string{}
-			if ev.Input != "" {
-				inputs = append(inputs, ev.Input)
-			}
-			steps, _ := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome}})
-			b.Queue(upsertStep, ev.CallSID, ev.At, ev.Called, s.Hash(ev.Caller), ev.CallerMasked, ev.Recognized,
-				ev.MemberID, ev.Flow, ev.Version, nodes, inputs, string(steps), ev.Outcome, ev.Trust, ev.AskedActivity,
-				ev.ActivityYes, ev.HadActivity)
+	var (
+		rows    *stepRows
+		results []bool // per queued statement: true for a status callback
+	)
+	endRun := func() {
+		if rows != nil {
+			rows.queue(b)
+			results = append(results, false)
+			rows = nil
 		}
 	}
+	for i := range events {
+		ev := &events[i]
+		if ev.Kind == KindStatus {
+			endRun()
+			b.Queue(upsertStatus, ev.CallSID, ev.At, ev.Status, ev.DurationSeconds)
+			results = append(results, true)
+			continue
+		}
+		if rows != nil && rows.has(ev.CallSID) {
+			endRun()
+		}
+		if rows == nil {
+			rows = &stepRows{}
+		}
+		if err := rows.add(s, ev); err != nil {
+			return err
+		}
+	}
+	endRun()
 	type hungUp struct {
 		flow    string
 		version int
@@ -369,8 +469,8 @@ func (s *Store) writeBatch(events []Event) error {
 	err := func() error {
 		br := s.pool.SendBatch(ctx, b)
 		defer br.Close()
-		for i := range events {
-			if events[i].Kind != KindStatus {
+		for _, status := range results {
+			if !status {
 				if _, err := br.Exec(); err != nil {
 					return err
 				}

@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -302,5 +303,46 @@ func TestAStatusCallbackCannotRewriteAnotherCall(t *testing.T) {
 	}
 	if n, _ := s.Get(context.Background(), "CAnew"); n.Duration == nil || *n.Duration != MaxCallSeconds {
 		t.Errorf("a day-long duration was stored: %+v", n.Duration)
+	}
+}
+
+// Steps of many calls, interleaved, in one batch: each call gets its steps in order, its
+// nodes and inputs joined, and a status callback in the middle of the batch closes its
+// call before the steps after it (which it then refuses).
+func TestOneBatchOfInterleavedCalls(t *testing.T) {
+	s := newStore(t, Options{FlushEvery: time.Hour, BatchSize: 10000})
+	const n = 300
+	sid := func(i int) string { return fmt.Sprintf("CAbatch%04d", i) }
+	for i := range n {
+		s.Record(Event{Kind: KindStep, CallSID: sid(i), At: day, Route: "voice", Recognized: "member", MemberID: "1001",
+			Flow: "default", Version: 1, Nodes: []string{"start", "menu"}})
+	}
+	for i := range n {
+		if i%3 == 0 {
+			s.Record(Event{Kind: KindStatus, CallSID: sid(i), At: day.Add(5 * time.Second), Status: "completed", DurationSeconds: 5})
+		}
+		s.Record(Event{Kind: KindStep, CallSID: sid(i), At: day.Add(10 * time.Second), Route: "gather", Flow: "default", Version: 1,
+			Nodes: []string{"menu", "agent"}, Input: "2", Outcome: OutcomeHandoff, AskedActivity: true})
+	}
+	flush(t, s)
+	if st := s.Stats(); st.Written != 2*n+n/3 || st.Failed != 0 {
+		t.Fatalf("stats %+v, want %d written", st, 2*n+n/3)
+	}
+	for i := range n {
+		c, err := s.Get(context.Background(), sid(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if c.Status != "completed" || c.Outcome != OutcomeHungUp || len(c.Steps) != 1 || !slices.Equal(c.Nodes, []string{"start", "menu"}) {
+				t.Fatalf("%s closed in the batch: %+v", c.CallSID, c)
+			}
+			continue
+		}
+		if len(c.Steps) != 2 || c.Steps[0].Route != "voice" || c.Steps[1].Route != "gather" ||
+			!slices.Equal(c.Nodes, []string{"start", "menu", "menu", "agent"}) || !slices.Equal(c.Inputs, []string{"2"}) ||
+			c.Outcome != OutcomeHandoff || !c.AskedActivity || c.MemberID != "1001" || c.Recognized != "member" {
+			t.Fatalf("%s: %+v", c.CallSID, c)
+		}
 	}
 }
