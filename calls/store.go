@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"net"
 	"regexp"
@@ -148,6 +149,8 @@ type Store struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 
+	macs sync.Pool // of HMAC-SHA256 under HashKey, for Hash
+
 	recorded atomic.Int64
 	dropped  atomic.Int64
 	written  atomic.Int64
@@ -249,9 +252,16 @@ func (s *Store) Hash(e164 string) string {
 	if e164 == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, s.o.HashKey)
+	m, _ := s.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.o.HashKey)
+	}
+	m.Reset()
 	m.Write([]byte(e164))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(m.Sum(sum[:0])[:16])
+	s.macs.Put(m)
+	return out
 }
 
 func (s *Store) run() {

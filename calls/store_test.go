@@ -2,6 +2,9 @@ package calls
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -344,5 +347,34 @@ func TestOneBatchOfInterleavedCalls(t *testing.T) {
 			c.Outcome != OutcomeHandoff || !c.AskedActivity || c.MemberID != "1001" || c.Recognized != "member" {
 			t.Fatalf("%s: %+v", c.CallSID, c)
 		}
+	}
+}
+
+// Hash is HMAC-SHA256 under the key, its first 16 bytes in hex, whichever goroutine asks.
+func TestHashIsTheKeyedHMAC(t *testing.T) {
+	s := New(nil, Options{HashKey: []byte("test key")})
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	want := func(phone string) string {
+		m := hmac.New(sha256.New, []byte("test key"))
+		m.Write([]byte(phone))
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				phone := fmt.Sprintf("+1404555%04d", (g*200+i)%300)
+				if got := s.Hash(phone); got != want(phone) {
+					t.Errorf("Hash(%s) = %s, want %s", phone, got, want(phone))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if s.Hash("") != "" {
+		t.Error("a withheld number has a hash")
 	}
 }
