@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -290,7 +291,7 @@ func runScenarioServer(ctx context.Context, sc scenario, profPath, dbURL, redisU
 		}
 	}
 	before := cpuTime()
-	res, load, err := drive(ctx, ln.Addr().String(), sc, warmup, duration, members)
+	res, load, err := drive(ctx, ln.Addr().String(), sc, warmup, duration, members, nil)
 	cpu := cpuTime() - before
 	if profPath != "" {
 		pprof.StopCPUProfile()
@@ -325,8 +326,9 @@ func median(rs []row) row {
 }
 
 // drive runs the child load generator against addr and returns its result and its CPU
-// time (user+system).
-func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int) (loadgen.Result, time.Duration, error) {
+// time (user+system). started, when not nil, is closed when the child has made its
+// requests and begins the load (its warm-up first).
+func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int, started chan<- struct{}) (loadgen.Result, time.Duration, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return loadgen.Result{}, 0, err
@@ -334,13 +336,32 @@ func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.
 	cmd := exec.CommandContext(ctx, self, "-child", addr, sc.kind, strconv.Itoa(sc.conns),
 		warmup.String(), duration.String(), strconv.Itoa(members))
 	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	// The child closes its end of this pipe (its file 3) when the load begins.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	defer r.Close()
+	cmd.ExtraFiles = []*os.File{w}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	err = cmd.Start()
+	w.Close()
 	if err != nil {
 		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
 	}
+	if started != nil {
+		go func() {
+			_, _ = r.Read(make([]byte, 1)) // returns at the close (or the child's exit)
+			close(started)
+		}()
+	}
+	if err := cmd.Wait(); err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
+	}
 	var rep childReport
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("load generator said %q: %w", out, err)
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("load generator said %q: %w", stdout.Bytes(), err)
 	}
 	return rep.Result, rep.CPU, nil
 }
@@ -398,12 +419,20 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 		return res, 0, 0, err
 	}
 	profiled := make(chan error, 1)
+	var started chan struct{}
 	if profPath != "" {
-		go func() { profiled <- fetchProfile(ctx, debugAddr, warmup, duration, profPath) }()
+		started = make(chan struct{})
+		go func() {
+			select {
+			case <-started:
+			case <-ctx.Done():
+			}
+			profiled <- fetchProfile(ctx, debugAddr, warmup, duration, profPath)
+		}()
 	} else {
 		profiled <- nil
 	}
-	res, load, err = drive(ctx, addr, sc, warmup, duration, members)
+	res, load, err = drive(ctx, addr, sc, warmup, duration, members, started)
 	if err != nil {
 		return res, 0, 0, err
 	}
@@ -608,6 +637,9 @@ func child(ctx context.Context, args []string) error {
 	load := loadgen.Load{
 		Addr: addr, Conns: conns, Warmup: warmup, Duration: duration, Request: request,
 		Check: func(body []byte) bool { return len(body) > 0 },
+	}
+	if f := os.NewFile(3, "started"); f != nil {
+		f.Close() // tells the parent the load begins
 	}
 	before := cpuTime()
 	res, err := load.Run(ctx)
