@@ -11,11 +11,11 @@ import (
 	"hash"
 	"log/slog"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,9 +70,20 @@ type Event struct {
 	DurationSeconds int    // Twilio's CallDuration
 }
 
-// sidPattern is what a call SID can be (Twilio's are CA and 32 hex digits): an event for
-// anything else is dropped, never written.
-var sidPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+// validSID reports whether s can be a call SID (Twilio's are CA and 32 hex digits): 1-64
+// ASCII letters and digits. An event for anything else is dropped, never written.
+func validSID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 // MaxCallSeconds bounds a call's recorded duration: Twilio ends calls after 4 hours.
 const MaxCallSeconds = 4 * 3600
@@ -81,7 +92,7 @@ const MaxCallSeconds = 4 * 3600
 // is cut out, so that one webhook's odd field cannot fail the batch it is written in. It
 // reports false for an event with no usable call SID.
 func (ev *Event) clean() bool {
-	if !sidPattern.MatchString(ev.CallSID) {
+	if !validSID(ev.CallSID) {
 		return false
 	}
 	for _, f := range []*string{&ev.Route, &ev.Called, &ev.Caller, &ev.CallerMasked, &ev.Recognized, &ev.MemberID,
@@ -96,6 +107,9 @@ func (ev *Event) clean() bool {
 }
 
 func storable(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 

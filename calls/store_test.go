@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -376,5 +377,28 @@ func TestHashIsTheKeyedHMAC(t *testing.T) {
 	wg.Wait()
 	if s.Hash("") != "" {
 		t.Error("a withheld number has a hash")
+	}
+}
+
+func TestValidSID(t *testing.T) {
+	for sid, want := range map[string]bool{
+		"CA0123456789abcdef0123456789abcdef": true,
+		"x":                                  true,
+		strings.Repeat("a", 64):              true,
+		strings.Repeat("a", 65):              false,
+		"":                                   false,
+		"CA-1":                               false,
+		"CA 1":                               false,
+		"CA\x001":                            false,
+		"CAé":                                false,
+	} {
+		if got := validSID(sid); got != want {
+			t.Errorf("validSID(%q) = %v, want %v", sid, got, want)
+		}
+	}
+	for in, want := range map[string]string{"plain": "plain", "a\x00b": "ab", "a\xffb": "a\uFFFDb", "": ""} {
+		if got := storable(in); got != want {
+			t.Errorf("storable(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
