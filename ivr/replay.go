@@ -23,13 +23,13 @@ import (
 // The answer is kept for the retry window; a repeat after it, within the replay window,
 // is refused (403, no TwiML): a captured request played again does not take a turn.
 //
-// The call's first webhook (the voice URL) is answered first and settled after: its turn
-// takes no PIN try and writes nothing but the call record, which waits for the settling.
-// One command then stores the answer unless a copy of the request stored one already,
-// and returns that one if so: a repeat on any instance, even one running at the same time,
-// gets the first answer, in one round trip to Redis instead of two. The later webhooks
-// (a gather may be a PIN try, a status closes the call record) claim the request first and
-// keep the answer after, so that a repeat never runs their turn a second time.
+// The call's first webhook (the voice URL) and its status callback are answered first and
+// settled after: they take no PIN try and write nothing but the call record, which waits
+// for the settling. One command then stores the answer unless a copy of the request stored
+// one already, and returns that one if so: a repeat on any instance, even one running at
+// the same time, gets the first answer, in one round trip to Redis instead of two. A
+// gather (which may be a PIN try) claims the request first and keeps the answer after, so
+// that a repeat never runs its turn a second time.
 //
 // A request is the same request when its signature and URL are: Twilio's signed string
 // concatenates keys and values with nothing between them, so every re-encoding of a body

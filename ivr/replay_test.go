@@ -100,6 +100,7 @@ func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
 
 // Copies of a call's first webhook that run at once, on two instances, all get one
 // answer, and the call is recorded once: only the copy whose answer settled first records.
+// Copies of its status callback likewise.
 func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
 	pool := testenv.Postgres(t, "lookup+calls", func(ctx context.Context, pool *pgxpool.Pool) error {
 		if err := lookup.Migrate(ctx, pool); err != nil {
@@ -117,32 +118,22 @@ func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
 	p := &edgePair{t: t, a: a, b: b}
 
 	form := twiliosim.Incoming("+14045550123")
-	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
-	const copies = 8
-	bodies := make([]string, copies)
-	var wg sync.WaitGroup
-	for i := range copies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := p.a
-			if i%2 == 1 {
-				h = p.b
-			}
-			rec := p.post(h, "/twilio/voice", form.Encode(), sig)
-			if rec.Code != http.StatusOK {
-				t.Errorf("copy %d: %d %q", i, rec.Code, rec.Body)
-			}
-			bodies[i] = rec.Body.String()
-		}()
+	answers := p.postCopies("/twilio/voice", form, 8)
+	if !strings.Contains(answers[0].Body.String(), "Welcome back, Dana.") {
+		t.Fatalf("copy 0 = %s", answers[0].Body)
 	}
-	wg.Wait()
-	if !strings.Contains(bodies[0], "Welcome back, Dana.") {
-		t.Fatalf("copy 0 = %s", bodies[0])
+	for i, rec := range answers {
+		if rec.Code != http.StatusOK || rec.Body.String() != answers[0].Body.String() {
+			t.Errorf("copy %d got another answer: %d\n%s\nwant\n%s", i, rec.Code, rec.Body, answers[0].Body)
+		}
 	}
-	for i, body := range bodies {
-		if body != bodies[0] {
-			t.Errorf("copy %d got another answer:\n%s\nwant\n%s", i, body, bodies[0])
+	// Its status callback, the same way: every copy 204, one status event.
+	status := twiliosim.Incoming("+14045550123")
+	status.Set("CallStatus", "completed")
+	status.Set("CallDuration", "42")
+	for i, rec := range p.postCopies("/twilio/status", status, 8) {
+		if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+			t.Errorf("status copy %d: %d %q", i, rec.Code, rec.Body)
 		}
 	}
 	if err := records.Close(t.Context()); err != nil {
@@ -155,9 +146,32 @@ func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
 	if len(call.Steps) != 1 || call.Steps[0].Route != "voice" {
 		t.Fatalf("the call was recorded with steps %+v, want the first webhook once", call.Steps)
 	}
-	if st := records.Stats(); st.Recorded != 1 {
-		t.Errorf("%d call record events, want 1", st.Recorded)
+	if call.Status != "completed" || call.Duration == nil || *call.Duration != 42 {
+		t.Errorf("the call was closed as %q after %v s", call.Status, call.Duration)
 	}
+	if st := records.Stats(); st.Recorded != 2 {
+		t.Errorf("%d call record events, want 2 (the first webhook and the status, once each)", st.Recorded)
+	}
+}
+
+// postCopies posts n copies of one signed webhook at once, alternately to each instance.
+func (p *edgePair) postCopies(path string, form url.Values, n int) []*httptest.ResponseRecorder {
+	sig := Sign(testToken, testPublicURL+path, form)
+	out := make([]*httptest.ResponseRecorder, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := p.a
+			if i%2 == 1 {
+				h = p.b
+			}
+			out[i] = p.post(h, path, form.Encode(), sig)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // Every re-encoding or re-cut of one signed request is the same request: it gets the

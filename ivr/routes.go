@@ -9,7 +9,8 @@ const Prefix = "/twilio/"
 // the hot path matches without regular expressions and without copying the request.
 func (s *Edge) routes() http.Handler {
 	tw := http.NewServeMux()
-	// settle: the call's first webhook is answered before it is remembered (see answerOnce).
+	// settle: a webhook whose turn takes no PIN try is answered before it is remembered
+	// (see answerOnce).
 	webhook := func(h http.Handler, settle bool) http.Handler {
 		h = s.answerOnce(h, settle) // after the signature check: only genuine requests are remembered
 		if s.validator != nil {
@@ -19,7 +20,7 @@ func (s *Edge) routes() http.Handler {
 	}
 	tw.Handle("POST /twilio/voice", webhook(s.handleVoice(), true))
 	tw.Handle("POST /twilio/gather", webhook(s.handleGather(), false))
-	tw.Handle("POST /twilio/status", webhook(s.handleStatus(), false))
+	tw.Handle("POST /twilio/status", webhook(s.handleStatus(), true))
 	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback(), false))
 	return tw
 }

@@ -181,8 +181,9 @@ func (s *Edge) handleStatus() http.Handler {
 		status := r.PostFormValue("CallStatus")
 		duration, _ := strconv.Atoi(r.PostFormValue("CallDuration"))
 		if s.deps.Calls != nil && finalStatus(status) {
-			s.deps.Calls.Record(calls.Event{Kind: calls.KindStatus, CallSID: r.PostFormValue("CallSid"), At: s.cfg.Now(),
-				Status: status, DurationSeconds: duration})
+			ev := calls.Event{Kind: calls.KindStatus, CallSID: r.PostFormValue("CallSid"), At: s.cfg.Now(),
+				Status: status, DurationSeconds: duration}
+			afterSettling(r.Context(), func() { s.deps.Calls.Record(ev) })
 		}
 		w.WriteHeader(http.StatusNoContent)
 		s.log.InfoContext(r.Context(), "webhook",
