@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,16 +21,16 @@ import (
 // Webhook Settings retry policy) and counts any 4xx or 5xx as failed: error 11200, then
 // the number's fallback URL. So a repeat of a signed webhook must get the answer the
 // first one got, without the turn running again (no second PIN try, no second hand-off).
-// The answer is kept for the retry window; a repeat after it, within the replay window,
-// is refused (403, no TwiML): a captured request played again does not take a turn.
+// The answer is given again for the retry window; a repeat after it, within the replay
+// window, is refused (403, no TwiML): a captured request played again does not take a turn.
 //
-// The call's first webhook (the voice URL) and its status callback are answered first and
-// settled after: they take no PIN try and write nothing but the call record, which waits
-// for the settling. One command then stores the answer unless a copy of the request stored
-// one already, and returns that one if so: a repeat on any instance, even one running at
-// the same time, gets the first answer, in one round trip to Redis instead of two. A
-// gather (which may be a PIN try) claims the request first and keeps the answer after, so
-// that a repeat never runs its turn a second time.
+// A webhook is answered first and settled after: its call record and its flow's outcome
+// are held meanwhile, and one command stores the answer unless a copy of the request
+// stored one already, and returns that one if so. So a repeat on any instance, even one
+// running at the same moment, gets the first answer, in one round trip to Redis, and only
+// the first copy records. A turn that would change something beyond the call record (a
+// PIN try, a number remembered) first claims the request the same way, with nothing to
+// give yet: a copy that finds the claim waits for the answer that replaces it.
 //
 // A request is the same request when its signature and URL are: Twilio's signed string
 // concatenates keys and values with nothing between them, so every re-encoding of a body
@@ -37,18 +38,19 @@ import (
 // it (a pair folded into the value before) has the same signature, and is the same
 // request, not a new one.
 
-// Answers remembers the answers to signed webhooks, in every instance.
+// Answers remembers the answers to signed webhooks, in every instance. What is stored
+// under a key is an answer with the time it was stored, or a claim: the time alone.
 type Answers interface {
-	// Begin claims key for a request seen for the first time, for replayTTL. When the key
-	// was claimed before, seen is true and answer is the stored answer, or nil when it is
-	// no longer kept or not yet stored.
-	Begin(ctx context.Context, key string, replayTTL time.Duration) (seen bool, answer []byte, err error)
-	// Keep stores the answer to key for ttl.
-	Keep(ctx context.Context, key string, answer []byte, ttl time.Duration) error
-	// Settle stores answer under key for ttl, with the time, unless an answer is stored
-	// there already: then it stores nothing and returns that answer and when it was
-	// stored. Of copies settled at once, exactly one is first.
+	// Settle stores answer under key for ttl, with the time, unless something is stored
+	// there already: then it stores nothing and returns what is there (an empty, non-nil
+	// kept for a claim) and when it was stored. A nil answer stores a claim. Of copies
+	// settled at once, exactly one gets a nil kept.
 	Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) (kept []byte, at time.Time, err error)
+	// Replace stores answer under key for ttl, with the time, whatever is there: the
+	// answer to a request this instance claimed.
+	Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error
+	// Get returns what is stored under key, as Settle does; nil when nothing is.
+	Get(ctx context.Context, key string) (kept []byte, at time.Time, err error)
 }
 
 // Default windows: Twilio retries within seconds; a webhook is remembered as seen for ten
@@ -58,8 +60,8 @@ const (
 	DefaultReplayWindow = 10 * time.Minute
 )
 
-// RedisAnswers keeps the answers in Redis, shared by every instance. Its commands go
-// through the client's automatic pipeline (redisx.AutoPipelined).
+// RedisAnswers keeps the answers in Redis, shared by every instance, one key per request.
+// Its commands go through the client's automatic pipeline (redisx.AutoPipelined).
 func RedisAnswers(rdb redis.UniversalClient, prefix string) Answers {
 	return redisAnswers{rdb: rdb, prefix: prefix}
 }
@@ -69,37 +71,26 @@ type redisAnswers struct {
 	prefix string
 }
 
-func (a redisAnswers) Begin(ctx context.Context, key string, replayTTL time.Duration) (bool, []byte, error) {
-	// SET NX answers nil when the key is there, which a BoolCmd reads as false.
-	claim := redis.NewBoolCmd(ctx, "set", a.prefix+"webhook:"+key, 1, "px", max(1, replayTTL.Milliseconds()), "nx")
-	if err := redisx.AutoPipelined(ctx, a.rdb, claim); err != nil {
-		return false, nil, err
-	}
-	if claim.Val() {
-		return false, nil, nil
-	}
-	get := redis.NewStringCmd(ctx, "get", a.prefix+"answer:"+key)
-	err := redisx.AutoPipelined(ctx, a.rdb, get)
-	if errors.Is(err, redis.Nil) {
-		return true, nil, nil
-	}
-	if err != nil {
-		return true, nil, err
-	}
-	return true, []byte(get.Val()), nil
-}
-
-func (a redisAnswers) Keep(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
-	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"answer:"+key, answer, "px", max(1, ttl.Milliseconds())))
-}
-
-func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
+// stamped is "unix-milliseconds\n" and the answer.
+func stamped(answer []byte) []byte {
 	v := make([]byte, 0, 16+len(answer))
 	v = strconv.AppendInt(v, time.Now().UnixMilli(), 10)
 	v = append(v, '\n')
-	v = append(v, answer...)
+	return append(v, answer...)
+}
+
+func unstamped(key, v string) ([]byte, time.Time, error) {
+	ms, kept, ok := strings.Cut(v, "\n")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil {
+		return nil, time.Time{}, fmt.Errorf("ivr: the answer kept under %s is unreadable", key)
+	}
+	return []byte(kept), time.UnixMilli(n), nil
+}
+
+func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
 	// SET NX GET (Redis 7) answers the value there before, or nil when this one was stored.
-	set := redis.NewStringCmd(ctx, "set", a.prefix+"settled:"+key, v, "px", max(1, ttl.Milliseconds()), "nx", "get")
+	set := redis.NewStringCmd(ctx, "set", a.prefix+"answer:"+key, stamped(answer), "px", max(1, ttl.Milliseconds()), "nx", "get")
 	err := redisx.AutoPipelined(ctx, a.rdb, set)
 	if errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, nil
@@ -107,25 +98,35 @@ func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	ms, kept, ok := bytes.Cut([]byte(set.Val()), []byte("\n"))
-	n, perr := strconv.ParseInt(string(ms), 10, 64)
-	if !ok || perr != nil {
-		return nil, time.Time{}, fmt.Errorf("ivr: the answer settled under %s is unreadable", key)
-	}
-	return kept, time.UnixMilli(n), nil
+	return unstamped(key, set.Val())
 }
 
-// A repeat that arrives while the first is still being answered waits this long for it.
+func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
+	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"answer:"+key, stamped(answer), "px", max(1, ttl.Milliseconds())))
+}
+
+func (a redisAnswers) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	get := redis.NewStringCmd(ctx, "get", a.prefix+"answer:"+key)
+	err := redisx.AutoPipelined(ctx, a.rdb, get)
+	if errors.Is(err, redis.Nil) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return unstamped(key, get.Val())
+}
+
+// A repeat that finds a claim waits this long for the answer that replaces it.
 const (
 	inFlightWait = 2 * time.Second
 	inFlightPoll = 20 * time.Millisecond
 )
 
-// answerOnce gives a repeat of a signed webhook the first one's answer (see above):
-// claimed first, or, with settle, answered first and settled after. When the answers
-// cannot be reached (Redis down) the webhook is answered as if new, and counted: calls
-// keep working.
-func (s *Edge) answerOnce(next http.Handler, settle bool) http.Handler {
+// answerOnce gives a repeat of a signed webhook the first one's answer (see above). When
+// the answers cannot be reached (Redis down) the webhook is answered as if new, and
+// counted: calls keep working.
+func (s *Edge) answerOnce(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sig := r.Header.Get(SignatureHeader)
 		if s.deps.Answers == nil || sig == "" {
@@ -133,69 +134,48 @@ func (s *Edge) answerOnce(next http.Handler, settle bool) http.Handler {
 			return
 		}
 		sum := sha256.Sum256([]byte(sig + "\n" + r.URL.RequestURI()))
-		key := hex.EncodeToString(sum[:])
-		if settle {
-			s.answerThenSettle(w, r, next, key)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
-		seen, answer, err := s.deps.Answers.Begin(ctx, key, s.replayWindow())
-		cancel()
-		if err != nil {
-			s.retryCacheDown(r, "retry cache unavailable; answering as new", err)
-			next.ServeHTTP(w, r)
-			return
-		}
-		if seen {
-			for deadline := time.Now().Add(inFlightWait); answer == nil && time.Now().Before(deadline); {
-				time.Sleep(inFlightPoll)
-				_, answer, err = s.deps.Answers.Begin(r.Context(), key, s.replayWindow())
-				if err != nil {
-					break
-				}
-			}
-			s.repeat(w, r, answer)
-			return
-		}
+		st := &settling{edge: s, key: hex.EncodeToString(sum[:]), r: r}
 		rec := &answerRecorder{header: http.Header{}}
-		next.ServeHTTP(rec, r)
-		kctx, kcancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
-		if err := s.deps.Answers.Keep(kctx, key, rec.encode(), s.retryWindow()); err != nil {
-			s.retryCacheDown(r, "answer not kept for retries", err)
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), settlingKey{}, st)))
+		if st.repeat != nil {
+			s.repeat(w, r, st)
+			return
 		}
-		kcancel()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
+		defer cancel()
+		if st.claimed {
+			if err := s.deps.Answers.Replace(ctx, st.key, rec.encode(), s.replayWindow()); err != nil {
+				s.retryCacheDown(r, "answer not kept for retries", err)
+			}
+		} else {
+			kept, at, err := s.deps.Answers.Settle(ctx, st.key, rec.encode(), s.replayWindow())
+			switch {
+			case err != nil:
+				s.retryCacheDown(r, "retry cache unavailable; answering as new", err)
+			case kept != nil:
+				st.repeat, st.at = kept, at
+				s.repeat(w, r, st)
+				return
+			}
+		}
+		st.run()
 		rec.writeTo(w)
 	})
 }
 
-// answerThenSettle answers r with its side effects held back, then settles the answer:
-// when a copy of r settled first, the copy's answer is given instead and what this one
-// would have recorded is dropped.
-func (s *Edge) answerThenSettle(w http.ResponseWriter, r *http.Request, next http.Handler, key string) {
-	held := &heldEffects{}
-	rec := &answerRecorder{header: http.Header{}}
-	next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), heldEffectsKey{}, held)))
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
-	kept, at, err := s.deps.Answers.Settle(ctx, key, rec.encode(), s.replayWindow())
-	cancel()
-	switch {
-	case err != nil:
-		s.retryCacheDown(r, "retry cache unavailable; answering as new", err)
-	case kept != nil:
-		if time.Since(at) > s.retryWindow() {
-			kept = nil // a replay, not a retry
+// repeat answers a repeat with the first answer, waiting for it while only a claim is
+// kept, or refuses it (403, no TwiML) after the retry window or when no answer comes.
+func (s *Edge) repeat(w http.ResponseWriter, r *http.Request, st *settling) {
+	answer, at := st.repeat, st.at
+	for deadline := time.Now().Add(inFlightWait); len(answer) == 0 && time.Now().Before(deadline); {
+		time.Sleep(inFlightPoll)
+		kept, _, err := s.deps.Answers.Get(r.Context(), st.key)
+		if err != nil || kept == nil {
+			break
 		}
-		s.repeat(w, r, kept)
-		return
+		answer = kept
 	}
-	held.run()
-	rec.writeTo(w)
-}
-
-// repeat answers a repeat with the first answer, or refuses it (403, no TwiML) when that
-// is no longer kept.
-func (s *Edge) repeat(w http.ResponseWriter, r *http.Request, answer []byte) {
-	if answer == nil || !replay(w, answer) {
+	if len(answer) == 0 || time.Since(at) > s.retryWindow() || !replay(w, answer) {
 		s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
 		w.WriteHeader(http.StatusForbidden)
 		return
@@ -208,25 +188,58 @@ func (s *Edge) retryCacheDown(r *http.Request, msg string, err error) {
 	s.log.WarnContext(r.Context(), msg, "err", err)
 }
 
-// heldEffects are what a webhook being settled would record (its call record, its
-// flow's outcome), run once its answer is the first.
-type heldEffects struct{ fns []func() }
+// settling is a webhook being answered before it is settled: what it would record, held
+// until its answer is the first, and whether it claimed the request or found a copy's.
+type settling struct {
+	edge    *Edge
+	key     string
+	r       *http.Request
+	held    []func()
+	claimed bool
+	repeat  []byte // a copy's answer (empty: its claim), when a copy came first
+	at      time.Time
+}
 
-type heldEffectsKey struct{}
+type settlingKey struct{}
 
-func (h *heldEffects) run() {
-	for _, f := range h.fns {
+func (st *settling) run() {
+	for _, f := range st.held {
 		f()
 	}
 }
 
 // afterSettling runs f now, or, in a webhook being settled, once its answer is the first.
 func afterSettling(ctx context.Context, f func()) {
-	if h, ok := ctx.Value(heldEffectsKey{}).(*heldEffects); ok {
-		h.fns = append(h.fns, f)
+	if st, ok := ctx.Value(settlingKey{}).(*settling); ok {
+		st.held = append(st.held, f)
 		return
 	}
 	f()
+}
+
+// ownTurn claims the webhook being answered before its turn changes something (a PIN try,
+// a number remembered). It reports false when a copy of the request claimed or answered
+// it first: the handler then stops, writing nothing, and the copy's answer is given. With
+// the answers unreachable the turn goes on, as for a new request.
+func ownTurn(ctx context.Context) bool {
+	st, ok := ctx.Value(settlingKey{}).(*settling)
+	if !ok || st.claimed {
+		return true
+	}
+	s := st.edge
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	kept, at, err := s.deps.Answers.Settle(cctx, st.key, nil, s.replayWindow())
+	cancel()
+	switch {
+	case err != nil:
+		s.retryCacheDown(st.r, "retry cache unavailable; answering as new", err)
+		return true
+	case kept != nil:
+		st.repeat, st.at = kept, at
+		return false
+	}
+	st.claimed = true
+	return true
 }
 
 // answerRecorder holds a handler's answer until it is kept.

@@ -174,14 +174,13 @@ func (p *edgePair) postCopies(path string, form url.Values, n int) []*httptest.R
 	return out
 }
 
-// Every re-encoding or re-cut of one signed request is the same request: it gets the
-// first answer, and a wrong PIN sent five ways counts as one try.
-func TestReencodedRequestIsTheSameRequest(t *testing.T) {
-	p := newEdgePair(t, Config{})
-	// A caller identifies as 1001, then keys a wrong PIN.
+// atPINPrompt calls in from a number no member has and identifies as member 1001 (through
+// instance a); it returns the gather that keys digits at the PIN prompt, and next, which
+// makes the gather after an answer.
+func (p *edgePair) atPINPrompt(t *testing.T, digits string) (string, url.Values, func(body, digits string) (string, url.Values)) {
 	voice := twiliosim.Incoming("+12125550000")
 	first := p.post(p.a, "/twilio/voice", voice.Encode(), Sign(testToken, testPublicURL+"/twilio/voice", voice))
-	next := func(body string, digits string) (string, url.Values) {
+	next := func(body, digits string) (string, url.Values) {
 		action := strings.TrimPrefix(twiliosim.GatherAction(t, body), testPublicURL)
 		f := twiliosim.Incoming("+12125550000")
 		f.Set("Digits", digits)
@@ -189,7 +188,36 @@ func TestReencodedRequestIsTheSameRequest(t *testing.T) {
 	}
 	path, f := next(first.Body.String(), "1001")
 	askPIN := p.post(p.a, path, f.Encode(), Sign(testToken, testPublicURL+path, f))
-	path, f = next(askPIN.Body.String(), "1111")
+	path, f = next(askPIN.Body.String(), digits)
+	return path, f, next
+}
+
+// Copies of a wrong PIN sent at once, on two instances, are one PIN try: the copy that
+// claims the request first tries the PIN, and the others wait for its answer.
+func TestConcurrentCopiesOfAPINTry(t *testing.T) {
+	p := newEdgePair(t, Config{})
+	path, f, _ := p.atPINPrompt(t, "1111")
+	answers := p.postCopies(path, f, 8)
+	for i, rec := range answers {
+		if rec.Code != http.StatusOK || rec.Body.String() != answers[0].Body.String() {
+			t.Errorf("copy %d: %d\n%s\nwant\n%s", i, rec.Code, rec.Body, answers[0].Body)
+		}
+	}
+	recs, err := p.pins.Records(context.Background(), "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs.VerificationAttempts) != 1 || recs.VerificationAttempts[0].Outcome != lookup.PINWrong {
+		t.Fatalf("PIN tries recorded %+v, want one wrong try for eight copies", recs.VerificationAttempts)
+	}
+}
+
+// Every re-encoding or re-cut of one signed request is the same request: it gets the
+// first answer, and a wrong PIN sent five ways counts as one try.
+func TestReencodedRequestIsTheSameRequest(t *testing.T) {
+	p := newEdgePair(t, Config{})
+	// A caller identifies as 1001, then keys a wrong PIN.
+	path, f, next := p.atPINPrompt(t, "1111")
 	sig := Sign(testToken, testPublicURL+path, f)
 	plain := f.Encode()
 	bodies := map[string]string{
@@ -250,46 +278,30 @@ func TestReencodedRequestIsTheSameRequest(t *testing.T) {
 	}
 }
 
-// Claims that run at once share the client's automatic pipeline and still each get their
-// own answer: of two claims of one key exactly one is first, whichever batch each went in.
+// Settles that run at once share the client's automatic pipeline and still each get their
+// own reply: of two settles of one key exactly one is first, whichever batch each went in.
 func TestRedisAnswersConcurrent(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	answersConcurrent(t, RedisAnswers(rdb, prefix))
 }
 
 func answersConcurrent(t *testing.T, g Answers) {
-	const keys = 300 // more than one batch's worth of checks (go-redis's default: 200)
-	var firsts [keys]atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 2 * keys {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k := i % keys
-			seen, _, err := g.Begin(t.Context(), fmt.Sprintf("key-%d", k), time.Minute)
-			if err != nil {
-				t.Errorf("key %d: %v", k, err)
-			}
-			if !seen {
-				firsts[k].Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	for k := range firsts {
-		if n := firsts[k].Load(); n != 1 {
-			t.Fatalf("key %d was first %d times, want once", k, n)
-		}
-	}
 	settleConcurrent(t, g)
-	if seen, answer, err := g.Begin(t.Context(), "key-0", time.Minute); !seen || answer != nil || err != nil {
-		t.Fatalf("key-0 again: seen %v, answer %q, err %v", seen, answer, err)
+	// A claim: a copy finds it (empty, not nil) until the claimer's answer replaces it.
+	if kept, _, err := g.Settle(t.Context(), "claimed", nil, time.Minute); kept != nil || err != nil {
+		t.Fatalf("claim: kept %q, err %v", kept, err)
 	}
-	if err := g.Keep(t.Context(), "key-0", []byte("200\ntext/xml\n<Response/>"), time.Minute); err != nil {
+	if kept, at, err := g.Settle(t.Context(), "claimed", []byte("200\ntext/xml\n<Response/>"), time.Minute); kept == nil || len(kept) != 0 || at.IsZero() || err != nil {
+		t.Fatalf("a copy of the claimed request: kept %q at %v, err %v; want the claim", kept, at, err)
+	}
+	if err := g.Replace(t.Context(), "claimed", []byte("200\ntext/xml\n<Response/>"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if seen, answer, err := g.Begin(t.Context(), "key-0", time.Minute); !seen || string(answer) != "200\ntext/xml\n<Response/>" || err != nil {
-		t.Fatalf("key-0 after Keep: seen %v, answer %q, err %v", seen, answer, err)
+	if kept, _, err := g.Get(t.Context(), "claimed"); string(kept) != "200\ntext/xml\n<Response/>" || err != nil {
+		t.Fatalf("after Replace: %q, %v", kept, err)
+	}
+	if kept, _, err := g.Get(t.Context(), "never"); kept != nil || err != nil {
+		t.Fatalf("nothing kept: %q, %v", kept, err)
 	}
 }
 
@@ -328,7 +340,7 @@ func settleConcurrent(t *testing.T, g Answers) {
 	}
 }
 
-// With Redis gone a claim fails (the webhook then goes through) within its own deadline,
+// With Redis gone a settle fails (the webhook then goes through) within its own deadline,
 // and the cache works again once Redis is back.
 func TestRedisAnswersRedisDown(t *testing.T) {
 	srv := testenv.StartRedis(t)
@@ -337,15 +349,15 @@ func TestRedisAnswersRedisDown(t *testing.T) {
 	srv.Stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	if seen, _, err := g.Begin(ctx, "k", time.Minute); err == nil {
-		t.Fatalf("Redis down: seen %v, no error", seen)
+	if kept, _, err := g.Settle(ctx, "k", []byte("a"), time.Minute); err == nil {
+		t.Fatalf("Redis down: kept %q, no error", kept)
 	}
 	srv.Start()
 	for attempt := 0; ; attempt++ {
-		seen, _, err := g.Begin(t.Context(), "k", time.Minute)
+		kept, _, err := g.Settle(t.Context(), "k", []byte("a"), time.Minute)
 		if err == nil {
-			if seen {
-				t.Fatal("the first check after Redis came back was not first")
+			if kept != nil {
+				t.Fatal("the first settle after Redis came back was not first")
 			}
 			break
 		}

@@ -9,18 +9,16 @@ const Prefix = "/twilio/"
 // the hot path matches without regular expressions and without copying the request.
 func (s *Edge) routes() http.Handler {
 	tw := http.NewServeMux()
-	// settle: a webhook whose turn takes no PIN try is answered before it is remembered
-	// (see answerOnce).
-	webhook := func(h http.Handler, settle bool) http.Handler {
-		h = s.answerOnce(h, settle) // after the signature check: only genuine requests are remembered
+	webhook := func(h http.Handler) http.Handler {
+		h = s.answerOnce(h) // after the signature check: only genuine requests are remembered
 		if s.validator != nil {
 			h = s.validator.Middleware(s.cfg.PublicURL)(h)
 		}
 		return s.observe(h) // first, so the trace and the latency include the signature check
 	}
-	tw.Handle("POST /twilio/voice", webhook(s.handleVoice(), true))
-	tw.Handle("POST /twilio/gather", webhook(s.handleGather(), false))
-	tw.Handle("POST /twilio/status", webhook(s.handleStatus(), true))
-	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback(), false))
+	tw.Handle("POST /twilio/voice", webhook(s.handleVoice()))
+	tw.Handle("POST /twilio/gather", webhook(s.handleGather()))
+	tw.Handle("POST /twilio/status", webhook(s.handleStatus()))
+	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback()))
 	return tw
 }

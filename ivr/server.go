@@ -32,10 +32,10 @@ type Config struct {
 	Handoff       HandoffConfig
 	Logger        *slog.Logger
 	Now           func() time.Time // time.Now
-	// RetryWindow is how long the answer to a signed webhook is kept, so that Twilio's
-	// retry of it gets the same answer (with Deps.Answers); DefaultRetryWindow when zero.
-	// ReplayWindow is how long the webhook is remembered as seen: a repeat after the retry
-	// window and within this one is refused; DefaultReplayWindow when zero.
+	// RetryWindow is how long a repeat of a signed webhook (Twilio's retry of it) gets the
+	// first answer again (with Deps.Answers); DefaultRetryWindow when zero. ReplayWindow is
+	// how long the webhook and its answer are kept: a repeat after the retry window and
+	// within this one is refused; DefaultReplayWindow when zero.
 	RetryWindow, ReplayWindow time.Duration
 	// StateTTL is how long the call state in an action URL is valid; DefaultStateTTL (4h,
 	// Twilio's default longest call) when zero.

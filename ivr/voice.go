@@ -92,6 +92,12 @@ func (s *Edge) handleGather() http.Handler {
 			call.Identified = s.identify(sctx, turn.Identify)
 			turn, err = flow.Resume(call, st, in)
 		}
+		// A PIN try and a number remembered happen once: a copy of this webhook that got
+		// there first answers it (see answerOnce).
+		if err == nil && (turn.Verify != nil || turn.Remember != nil) && !ownTurn(ctx) {
+			span.End()
+			return
+		}
 		if err == nil && turn.Verify != nil {
 			call.Verified = s.verifyPIN(sctx, *turn.Verify, caller.Phone, r.PostFormValue("CallSid"))
 			turn, err = flow.Resume(call, st, in)

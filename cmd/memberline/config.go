@@ -31,7 +31,7 @@ type config struct {
 	AgentSIPURI      string // hand-off by SIP with context headers
 	AgentClient      string // hand-off to a Twilio Client identity with <Parameter>s
 	LookupTimeout    time.Duration
-	RetryWindow      time.Duration // how long a webhook's answer is kept for Twilio's retries
+	RetryWindow      time.Duration // how long a repeat of a webhook (Twilio's retry) gets its answer again
 	CacheTTL         time.Duration
 	UpcomingWindow   time.Duration
 	RecentWindow     time.Duration
