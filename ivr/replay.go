@@ -60,8 +60,10 @@ const (
 	DefaultReplayWindow = 10 * time.Minute
 )
 
-// RedisAnswers keeps the answers in Redis, shared by every instance, one key per request.
-// Its commands go through the client's automatic pipeline (redisx.AutoPipelined).
+// RedisAnswers keeps the answers in Redis, shared by every instance, one key per request
+// (PREFIX settled:KEY; earlier versions kept claims and answers apart, under webhook: and
+// answer:, and the two never read each other's). Its commands go through the client's
+// automatic pipeline (redisx.AutoPipelined).
 func RedisAnswers(rdb redis.UniversalClient, prefix string) Answers {
 	return redisAnswers{rdb: rdb, prefix: prefix}
 }
@@ -90,7 +92,7 @@ func unstamped(key, v string) ([]byte, time.Time, error) {
 
 func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
 	// SET NX GET (Redis 7) answers the value there before, or nil when this one was stored.
-	set := redis.NewStringCmd(ctx, "set", a.prefix+"answer:"+key, stamped(answer), "px", max(1, ttl.Milliseconds()), "nx", "get")
+	set := redis.NewStringCmd(ctx, "set", a.prefix+"settled:"+key, stamped(answer), "px", max(1, ttl.Milliseconds()), "nx", "get")
 	err := redisx.AutoPipelined(ctx, a.rdb, set)
 	if errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, nil
@@ -102,11 +104,11 @@ func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl
 }
 
 func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
-	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"answer:"+key, stamped(answer), "px", max(1, ttl.Milliseconds())))
+	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"settled:"+key, stamped(answer), "px", max(1, ttl.Milliseconds())))
 }
 
 func (a redisAnswers) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
-	get := redis.NewStringCmd(ctx, "get", a.prefix+"answer:"+key)
+	get := redis.NewStringCmd(ctx, "get", a.prefix+"settled:"+key)
 	err := redisx.AutoPipelined(ctx, a.rdb, get)
 	if errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, nil
