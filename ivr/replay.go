@@ -169,7 +169,10 @@ func (s *Edge) answerOnce(next http.Handler) http.Handler {
 // kept, or refuses it (403, no TwiML) after the retry window or when no answer comes.
 func (s *Edge) repeat(w http.ResponseWriter, r *http.Request, st *settling) {
 	answer, at := st.repeat, st.at
-	for deadline := time.Now().Add(inFlightWait); len(answer) == 0 && time.Now().Before(deadline); {
+	if time.Since(at) > s.retryWindow() {
+		answer = nil // a replay, not a retry: refused without waiting
+	}
+	for deadline := time.Now().Add(inFlightWait); answer != nil && len(answer) == 0 && time.Now().Before(deadline); {
 		time.Sleep(inFlightPoll)
 		kept, _, err := s.deps.Answers.Get(r.Context(), st.key)
 		if err != nil || kept == nil {
@@ -177,7 +180,7 @@ func (s *Edge) repeat(w http.ResponseWriter, r *http.Request, st *settling) {
 		}
 		answer = kept
 	}
-	if len(answer) == 0 || time.Since(at) > s.retryWindow() || !replay(w, answer) {
+	if len(answer) == 0 || !replay(w, answer) {
 		s.log.WarnContext(r.Context(), "replayed webhook refused", "route", r.URL.Path, "call_sid", r.PostFormValue("CallSid"))
 		w.WriteHeader(http.StatusForbidden)
 		return

@@ -2,6 +2,8 @@ package ivr
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -209,6 +211,28 @@ func TestConcurrentCopiesOfAPINTry(t *testing.T) {
 	}
 	if len(recs.VerificationAttempts) != 1 || recs.VerificationAttempts[0].Outcome != lookup.PINWrong {
 		t.Fatalf("PIN tries recorded %+v, want one wrong try for eight copies", recs.VerificationAttempts)
+	}
+}
+
+// A claim older than the retry window (its turn never answered) refuses a repeat at once,
+// without waiting for an answer.
+func TestAnOldClaimIsRefusedAtOnce(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	p := newEdgePairOn(t, Config{RetryWindow: 100 * time.Millisecond}, rdb, prefix)
+	form := twiliosim.Incoming("+14045550123")
+	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
+	sum := sha256.Sum256([]byte(sig + "\n" + "/twilio/voice"))
+	if kept, _, err := RedisAnswers(rdb, prefix).Settle(t.Context(), hex.EncodeToString(sum[:]), nil, time.Minute); kept != nil || err != nil {
+		t.Fatalf("claim: %q, %v", kept, err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	start := time.Now()
+	rec := p.post(p.b, "/twilio/voice", form.Encode(), sig)
+	if rec.Code != http.StatusForbidden || rec.Body.Len() != 0 {
+		t.Fatalf("a repeat of an old claim = %d %q, want 403 and no TwiML", rec.Code, rec.Body)
+	}
+	if d := time.Since(start); d >= inFlightWait/2 {
+		t.Errorf("refused after %v: it waited for an answer", d)
 	}
 }
 
