@@ -90,33 +90,31 @@ func unstamped(key, v string) ([]byte, time.Time, error) {
 	return []byte(kept), time.UnixMilli(n), nil
 }
 
+func (a redisAnswers) keyOf(key string) string { return a.prefix + "settled:" + key }
+
 func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
 	// SET NX GET (Redis 7) answers the value there before, or nil when this one was stored.
-	set := redis.NewStringCmd(ctx, "set", a.prefix+"settled:"+key, stamped(answer), "px", max(1, ttl.Milliseconds()), "nx", "get")
-	err := redisx.AutoPipelined(ctx, a.rdb, set)
-	if errors.Is(err, redis.Nil) {
-		return nil, time.Time{}, nil
-	}
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return unstamped(key, set.Val())
+	return a.read(ctx, key, redis.NewStringCmd(ctx, "set", a.keyOf(key), stamped(answer), "px", max(1, ttl.Milliseconds()), "nx", "get"))
 }
 
 func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
-	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.prefix+"settled:"+key, stamped(answer), "px", max(1, ttl.Milliseconds())))
+	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.keyOf(key), stamped(answer), "px", max(1, ttl.Milliseconds())))
 }
 
 func (a redisAnswers) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
-	get := redis.NewStringCmd(ctx, "get", a.prefix+"settled:"+key)
-	err := redisx.AutoPipelined(ctx, a.rdb, get)
+	return a.read(ctx, key, redis.NewStringCmd(ctx, "get", a.keyOf(key)))
+}
+
+// read sends cmd, whose reply is what is stored under key (nil: nothing), and unstamps it.
+func (a redisAnswers) read(ctx context.Context, key string, cmd *redis.StringCmd) ([]byte, time.Time, error) {
+	err := redisx.AutoPipelined(ctx, a.rdb, cmd)
 	if errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, nil
 	}
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	return unstamped(key, get.Val())
+	return unstamped(key, cmd.Val())
 }
 
 // A repeat that finds a claim waits this long for the answer that replaces it.
