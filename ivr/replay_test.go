@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/calls"
@@ -104,12 +103,7 @@ func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
 // answer, and the call is recorded once: only the copy whose answer settled first records.
 // Copies of its status callback likewise.
 func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
-	pool := testenv.Postgres(t, "lookup+calls", func(ctx context.Context, pool *pgxpool.Pool) error {
-		if err := lookup.Migrate(ctx, pool); err != nil {
-			return err
-		}
-		return calls.Migrate(ctx, pool)
-	})
+	pool := testenv.Postgres(t, testenv.Key("lookup+calls", lookup.Migrations, calls.Migrations), testenv.All(lookup.Migrate, calls.Migrate))
 	rdb, prefix := testenv.Redis(t)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	records := calls.New(pool, calls.Options{HashKey: []byte("test"), FlushEvery: 10 * time.Millisecond})
