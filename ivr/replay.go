@@ -93,8 +93,24 @@ func unstamped(key, v string) ([]byte, time.Time, error) {
 func (a redisAnswers) keyOf(key string) string { return a.prefix + "settled:" + key }
 
 func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
-	// SET NX GET (Redis 7) answers the value there before, or nil when this one was stored.
-	return a.read(ctx, key, redis.NewStringCmd(ctx, "set", a.keyOf(key), stamped(answer), "px", max(1, ttl.Milliseconds()), "nx", "get"))
+	// SET NX answers OK when this one was stored, nil when something is there: then it is
+	// read. Not SET NX GET in one command: its nil for a first answer (nearly every webhook)
+	// takes the client's error path, which costs more than a repeat's second command. What
+	// is read may have expired in between; then the answer is stored again.
+	v := stamped(answer)
+	for range 2 {
+		err := redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.keyOf(key), v, "px", max(1, ttl.Milliseconds()), "nx"))
+		if err == nil {
+			return nil, time.Time{}, nil
+		}
+		if !errors.Is(err, redis.Nil) {
+			return nil, time.Time{}, err
+		}
+		if kept, at, err := a.Get(ctx, key); err != nil || kept != nil {
+			return kept, at, err
+		}
+	}
+	return nil, time.Time{}, fmt.Errorf("ivr: the answer under %s came and went twice while settling", key)
 }
 
 func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
