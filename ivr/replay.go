@@ -99,7 +99,7 @@ func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl
 	// is read may have expired in between; then the answer is stored again.
 	v := stamped(answer)
 	for range 2 {
-		err := redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.keyOf(key), v, "px", max(1, ttl.Milliseconds()), "nx"))
+		err := a.set(ctx, key, v, ttl, true)
 		if err == nil {
 			return nil, time.Time{}, nil
 		}
@@ -114,15 +114,22 @@ func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl
 }
 
 func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
-	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, "set", a.keyOf(key), stamped(answer), "px", max(1, ttl.Milliseconds())))
+	return a.set(ctx, key, stamped(answer), ttl, false)
 }
 
+// set stores the stamped value v under key for ttl; with nx, only where nothing is stored
+// (then redis.Nil when something is).
+func (a redisAnswers) set(ctx context.Context, key string, v []byte, ttl time.Duration, nx bool) error {
+	args := []any{"set", a.keyOf(key), v, "px", max(1, ttl.Milliseconds()), "nx"}
+	if !nx {
+		args = args[:5]
+	}
+	return redisx.AutoPipelined(ctx, a.rdb, redis.NewStatusCmd(ctx, args...))
+}
+
+// Get reads what is stored under key and unstamps it (nil: nothing).
 func (a redisAnswers) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
-	return a.read(ctx, key, redis.NewStringCmd(ctx, "get", a.keyOf(key)))
-}
-
-// read sends cmd, whose reply is what is stored under key (nil: nothing), and unstamps it.
-func (a redisAnswers) read(ctx context.Context, key string, cmd *redis.StringCmd) ([]byte, time.Time, error) {
+	cmd := redis.NewStringCmd(ctx, "get", a.keyOf(key))
 	err := redisx.AutoPipelined(ctx, a.rdb, cmd)
 	if errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, nil
