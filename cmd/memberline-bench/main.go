@@ -89,6 +89,7 @@ type row struct {
 	maxOf                              float64
 	bodyBytes                          int
 	baselineOf                         float64
+	machine                            machineShare // the whole machine's CPU while the load ran
 }
 
 func parent(ctx context.Context, args []string) error {
@@ -249,29 +250,14 @@ func parent(ctx context.Context, args []string) error {
 	return os.WriteFile(*out, []byte(table), 0o644)
 }
 
-// runScenario runs one scenario and counts the CPU Redis and PostgreSQL spent on it.
+// runScenario serves sc (in this process, or as `memberline serve`) and drives it.
 func runScenario(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
-	before := storesCPU()
-	r, err := runScenarioServer(ctx, sc, profPath, dbURL, redisURL, warmup, duration, members)
-	if err != nil {
-		return r, err
-	}
-	if n := r.res.Requests + r.res.Warmup; n > 0 {
-		redis, pg := storesCPUSince(before)
-		r.redisPerReq, r.pgPerReq = redis/time.Duration(n), pg/time.Duration(n)
-		r.totalPerReq = r.cpuPerReq + r.redisPerReq + r.pgPerReq
-	}
-	return r, nil
-}
-
-// runScenarioServer serves sc (in this process, or as `memberline serve`) and drives it.
-func runScenarioServer(ctx context.Context, sc scenario, profPath, dbURL, redisURL string, warmup, duration time.Duration, members int) (row, error) {
 	if sc.serve != "" {
-		res, cpu, load, err := driveServe(ctx, sc, dbURL, redisURL, warmup, duration, members, profPath)
+		d, cpu, err := driveServe(ctx, sc, dbURL, redisURL, warmup, duration, members, profPath)
 		if err != nil {
 			return row{}, err
 		}
-		return newRow(sc, res, cpu, load), nil
+		return newRow(sc, d, cpu), nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -291,7 +277,7 @@ func runScenarioServer(ctx context.Context, sc scenario, profPath, dbURL, redisU
 		}
 	}
 	before := cpuTime()
-	res, load, err := drive(ctx, ln.Addr().String(), sc, warmup, duration, members, nil)
+	d, err := drive(ctx, ln.Addr().String(), sc, warmup, duration, members, nil)
 	cpu := cpuTime() - before
 	if profPath != "" {
 		pprof.StopCPUProfile()
@@ -299,14 +285,17 @@ func runScenarioServer(ctx context.Context, sc scenario, profPath, dbURL, redisU
 	if err != nil {
 		return row{}, err
 	}
-	return newRow(sc, res, cpu, load), nil
+	return newRow(sc, d, cpu), nil
 }
 
-func newRow(sc scenario, res loadgen.Result, cpu, load time.Duration) row {
-	r := row{name: sc.name, conns: sc.conns, res: res, rounds: 1}
-	if n := res.Requests + res.Warmup; n > 0 {
-		r.cpuPerReq = cpu / time.Duration(n)
-		r.loadPerReq = load / time.Duration(n)
+// newRow is a scenario's figures per request, from what drive measured and the server's
+// CPU time.
+func newRow(sc scenario, d driven, cpu time.Duration) row {
+	r := row{name: sc.name, conns: sc.conns, res: d.res, rounds: 1, machine: d.machine}
+	if n := time.Duration(d.res.Requests + d.res.Warmup); n > 0 {
+		r.cpuPerReq, r.loadPerReq = cpu/n, d.load/n
+		r.redisPerReq, r.pgPerReq = d.redis/n, d.pg/n
+		r.totalPerReq = r.cpuPerReq + r.redisPerReq + r.pgPerReq
 	}
 	return r
 }
@@ -325,13 +314,22 @@ func median(rs []row) row {
 	return m
 }
 
-// drive runs the child load generator against addr and returns its result and its CPU
-// time (user+system). started, when not nil, is closed when the child has made its
-// requests and begins the load (its warm-up first).
-func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int, started chan<- struct{}) (loadgen.Result, time.Duration, error) {
+// driven is what drive measured while the load ran, warm-up included.
+type driven struct {
+	res       loadgen.Result
+	load      time.Duration // the load generator's CPU time (user+system)
+	redis, pg time.Duration // every redis-server's and every postgres process's
+	machine   machineShare
+}
+
+// drive runs the child load generator against addr and returns what it measured. The
+// stores' CPU is read while the server still runs: a server's PostgreSQL connections end
+// with it, and a backend that has exited is no longer in /proc. started, when not nil, is
+// closed when the child has made its requests and begins the load (its warm-up first).
+func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.Duration, members int, started chan<- struct{}) (driven, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return driven{}, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", addr, sc.kind, strconv.Itoa(sc.conns),
 		warmup.String(), duration.String(), strconv.Itoa(members))
@@ -339,7 +337,7 @@ func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.
 	// The child closes its end of this pipe (its file 3) when the load begins.
 	r, w, err := os.Pipe()
 	if err != nil {
-		return loadgen.Result{}, 0, err
+		return driven{}, err
 	}
 	defer r.Close()
 	cmd.ExtraFiles = []*os.File{w}
@@ -348,22 +346,87 @@ func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
+		return driven{}, fmt.Errorf("load generator: %w", err)
 	}
-	if started != nil {
-		go func() {
-			_, _ = r.Read(make([]byte, 1)) // returns at the close (or the child's exit)
+	type mark struct {
+		machine cpuTicks
+		stores  map[int]storeCPU
+	}
+	began := make(chan mark, 1)
+	go func() {
+		_, _ = r.Read(make([]byte, 1)) // returns at the close (or the child's exit)
+		t, _ := machineTicks()
+		began <- mark{t, storesCPU()}
+		if started != nil {
 			close(started)
-		}()
-	}
+		}
+	}()
 	if err := cmd.Wait(); err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("load generator: %w", err)
+		return driven{}, fmt.Errorf("load generator: %w", err)
 	}
+	ended, _ := machineTicks()
+	from := <-began
+	d := driven{machine: ended.since(from.machine)}
+	d.redis, d.pg = storesCPUSince(from.stores)
 	var rep childReport
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		return loadgen.Result{}, 0, fmt.Errorf("load generator said %q: %w", stdout.Bytes(), err)
+		return driven{}, fmt.Errorf("load generator said %q: %w", stdout.Bytes(), err)
 	}
-	return rep.Result, rep.CPU, nil
+	d.res, d.load = rep.Result, rep.CPU
+	return d, nil
+}
+
+// cpuTicks is the machine's CPU time by kind, summed over its CPUs (the first line of
+// /proc/stat, in clock ticks).
+type cpuTicks struct {
+	busy, idle, softirq, steal int64
+}
+
+// machineTicks reads /proc/stat (zero where there is none).
+func machineTicks() (cpuTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}, err
+	}
+	return parseCPUTicks(string(b))
+}
+
+// parseCPUTicks reads the "cpu" line of /proc/stat: user nice system idle iowait irq
+// softirq steal (guest time is counted in user already).
+func parseCPUTicks(stat string) (cpuTicks, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTicks{}, fmt.Errorf("/proc/stat: no cpu line in %q", line)
+	}
+	var v [8]int64
+	for i := range v {
+		n, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return cpuTicks{}, fmt.Errorf("/proc/stat: %q: %w", line, err)
+		}
+		v[i] = n
+	}
+	return cpuTicks{busy: v[0] + v[1] + v[2] + v[5], idle: v[3] + v[4], softirq: v[6], steal: v[7]}, nil
+}
+
+// machineShare is how the machine's CPU went over a stretch: shares of all of it.
+type machineShare struct {
+	idle, softirq, steal float64
+}
+
+func (t cpuTicks) since(before cpuTicks) machineShare {
+	d := cpuTicks{t.busy - before.busy, t.idle - before.idle, t.softirq - before.softirq, t.steal - before.steal}
+	all := d.busy + d.idle + d.softirq + d.steal
+	if all <= 0 || before == (cpuTicks{}) {
+		return machineShare{}
+	}
+	return machineShare{idle: float64(d.idle) / float64(all), softirq: float64(d.softirq) / float64(all),
+		steal: float64(d.steal) / float64(all)}
+}
+
+func (m machineShare) String() string {
+	return fmt.Sprintf("%.0f/%.0f/%.0f%%", 100*m.idle, 100*m.softirq, 100*m.steal)
 }
 
 // childReport is what the load generator prints: its figures and the CPU time it spent
@@ -378,14 +441,14 @@ type childReport struct {
 // the store, one JSON log line per webhook on a pipe) and drives it like the others. Its
 // CPU time is read from /proc, warm-up included. With profPath, a CPU profile of the
 // measured part is taken through its DEBUG_ADDR.
-func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int, profPath string) (res loadgen.Result, cpu, load time.Duration, err error) {
+func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup, duration time.Duration, members int, profPath string) (d driven, cpu time.Duration, err error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	debugAddr, err := freeAddr()
 	if err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -397,11 +460,11 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 	cmd.WaitDelay = 30 * time.Second
 	logs, err := cmd.StdoutPipe()
 	if err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	go io.Copy(io.Discard, logs) // as a log collector would read them
 	defer func() {
@@ -409,14 +472,14 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 		_ = cmd.Wait()
 	}()
 	if err := waitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
-		return res, 0, 0, fmt.Errorf("memberline serve: %w", err)
+		return d, 0, fmt.Errorf("memberline serve: %w", err)
 	}
 	if err := forgetCalls(ctx, dbURL); err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	before, err := procCPU(cmd.Process.Pid)
 	if err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	profiled := make(chan error, 1)
 	var started chan struct{}
@@ -432,15 +495,15 @@ func driveServe(ctx context.Context, sc scenario, dbURL, redisURL string, warmup
 	} else {
 		profiled <- nil
 	}
-	res, load, err = drive(ctx, addr, sc, warmup, duration, members, started)
+	d, err = drive(ctx, addr, sc, warmup, duration, members, started)
 	if err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
 	after, err := procCPU(cmd.Process.Pid)
 	if err != nil {
-		return res, 0, 0, err
+		return d, 0, err
 	}
-	return res, after - before, load, <-profiled
+	return d, after - before, <-profiled
 }
 
 // forgetCalls empties the call records of earlier runs, so that every run of a serve
@@ -800,14 +863,14 @@ func render(rows []row, perKey float64, members int, gc gctune.Settings) string 
 		time.Now().UTC().Format(time.RFC3339), members, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.GOOS, runtime.GOARCH, runtime.Version(), gc)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tRedis CPU/req\tPG CPU/req\ttotal CPU/req\tload CPU/req\tvs baseline\terrors\t")
+	fmt.Fprintln(tw, "scenario\tconns\treq/s\tp50\tp99\tp99.9\tCPU/req\tRedis CPU/req\tPG CPU/req\ttotal CPU/req\tload CPU/req\tidle/softirq/steal\tvs baseline\terrors\t")
 	for _, r := range rows {
 		ratio := fmt.Sprintf("%.0f%%", 100*r.baselineOf)
 		if r.rounds > 1 && r.minOf != r.maxOf {
 			ratio = fmt.Sprintf("%.0f%% (%.0f-%.0f)", 100*r.baselineOf, 100*r.minOf, 100*r.maxOf)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
-			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.redisPerReq), us(r.pgPerReq), us(r.totalPerReq), us(r.loadPerReq), ratio, r.res.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.conns, r.res.RPS(),
+			ms(r.res.P50), ms(r.res.P99), ms(r.res.P999), us(r.cpuPerReq), us(r.redisPerReq), us(r.pgPerReq), us(r.totalPerReq), us(r.loadPerReq), r.machine, ratio, r.res.Errors)
 	}
 	tw.Flush()
 	if n := rows[0].rounds; n > 1 {
@@ -816,6 +879,7 @@ func render(rows []row, perKey float64, members int, gc gctune.Settings) string 
 	fmt.Fprintf(&b, "\nanswer size: %d bytes; Redis memory per cached number: %.0f bytes (MEMORY USAGE)\n", rows[0].bodyBytes, perKey)
 	fmt.Fprintln(&b, "CPU/req is the server process's user+system time over the requests it answered (warm-up included); Redis CPU/req and PG CPU/req are every redis-server's and every postgres process's (from /proc) over the same; total CPU/req is the three.")
 	fmt.Fprintln(&b, "load CPU/req is the load generator's, on the same two cores: req/s is bounded by the sum of both.")
+	fmt.Fprintln(&b, "idle/softirq/steal are shares of the whole machine's CPU while the load ran (/proc/stat, warm-up included): softirq is the kernel's network work (some of it charged to whichever process it interrupted); steal is time the hypervisor gave to other machines, so a round with steal measured its neighbours too.")
 	return b.String()
 }
 
