@@ -320,19 +320,21 @@ type step struct {
 }
 
 // upsertSteps writes step events, one row each, from arrays (one statement for many
-// calls; a call appears at most once in it). Its nodes are the step's own, read back from
-// the step's JSON.
+// calls; a call appears at most once in it). A step's nodes come as one array literal
+// each (unnest cannot take an array of arrays of different lengths).
 const upsertSteps = `
 INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
                    member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity,
                    activity_yes, had_activity)
 SELECT e.sid, e.at, e.at, e.called, e.hash, e.masked, e.recognized, NULLIF(e.member, ''), e.flow, e.version,
-       ARRAY(SELECT jsonb_array_elements_text(e.step->0->'nodes')),
+       e.nodes::text[],
        CASE WHEN e.input = '' THEN '{}'::text[] ELSE ARRAY[e.input] END,
        e.step, e.outcome, e.trust, e.asked, e.yes, e.had
 FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::int4[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[])
-     AS e(sid, at, called, hash, masked, recognized, member, flow, version, input, step, outcome, trust, asked, yes, had)
+            $9::int4[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[],
+            $17::text[])
+     AS e(sid, at, called, hash, masked, recognized, member, flow, version, input, step, outcome, trust, asked, yes, had,
+          nodes)
 ON CONFLICT (call_sid) DO UPDATE SET
     trust         = CASE WHEN calls.trust = '' THEN EXCLUDED.trust ELSE calls.trust END,
     asked_activity = calls.asked_activity OR EXCLUDED.asked_activity,
@@ -356,7 +358,7 @@ WHERE calls.status = ''` // a call Twilio said has ended takes no more steps
 // stepRows are step events as upsertSteps's arrays.
 type stepRows struct {
 	sid, called, hash, masked, recognized, member, flow []string
-	input, step, outcome, trust                         []string
+	input, step, outcome, trust, nodes                  []string // nodes: array literals
 	at                                                  []time.Time
 	version                                             []int32
 	asked, yes, had                                     []bool
@@ -397,12 +399,35 @@ func (r *stepRows) add(s *Store, ev *Event) error {
 	r.asked = append(r.asked, ev.AskedActivity)
 	r.yes = append(r.yes, ev.ActivityYes)
 	r.had = append(r.had, ev.HadActivity)
+	r.nodes = append(r.nodes, arrayLiteral(nodes))
 	return nil
+}
+
+// arrayLiteral writes ss as a PostgreSQL array literal of text, every element quoted (so
+// that commas, braces, spaces and the word NULL stay text).
+func arrayLiteral(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(s); j++ {
+			if s[j] == '"' || s[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(s[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 func (r *stepRows) queue(b *pgx.Batch) {
 	b.Queue(upsertSteps, r.sid, r.at, r.called, r.hash, r.masked, r.recognized, r.member, r.flow, r.version,
-		r.input, r.step, r.outcome, r.trust, r.asked, r.yes, r.had)
+		r.input, r.step, r.outcome, r.trust, r.asked, r.yes, r.had, r.nodes)
 }
 
 // upsertStatus closes a call: a call without an outcome ended while the flow waited for

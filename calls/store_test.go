@@ -283,6 +283,26 @@ func TestABadEventLosesOnlyItself(t *testing.T) {
 	}
 }
 
+// TestNodesKeepTheirText: node IDs reach the nodes column as written, whatever an array
+// literal would make of them unquoted, and match the step's own list.
+func TestNodesKeepTheirText(t *testing.T) {
+	s := newStore(t, Options{})
+	odd := []string{"a,b", "{c}", `say "hi"`, `back\slash`, "NULL", " padded ", "", "été", "bad\xffutf8", "nul\x00cut"}
+	record(t, s, call("CAodd1", day, "+14045550123", "member", "1001", [][]string{odd, {}, {"end"}}, "", "")...)
+	flush(t, s)
+	c, err := s.Get(context.Background(), "CAodd1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a,b", "{c}", `say "hi"`, `back\slash`, "NULL", " padded ", "", "été", "bad\uFFFDutf8", "nulcut", "end"}
+	if !slices.Equal(c.Nodes, want) {
+		t.Errorf("nodes %q, want %q", c.Nodes, want)
+	}
+	if len(c.Steps) != 3 || !slices.Equal(c.Steps[0].Nodes, want[:10]) || len(c.Steps[1].Nodes) != 0 {
+		t.Errorf("steps %+v, want the same nodes step by step", c.Steps)
+	}
+}
+
 // TestAStatusCallbackCannotRewriteAnotherCall: the first final status of a call stands; a
 // later status or step reusing its call SID changes nothing, and no duration passes the
 // longest call Twilio allows.
