@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/memberline/memberline/auth"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/lookup"
 )
 

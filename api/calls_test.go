@@ -9,21 +9,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 )
 
 // placeCall plays a call with its own call SID, then Twilio's status callback.
 func (h *harness) placeCall(sid, from string, inputs ...string) {
 	h.t.Helper()
-	form := twiliosim.Incoming(from)
+	form := twiliotest.Incoming(from)
 	form.Set("CallSid", sid)
 	code, body := h.Post("/twilio/voice", form)
 	if code != http.StatusOK {
 		h.t.Fatalf("voice = %d %s", code, body)
 	}
 	for _, in := range inputs {
-		action := strings.TrimPrefix(twiliosim.GatherAction(h.t, body), testPublicURL)
-		f := twiliosim.Incoming(from)
+		action := strings.TrimPrefix(twiliotest.GatherAction(h.t, body), testPublicURL)
+		f := twiliotest.Incoming(from)
 		f.Set("CallSid", sid)
 		if strings.Trim(in, "0123456789*#") == "" {
 			f.Set("Digits", in)
@@ -171,7 +171,7 @@ func TestRecognitionByTrust(t *testing.T) {
 	o.placeCall("CAdanaA", "+14045550123")  // attested: asked about the trip to Atlanta
 	o.placeCall("CAtomA", "+12065550111")   // attested, no activity: the menu
 	o.placeCall("CAnobody", "+12125550199") // not recognized
-	unattested := twiliosim.Incoming("+14045550123")
+	unattested := twiliotest.Incoming("+14045550123")
 	unattested.Set("CallSid", "CAdanaU")
 	unattested.Del("StirVerstat") // most calls: asked about "your upcoming trip"
 	if code, body := o.Post("/twilio/voice", unattested); code != http.StatusOK || !strings.Contains(body, "your upcoming trip") {

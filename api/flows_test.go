@@ -17,8 +17,8 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -217,8 +217,8 @@ func TestPublishInvalidDraftIs422WithLocatedErrors(t *testing.T) {
 func TestCallSpanningPublishFinishesOnItsVersion(t *testing.T) {
 	h := newFlowHarness(t, flowsDB(t), true)
 	h.seedMembers()
-	code, first := h.Post("/twilio/voice", twiliosim.Incoming("+14045550123"))
-	if code != http.StatusOK || !strings.Contains(twiliosim.Spoken(t, first), "Welcome back, Dana.") {
+	code, first := h.Post("/twilio/voice", twiliotest.Incoming("+14045550123"))
+	if code != http.StatusOK || !strings.Contains(twiliotest.Spoken(t, first), "Welcome back, Dana.") {
 		t.Fatalf("first turn = %d %s", code, first)
 	}
 	get := h.req(http.MethodGet, "/api/v1/flows/default", "")
@@ -230,13 +230,13 @@ func TestCallSpanningPublishFinishesOnItsVersion(t *testing.T) {
 		t.Fatal(rec.Body)
 	}
 	// The call in progress answers "no" and reaches the menu of version 1.
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	form.Set("Digits", "2")
-	code, next := h.Post(strings.TrimPrefix(twiliosim.GatherAction(t, first), testPublicURL), form)
-	if code != http.StatusOK || !strings.Contains(twiliosim.Spoken(t, next), "For reservations, press 1.") {
+	code, next := h.Post(strings.TrimPrefix(twiliotest.GatherAction(t, first), testPublicURL), form)
+	if code != http.StatusOK || !strings.Contains(twiliotest.Spoken(t, next), "For reservations, press 1.") {
 		t.Fatalf("mid-call turn = %d %s", code, next)
 	}
-	if a := twiliosim.GatherAction(t, next); !strings.Contains(decodeStateParam(t, a), `"v":1`) {
+	if a := twiliotest.GatherAction(t, next); !strings.Contains(decodeStateParam(t, a), `"v":1`) {
 		t.Errorf("the call left version 1: %s", decodeStateParam(t, a))
 	}
 	// A new call hears the new words, on version 2.
@@ -264,8 +264,8 @@ func eventually(t *testing.T, h *harness, from string) string {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for {
-		_, body := h.Post("/twilio/voice", twiliosim.Incoming(from))
-		heard := twiliosim.Spoken(t, body)
+		_, body := h.Post("/twilio/voice", twiliotest.Incoming(from))
+		heard := twiliotest.Spoken(t, body)
 		if !strings.Contains(heard, "Welcome back") || time.Now().After(deadline) {
 			return heard
 		}
@@ -278,7 +278,7 @@ func TestPublishReachesAnotherInstanceWithinASecond(t *testing.T) {
 	a := newFlowHarness(t, pool, true)
 	b := newFlowHarness(t, pool, true)
 	a.seedMembers()
-	if heard := twiliosim.Spoken(t, b.Call("+14045550123")[0]); !strings.Contains(heard, "Welcome back, Dana.") {
+	if heard := twiliotest.Spoken(t, b.Call("+14045550123")[0]); !strings.Contains(heard, "Welcome back, Dana.") {
 		t.Fatalf("instance b before = %q", heard)
 	}
 	get := a.req(http.MethodGet, "/api/v1/flows/default", "")
@@ -303,7 +303,7 @@ func TestPublishReachesAnotherInstanceWithinASecond(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("instance b did not pick up the binding within a second: %q", heard)
 		}
-		heard = twiliosim.Spoken(t, b.Call("+14045550123")[0])
+		heard = twiliotest.Spoken(t, b.Call("+14045550123")[0])
 	}
 	audit := a.req(http.MethodGet, "/api/v1/audit?flow=default", "").Body.String()
 	if !strings.Contains(audit, `"action": "publish"`) || !strings.Contains(audit, `"message": "warmer"`) {
@@ -394,7 +394,7 @@ func TestSimulate(t *testing.T) {
 		})
 	}
 	// The simulated first turn is the same TwiML a live call gets.
-	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123","stir_verstat":"TN-Validation-Passed-A"},"call_sid":"`+twiliosim.CallSID+`"}`)
+	rec := h.req(http.MethodPost, "/api/v1/flows/default/simulate", `{"version":1,"caller":{"phone":"+14045550123","stir_verstat":"TN-Validation-Passed-A"},"call_sid":"`+twiliotest.CallSID+`"}`)
 	var res simResult
 	_ = json.Unmarshal(rec.Body.Bytes(), &res)
 	if live := h.Call("+14045550123")[0]; res.Steps[0].TwiML != live {
@@ -480,7 +480,7 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	if res.End != "handoff" || !strings.Contains(res.Steps[0].TwiML, `<Identity>fraud-desk</Identity>`) {
 		t.Fatalf("suspicious caller: %+v", res)
 	}
-	res = sim(`{"version":1,"caller":{"trust":"verified"},"call_sid":"` + twiliosim.CallSID + `","inputs":[{"recording_url":"https://api.twilio.com/rec/RE1","recording_seconds":12}]}`)
+	res = sim(`{"version":1,"caller":{"trust":"verified"},"call_sid":"` + twiliotest.CallSID + `","inputs":[{"recording_url":"https://api.twilio.com/rec/RE1","recording_seconds":12}]}`)
 	first := res.Steps[0].TwiML
 	if res.End != "hangup" || !strings.Contains(first, `<Record action="`) || !strings.Contains(first, `maxLength="60"`) ||
 		!strings.Contains(first, "<Redirect") || !strings.Contains(strings.Join(res.Steps[1].Said, " "), "Goodbye") {
@@ -493,7 +493,7 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	// empty recording goes on at no_input.
 	var live string
 	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
-		_, live = h.Post("/twilio/voice", twiliosim.Incoming("+12125550000"))
+		_, live = h.Post("/twilio/voice", twiliotest.Incoming("+12125550000"))
 		if strings.Contains(live, "<Record") || time.Now().After(deadline) {
 			break
 		}
@@ -505,11 +505,11 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no redirect in %s", live)
 	}
-	_, next := h.Post(strings.TrimPrefix(strings.ReplaceAll(m[1], "&amp;", "&"), testPublicURL), twiliosim.Incoming("+12125550000"))
-	if !strings.Contains(twiliosim.Spoken(t, next), "Thank you. Goodbye.") || !strings.Contains(next, "<Hangup/>") {
+	_, next := h.Post(strings.TrimPrefix(strings.ReplaceAll(m[1], "&amp;", "&"), testPublicURL), twiliotest.Incoming("+12125550000"))
+	if !strings.Contains(twiliotest.Spoken(t, next), "Thank you. Goodbye.") || !strings.Contains(next, "<Hangup/>") {
 		t.Fatalf("after an empty recording: %s", next)
 	}
-	form := twiliosim.Incoming("+12125550000")
+	form := twiliotest.Incoming("+12125550000")
 	form.Set("StirVerstat", "TN-Validation-Failed-A")
 	if _, body := h.Post("/twilio/voice", form); !strings.Contains(body, "<Identity>fraud-desk</Identity>") {
 		t.Fatalf("a failed attestation did not reach the fraud desk: %s", body)

@@ -11,8 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
@@ -44,7 +44,7 @@ type harness struct {
 	handler http.Handler
 	cache   *lookup.Cache
 	rdb     redis.UniversalClient
-	twiliosim.Twilio
+	twiliotest.Twilio
 }
 
 // front is the tier calls and writes go through: the cache, or a local tier over it.
@@ -79,7 +79,7 @@ func (st stack) build(t *testing.T, cache *lookup.Cache, rdb redis.UniversalClie
 			adminAPI.ServeHTTP(w, r)
 		}
 	})
-	h.Twilio = twiliosim.Twilio{T: t, Handler: h.handler, PublicURL: testPublicURL,
+	h.Twilio = twiliotest.Twilio{T: t, Handler: h.handler, PublicURL: testPublicURL,
 		Sign: func(u string, form url.Values) string { return ivr.Sign(testToken, u, form) }}
 	return h
 }
@@ -121,7 +121,7 @@ func (h *harness) mustAPI(method, path, body string) string {
 // seedMembers writes the members the call tests call, through the member API.
 func (h *harness) seedMembers() {
 	h.t.Helper()
-	for _, s := range twiliosim.Members {
+	for _, s := range twiliotest.Members {
 		h.mustAPI(http.MethodPut, s.Path(), s.Body)
 	}
 }

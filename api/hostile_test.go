@@ -17,7 +17,7 @@ import (
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/lookup"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -87,25 +87,25 @@ func TestMemberAPI(t *testing.T) {
 func TestWriteThenCallHearsNewData(t *testing.T) {
 	h := newSharedRedisHarness(t)
 	h.seedMembers()
-	if said := twiliosim.Spoken(t, h.Call("+14045550123")[0]); !strings.Contains(said, "Dana") {
+	if said := twiliotest.Spoken(t, h.Call("+14045550123")[0]); !strings.Contains(said, "Dana") {
 		t.Fatalf("before the update: %q", said)
 	}
 	// The first call cached the number; the update must evict it before it returns.
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001", `{"first_name":"Danielle","tier":"Diamond","time_zone":"America/New_York","phones":["+14045550123"]}`)
-	if said := twiliosim.Spoken(t, h.Call("+14045550123")[0]); !strings.Contains(said, "Welcome back, Danielle.") {
+	if said := twiliotest.Spoken(t, h.Call("+14045550123")[0]); !strings.Contains(said, "Welcome back, Danielle.") {
 		t.Fatalf("after the update the caller hears %q", said)
 	}
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001/activities/t1", `{"kind":"trip","place":"Denver","starts_at":"2026-11-27T14:05:00-05:00","reference":"HX7Q2P"}`)
-	if said := twiliosim.Spoken(t, h.Call("+14045550123")[0]); !strings.Contains(said, "Denver") {
+	if said := twiliotest.Spoken(t, h.Call("+14045550123")[0]); !strings.Contains(said, "Denver") {
 		t.Fatalf("after the activity update the caller hears %q", said)
 	}
 	// A number moved to another member stops greeting the old one.
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001", `{"first_name":"Danielle","phones":["+14045550124"]}`)
-	if said := twiliosim.Spoken(t, h.Call("+14045550123")[0]); strings.Contains(said, "Danielle") {
+	if said := twiliotest.Spoken(t, h.Call("+14045550123")[0]); strings.Contains(said, "Danielle") {
 		t.Fatalf("a number no longer the member's still greets them: %q", said)
 	}
 	h.mustAPI(http.MethodDelete, "/api/v1/members/1001", "")
-	if said := twiliosim.Spoken(t, h.Call("+14045550124")[0]); strings.Contains(said, "Danielle") {
+	if said := twiliotest.Spoken(t, h.Call("+14045550124")[0]); strings.Contains(said, "Danielle") {
 		t.Fatalf("a deleted member is still greeted: %q", said)
 	}
 }
@@ -117,7 +117,7 @@ func TestRedisDownStillGreets(t *testing.T) {
 	h := newHarness(t, rdb, "ml:", func(st *stack) { st.edge.LookupTimeout = 2 * time.Second })
 	h.seedMembers()
 	srv.Stop()
-	said := twiliosim.Spoken(t, h.Call("+14045550123")[0])
+	said := twiliotest.Spoken(t, h.Call("+14045550123")[0])
 	if !strings.Contains(said, "Welcome back, Dana.") {
 		t.Fatalf("with Redis down the caller hears %q; want the greeting from PostgreSQL", said)
 	}

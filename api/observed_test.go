@@ -21,7 +21,7 @@ import (
 
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/internal/redisx"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )

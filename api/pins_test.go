@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 )
 
 func TestPutPIN(t *testing.T) {
@@ -49,15 +49,15 @@ func TestRememberThisNumber(t *testing.T) {
 	h.seedMembers()
 	h.mustAPI(http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`)
 	const stranger = "+12125550000"
-	first := func() string { return twiliosim.Spoken(t, h.CallStir(stranger, "TN-Validation-Passed-A", "")[0]) }
+	first := func() string { return twiliotest.Spoken(t, h.CallStir(stranger, "TN-Validation-Passed-A", "")[0]) }
 	if said := first(); strings.Contains(said, "Dana") {
 		t.Fatalf("an unknown number hears %q", said)
 	}
 	answers := h.CallStir(stranger, "TN-Validation-Passed-A", "TN-Validation-Passed-A", "1001", "2580", "1")
-	if said := twiliosim.Spoken(t, answers[2]); !strings.Contains(said, "recognize this phone number") {
+	if said := twiliotest.Spoken(t, answers[2]); !strings.Contains(said, "recognize this phone number") {
 		t.Fatalf("no offer to remember: %q", said)
 	}
-	if said := twiliosim.Spoken(t, answers[3]); !strings.Contains(said, "Welcome back, Dana.") {
+	if said := twiliotest.Spoken(t, answers[3]); !strings.Contains(said, "Welcome back, Dana.") {
 		t.Fatalf("after consenting: %q", said)
 	}
 	if said := first(); !strings.Contains(said, "Welcome back, Dana.") || !strings.Contains(said, "Atlanta") {

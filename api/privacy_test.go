@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -176,7 +176,7 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 		return len(c.Members)
 	}
 	// Both instances' local tiers hold Dana's number (and so does Redis).
-	if !strings.Contains(twiliosim.Spoken(t, b.Call("+14045550123")[0]), "Dana") || members(locals[0]) != 1 || members(locals[1]) != 1 {
+	if !strings.Contains(twiliotest.Spoken(t, b.Call("+14045550123")[0]), "Dana") || members(locals[0]) != 1 || members(locals[1]) != 1 {
 		t.Fatal("Dana is not in every tier to begin with")
 	}
 	if code, body := a.api(http.MethodDelete, "/api/v1/members/1001", ""); code != http.StatusNoContent {
@@ -190,7 +190,7 @@ func TestDeleteMemberReachesEveryTier(t *testing.T) {
 	if members(locals[0]) != 0 || members(locals[1]) != 0 {
 		t.Fatal("a cache tier still answers with the deleted member")
 	}
-	if said := twiliosim.Spoken(t, b.Call("+14045550123")[0]); strings.Contains(said, "Dana") {
+	if said := twiliotest.Spoken(t, b.Call("+14045550123")[0]); strings.Contains(said, "Dana") {
 		t.Errorf("a call after the delete hears %q", said)
 	}
 	var n int

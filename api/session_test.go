@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/memberline/memberline/auth"
-	"github.com/memberline/memberline/internal/oidcop"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/oidcop"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/lookup"
 	"github.com/memberline/memberline/sso"
 )
 
-// The admin API with sign-in through a real OpenID provider (internal/oidcop): a console
+// The admin API with sign-in through a real OpenID provider (internal/testsupport/oidcop): a console
 // session admits requests with its role, needs its CSRF token to change anything and may
 // not come from another site; bearer tokens work as before; the audit names the person.
 func TestConsoleSessions(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
 var day = time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
 // Store tests run against the real PostgreSQL of `make test`.

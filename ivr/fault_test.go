@@ -13,8 +13,8 @@ import (
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/pgpool"
 	"github.com/memberline/memberline/internal/redisx"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -67,7 +67,7 @@ func newFaultHarness(t *testing.T) *faultHarness {
 func (h *faultHarness) greeting(from string) string {
 	h.t.Helper()
 	began := time.Now()
-	code, body := h.Post("/twilio/voice", twiliosim.Incoming(from))
+	code, body := h.Post("/twilio/voice", twiliotest.Incoming(from))
 	took := time.Since(began)
 	if code != http.StatusOK || !strings.Contains(body, "<Response>") {
 		h.t.Fatalf("call from %s: %d %s", from, code, body)
@@ -75,7 +75,7 @@ func (h *faultHarness) greeting(from string) string {
 	if took > hangLimit {
 		h.t.Fatalf("call from %s took %v", from, took)
 	}
-	return twiliosim.Spoken(h.t, body)
+	return twiliotest.Spoken(h.t, body)
 }
 
 const generic = "Welcome to the Memberline member line."

@@ -10,8 +10,8 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/redisx"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -59,7 +59,7 @@ func TestSentinelFailoverLosesNoCall(t *testing.T) {
 	call := func(want string) {
 		t.Helper()
 		n++
-		form := twiliosim.Incoming("+14045550123")
+		form := twiliotest.Incoming("+14045550123")
 		form.Set("CallSid", fmt.Sprintf("CA%032d", n))
 		h := newEdgeHarness(t, inst[n%2].edge, nil, nil)
 		code, body := h.Post("/twilio/voice", form)

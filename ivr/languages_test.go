@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -74,7 +74,7 @@ func TestLanguagesGolden(t *testing.T) {
 			t.Run(s.lang+" "+c.name, func(t *testing.T) {
 				answers := h.Call(c.from)
 				first := answers[0]
-				said := twiliosim.Spoken(t, first)
+				said := twiliotest.Spoken(t, first)
 				for _, p := range c.hear {
 					if !strings.Contains(said, p) {
 						t.Errorf("caller hears %q; want it to contain %q", said, p)
@@ -96,13 +96,13 @@ func TestLanguagesGolden(t *testing.T) {
 	// stays French once the member number is known (the member's own language is English).
 	t.Run("unknown caller chooses French", func(t *testing.T) {
 		answers := h.Call("+12125550000", "9", "1001")
-		if said := twiliosim.Spoken(t, answers[0]); !strings.Contains(said, "Pour le français, appuyez sur 9.") {
+		if said := twiliotest.Spoken(t, answers[0]); !strings.Contains(said, "Pour le français, appuyez sur 9.") {
 			t.Errorf("the first answer does not offer French: %q", said)
 		}
-		if said := twiliosim.Spoken(t, answers[1]); !strings.Contains(said, "Si vous connaissez votre numéro de membre") || strings.Contains(said, "Para español") {
+		if said := twiliotest.Spoken(t, answers[1]); !strings.Contains(said, "Si vous connaissez votre numéro de membre") || strings.Contains(said, "Para español") {
 			t.Errorf("after 9: %q", said)
 		}
-		if said := twiliosim.Spoken(t, answers[2]); !strings.Contains(said, "Pour votre sécurité, entrez votre NIP") {
+		if said := twiliotest.Spoken(t, answers[2]); !strings.Contains(said, "Pour votre sécurité, entrez votre NIP") {
 			t.Errorf("after the member number: %q", said)
 		}
 		for i, a := range answers[1:] {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -75,7 +75,7 @@ func TestRepeatGetsTheSameAnswer(t *testing.T) {
 
 // repeatGetsTheSameAnswer: p's retry window is 300 ms.
 func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	first := p.post(p.a, "/twilio/voice", form.Encode(), sig)
 	if first.Code != http.StatusOK || !strings.Contains(first.Body.String(), "Welcome back, Dana.") {
@@ -87,7 +87,7 @@ func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
 			t.Errorf("%s: %d %q, want the first answer again", name, again.Code, again.Body)
 		}
 	}
-	other := twiliosim.Incoming("+14045550123")
+	other := twiliotest.Incoming("+14045550123")
 	other.Set("CallSid", "CAffffffffffffffffffffffffffffffff")
 	if rec := p.post(p.b, "/twilio/voice", other.Encode(), Sign(testToken, testPublicURL+"/twilio/voice", other)); rec.Code != http.StatusOK {
 		t.Errorf("another call = %d", rec.Code)
@@ -113,7 +113,7 @@ func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
 	newEdgeHarness(t, a, cache, rdb).seedMembers()
 	p := &edgePair{t: t, a: a, b: b}
 
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	answers := p.postCopies("/twilio/voice", form, 8)
 	if !strings.Contains(answers[0].Body.String(), "Welcome back, Dana.") {
 		t.Fatalf("copy 0 = %s", answers[0].Body)
@@ -124,7 +124,7 @@ func TestConcurrentCopiesOfTheFirstWebhook(t *testing.T) {
 		}
 	}
 	// Its status callback, the same way: every copy 204, one status event.
-	status := twiliosim.Incoming("+14045550123")
+	status := twiliotest.Incoming("+14045550123")
 	status.Set("CallStatus", "completed")
 	status.Set("CallDuration", "42")
 	for i, rec := range p.postCopies("/twilio/status", status, 8) {
@@ -174,11 +174,11 @@ func (p *edgePair) postCopies(path string, form url.Values, n int) []*httptest.R
 // instance a); it returns the gather that keys digits at the PIN prompt, and next, which
 // makes the gather after an answer.
 func (p *edgePair) atPINPrompt(t *testing.T, digits string) (string, url.Values, func(body, digits string) (string, url.Values)) {
-	voice := twiliosim.Incoming("+12125550000")
+	voice := twiliotest.Incoming("+12125550000")
 	first := p.post(p.a, "/twilio/voice", voice.Encode(), Sign(testToken, testPublicURL+"/twilio/voice", voice))
 	next := func(body, digits string) (string, url.Values) {
-		action := strings.TrimPrefix(twiliosim.GatherAction(t, body), testPublicURL)
-		f := twiliosim.Incoming("+12125550000")
+		action := strings.TrimPrefix(twiliotest.GatherAction(t, body), testPublicURL)
+		f := twiliotest.Incoming("+12125550000")
 		f.Set("Digits", digits)
 		return action, f
 	}
@@ -213,7 +213,7 @@ func TestConcurrentCopiesOfAPINTry(t *testing.T) {
 func TestAnOldClaimIsRefusedAtOnce(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	p := newEdgePairOn(t, Config{RetryWindow: 100 * time.Millisecond}, rdb, prefix)
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	sum := sha256.Sum256([]byte(sig + "\n" + "/twilio/voice"))
 	if kept, _, err := RedisAnswers(rdb, prefix).Settle(t.Context(), hex.EncodeToString(sum[:]), nil, time.Minute); kept != nil || err != nil {
@@ -271,12 +271,12 @@ func TestReencodedRequestIsTheSameRequest(t *testing.T) {
 	}
 	if want := []string{lookup.PINWrong, lookup.PINOK}; !slices.Equal(outcomes, want) {
 		t.Fatalf("PIN tries recorded %v, want %v (five copies of one wrong PIN are one try); the caller hears %q",
-			outcomes, want, twiliosim.Spoken(t, ok.Body.String()))
+			outcomes, want, twiliotest.Spoken(t, ok.Body.String()))
 	}
 
 	// A re-cut: StirVerstat folded into the value before it keeps the signature; it is
 	// the same request, so it cannot change the call's trust.
-	call := twiliosim.Incoming("+14045550123")
+	call := twiliotest.Incoming("+14045550123")
 	call.Set("CallSid", "CAeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
 	call.Set("StirVerstat", "TN-Validation-Failed")
 	vsig := Sign(testToken, testPublicURL+"/twilio/voice", call)
@@ -400,7 +400,7 @@ func TestRetryCacheDownAnswersAndCounts(t *testing.T) {
 		Deps{Resolver: cache, Members: cache, Flow: flows.Default(), Answers: RedisAnswers(dead, "down:")})
 	h := newEdgeHarness(t, edge, cache, rdb)
 	for range 2 {
-		if code, body := h.Post("/twilio/voice", twiliosim.Incoming("+12125550000")); code != http.StatusOK || !strings.Contains(body, "<Gather") {
+		if code, body := h.Post("/twilio/voice", twiliotest.Incoming("+12125550000")); code != http.StatusOK || !strings.Contains(body, "<Gather") {
 			t.Fatalf("with the retry cache down = %d %s", code, body)
 		}
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -37,7 +37,7 @@ type harness struct {
 	cache   *lookup.Cache
 	pins    *lookup.PINs
 	rdb     redis.UniversalClient
-	twiliosim.Twilio
+	twiliotest.Twilio
 }
 
 type harnessOpt func(*Config)
@@ -65,7 +65,7 @@ func newHarness(t *testing.T, rdb redis.UniversalClient, prefix string, opts ...
 // newEdgeHarness wraps an edge built by a test.
 func newEdgeHarness(t *testing.T, edge *Edge, cache *lookup.Cache, rdb redis.UniversalClient) *harness {
 	return &harness{t: t, handler: edge, cache: cache, rdb: rdb,
-		Twilio: twiliosim.Twilio{T: t, Handler: edge, PublicURL: testPublicURL, Sign: sign}}
+		Twilio: twiliotest.Twilio{T: t, Handler: edge, PublicURL: testPublicURL, Sign: sign}}
 }
 
 func newSharedRedisHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -77,7 +77,7 @@ func newSharedRedisHarness(t *testing.T, opts ...harnessOpt) *harness {
 func (h *harness) seedMembers() {
 	h.t.Helper()
 	ctx := context.Background()
-	for _, s := range twiliosim.Members {
+	for _, s := range twiliotest.Members {
 		var err error
 		if s.Activity == "" {
 			m := lookup.Member{ID: s.Member}
@@ -162,7 +162,7 @@ func TestDefaultFlowGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			answers := h.Call(tc.from, tc.inputs...)
 			last := answers[len(answers)-1]
-			said := twiliosim.Spoken(t, last)
+			said := twiliotest.Spoken(t, last)
 			for _, p := range tc.hear {
 				if !strings.Contains(said, p) {
 					t.Errorf("caller hears %q; want it to contain %q", said, p)
@@ -205,7 +205,7 @@ func TestHandoffCarriesContext(t *testing.T) {
 
 func TestSignatureRequired(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	for _, tc := range []struct {
 		name, path, sig string
 	}{
@@ -236,19 +236,19 @@ func TestSignatureRequired(t *testing.T) {
 
 func TestStatusAndFallback(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	form.Set("CallStatus", "completed")
 	form.Set("CallDuration", "42")
 	if code, body := h.Post("/twilio/status", form); code != http.StatusNoContent || body != "" {
 		t.Fatalf("status callback = %d %q, want 204 and no body", code, body)
 	}
-	form = twiliosim.Incoming("+14045550123")
+	form = twiliotest.Incoming("+14045550123")
 	form.Set("ErrorCode", "11200")
 	code, body := h.Post("/twilio/fallback", form)
 	if code != http.StatusOK {
 		t.Fatalf("fallback = %d", code)
 	}
-	if said := twiliosim.Spoken(t, body); !strings.Contains(said, "sorry") {
+	if said := twiliotest.Spoken(t, body); !strings.Contains(said, "sorry") {
 		t.Errorf("fallback says %q; want an apology", said)
 	}
 	if !strings.Contains(body, "<Dial>") {
@@ -259,8 +259,8 @@ func TestStatusAndFallback(t *testing.T) {
 
 func TestTamperedStateGetsFallback(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	code, body := h.Post("/twilio/gather?s=eyJmIjoiZGVmYXVsdCJ9.forged", twiliosim.Incoming("+14045550123"))
-	if code != http.StatusOK || !strings.Contains(body, "<Dial>") || !strings.Contains(twiliosim.Spoken(t, body), "sorry") {
+	code, body := h.Post("/twilio/gather?s=eyJmIjoiZGVmYXVsdCJ9.forged", twiliotest.Incoming("+14045550123"))
+	if code != http.StatusOK || !strings.Contains(body, "<Dial>") || !strings.Contains(twiliotest.Spoken(t, body), "sorry") {
 		t.Fatalf("tampered state = %d %s; want the fallback TwiML", code, body)
 	}
 }
@@ -269,7 +269,7 @@ func TestLookupTimeoutAnswersGenerically(t *testing.T) {
 	h := newSharedRedisHarness(t, func(c *Config) { c.LookupTimeout = time.Nanosecond })
 	h.seedMembers()
 	answers := h.Call("+14045550123")
-	said := twiliosim.Spoken(t, answers[0])
+	said := twiliotest.Spoken(t, answers[0])
 	if strings.Contains(said, "Dana") || !strings.Contains(said, "member number") {
 		t.Fatalf("past the lookup budget the caller hears %q; want the generic greeting", said)
 	}
@@ -284,9 +284,9 @@ func TestStateBoundToItsCall(t *testing.T) {
 	h.seedMembers()
 	h.setPIN("1001", "2580")
 	answers := h.Call("+12125550000", "1001", "2580")
-	verified := strings.TrimPrefix(twiliosim.GatherAction(t, answers[2]), testPublicURL)
+	verified := strings.TrimPrefix(twiliotest.GatherAction(t, answers[2]), testPublicURL)
 	continueWith := func(callSID, from string) string {
-		form := twiliosim.Incoming(from)
+		form := twiliotest.Incoming(from)
 		form.Set("CallSid", callSID)
 		form.Set("Digits", "1")
 		code, body := h.Post(verified, form)
@@ -299,16 +299,16 @@ func TestStateBoundToItsCall(t *testing.T) {
 		"another call":    continueWith("CAffffffffffffffffffffffffffffffff", "+13125550142"),
 		"another CallSid": continueWith("CAffffffffffffffffffffffffffffffff", "+12125550000"),
 	} {
-		if said := twiliosim.Spoken(t, body); !strings.Contains(said, "sorry") || strings.Contains(body, "1001") || strings.Contains(body, "verified_pin") {
+		if said := twiliotest.Spoken(t, body); !strings.Contains(said, "sorry") || strings.Contains(body, "1001") || strings.Contains(body, "verified_pin") {
 			t.Errorf("%s continued with the stolen state: %s", name, body)
 		}
 	}
 	clock = testNow.Add(DefaultStateTTL + time.Minute)
-	if said := twiliosim.Spoken(t, continueWith(twiliosim.CallSID, "+12125550000")); !strings.Contains(said, "sorry") {
+	if said := twiliotest.Spoken(t, continueWith(twiliotest.CallSID, "+12125550000")); !strings.Contains(said, "sorry") {
 		t.Errorf("an expired state continued the call: %q", said)
 	}
 	clock = testNow.Add(time.Minute)
-	if body := continueWith(twiliosim.CallSID, "+12125550000"); strings.Contains(twiliosim.Spoken(t, body), "sorry") {
+	if body := continueWith(twiliotest.CallSID, "+12125550000"); strings.Contains(twiliotest.Spoken(t, body), "sorry") {
 		t.Errorf("the call's own state was refused: %s", body)
 	}
 }

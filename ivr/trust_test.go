@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 )
 
 // The same member's number at each trust level: a spoofed-looking call never hears the
@@ -46,9 +46,9 @@ func TestTrustLevelsGolden(t *testing.T) {
 			answers := h.CallStir(dana, tc.stir, tc.later, tc.inputs...)
 			var heard strings.Builder
 			for _, a := range answers {
-				heard.WriteString(twiliosim.Spoken(t, a) + " ")
+				heard.WriteString(twiliotest.Spoken(t, a) + " ")
 			}
-			last := twiliosim.Spoken(t, answers[len(answers)-1])
+			last := twiliotest.Spoken(t, answers[len(answers)-1])
 			for _, p := range tc.hear {
 				if !strings.Contains(heard.String(), p) {
 					t.Errorf("caller hears %q; want %q", heard.String(), p)

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/internal/testenv"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -32,7 +32,7 @@ func BenchmarkVoiceWebhookRetryCache(b *testing.B) {
 	}{{"baseline without retry cache", false}, {"with retry cache", true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			handler := benchEdge(b, tc.answers)
-			form := twiliosim.Incoming("+14045550123")
+			form := twiliotest.Incoming("+14045550123")
 			b.ReportAllocs()
 			n := 0
 			for b.Loop() {
@@ -75,7 +75,7 @@ func benchEdge(b *testing.B, answers bool) http.Handler {
 
 // benchSameCall sends Dana's incoming-call webhook, the same request each time.
 func benchSameCall(b *testing.B, handler http.Handler) {
-	form := twiliosim.Incoming("+14045550123")
+	form := twiliotest.Incoming("+14045550123")
 	body := form.Encode()
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	b.ReportAllocs()

@@ -3,7 +3,7 @@ package lookup
 import (
 	"testing"
 
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
 // The tiers and the PIN lockout against a real Redis Cluster (three masters) and a real

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
 func newLocalHarness(t testing.TB, lopts LocalOptions) (*cacheHarness, *Local) {

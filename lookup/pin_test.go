@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
 func pinMember(t *testing.T, pool *pgxpool.Pool, id string) {

@@ -17,11 +17,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/memberline/memberline/internal/oidcop"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/oidcop"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
-// A real OpenID provider (zitadel's OP, internal/oidcop) on loopback, and the service's
+// A real OpenID provider (zitadel's OP, internal/testsupport/oidcop) on loopback, and the service's
 // sign-in in front of it; a browser is an http.Client with a cookie jar that fills in the
 // provider's login form.
 

@@ -37,10 +37,11 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/gctune"
-	"github.com/memberline/memberline/internal/loadgen"
+	"github.com/memberline/memberline/internal/memberdata"
 	"github.com/memberline/memberline/internal/pgpool"
 	"github.com/memberline/memberline/internal/redisx"
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/softphone"
+	"github.com/memberline/memberline/internal/testsupport/loadgen"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
@@ -163,12 +164,12 @@ func parent(ctx context.Context, args []string) error {
 	// so it tries a few times.
 	var probe string
 	for try := 0; ; try++ {
-		probe = httptestPost(withLocal, webhookForm(loadgen.Phone(0)))
+		probe = httptestPost(withLocal, webhookForm(memberdata.Phone(0)))
 		if strings.Contains(probe, "Welcome back") {
 			break
 		}
 		if try == 4 {
-			return fmt.Errorf("the known member %s is not greeted: %s", lookup.Mask(loadgen.Phone(0)), probe)
+			return fmt.Errorf("the known member %s is not greeted: %s", lookup.Mask(memberdata.Phone(0)), probe)
 		}
 		time.Sleep(time.Second)
 	}
@@ -666,22 +667,22 @@ func child(ctx context.Context, args []string) error {
 	warmup, _ := time.ParseDuration(args[3])
 	duration, _ := time.ParseDuration(args[4])
 	members, _ := strconv.Atoi(args[5])
-	numbers := loadgen.Members{N: members}.Numbers()
+	numbers := memberdata.Members{N: members}.Numbers()
 	var request func(i int64) []byte
 	switch kind {
 	case "known":
-		req := rawRequest(addr, webhookForm(loadgen.Phone(0)))
+		req := rawRequest(addr, webhookForm(memberdata.Phone(0)))
 		request = func(int64) []byte { return req }
 	case "unknown":
-		req := rawRequest(addr, webhookForm(loadgen.UnknownPhone(0)))
+		req := rawRequest(addr, webhookForm(memberdata.UnknownPhone(0)))
 		request = func(int64) []byte { return req }
 	case "known-calls", "unknown-calls":
 		// Every request a call of its own (a replay would be refused). Their call SIDs are
 		// new to every run: the replay guard remembers earlier runs'.
 		run := time.Now().UnixNano()
-		phone := loadgen.Phone(0)
+		phone := memberdata.Phone(0)
 		if kind == "unknown-calls" {
-			phone = loadgen.UnknownPhone(0)
+			phone = memberdata.UnknownPhone(0)
 		}
 		request = premade(int((warmup+duration).Seconds()*40000), func(i int64) []byte {
 			form := webhookForm(phone)
@@ -692,7 +693,7 @@ func child(ctx context.Context, args []string) error {
 		// Distinct numbers from a random start: each is new to the fresh cache prefix.
 		start := int(time.Now().UnixNano() % int64(numbers))
 		request = premade(int((warmup+duration).Seconds()*10000), func(i int64) []byte {
-			return rawRequest(addr, webhookForm(loadgen.Phone((start+int(i))%numbers)))
+			return rawRequest(addr, webhookForm(memberdata.Phone((start+int(i))%numbers)))
 		})
 	default:
 		return fmt.Errorf("child: unknown kind %q", kind)
@@ -738,7 +739,7 @@ func premade(n int, build func(i int64) []byte) func(i int64) []byte {
 }
 
 func webhookForm(from string) url.Values {
-	return twiliosim.Form("CA0123456789abcdef0123456789abcdef", from, "+18005550100")
+	return softphone.Form("CA0123456789abcdef0123456789abcdef", from, "+18005550100")
 }
 
 func rawRequest(host string, form url.Values) []byte {
@@ -775,7 +776,7 @@ func ensureData(ctx context.Context, pool *pgxpool.Pool, inv lookup.Invalidator,
 		return err
 	}
 	var last string
-	_ = pool.QueryRow(ctx, "SELECT id FROM members WHERE id = $1", loadgen.MemberID(members-1)).Scan(&last)
+	_ = pool.QueryRow(ctx, "SELECT id FROM members WHERE id = $1", memberdata.MemberID(members-1)).Scan(&last)
 	if n == members && last != "" {
 		fmt.Fprintf(os.Stderr, "memberline-bench: %d members already loaded; reusing them\n", n)
 		return nil
@@ -790,7 +791,7 @@ func ensureData(ctx context.Context, pool *pgxpool.Pool, inv lookup.Invalidator,
 		if err != nil {
 			return err
 		}
-		err = loadgen.Members{N: members, Now: time.Now()}.Write(f)
+		err = memberdata.Members{N: members, Now: time.Now()}.Write(f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -821,13 +822,13 @@ func redisBytesPerNumber(ctx context.Context, rdb redis.UniversalClient, dir *lo
 	now := time.Now()
 	const n = 10000
 	for k := range n {
-		if _, err := c.Resolve(ctx, loadgen.Phone(k*97), now); err != nil {
+		if _, err := c.Resolve(ctx, memberdata.Phone(k*97), now); err != nil {
 			return 0, err
 		}
 	}
 	var total, sampled int64
 	for k := 0; k < n; k += 50 {
-		b, err := rdb.MemoryUsage(ctx, prefix+"caller:"+loadgen.Phone(k*97)).Result()
+		b, err := rdb.MemoryUsage(ctx, prefix+"caller:"+memberdata.Phone(k*97)).Result()
 		if err != nil {
 			continue
 		}

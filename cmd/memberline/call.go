@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/memberline/memberline/internal/twiliosim"
+	"github.com/memberline/memberline/internal/softphone"
 	"github.com/memberline/memberline/ivr"
 )
 
@@ -25,7 +25,7 @@ Flags:
 `
 
 // runCall plays a call against a running Memberline service over real HTTP with valid
-// signatures (twiliosim.Call); this reads its flags and settings.
+// signatures (softphone.Call); this reads its flags and settings.
 func runCall(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -82,17 +82,17 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("call: -public-url: %w", err)
 		}
 	}
-	var answers twiliosim.Answers
+	var answers softphone.Answers
 	if set["input"] {
 		items := strings.Split(*input, ",")
 		for i := range items {
 			items[i] = strings.TrimSpace(items[i])
 		}
-		answers = twiliosim.Script(items)
+		answers = softphone.Script(items)
 	} else {
-		answers = twiliosim.Lines(stdin, !isTerminal(stdin))
+		answers = softphone.Lines(stdin, !isTerminal(stdin))
 	}
-	call := twiliosim.Call{
+	call := softphone.Call{
 		BaseURL: baseURL, PublicURL: publicURL, CallSID: *sid, From: fromNumber, To: *to, Stir: *stir,
 		Sign:    func(u string, form url.Values) string { return ivr.Sign(token, u, form) },
 		Answers: answers, Out: stdout, Log: stderr, Verbose: *verbose,

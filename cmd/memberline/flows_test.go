@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/lookup"
 )
 

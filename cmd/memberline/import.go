@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/memberline/memberline/internal/loadgen"
+	"github.com/memberline/memberline/internal/memberdata"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -80,7 +80,7 @@ func runGenMembers(_ context.Context, args []string, stdout, stderr io.Writer) e
 		defer f.Close()
 		w = f
 	}
-	if err := (loadgen.Members{N: *n, Now: time.Now()}).Write(w); err != nil {
+	if err := (memberdata.Members{N: *n, Now: time.Now()}).Write(w); err != nil {
 		return fmt.Errorf("gen-members: %w", err)
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/lookup"
 )
 

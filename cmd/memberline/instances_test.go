@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/internal/testenv"
+	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )

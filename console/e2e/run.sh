@@ -4,7 +4,7 @@
 # Redis. `make test` runs this inside deploy/dev/stack.sh, which sets DATABASE_URL and
 # REDIS_URL; the tests get databases of their own (memberline_console and, for sign-in
 # with an OpenID provider, memberline_console_sso, recreated) and Redis databases 11 and
-# 12. The provider is the test OP (internal/oidcop/cmd/testop). Screenshots go to
+# 12. The provider is the test OP (internal/testsupport/oidcop/cmd/testop). Screenshots go to
 # artifacts/console/.
 #
 # Installs what is missing: the chromium package, node and npm, and the npm packages
@@ -36,7 +36,7 @@ command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs np
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
-(cd "$root" && ${GO:-go} build -o bin/memberline ./cmd/memberline && ${GO:-go} build -o bin/testop ./internal/oidcop/cmd/testop)
+(cd "$root" && ${GO:-go} build -o bin/memberline ./cmd/memberline && ${GO:-go} build -o bin/testop ./internal/testsupport/oidcop/cmd/testop)
 
 # A database of the tests' own on the same server: DATABASE_URL with another name.
 db=memberline_console

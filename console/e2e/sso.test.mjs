@@ -1,5 +1,5 @@
 // Browser tests of signing in to the console with the company's identity provider: a real
-// OpenID provider (the test OP, internal/oidcop) and the service configured for it with no
+// OpenID provider (the test OP, internal/testsupport/oidcop) and the service configured for it with no
 // ADMIN_TOKEN. An editor signs in through the provider's login page, edits and saves a
 // draft and cannot publish; an admin publishes; sign-out ends both sessions; a user in no
 // mapped group is refused with a page that says why.

@@ -1,4 +1,4 @@
-package twiliosim
+package softphone
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package loadgen
+package memberdata
 
 import (
 	"bufio"

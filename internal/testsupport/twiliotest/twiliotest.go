@@ -2,7 +2,7 @@
 // Twilio posts, a signed post to a handler, a whole call played input by input, and what
 // a caller hears of an answer. It also holds the members the call tests seed. It signs
 // with the function it is given, so the edge's own tests can use it.
-package twiliosim
+package twiliotest
 
 import (
 	"encoding/xml"

@@ -1,3 +1,5 @@
+// Package loadgen is the load benchmark's closed-loop HTTP load generator, with latency
+// percentiles. It is test support: never built into the service.
 package loadgen
 
 import (

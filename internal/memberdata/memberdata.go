@@ -1,6 +1,7 @@
-// Package loadgen makes the benchmark's data set and load: a generator of members in the
-// import format (lookup.ImportRecord), and a closed-loop HTTP load generator with latency percentiles.
-package loadgen
+// Package memberdata generates member data sets in the import format
+// (lookup.ImportRecord): `memberline gen-members` writes them, and the load benchmark
+// imports and calls them.
+package memberdata
 
 import (
 	"bufio"

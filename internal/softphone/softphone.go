@@ -1,4 +1,7 @@
-package twiliosim
+// Package softphone is the phone behind `memberline call`: it plays Twilio's side of a
+// call against a running service over real HTTP, with signed webhooks, following every
+// TwiML verb and reading the caller's answers from a script or a terminal.
+package softphone
 
 import (
 	"bufio"
@@ -28,6 +31,9 @@ const (
 	callAccountSID  = "AC00000000000000000000000000000000" // fake: nothing checks it
 	callPrompt      = "answer (keys or words, empty for silence)> "
 )
+
+// Signer computes X-Twilio-Signature for a form posted to a full URL.
+type Signer func(fullURL string, form url.Values) string
 
 // Call is one phone call played against a running service over HTTP, as Twilio would
 // play it: the signed webhooks Twilio sends, every TwiML verb followed (Say, Play,

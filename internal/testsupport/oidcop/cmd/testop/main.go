@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/memberline/memberline/internal/oidcop"
+	"github.com/memberline/memberline/internal/testsupport/oidcop"
 )
 
 func main() {
