@@ -29,10 +29,14 @@ import (
 // edgePair is two instances sharing one retry cache (and one directory), for webhooks
 // posted as raw bodies with a given signature.
 type edgePair struct {
-	t    *testing.T
-	a, b http.Handler
-	pins *lookup.PINs
+	t     *testing.T
+	a, b  http.Handler
+	pins  *lookup.PINs
+	clock atomic.Int64 // nanoseconds after testNow: both instances' Now
 }
+
+// advance moves both instances' clock on by d.
+func (p *edgePair) advance(d time.Duration) { p.clock.Add(int64(d)) }
 
 func newEdgePair(t *testing.T, cfg Config) *edgePair {
 	rdb, prefix := testenv.Redis(t)
@@ -44,11 +48,13 @@ func newEdgePairOn(t *testing.T, cfg Config, rdb redis.UniversalClient, prefix s
 	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix, MaxAttempts: 2})
-	cfg.PublicURL, cfg.TwilioAuthToken, cfg.Now = testPublicURL, testToken, func() time.Time { return testNow }
+	p := &edgePair{t: t, pins: pins}
+	cfg.PublicURL, cfg.TwilioAuthToken = testPublicURL, testToken
+	cfg.Now = func() time.Time { return testNow.Add(time.Duration(p.clock.Load())) }
 	newInstance := func() http.Handler {
 		return New(cfg, Deps{Resolver: cache, Members: cache, Flow: flows.Default(), PINs: pins, Answers: RedisAnswers(rdb, prefix)})
 	}
-	p := &edgePair{t: t, a: newInstance(), b: newInstance(), pins: pins}
+	p.a, p.b = newInstance(), newInstance()
 	h := newEdgeHarness(t, p.a.(*Edge), cache, rdb)
 	h.pins = pins
 	h.seedMembers()
@@ -92,7 +98,7 @@ func repeatGetsTheSameAnswer(t *testing.T, p *edgePair) {
 	if rec := p.post(p.b, "/twilio/voice", other.Encode(), Sign(testToken, testPublicURL+"/twilio/voice", other)); rec.Code != http.StatusOK {
 		t.Errorf("another call = %d", rec.Code)
 	}
-	time.Sleep(400 * time.Millisecond)
+	p.advance(400 * time.Millisecond)
 	late := p.post(p.b, "/twilio/voice", form.Encode(), sig)
 	if late.Code != http.StatusForbidden || late.Body.Len() != 0 {
 		t.Errorf("after the retry window = %d %q, want 403 and no TwiML", late.Code, late.Body)
@@ -216,10 +222,10 @@ func TestAnOldClaimIsRefusedAtOnce(t *testing.T) {
 	form := twiliotest.Incoming("+14045550123")
 	sig := Sign(testToken, testPublicURL+"/twilio/voice", form)
 	sum := sha256.Sum256([]byte(sig + "\n" + "/twilio/voice"))
-	if kept, _, err := RedisAnswers(rdb, prefix).Settle(t.Context(), hex.EncodeToString(sum[:]), nil, time.Minute); kept != nil || err != nil {
+	if kept, _, err := RedisAnswers(rdb, prefix).Settle(t.Context(), hex.EncodeToString(sum[:]), nil, testNow, time.Minute); kept != nil || err != nil {
 		t.Fatalf("claim: %q, %v", kept, err)
 	}
-	time.Sleep(150 * time.Millisecond)
+	p.advance(150 * time.Millisecond)
 	start := time.Now()
 	rec := p.post(p.b, "/twilio/voice", form.Encode(), sig)
 	if rec.Code != http.StatusForbidden || rec.Body.Len() != 0 {
@@ -306,13 +312,13 @@ func TestRedisAnswersConcurrent(t *testing.T) {
 func answersConcurrent(t *testing.T, g Answers) {
 	settleConcurrent(t, g)
 	// A claim: a copy finds it (empty, not nil) until the claimer's answer replaces it.
-	if kept, _, err := g.Settle(t.Context(), "claimed", nil, time.Minute); kept != nil || err != nil {
+	if kept, _, err := g.Settle(t.Context(), "claimed", nil, testNow, time.Minute); kept != nil || err != nil {
 		t.Fatalf("claim: kept %q, err %v", kept, err)
 	}
-	if kept, at, err := g.Settle(t.Context(), "claimed", []byte("200\ntext/xml\n<Response/>"), time.Minute); kept == nil || len(kept) != 0 || at.IsZero() || err != nil {
+	if kept, at, err := g.Settle(t.Context(), "claimed", []byte("200\ntext/xml\n<Response/>"), testNow, time.Minute); kept == nil || len(kept) != 0 || at.IsZero() || err != nil {
 		t.Fatalf("a copy of the claimed request: kept %q at %v, err %v; want the claim", kept, at, err)
 	}
-	if err := g.Replace(t.Context(), "claimed", []byte("200\ntext/xml\n<Response/>"), time.Minute); err != nil {
+	if err := g.Replace(t.Context(), "claimed", []byte("200\ntext/xml\n<Response/>"), testNow, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if kept, _, err := g.Get(t.Context(), "claimed"); string(kept) != "200\ntext/xml\n<Response/>" || err != nil {
@@ -329,14 +335,13 @@ func settleConcurrent(t *testing.T, g Answers) {
 	const keys = 300
 	var firsts [keys]atomic.Int32
 	var wg sync.WaitGroup
-	before := time.Now().Add(-time.Second) // the answers carry Redis clients' clocks
 	for i := range 2 * keys {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			k := i % keys
 			mine := fmt.Sprintf("200\ntext/xml\n<Response><Say>%d</Say></Response>", i)
-			kept, at, err := g.Settle(t.Context(), fmt.Sprintf("settle-%d", k), []byte(mine), time.Minute)
+			kept, at, err := g.Settle(t.Context(), fmt.Sprintf("settle-%d", k), []byte(mine), testNow, time.Minute)
 			switch {
 			case err != nil:
 				t.Errorf("key %d: %v", k, err)
@@ -345,8 +350,8 @@ func settleConcurrent(t *testing.T, g Answers) {
 			case string(kept) != fmt.Sprintf("200\ntext/xml\n<Response><Say>%d</Say></Response>", k) &&
 				string(kept) != fmt.Sprintf("200\ntext/xml\n<Response><Say>%d</Say></Response>", k+keys):
 				t.Errorf("key %d: kept %q, not one of its two answers", k, kept)
-			case at.Before(before) || at.After(time.Now().Add(time.Second)):
-				t.Errorf("key %d: stored at %v", k, at)
+			case !at.Equal(testNow):
+				t.Errorf("key %d: stored at %v, want the time it was settled with, %v", k, at, testNow)
 			}
 		}()
 	}
@@ -367,12 +372,12 @@ func TestRedisAnswersRedisDown(t *testing.T) {
 	srv.Stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	if kept, _, err := g.Settle(ctx, "k", []byte("a"), time.Minute); err == nil {
+	if kept, _, err := g.Settle(ctx, "k", []byte("a"), testNow, time.Minute); err == nil {
 		t.Fatalf("Redis down: kept %q, no error", kept)
 	}
 	srv.Start()
 	for attempt := 0; ; attempt++ {
-		kept, _, err := g.Settle(t.Context(), "k", []byte("a"), time.Minute)
+		kept, _, err := g.Settle(t.Context(), "k", []byte("a"), testNow, time.Minute)
 		if err == nil {
 			if kept != nil {
 				t.Fatal("the first settle after Redis came back was not first")

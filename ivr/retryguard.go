@@ -41,14 +41,14 @@ import (
 // Answers remembers the answers to signed webhooks, in every instance. What is stored
 // under a key is an answer with the time it was stored, or a claim: the time alone.
 type Answers interface {
-	// Settle stores answer under key for ttl, with the time, unless something is stored
-	// there already: then it stores nothing and returns what is there (an empty, non-nil
-	// kept for a claim) and when it was stored. A nil answer stores a claim. Of copies
-	// settled at once, exactly one gets a nil kept.
-	Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) (kept []byte, at time.Time, err error)
-	// Replace stores answer under key for ttl, with the time, whatever is there: the
+	// Settle stores answer under key for ttl, with the time now, unless something is
+	// stored there already: then it stores nothing and returns what is there (an empty,
+	// non-nil kept for a claim) and when it was stored. A nil answer stores a claim. Of
+	// copies settled at once, exactly one gets a nil kept.
+	Settle(ctx context.Context, key string, answer []byte, now time.Time, ttl time.Duration) (kept []byte, at time.Time, err error)
+	// Replace stores answer under key for ttl, with the time now, whatever is there: the
 	// answer to a request this instance claimed.
-	Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error
+	Replace(ctx context.Context, key string, answer []byte, now time.Time, ttl time.Duration) error
 	// Get returns what is stored under key, as Settle does; nil when nothing is.
 	Get(ctx context.Context, key string) (kept []byte, at time.Time, err error)
 }
@@ -73,10 +73,10 @@ type redisAnswers struct {
 	prefix string
 }
 
-// stamped is "unix-milliseconds\n" and the answer.
-func stamped(answer []byte) []byte {
+// stamped is "unix-milliseconds\n" (of now) and the answer.
+func stamped(answer []byte, now time.Time) []byte {
 	v := make([]byte, 0, 16+len(answer))
-	v = strconv.AppendInt(v, time.Now().UnixMilli(), 10)
+	v = strconv.AppendInt(v, now.UnixMilli(), 10)
 	v = append(v, '\n')
 	return append(v, answer...)
 }
@@ -92,12 +92,12 @@ func unstamped(key, v string) ([]byte, time.Time, error) {
 
 func (a redisAnswers) keyOf(key string) string { return a.prefix + "settled:" + key }
 
-func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl time.Duration) ([]byte, time.Time, error) {
+func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, now time.Time, ttl time.Duration) ([]byte, time.Time, error) {
 	// SET NX answers OK when this one was stored, nil when something is there: then it is
 	// read. Not SET NX GET in one command: its nil for a first answer (nearly every webhook)
 	// takes the client's error path, which costs more than a repeat's second command. What
 	// is read may have expired in between; then the answer is stored again.
-	v := stamped(answer)
+	v := stamped(answer, now)
 	for range 2 {
 		err := a.set(ctx, key, v, ttl, true)
 		if err == nil {
@@ -113,8 +113,8 @@ func (a redisAnswers) Settle(ctx context.Context, key string, answer []byte, ttl
 	return nil, time.Time{}, fmt.Errorf("ivr: the answer under %s came and went twice while settling", key)
 }
 
-func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, ttl time.Duration) error {
-	return a.set(ctx, key, stamped(answer), ttl, false)
+func (a redisAnswers) Replace(ctx context.Context, key string, answer []byte, now time.Time, ttl time.Duration) error {
+	return a.set(ctx, key, stamped(answer, now), ttl, false)
 }
 
 // set stores the stamped value v under key for ttl; with nx, only where nothing is stored
@@ -167,11 +167,11 @@ func (s *Edge) answerOnce(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 100*time.Millisecond)
 		defer cancel()
 		if st.claimed {
-			if err := s.deps.Answers.Replace(ctx, st.key, rec.encode(), s.replayWindow()); err != nil {
+			if err := s.deps.Answers.Replace(ctx, st.key, rec.encode(), s.cfg.Now(), s.replayWindow()); err != nil {
 				s.retryCacheDown(r, "answer not kept for retries", err)
 			}
 		} else {
-			kept, at, err := s.deps.Answers.Settle(ctx, st.key, rec.encode(), s.replayWindow())
+			kept, at, err := s.deps.Answers.Settle(ctx, st.key, rec.encode(), s.cfg.Now(), s.replayWindow())
 			switch {
 			case err != nil:
 				s.retryCacheDown(r, "retry cache unavailable; answering as new", err)
@@ -190,7 +190,7 @@ func (s *Edge) answerOnce(next http.Handler) http.Handler {
 // kept, or refuses it (403, no TwiML) after the retry window or when no answer comes.
 func (s *Edge) repeat(w http.ResponseWriter, r *http.Request, st *settling) {
 	answer, at := st.repeat, st.at
-	if time.Since(at) > s.retryWindow() {
+	if s.cfg.Now().Sub(at) > s.retryWindow() {
 		answer = nil // a replay, not a retry: refused without waiting
 	}
 	for deadline := time.Now().Add(inFlightWait); answer != nil && len(answer) == 0 && time.Now().Before(deadline); {
@@ -254,7 +254,7 @@ func ownTurn(ctx context.Context) bool {
 	}
 	s := st.edge
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	kept, at, err := s.deps.Answers.Settle(cctx, st.key, nil, s.replayWindow())
+	kept, at, err := s.deps.Answers.Settle(cctx, st.key, nil, s.cfg.Now(), s.replayWindow())
 	cancel()
 	switch {
 	case err != nil:
