@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -112,9 +114,11 @@ func TestHostileInputsGet4xx(t *testing.T) {
 	}
 	type result struct{ route, input string }
 	statuses := map[result]int{}
+	answers := map[string]string{}
 	check := func(t *testing.T, rt route, input string, rec *httptest.ResponseRecorder) {
 		t.Helper()
 		statuses[result{rt.method + " " + rt.path, input}] = rec.Code
+		answers[fmt.Sprintf("%s %s with %s", rt.method, rt.path, input)] = fmt.Sprintf("%d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
 		if rec.Code < 400 || rec.Code > 499 {
 			t.Errorf("%s %s with %s = %d %s, want a 4xx", rt.method, rt.path, input, rec.Code, rec.Body)
 			return
@@ -179,4 +183,104 @@ func TestHostileInputsGet4xx(t *testing.T) {
 	}
 	sort.Strings(lines)
 	t.Logf("%d hostile requests:\n%s", len(lines), strings.Join(lines, "\n"))
+	checkGolden(t, "testdata/hostile_answers.golden", answers)
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// checkGolden holds answers (a request's description → its status and body) to a golden
+// file, one request a line in sorted order; -update rewrites it.
+func checkGolden(t *testing.T, path string, answers map[string]string) {
+	t.Helper()
+	keys := make([]string, 0, len(answers))
+	for k := range answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s\n\t%s\n", k, answers[k])
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./api -run %s -update writes it)", err, t.Name())
+	}
+	if got := b.String(); got != string(want) {
+		gotLines, wantLines := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(gotLines), len(wantLines)) {
+			var g, w string
+			if i < len(gotLines) {
+				g = gotLines[i]
+			}
+			if i < len(wantLines) {
+				w = wantLines[i]
+			}
+			if g != w {
+				t.Fatalf("answers differ from %s at line %d:\n got  %s\n want %s", path, i+1, g, w)
+			}
+		}
+	}
+}
+
+// The errors the stores return reach the API's users as the same codes, fields and
+// words: not found, invalid values, conflicts, a stale draft. Each answer is held
+// byte for byte in a golden file.
+func TestErrorAnswers(t *testing.T) {
+	h, _ := newFullHarness(t)
+	h.seedMembers()
+	get := h.send(http.MethodGet, Prefix+"/flows/default", "", "")
+	etag := get.Header().Get("ETag")
+	answers := map[string]string{}
+	for _, tc := range []struct{ name, method, path, body, ifMatch string }{
+		{"member not found", http.MethodGet, "/members/9999", "", ""},
+		{"delete a member not found", http.MethodDelete, "/members/9999", "", ""},
+		{"activity of a member not found", http.MethodPut, "/members/9999/activities/t1", `{"kind":"trip","starts_at":"2026-11-27T14:05:00-05:00"}`, ""},
+		{"delete an activity not found", http.MethodDelete, "/members/1001/activities/nope", "", ""},
+		{"member without a first name", http.MethodPut, "/members/2001", `{"last_name":"X","phones":["+14045550100"]}`, ""},
+		{"member with a bad phone", http.MethodPut, "/members/2001", `{"first_name":"A","phones":["+14045550100","12"]}`, ""},
+		{"member with a bad time zone", http.MethodPut, "/members/2001", `{"first_name":"A","time_zone":"Mars/Base","phones":["+14045550100"]}`, ""},
+		{"activity with a bad kind", http.MethodPut, "/members/1001/activities/t9", `{"kind":"","starts_at":"2026-11-27T14:05:00-05:00"}`, ""},
+		{"lookup of a withheld number", http.MethodGet, "/lookup?phone=anonymous", "", ""},
+		{"search too short", http.MethodGet, "/members?q=D", "", ""},
+		{"PIN too short", http.MethodPut, "/members/1001/pin", `{"pin":"12"}`, ""},
+		{"PIN of a member not found", http.MethodPut, "/members/9999/pin", `{"pin":"2580"}`, ""},
+		{"consent not found", http.MethodDelete, "/members/1001/consents/%2B14045550999", "", ""},
+		{"token with a bad name", http.MethodPost, "/tokens", `{"name":"a b","role":"viewer"}`, ""},
+		{"token with a bad role", http.MethodPost, "/tokens", `{"name":"ci","role":"root"}`, ""},
+		{"revoke a token not found", http.MethodDelete, "/tokens/nobody", "", ""},
+		{"call not found", http.MethodGet, "/calls/CA0000000000000000000000000000dead", "", ""},
+		{"journey of a call not found", http.MethodGet, "/calls/CA0000000000000000000000000000dead/journey", "", ""},
+		{"a cursor the API never gave", http.MethodGet, "/calls?cursor=bm9wZQ", "", ""},
+		{"flow not found", http.MethodGet, "/flows/nope", "", ""},
+		{"versions of a flow not found", http.MethodGet, "/flows/nope/versions", "", ""},
+		{"version not found", http.MethodGet, "/flows/default/versions/99", "", ""},
+		{"flow exists", http.MethodPost, "/flows", `{"id":"default","document":` + string(flows.DefaultJSON()) + `}`, ""},
+		{"stale draft", http.MethodPut, "/flows/default", string(flows.DefaultJSON()), `"0"`},
+		{"rollback to a version not found", http.MethodPost, "/flows/default/rollback", `{"version":99,"message":"x"}`, ""},
+		{"bind a flow not found", http.MethodPut, "/bindings", `{"default":"default","numbers":{"+18005550100":"nope"}}`, ""},
+		{"diff from a version not found", http.MethodGet, "/flows/default/diff?from=99&to=draft", "", ""},
+	} {
+		req := httptest.NewRequest(tc.method, Prefix+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		if tc.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if tc.ifMatch != "" {
+			req.Header.Set("If-Match", tc.ifMatch)
+		}
+		rec := httptest.NewRecorder()
+		h.handler.ServeHTTP(rec, req)
+		if rec.Code < 400 || rec.Code > 499 {
+			t.Errorf("%s: %d %s, want a 4xx", tc.name, rec.Code, rec.Body)
+		}
+		body := strings.ReplaceAll(strings.TrimSpace(rec.Body.String()), etag, `"ETAG"`)
+		answers[tc.name] = fmt.Sprintf("%d %s", rec.Code, body)
+	}
+	checkGolden(t, "testdata/error_answers.golden", answers)
 }
