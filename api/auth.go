@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/memberline/memberline/auth"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 	"github.com/memberline/memberline/sso"
 )
@@ -95,7 +96,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			t, err := s.deps.Admin.Authenticate(ctx, secret)
 			cancel()
 			switch {
-			case errors.Is(err, auth.ErrUnauthorized):
+			case errors.Is(err, errs.ErrUnauthorized):
 				s.refused.add(got)
 			case err != nil:
 				s.log.ErrorContext(r.Context(), "token check failed", "err", err)

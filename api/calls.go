@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -34,9 +35,9 @@ func queryTime(r *http.Request, field string, loc *time.Location) (time.Time, er
 	}
 	switch {
 	case err != nil:
-		return time.Time{}, &lookup.FieldError{Field: field, Message: "must be an RFC 3339 time or a date (YYYY-MM-DD)"}
+		return time.Time{}, fieldErr(field, "must be an RFC 3339 time or a date (YYYY-MM-DD)")
 	case t.Before(earliest) || !t.Before(latest):
-		return time.Time{}, &lookup.FieldError{Field: field, Message: "must be from 1970 to 9998"}
+		return time.Time{}, fieldErr(field, "must be from 1970 to 9998")
 	}
 	return t, nil
 }
@@ -49,7 +50,7 @@ func queryInt(r *http.Request, field string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		return 0, &lookup.FieldError{Field: field, Message: fmt.Sprintf("must be a whole number from %d to %d", lo, hi)}
+		return 0, fieldErr(field, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
 	}
 	return n, nil
 }
@@ -73,19 +74,19 @@ func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 	q := r.URL.Query()
 	f := calls.Filter{MemberID: q.Get("member"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
 	if f.MemberID != "" && !idPattern.MatchString(f.MemberID) {
-		return f, &lookup.FieldError{Field: "member", Message: "must be a member id"}
+		return f, fieldErr("member", "must be a member id")
 	}
 	if n := q.Get("number"); n != "" {
 		e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
 		if err != nil {
-			return f, &lookup.FieldError{Field: "number", Message: "must be a phone number"}
+			return f, fieldErr("number", "must be a phone number")
 		}
 		f.CallerHash = s.deps.Calls.Hash(e164)
 	}
 	if n := q.Get("called"); n != "" {
 		e164, err := lookup.Normalize(n, s.cfg.DefaultRegion)
 		if err != nil {
-			return f, &lookup.FieldError{Field: "called", Message: "must be a phone number"}
+			return f, fieldErr("called", "must be a phone number")
 		}
 		f.Called = e164
 	}
@@ -97,18 +98,18 @@ func (s *Server) callFilter(r *http.Request) (calls.Filter, error) {
 		return f, err
 	}
 	if f.Outcome != "" && !callOutcomes[f.Outcome] {
-		return f, &lookup.FieldError{Field: "outcome", Message: "must be self_service, handoff, caller_hung_up, error or none"}
+		return f, fieldErr("outcome", "must be self_service, handoff, caller_hung_up, error or none")
 	}
 	if f.Recognized = q.Get("recognized"); f.Recognized != "" && !recognizedValues[f.Recognized] {
-		return f, &lookup.FieldError{Field: "recognized", Message: "must be yes, no, member, household, unknown, anonymous or error"}
+		return f, fieldErr("recognized", "must be yes, no, member, household, unknown, anonymous or error")
 	}
 	if f.Flow = q.Get("flow"); f.Flow != "" && !flowIDPattern.MatchString(f.Flow) {
-		return f, &lookup.FieldError{Field: "flow", Message: "must be a flow id"}
+		return f, fieldErr("flow", "must be a flow id")
 	}
 	if v := q.Get("version"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || !validVersion(n) || f.Flow == "" {
-			return f, &lookup.FieldError{Field: "version", Message: "must be a version number (1, 2, ...), with flow"}
+			return f, fieldErr("version", "must be a version number (1, 2, ...), with flow")
 		}
 		f.Version = n
 	}
@@ -186,7 +187,7 @@ func (s *Server) reportPeriod(r *http.Request) (from, to time.Time, loc *time.Lo
 	if tz := r.URL.Query().Get("tz"); tz != "" {
 		// "Local" is the server's own zone, whatever that is: not one a report can name.
 		if loc, err = time.LoadLocation(tz); err != nil || tz == "Local" {
-			return from, to, nil, &lookup.FieldError{Field: "tz", Message: "must be an IANA time zone such as America/New_York"}
+			return from, to, nil, fieldErr("tz", "must be an IANA time zone such as America/New_York")
 		}
 	}
 	if from, err = queryTime(r, "from", loc); err != nil {
@@ -205,7 +206,7 @@ func (s *Server) reportPeriod(r *http.Request) (from, to time.Time, loc *time.Lo
 		from = to.AddDate(0, 0, -30)
 	}
 	if !from.Before(to) {
-		return from, to, loc, &lookup.FieldError{Field: "from", Message: "must be before to"}
+		return from, to, loc, fieldErr("from", "must be before to")
 	}
 	return from, to, loc, nil
 }
@@ -356,7 +357,7 @@ func (s *Server) handleMembersReport() http.Handler {
 		now := s.cfg.Now()
 		for _, m := range ms {
 			cm, err := s.deps.Resolver.ResolveMember(r.Context(), m.MemberID, now)
-			if errors.Is(err, lookup.ErrNotFound) {
+			if errors.Is(err, errs.ErrNotFound) {
 				continue // deleted since
 			}
 			if err != nil {

@@ -4,69 +4,65 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
-	"github.com/memberline/memberline/auth"
-	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
-	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/internal/errs"
 )
 
-// The codes of the API's JSON errors. Each has one status (statusOf): a handler names
-// what went wrong, never a status.
+// The codes of the API's JSON errors are the service's error codes (internal/errs). Each
+// has one status: a handler or a store names what went wrong, never a status.
 const (
-	codeInvalid          = "invalid"        // a value is not acceptable: the field names it
-	codeMalformed        = "malformed_json" // the body is not the JSON asked for
-	codeUnknownField     = "unknown_field"
-	codeTooLarge         = "too_large"
-	codeUnsupportedType  = "unsupported_media_type"
-	codeUnauthorized     = "unauthorized"
-	codeForbidden        = "forbidden"
-	codeNotFound         = "not_found"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeExists           = "exists"
-	codeUnpublished      = "unpublished"
-	codeStale            = "stale"
-	codeIfMatchRequired  = "if_match_required"
-	codeRateLimited      = "rate_limited"
-	codeNotConfigured    = "not_configured"
-	codeUnavailable      = "unavailable"
-	codeCacheUnavailable = "cache_unavailable"
-	codeInternal         = "internal"
+	codeInvalid          = errs.Invalid
+	codeMalformed        = errs.Malformed
+	codeUnknownField     = errs.UnknownField
+	codeTooLarge         = errs.TooLarge
+	codeUnsupportedType  = errs.UnsupportedType
+	codeUnauthorized     = errs.Unauthorized
+	codeForbidden        = errs.Forbidden
+	codeNotFound         = errs.NotFound
+	codeMethodNotAllowed = errs.MethodNotAllowed
+	codeExists           = errs.Exists
+	codeStale            = errs.Stale
+	codeIfMatchRequired  = errs.IfMatchRequired
+	codeRateLimited      = errs.TooMany
+	codeNotConfigured    = errs.NotConfigured
+	codeUnavailable      = errs.Unavailable
+	codeInternal         = errs.Internal
 )
 
-var statusOf = map[string]int{
-	codeInvalid:          http.StatusUnprocessableEntity,
-	codeMalformed:        http.StatusBadRequest,
-	codeUnknownField:     http.StatusBadRequest,
-	codeTooLarge:         http.StatusRequestEntityTooLarge,
-	codeUnsupportedType:  http.StatusUnsupportedMediaType,
-	codeUnauthorized:     http.StatusUnauthorized,
-	codeForbidden:        http.StatusForbidden,
-	codeNotFound:         http.StatusNotFound,
-	codeMethodNotAllowed: http.StatusMethodNotAllowed,
-	codeExists:           http.StatusConflict,
-	codeUnpublished:      http.StatusConflict,
-	codeStale:            http.StatusPreconditionFailed,
-	codeIfMatchRequired:  http.StatusPreconditionRequired,
-	codeRateLimited:      http.StatusTooManyRequests,
-	codeNotConfigured:    http.StatusNotImplemented,
-	codeUnavailable:      http.StatusServiceUnavailable,
-	codeCacheUnavailable: http.StatusServiceUnavailable,
-	codeInternal:         http.StatusInternalServerError,
+// statusOf is the one mapping from error codes to HTTP statuses.
+var statusOf = map[errs.Code]int{
+	errs.Invalid:          http.StatusUnprocessableEntity,
+	errs.Malformed:        http.StatusBadRequest,
+	errs.UnknownField:     http.StatusBadRequest,
+	errs.TooLarge:         http.StatusRequestEntityTooLarge,
+	errs.UnsupportedType:  http.StatusUnsupportedMediaType,
+	errs.Unauthorized:     http.StatusUnauthorized,
+	errs.Forbidden:        http.StatusForbidden,
+	errs.NotFound:         http.StatusNotFound,
+	errs.MethodNotAllowed: http.StatusMethodNotAllowed,
+	errs.Exists:           http.StatusConflict,
+	errs.Unpublished:      http.StatusConflict,
+	errs.Stale:            http.StatusPreconditionFailed,
+	errs.IfMatchRequired:  http.StatusPreconditionRequired,
+	errs.TooMany:          http.StatusTooManyRequests,
+	errs.NotConfigured:    http.StatusNotImplemented,
+	errs.Unavailable:      http.StatusServiceUnavailable,
+	errs.CacheUnavailable: http.StatusServiceUnavailable,
+	errs.Internal:         http.StatusInternalServerError,
 }
 
 // apiError is the body of every JSON error: {"error":{"code":..,"field":..,"message":..}}.
 type apiError struct {
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	Code    errs.Code `json:"code"`
+	Field   string    `json:"field,omitempty"`
+	Message string    `json:"message"`
 }
 
 // status is the HTTP status of an error code; a code missing from the table is a bug,
 // answered as an internal error.
-func status(code string) int {
+func status(code errs.Code) int {
 	if st, ok := statusOf[code]; ok {
 		return st
 	}
@@ -74,38 +70,29 @@ func status(code string) int {
 }
 
 // writeError writes the JSON error of code, naming field when one is at fault.
-func writeError(w http.ResponseWriter, code, field, message string) {
+func writeError(w http.ResponseWriter, code errs.Code, field, message string) {
 	writeJSON(w, status(code), map[string]apiError{"error": {Code: code, Field: field, Message: message}})
 }
 
-// storePrefixes are how the stores' errors say where they come from: words for the log,
-// not for the API's users.
-var storePrefixes = strings.NewReplacer("lookup: ", "", "flowstore: ", "", "flows: ", "", "calls: ", "", "auth: ", "", "admin: ", "")
-
-// plain is a store's error as the API's users read it: what was not found or refused,
-// without the package that said so ("member \"9002\": not found").
-func plain(err error) string { return storePrefixes.Replace(err.Error()) }
+// fieldErr is an invalid value of a request's field; the message names the field, as the
+// directory's own field errors do.
+func fieldErr(field, msg string) *errs.Error { return errs.Field(field, "%s: %s", field, msg) }
 
 // errAnswered says that a handler has already written its error.
 var errAnswered = errors.New("already answered")
 
-// fail writes the answer to a failed operation: the one mapping from the errors of the
-// stores (lookup, flows, calls, admin) to the API's codes. field names the request's part
-// that a not-found or conflict is about. Anything unknown is logged and answered as an
-// internal error, without its text.
+// fail writes the answer to a failed operation. A coded error (internal/errs) is answered
+// with its code's status, its message, and its field, or else field: the part of the
+// request a not-found or conflict is about. A document's problems list every one; a stale
+// draft says who changed it. Anything else is logged and answered as an internal error,
+// without its text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err error) {
 	var (
-		lfe   *lookup.FieldError
-		afe   *auth.FieldError
 		probs flows.Problems
 		stale *flowstore.StaleError
 	)
-	switch {
+	switch e := errs.Of(err); {
 	case errors.Is(err, errAnswered):
-	case errors.As(err, &lfe):
-		writeError(w, codeInvalid, lfe.Field, lfe.Error())
-	case errors.As(err, &afe):
-		writeError(w, codeInvalid, afe.Field, afe.Message)
 	case errors.As(err, &probs):
 		writeProblems(w, "the document", probs)
 	case errors.As(err, &stale):
@@ -117,26 +104,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, field string, err 
 			"saved":        false,
 			"current_etag": etag(stale.Current.Rev),
 		})
-	case errors.Is(err, lookup.ErrNotInvalidated):
-		s.log.ErrorContext(r.Context(), "cache invalidation failed", "route", r.URL.Path, "err", err)
-		writeError(w, codeCacheUnavailable, "",
-			"the change was stored but the cache could not be invalidated; retrying the request is safe")
-	case errors.Is(err, lookup.ErrInvalid):
-		writeError(w, codeInvalid, field, plain(err))
-	case errors.Is(err, auth.ErrNotFound):
-		writeError(w, codeNotFound, "name", "no such token")
-	case errors.Is(err, calls.ErrNotFound):
-		writeError(w, codeNotFound, "call_sid", "no record of that call")
-	case errors.Is(err, calls.ErrInvalid):
-		writeError(w, codeInvalid, "cursor", "not a cursor this API returned")
-	case errors.Is(err, lookup.ErrNotFound), errors.Is(err, flowstore.ErrNotFound):
-		writeError(w, codeNotFound, field, plain(err))
-	case errors.Is(err, flowstore.ErrExists):
-		writeError(w, codeExists, "id", plain(err))
-	case errors.Is(err, flowstore.ErrUnpublished):
-		writeError(w, codeUnpublished, field, plain(err))
-	default:
+	case e == nil || e.Code == errs.Internal:
 		s.log.ErrorContext(r.Context(), "admin request failed", "route", r.URL.Path, "err", err)
 		writeError(w, codeInternal, "", "internal error")
+	default:
+		if status(e.Code) >= 500 {
+			s.log.ErrorContext(r.Context(), "admin request failed", "route", r.URL.Path, "err", err)
+		}
+		if e.Field != "" {
+			field = e.Field
+		}
+		writeError(w, e.Code, field, e.Message)
 	}
 }

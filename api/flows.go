@@ -18,6 +18,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -482,7 +483,7 @@ func (s *Server) handleRollback() http.Handler {
 		v, err := s.deps.Flows.Rollback(r.Context(), id, body.Version, actor(r), body.Message)
 		if err != nil {
 			field := "flowID"
-			if errors.Is(err, flowstore.ErrNotFound) && strings.Contains(err.Error(), "version") {
+			if errors.Is(err, errs.ErrNotFound) && strings.Contains(err.Error(), "version") {
 				field = "version"
 			}
 			s.fail(w, r, field, err)

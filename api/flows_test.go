@@ -136,7 +136,7 @@ func TestFlowAPIErrors(t *testing.T) {
 				t.Fatalf("status = %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
 			e := errorOf(t, rec.Body.String())
-			if e.Code != tc.code || e.Field != tc.field {
+			if string(e.Code) != tc.code || e.Field != tc.field {
 				t.Errorf("error = %+v, want code %q field %q", e, tc.code, tc.field)
 			}
 		})

@@ -87,7 +87,7 @@ func (s *Server) handlePutMember() http.Handler {
 			return nil, errAnswered
 		}
 		if m.ID != "" && m.ID != ids[0] {
-			return nil, &lookup.FieldError{Field: "id", Message: "must match the URL's member id"}
+			return nil, fieldErr("id", "must match the URL's member id")
 		}
 		m.ID = ids[0]
 		return s.deps.Members.PutMember(r.Context(), m)
@@ -107,7 +107,7 @@ func parseTime(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return t, &lookup.FieldError{Field: field, Message: "must be an RFC 3339 time with a UTC offset, e.g. 2026-11-27T14:05:00-05:00"}
+		return t, fieldErr(field, "must be an RFC 3339 time with a UTC offset, e.g. 2026-11-27T14:05:00-05:00")
 	}
 	return t, nil
 }
@@ -119,7 +119,7 @@ func (s *Server) handlePutActivity() http.Handler {
 			return nil, errAnswered
 		}
 		if b.ID != "" && b.ID != ids[1] {
-			return nil, &lookup.FieldError{Field: "id", Message: "must match the URL's activity id"}
+			return nil, fieldErr("id", "must match the URL's activity id")
 		}
 		a, err := b.activity("")
 		if err != nil {

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/internal/testsupport/twiliotest"
-	"github.com/redis/go-redis/v9"
 )
 
 func TestMemberAPI(t *testing.T) {

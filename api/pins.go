@@ -1,12 +1,12 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 
 	"github.com/gorilla/mux"
 
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -59,10 +59,10 @@ func (s *Server) handleRevokeConsent() http.Handler {
 		raw := mux.Vars(r)["phone"]
 		phone, err := lookup.Normalize(raw, s.cfg.DefaultRegion)
 		if err != nil {
-			return nil, &lookup.FieldError{Field: "phone", Message: "is not a phone number"}
+			return nil, fieldErr("phone", "is not a phone number")
 		}
 		if s.deps.PINs == nil {
-			return nil, fmt.Errorf("consent: %w", lookup.ErrNotFound)
+			return nil, errs.New(errs.NotFound, "consent: not found")
 		}
 		ctx := r.Context()
 		m, err := s.deps.Members.GetMember(ctx, ids[0])

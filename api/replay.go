@@ -8,6 +8,7 @@ import (
 
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/errs"
 )
 
 // Replay: recorded calls run through a draft (or a version) with their own inputs, caller
@@ -122,7 +123,7 @@ func (s *Server) handleReplay() http.Handler {
 		for _, sid := range sids {
 			c, err := s.deps.Calls.Get(ctx, sid)
 			if err != nil {
-				if errors.Is(err, calls.ErrNotFound) {
+				if errors.Is(err, errs.ErrNotFound) {
 					answer.Calls = append(answer.Calls, replayCall{CallSID: sid, Reason: "no record of this call"})
 					continue
 				}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -246,8 +247,7 @@ func (s *Server) simCaller(w http.ResponseWriter, r *http.Request, body *simulat
 }
 
 func fieldOf(err error) string {
-	var fe *lookup.FieldError
-	if errors.As(err, &fe) {
+	if fe := errs.Of(err); fe != nil {
 		return fe.Field
 	}
 	return ""

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/pgmigrate"
 )
 
@@ -65,18 +66,8 @@ func rank(role string) int {
 	return -1
 }
 
-// Sentinel errors.
-var (
-	ErrNotFound     = errors.New("admin: not found")
-	ErrUnauthorized = errors.New("admin: unknown or revoked token")
-	ErrInvalid      = errors.New("admin: invalid")
-)
-
-// FieldError names the field of a request that is wrong; it unwraps to ErrInvalid.
-type FieldError struct{ Field, Message string }
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+// errUnauthorized is a secret that is no live token's.
+var errUnauthorized = errs.New(errs.Unauthorized, "unknown or revoked token").In("auth")
 
 // Token is an admin token as listed: never its secret.
 type Token struct {
@@ -106,10 +97,10 @@ func ValidRole(role string) bool { return rank(role) >= 0 }
 // shown again.
 func (s *Store) Create(ctx context.Context, name, role, by string) (Token, string, error) {
 	if !namePattern.MatchString(name) {
-		return Token{}, "", &FieldError{"name", "must be 1 to 64 letters, digits, _ . @ or -, starting with a letter or digit"}
+		return Token{}, "", errs.Field("name", "must be 1 to 64 letters, digits, _ . @ or -, starting with a letter or digit").In("auth: create token")
 	}
 	if !ValidRole(role) {
-		return Token{}, "", &FieldError{"role", "must be viewer, editor, publisher or admin"}
+		return Token{}, "", errs.Field("role", "must be viewer, editor, publisher or admin").In("auth: create token")
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -122,10 +113,10 @@ func (s *Store) Create(ctx context.Context, name, role, by string) (Token, strin
 		RETURNING id, created_at`, name, role, sum[:], by).Scan(&t.ID, &t.CreatedAt)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return Token{}, "", &FieldError{"name", "a token with this name exists"}
+		return Token{}, "", errs.Field("name", "a token with this name exists").In("auth: create token")
 	}
 	if err != nil {
-		return Token{}, "", fmt.Errorf("admin: create token: %w", err)
+		return Token{}, "", fmt.Errorf("auth: create token: %w", err)
 	}
 	return t, secret, nil
 }
@@ -134,7 +125,7 @@ func (s *Store) Create(ctx context.Context, name, role, by string) (Token, strin
 func (s *Store) List(ctx context.Context) ([]Token, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, created_by, revoked_at FROM admin_tokens ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("admin: list tokens: %w", err)
+		return nil, fmt.Errorf("auth: list tokens: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) {
 		var t Token
@@ -142,7 +133,7 @@ func (s *Store) List(ctx context.Context) ([]Token, error) {
 		return t, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("admin: list tokens: %w", err)
+		return nil, fmt.Errorf("auth: list tokens: %w", err)
 	}
 	if out == nil {
 		out = []Token{}
@@ -155,10 +146,10 @@ func (s *Store) List(ctx context.Context) ([]Token, error) {
 func (s *Store) Revoke(ctx context.Context, name string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE admin_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL`, name)
 	if err != nil {
-		return fmt.Errorf("admin: revoke token: %w", err)
+		return fmt.Errorf("auth: revoke token: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("admin: token %q: %w", name, ErrNotFound)
+		return &errs.Error{Code: errs.NotFound, Field: "name", Message: "no such token", Op: fmt.Sprintf("auth: revoke token %q", name)}
 	}
 	return nil
 }
@@ -184,10 +175,10 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) 
 	err := s.pool.QueryRow(ctx, `SELECT id, name, role, created_at, created_by FROM admin_tokens
 		WHERE hash = $1 AND revoked_at IS NULL`, sum[:]).Scan(&t.ID, &t.Name, &t.Role, &t.CreatedAt, &t.CreatedBy)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Token{}, ErrUnauthorized
+		return Token{}, errUnauthorized
 	}
 	if err != nil {
-		return Token{}, fmt.Errorf("admin: authenticate: %w", err)
+		return Token{}, fmt.Errorf("auth: authenticate: %w", err)
 	}
 	return t, nil
 }
@@ -197,7 +188,7 @@ func (s *Store) Audit(ctx context.Context, actor, action, target string, status 
 	_, err := s.pool.Exec(ctx, `INSERT INTO admin_audit (actor, action, target, status) VALUES ($1, $2, $3, $4)`,
 		actor, action, target, status)
 	if err != nil {
-		return fmt.Errorf("admin: audit: %w", err)
+		return fmt.Errorf("auth: audit: %w", err)
 	}
 	return nil
 }
@@ -215,7 +206,7 @@ type Entry struct {
 func (s *Store) Entries(ctx context.Context, limit int) ([]Entry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT at, actor, action, target, status FROM admin_audit ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("admin: audit entries: %w", err)
+		return nil, fmt.Errorf("auth: audit entries: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
 		var e Entry
@@ -223,7 +214,7 @@ func (s *Store) Entries(ctx context.Context, limit int) ([]Entry, error) {
 		return e, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("admin: audit entries: %w", err)
+		return nil, fmt.Errorf("auth: audit entries: %w", err)
 	}
 	return out, nil
 }

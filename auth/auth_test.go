@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
@@ -106,7 +107,7 @@ func TestTokenLifecycle(t *testing.T) {
 	if len(stored) != 32 || strings.Contains(string(stored), secret[len(tokenPrefix):]) {
 		t.Errorf("stored %x: want a SHA-256 of the secret", stored)
 	}
-	if _, err := s.Authenticate(ctx, secret+"x"); !errors.Is(err, ErrUnauthorized) {
+	if _, err := s.Authenticate(ctx, secret+"x"); !errors.Is(err, errs.ErrUnauthorized) {
 		t.Errorf("a wrong secret: %v, want ErrUnauthorized", err)
 	}
 
@@ -117,13 +118,13 @@ func TestTokenLifecycle(t *testing.T) {
 	if err := s.Revoke(ctx, "ci"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthorized) {
+	if _, err := s.Authenticate(ctx, secret); !errors.Is(err, errs.ErrUnauthorized) {
 		t.Errorf("a revoked token: %v, want ErrUnauthorized", err)
 	}
-	if err := s.Revoke(ctx, "ci"); !errors.Is(err, ErrNotFound) {
+	if err := s.Revoke(ctx, "ci"); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("revoked twice: %v, want ErrNotFound", err)
 	}
-	if err := s.Revoke(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+	if err := s.Revoke(ctx, "nobody"); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("an unknown token: %v, want ErrNotFound", err)
 	}
 	if list, _ := s.List(ctx); len(list) != 1 || list[0].RevokedAt == nil {
@@ -145,8 +146,8 @@ func TestCreateRefuses(t *testing.T) {
 		{"ci", RoleAdmin, "name"}, // exists, even with another role
 	} {
 		_, secret, err := s.Create(ctx, tc.name, tc.role, "admin")
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, ErrInvalid) || secret != "" {
+		var fe *errs.Error
+		if !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, errs.ErrInvalid) || secret != "" {
 			t.Errorf("Create(%q, %q) = %q, %v; want an invalid %s", tc.name, tc.role, secret, err, tc.field)
 		}
 	}

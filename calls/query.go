@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
-// ErrNotFound is returned for a call that has no record.
-var ErrNotFound = errors.New("calls: not found")
-
-// ErrInvalid wraps a filter the Store cannot use (a bad cursor).
-var ErrInvalid = errors.New("calls: invalid")
+// errCursor is a cursor this package never made.
+var errCursor = &errs.Error{Code: errs.Invalid, Field: "cursor", Message: "not a cursor this API returned", Op: "calls"}
 
 // Call is one call's record.
 type Call struct {
@@ -182,12 +181,12 @@ func encodeCursor(at time.Time, sid string) string {
 func decodeCursor(c string) (time.Time, string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: cursor", ErrInvalid)
+		return time.Time{}, "", errCursor
 	}
 	us, sid, ok := strings.Cut(string(raw), ",")
 	n, err := strconv.ParseInt(us, 10, 64)
 	if !ok || err != nil || sid == "" {
-		return time.Time{}, "", fmt.Errorf("%w: cursor", ErrInvalid)
+		return time.Time{}, "", errCursor
 	}
 	return time.UnixMicro(n), sid, nil
 }
@@ -200,7 +199,7 @@ func (s *Store) Get(ctx context.Context, callSID string) (Call, error) {
 	)
 	err := scanCall(s.pool.QueryRow(ctx, "SELECT "+callColumns+", steps FROM calls WHERE call_sid = $1", callSID), &c, &steps)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Call{}, fmt.Errorf("calls: get %s: %w", callSID, ErrNotFound)
+		return Call{}, &errs.Error{Code: errs.NotFound, Field: "call_sid", Message: "no record of that call", Op: "calls: get " + callSID}
 	}
 	if err != nil {
 		return Call{}, fmt.Errorf("calls: get %s: %w", callSID, err)

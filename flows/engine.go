@@ -8,7 +8,14 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/memberline/memberline/internal/errs"
 )
+
+// invalidFlow is the engine refusing a flow that is not loaded or not valid.
+func invalidFlow(why string) error {
+	return errs.New(errs.Invalid, "invalid flow: %s", why).In("flows")
+}
 
 // maxVarLen bounds a variable's value: the state travels in a URL.
 const maxVarLen = 100
@@ -134,10 +141,10 @@ func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, er
 
 func (f *Flow) program() (*program, error) {
 	if f == nil || f.prog == nil {
-		return nil, fmt.Errorf("%w: not loaded (use Load)", ErrInvalid)
+		return nil, invalidFlow("not loaded (use Load)")
 	}
 	if len(f.problems) > 0 {
-		return nil, fmt.Errorf("%w: %s (and %d more problems)", ErrInvalid, f.problems[0].Error(), len(f.problems)-1)
+		return nil, invalidFlow(fmt.Sprintf("%s (and %d more problems)", f.problems[0].Error(), len(f.problems)-1))
 	}
 	return f.prog, nil
 }
@@ -325,7 +332,7 @@ func (r *run) walk(id string) error {
 		}
 		n := r.p.nodes[id]
 		if n == nil {
-			return fmt.Errorf("%w: unknown node %q", ErrInvalid, id) // Validate prevents this
+			return invalidFlow(fmt.Sprintf("unknown node %q", id)) // Validate prevents this
 		}
 		r.visit(n.id)
 		switch NodeType(n.typ) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 // Fixed clock: Thursday, November 26th 2026, 10:00 in New York.
@@ -820,11 +822,11 @@ func TestEngineRefusesInvalidFlows(t *testing.T) {
 	f := testFlow()
 	f.Nodes[0].Next = "missing"
 	loaded := mustLoad(t, f)
-	if _, err := loaded.Start(callFrom()); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Start: err = %v, want ErrInvalid", err)
+	if _, err := loaded.Start(callFrom()); !errors.Is(err, errs.ErrInvalid) {
+		t.Errorf("Start: err = %v, want errs.ErrInvalid", err)
 	}
-	if _, err := (&Flow{}).Start(callFrom()); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Start on an unloaded flow: err = %v, want ErrInvalid", err)
+	if _, err := (&Flow{}).Start(callFrom()); !errors.Is(err, errs.ErrInvalid) {
+		t.Errorf("Start on an unloaded flow: err = %v, want errs.ErrInvalid", err)
 	}
 }
 
@@ -865,8 +867,8 @@ func TestStepLimit(t *testing.T) {
 			if got := paths(probs); !reflect.DeepEqual(got, []string{tt.wantPath}) || !strings.Contains(probs[0].Message, "steps without caller input") {
 				t.Fatalf("problems = %v", probs)
 			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("Start: err = %v, want ErrInvalid", err)
+			if !errors.Is(err, errs.ErrInvalid) {
+				t.Errorf("Start: err = %v, want errs.ErrInvalid", err)
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 // The example flow document (testdata/example_flow.json, also in docs/flows.md) uses every
@@ -163,10 +165,10 @@ func TestSimulateErrors(t *testing.T) {
 	// An invalid flow does not run.
 	bad := testFlow()
 	bad.StartNode = "nowhere"
-	if _, err := Simulate(mustLoad(t, bad), call, nil, SimEnv{}); !errors.Is(err, ErrInvalid) {
+	if _, err := Simulate(mustLoad(t, bad), call, nil, SimEnv{}); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("invalid flow: err = %v", err)
 	}
-	if _, err := Simulate(nil, call, nil, SimEnv{}); !errors.Is(err, ErrInvalid) {
+	if _, err := Simulate(nil, call, nil, SimEnv{}); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("nil flow: err = %v", err)
 	}
 }

@@ -10,16 +10,17 @@ package flows
 import (
 	"errors"
 	"fmt"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 // Schema is the flow document format this package reads.
 const Schema = "memberline.flow/v1"
 
-// Sentinel errors callers branch on.
+// Errors callers branch on. A flow document that does not decode or does not validate
+// is an errs.Invalid error (Problems, when validation found them): the engine refuses to
+// run an invalid flow.
 var (
-	// ErrInvalid: the flow document does not decode or does not validate. The engine
-	// refuses to run an invalid flow.
-	ErrInvalid = errors.New("flows: invalid flow")
 	// ErrState: the state does not fit this flow (another flow or version, or a node that
 	// does not wait for input).
 	ErrState = errors.New("flows: state does not fit the flow")
@@ -277,7 +278,7 @@ func (ps Problems) Error() string {
 	return fmt.Sprintf("flows: %s (and %d more problems)", ps[0].Error(), len(ps)-1)
 }
 
-func (ps Problems) Unwrap() error { return ErrInvalid }
+func (ps Problems) Unwrap() error { return errs.ErrInvalid }
 
 // Load decodes a flow document strictly (unknown and duplicate fields, wrong types and
 // trailing data are errors, returned as Problems) and compiles its templates. A document

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 // testFlow is a small valid flow to break one way at a time.
@@ -272,8 +274,8 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("loaded %+v", f)
 			}
 			var probs Problems
-			if !errors.As(err, &probs) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %#v, want Problems wrapping ErrInvalid", err)
+			if !errors.As(err, &probs) || !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("err = %#v, want Problems wrapping errs.ErrInvalid", err)
 			}
 			if probs[0].Path != tt.wantPath || !strings.Contains(probs[0].Message, tt.wantMsg) {
 				t.Errorf("problem = %q: %q, want %q: ...%q...", probs[0].Path, probs[0].Message, tt.wantPath, tt.wantMsg)

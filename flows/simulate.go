@@ -88,7 +88,7 @@ const maxSimTurns = 200
 func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error) {
 	var tr Transcript
 	if f == nil {
-		return tr, fmt.Errorf("%w: no flow", ErrInvalid)
+		return tr, invalidFlow("no flow")
 	}
 	tr.Flow, tr.Version = f.ID, f.Version
 	load := env.LoadFlow

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/pgmigrate"
 )
 
@@ -43,13 +44,14 @@ const DefaultID = "default"
 // SystemActor is the author of what the service does by itself (seeding).
 const SystemActor = "system"
 
-// Store errors callers branch on. Invalid documents are flows.Problems (which unwrap to
-// ErrInvalid).
+// The store's errors are coded (internal/errs): a flow or version that is not there is
+// errs.NotFound, a flow created twice errs.Exists, a flow never published
+// errs.Unpublished, a stale draft a *StaleError (errs.Stale). Invalid documents are
+// flows.Problems (errs.Invalid).
 var (
-	ErrNotFound    = errors.New("flows: not found")
-	ErrExists      = errors.New("flows: flow already exists")
-	ErrStale       = errors.New("flows: the draft changed since it was read")
-	ErrUnpublished = errors.New("flows: flow has no published version")
+	errNotFound    = errs.New(errs.NotFound, "not found")
+	errUnpublished = errs.New(errs.Unpublished, "flow has no published version")
+	errStale       = errs.New(errs.Stale, "the draft changed since it was read")
 )
 
 // Migrate brings the flow tables up to date and seeds the built-in flow (published as
@@ -67,16 +69,16 @@ func seedDefault(ctx context.Context, pool *pgxpool.Pool) error {
 		doc := string(flows.DefaultJSON())
 		tag, err := tx.Exec(ctx, qSeedFlow, DefaultID, doc, SystemActor)
 		if err != nil {
-			return fmt.Errorf("flows: seed default: %w", err)
+			return errs.Wrapf(err, "flowstore", "seed default")
 		}
 		if tag.RowsAffected() == 0 {
 			return nil // already there, perhaps edited: never overwrite
 		}
 		if _, err := tx.Exec(ctx, qSeedVersion, DefaultID, doc, SystemActor); err != nil {
-			return fmt.Errorf("flows: seed default: %w", err)
+			return errs.Wrapf(err, "flowstore", "seed default")
 		}
 		if _, err := tx.Exec(ctx, qSeedBinding, DefaultID, SystemActor); err != nil {
-			return fmt.Errorf("flows: seed default: %w", err)
+			return errs.Wrapf(err, "flowstore", "seed default")
 		}
 		if err := addHistory(ctx, tx, SystemActor, "publish", DefaultID, 1, map[string]any{"message": "built-in flow", "seeded": true}); err != nil {
 			return err
@@ -192,7 +194,7 @@ func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string)
 		err := tx.QueryRow(ctx, qFlowCreate, id, string(doc), actor).
 			Scan(&d.ID, &d.Document, &d.Rev, &d.UpdatedAt, &d.UpdatedBy)
 		if isUniqueViolation(err) {
-			return fmt.Errorf("%w: %q", ErrExists, id)
+			return errs.New(errs.Exists, "flow already exists: %q", id)
 		}
 		if err != nil {
 			return err
@@ -200,7 +202,7 @@ func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string)
 		return addHistory(ctx, tx, actor, "create", id, 0, map[string]any{"rev": d.Rev})
 	})
 	if err != nil {
-		return Draft{}, fmt.Errorf("flows: create %s: %w", id, err)
+		return Draft{}, errs.Wrapf(err, "flowstore", "create %s", id)
 	}
 	return d, nil
 }
@@ -209,7 +211,7 @@ func (s *Store) Create(ctx context.Context, id string, doc []byte, actor string)
 func (s *Store) Draft(ctx context.Context, id string) (Draft, error) {
 	d, err := scanDraft(s.pool.QueryRow(ctx, qDraftGet, id))
 	if err != nil {
-		return Draft{}, fmt.Errorf("flows: draft %s: %w", id, err)
+		return Draft{}, errs.Wrapf(err, "flowstore", "draft %s", id)
 	}
 	return d, nil
 }
@@ -219,20 +221,20 @@ func scanDraft(row pgx.Row) (Draft, error) {
 	var doc string
 	err := row.Scan(&d.ID, &doc, &d.Rev, &d.UpdatedAt, &d.UpdatedBy)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return d, ErrNotFound
+		return d, errNotFound
 	}
 	d.Document = json.RawMessage(doc)
 	return d, err
 }
 
 // StaleError is SaveDraft's answer when the draft changed since ifRev: Current is the
-// draft as it is now. It unwraps to ErrStale.
+// draft as it is now. It is an errs.Stale error.
 type StaleError struct{ Current Draft }
 
 func (e *StaleError) Error() string {
-	return fmt.Sprintf("%v: it is at revision %d", ErrStale, e.Current.Rev)
+	return fmt.Sprintf("flowstore: %v: it is at revision %d", errStale, e.Current.Rev)
 }
-func (e *StaleError) Unwrap() error { return ErrStale }
+func (e *StaleError) Unwrap() error { return errStale }
 
 // SaveDraft replaces a flow's draft if it is still at revision ifRev (optimistic
 // locking: two editors never overwrite each other unknowingly). A stale revision saves
@@ -261,7 +263,7 @@ func (s *Store) SaveDraft(ctx context.Context, id string, doc []byte, ifRev int6
 		return addHistory(ctx, tx, actor, "save", id, 0, detail)
 	})
 	if err != nil {
-		return Draft{}, fmt.Errorf("flows: save draft %s: %w", id, err)
+		return Draft{}, errs.Wrapf(err, "flowstore", "save draft %s", id)
 	}
 	return d, nil
 }
@@ -294,7 +296,7 @@ func (s *Store) Publish(ctx context.Context, id, actor, message string, tests *f
 		return addHistory(ctx, tx, actor, "publish", id, v.Version, map[string]any{"message": message, "rev": cur.Rev})
 	})
 	if err != nil {
-		return VersionInfo{}, fmt.Errorf("flows: publish %s: %w", id, err)
+		return VersionInfo{}, errs.Wrapf(err, "flowstore", "publish %s", id)
 	}
 	return v, nil
 }
@@ -310,7 +312,7 @@ func (s *Store) Rollback(ctx context.Context, id string, n int, actor, message s
 		var doc string
 		err := tx.QueryRow(ctx, qVersionDocument, id, n).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: version %d", ErrNotFound, n)
+			return errs.New(errs.NotFound, "not found: version %d", n)
 		}
 		if err != nil {
 			return err
@@ -325,7 +327,7 @@ func (s *Store) Rollback(ctx context.Context, id string, n int, actor, message s
 		return addHistory(ctx, tx, actor, "rollback", id, v.Version, map[string]any{"message": message, "rollback_of": n})
 	})
 	if err != nil {
-		return VersionInfo{}, fmt.Errorf("flows: rollback %s to %d: %w", id, n, err)
+		return VersionInfo{}, errs.Wrapf(err, "flowstore", "rollback %s to %d", id, n)
 	}
 	return v, nil
 }
@@ -346,18 +348,18 @@ func (s *Store) insertVersion(ctx context.Context, tx pgx.Tx, id string, doc []b
 // Versions lists a flow's versions, oldest first.
 func (s *Store) Versions(ctx context.Context, id string) ([]VersionInfo, error) {
 	if err := s.exists(ctx, id); err != nil {
-		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
+		return nil, errs.Wrapf(err, "flowstore", "versions of %s", id)
 	}
 	rows, err := s.pool.Query(ctx, qVersionsList, id)
 	if err != nil {
-		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
+		return nil, errs.Wrapf(err, "flowstore", "versions of %s", id)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (VersionInfo, error) {
 		var v VersionInfo
 		return v, r.Scan(&v.Flow, &v.Version, &v.Author, &v.Message, &v.CreatedAt, &v.RollbackOf)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("flows: versions of %s: %w", id, err)
+		return nil, errs.Wrapf(err, "flowstore", "versions of %s", id)
 	}
 	return out, nil
 }
@@ -370,12 +372,12 @@ func (s *Store) Version(ctx context.Context, id string, n int) (Version, error) 
 		Scan(&v.Flow, &v.Version, &v.Author, &v.Message, &v.CreatedAt, &v.RollbackOf, &doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := s.exists(ctx, id); err != nil {
-			return v, fmt.Errorf("flows: %s version %d: %w", id, n, err)
+			return v, errs.Wrapf(err, "flowstore", "%s version %d", id, n)
 		}
-		return v, fmt.Errorf("flows: %s version %d: %w", id, n, ErrNotFound)
+		return v, errs.Wrapf(errNotFound, "flowstore", "%s version %d", id, n)
 	}
 	if err != nil {
-		return v, fmt.Errorf("flows: %s version %d: %w", id, n, err)
+		return v, errs.Wrapf(err, "flowstore", "%s version %d", id, n)
 	}
 	v.Document = json.RawMessage(doc)
 	return v, nil
@@ -386,13 +388,13 @@ func (s *Store) Latest(ctx context.Context, id string) (Version, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, qVersionLatestNumber, id).Scan(&n)
 	if err != nil {
-		return Version{}, fmt.Errorf("flows: latest of %s: %w", id, err)
+		return Version{}, errs.Wrapf(err, "flowstore", "latest of %s", id)
 	}
 	if n == 0 {
 		if err := s.exists(ctx, id); err != nil {
-			return Version{}, fmt.Errorf("flows: latest of %s: %w", id, err)
+			return Version{}, errs.Wrapf(err, "flowstore", "latest of %s", id)
 		}
-		return Version{}, fmt.Errorf("flows: latest of %s: %w", id, ErrUnpublished)
+		return Version{}, errs.Wrapf(errUnpublished, "flowstore", "latest of %s", id)
 	}
 	return s.Version(ctx, id, n)
 }
@@ -403,7 +405,7 @@ func (s *Store) exists(ctx context.Context, id string) error {
 		return err
 	}
 	if !ok {
-		return ErrNotFound
+		return errNotFound
 	}
 	return nil
 }
@@ -412,7 +414,7 @@ func (s *Store) exists(ctx context.Context, id string) error {
 func (s *Store) List(ctx context.Context) ([]Summary, error) {
 	rows, err := s.pool.Query(ctx, qFlowsList)
 	if err != nil {
-		return nil, fmt.Errorf("flows: list: %w", err)
+		return nil, errs.Wrapf(err, "flowstore", "list")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) {
 		var (
@@ -447,7 +449,7 @@ func (s *Store) List(ctx context.Context) ([]Summary, error) {
 		return sm, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("flows: list: %w", err)
+		return nil, errs.Wrapf(err, "flowstore", "list")
 	}
 	return out, nil
 }
@@ -456,7 +458,7 @@ func (s *Store) List(ctx context.Context) ([]Summary, error) {
 func (s *Store) Bindings(ctx context.Context) (Bindings, error) {
 	b, err := readBindings(ctx, s.pool)
 	if err != nil {
-		return b, fmt.Errorf("flows: bindings: %w", err)
+		return b, errs.Wrapf(err, "flowstore", "bindings")
 	}
 	return b, nil
 }
@@ -534,7 +536,7 @@ func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bind
 		return bump(ctx, tx)
 	})
 	if err != nil {
-		return Bindings{}, fmt.Errorf("flows: set bindings: %w", err)
+		return Bindings{}, errs.Wrapf(err, "flowstore", "set bindings")
 	}
 	return s.Bindings(ctx)
 }
@@ -552,7 +554,7 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryEntry, e
 	}
 	rows, err := s.pool.Query(ctx, qHistoryList, f.Flow, since, f.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("flows: audit: %w", err)
+		return nil, errs.Wrapf(err, "flowstore", "audit")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEntry, error) {
 		var e HistoryEntry
@@ -562,7 +564,7 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryEntry, e
 		return e, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("flows: audit: %w", err)
+		return nil, errs.Wrapf(err, "flowstore", "audit")
 	}
 	return out, nil
 }
@@ -612,11 +614,11 @@ func (s *Store) Live(ctx context.Context, to string) (*flows.Flow, error) {
 		id = snap.fallback
 	}
 	if id == "" {
-		return nil, fmt.Errorf("flows: live flow: no default binding: %w", ErrNotFound)
+		return nil, errs.Wrapf(errNotFound, "flowstore", "live flow: no default binding")
 	}
 	v := snap.latest[id]
 	if v == 0 {
-		return nil, fmt.Errorf("flows: live flow %s: %w", id, ErrUnpublished)
+		return nil, errs.Wrapf(errUnpublished, "flowstore", "live flow %s", id)
 	}
 	return s.Flow(ctx, id, v)
 }
@@ -644,7 +646,7 @@ func (s *Store) Flow(ctx context.Context, id string, n int) (*flows.Flow, error)
 	}
 	f, err = flows.CheckDocument(id, v.Document)
 	if err != nil {
-		return nil, fmt.Errorf("flows: %s version %d: %w", id, n, err)
+		return nil, errs.Wrapf(err, "flowstore", "%s version %d", id, n)
 	}
 	f.Version = n
 	s.mu.Lock()
@@ -663,7 +665,7 @@ func (s *Store) Flow(ctx context.Context, id string, n int) (*flows.Flow, error)
 func (s *Store) Refresh(ctx context.Context) error {
 	var seq int64
 	if err := s.pool.QueryRow(ctx, qChangesSeq).Scan(&seq); err != nil {
-		return fmt.Errorf("flows: refresh: %w", err)
+		return errs.Wrapf(err, "flowstore", "refresh")
 	}
 	if cur := s.snap.Load(); cur != nil && cur.seq == seq {
 		return nil
@@ -691,7 +693,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("flows: refresh: %w", err)
+		return errs.Wrapf(err, "flowstore", "refresh")
 	}
 	s.snap.Store(next)
 	return nil
@@ -734,13 +736,13 @@ func (s *Store) Watch(ctx context.Context, every time.Duration, onError func(err
 func (s *Store) Published(ctx context.Context, id string) (*flows.Flow, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, qVersionLatestNumber, id).Scan(&n); err != nil {
-		return nil, fmt.Errorf("flows: published %s: %w", id, err)
+		return nil, errs.Wrapf(err, "flowstore", "published %s", id)
 	}
 	if n == 0 {
 		if err := s.exists(ctx, id); err != nil {
-			return nil, fmt.Errorf("flows: published %s: %w", id, err)
+			return nil, errs.Wrapf(err, "flowstore", "published %s", id)
 		}
-		return nil, fmt.Errorf("flows: published %s: %w", id, ErrUnpublished)
+		return nil, errs.Wrapf(errUnpublished, "flowstore", "published %s", id)
 	}
 	return s.Flow(ctx, id, n)
 }
@@ -754,11 +756,11 @@ func (s *Store) KnownFlows(ctx context.Context) (func(id string) bool, error) {
 func publishedIDs(ctx context.Context, q querier) (func(id string) bool, error) {
 	rows, err := q.Query(ctx, qPublishedIds)
 	if err != nil {
-		return nil, fmt.Errorf("flows: published ids: %w", err)
+		return nil, errs.Wrapf(err, "flowstore", "published ids")
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("flows: published ids: %w", err)
+		return nil, errs.Wrapf(err, "flowstore", "published ids")
 	}
 	set := map[string]bool{}
 	for _, id := range ids {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
@@ -133,7 +134,7 @@ func TestPublishInvalidRefusedWithLocatedErrors(t *testing.T) {
 	}
 	_, err := s.Publish(ctx, "broken", "ana", "try", nil)
 	var probs flows.Problems
-	if !errors.As(err, &probs) || !errors.Is(err, flows.ErrInvalid) {
+	if !errors.As(err, &probs) || !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("publish = %v, want Problems", err)
 	}
 	found := false
@@ -168,7 +169,7 @@ func TestCreateRefusesUndecodableAndMismatchedDocuments(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.Create(ctx, flowstore.DefaultID, flows.DefaultJSON(), "ana"); !errors.Is(err, flowstore.ErrExists) {
+	if _, err := s.Create(ctx, flowstore.DefaultID, flows.DefaultJSON(), "ana"); !errors.Is(err, errs.ErrExists) {
 		t.Fatalf("create existing = %v, want ErrExists", err)
 	}
 }
@@ -213,7 +214,7 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if f, err := s.Flow(ctx, flowstore.DefaultID, 2); err != nil || f.Name != "Two" || f.Version != 2 {
 		t.Fatalf("version 2 = %v, %v", f, err)
 	}
-	if _, err := s.Rollback(ctx, flowstore.DefaultID, 9, "ben", ""); !errors.Is(err, flowstore.ErrNotFound) {
+	if _, err := s.Rollback(ctx, flowstore.DefaultID, 9, "ben", ""); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("rollback to a missing version = %v", err)
 	}
 	// A second flow bound to one number; everything else stays on the default.

@@ -10,8 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/memberline/memberline/internal/redisx"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/memberline/memberline/internal/redisx"
 )
 
 // CacheOptions configure a Cache. Zero fields take the defaults in brackets.
@@ -395,7 +396,7 @@ func (c *Cache) GetMember(ctx context.Context, id string) (Member, error) {
 }
 
 // PutMember writes through to the tier below, which has the cache invalidate the member's
-// old and new numbers before it returns. With ErrNotInvalidated it also returns the
+// old and new numbers before it returns. With errs.CacheUnavailable it also returns the
 // stored member.
 func (c *Cache) PutMember(ctx context.Context, m Member) (Member, error) {
 	return c.below.PutMember(ctx, m)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
@@ -360,8 +361,8 @@ func TestCacheRedisDown(t *testing.T) {
 	m := dana()
 	m.FirstName = "Danielle"
 	got, err := h.cache.PutMember(ctxT(t), m)
-	if !errors.Is(err, ErrNotInvalidated) || got.FirstName != "Danielle" {
-		t.Fatalf("PutMember with Redis down = %+v, %v; want the stored member and ErrNotInvalidated", got, err)
+	if !errors.Is(err, errs.ErrCacheUnavailable) || got.FirstName != "Danielle" {
+		t.Fatalf("PutMember with Redis down = %+v, %v; want the stored member and errs.ErrCacheUnavailable", got, err)
 	}
 	if stored, err := h.dir.GetMember(ctxT(t), "1001"); err != nil || stored.FirstName != "Danielle" {
 		t.Fatalf("the write was not stored: %+v, %v", stored, err)
@@ -371,13 +372,13 @@ func TestCacheRedisDown(t *testing.T) {
 		"delete activity": h.cache.DeleteActivity(ctxT(t), "1001", "t2"),
 		"delete member":   h.cache.DeleteMember(ctxT(t), "1001"),
 	} {
-		if !errors.Is(err, ErrNotInvalidated) {
-			t.Errorf("%s with Redis down = %v; want ErrNotInvalidated", name, err)
+		if !errors.Is(err, errs.ErrCacheUnavailable) {
+			t.Errorf("%s with Redis down = %v; want errs.ErrCacheUnavailable", name, err)
 		}
 	}
-	// A write that fails for its own reasons says so, not ErrNotInvalidated.
-	if err := h.cache.DeleteMember(ctxT(t), "1001"); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotInvalidated) {
-		t.Errorf("DeleteMember(missing) with Redis down = %v; want ErrNotFound alone", err)
+	// A write that fails for its own reasons says so, not errs.ErrCacheUnavailable.
+	if err := h.cache.DeleteMember(ctxT(t), "1001"); !errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrCacheUnavailable) {
+		t.Errorf("DeleteMember(missing) with Redis down = %v; want errs.ErrNotFound alone", err)
 	}
 
 	// Redis back (empty): calls fill it again.
@@ -436,8 +437,8 @@ func TestCacheRedisTimeout(t *testing.T) {
 	if h.cache.Stats().RedisErrors == 0 {
 		t.Fatal("the timeout was not counted")
 	}
-	if _, err := h.cache.PutMember(ctxT(t), dana()); !errors.Is(err, ErrNotInvalidated) {
-		t.Fatalf("PutMember with Redis hanging = %v; want ErrNotInvalidated", err)
+	if _, err := h.cache.PutMember(ctxT(t), dana()); !errors.Is(err, errs.ErrCacheUnavailable) {
+		t.Fatalf("PutMember with Redis hanging = %v; want errs.ErrCacheUnavailable", err)
 	}
 }
 
@@ -493,7 +494,7 @@ func TestCachePostgresDown(t *testing.T) {
 				t.Fatal("an uncached number resolved with PostgreSQL down")
 			}
 			// Writes fail, and say so.
-			if _, err := down.cache.PutMember(ctxT(t), dana()); err == nil || errors.Is(err, ErrNotInvalidated) {
+			if _, err := down.cache.PutMember(ctxT(t), dana()); err == nil || errors.Is(err, errs.ErrCacheUnavailable) {
 				t.Fatalf("PutMember with PostgreSQL down = %v", err)
 			}
 		})
@@ -539,8 +540,8 @@ func TestCacheRejectsInvalidNumbers(t *testing.T) {
 	t.Parallel()
 	h := newCacheHarness(t, CacheOptions{})
 	for _, raw := range []string{"anonymous", "+266696687", "sip:a@b"} {
-		if _, err := h.cache.Resolve(ctxT(t), raw, now); !errors.Is(err, ErrInvalid) {
-			t.Errorf("Resolve(%q) = %v; want ErrInvalid", raw, err)
+		if _, err := h.cache.Resolve(ctxT(t), raw, now); !errors.Is(err, errs.ErrInvalid) {
+			t.Errorf("Resolve(%q) = %v; want errs.ErrInvalid", raw, err)
 		}
 	}
 	if n := h.cmds.get.Load() + h.cmds.other.Load(); n != 0 {
@@ -556,7 +557,7 @@ func TestCacheResolveMember(t *testing.T) {
 	if err != nil || cm.FirstName != "Dana" || cm.Activity == nil || cm.Activity.Relation != RelationUpcoming {
 		t.Fatalf("ResolveMember = %+v, %v", cm, err)
 	}
-	if _, err := h.cache.ResolveMember(ctxT(t), "nobody", now); !errors.Is(err, ErrNotFound) {
+	if _, err := h.cache.ResolveMember(ctxT(t), "nobody", now); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("ResolveMember(nobody) = %v", err)
 	}
 	if m, err := h.cache.GetMember(ctxT(t), "1001"); err != nil || m.ID != "1001" {

@@ -49,14 +49,14 @@ func (p *PINs) Consents(ctx context.Context, memberID string) ([]Consent, error)
 	return out, nil
 }
 
-// DeleteConsent removes a consent; ErrNotFound when there is none for that number.
+// DeleteConsent removes a consent; not found when there is none for that number.
 func (p *PINs) DeleteConsent(ctx context.Context, memberID, phone string) error {
 	tag, err := p.pool.Exec(ctx, `DELETE FROM member_consents WHERE member_id = $1 AND phone = $2`, memberID, phone)
 	if err != nil {
 		return fmt.Errorf("lookup: delete consent: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("lookup: consent of member %q for %s: %w", memberID, Mask(phone), ErrNotFound)
+		return notFound("consent of member %q for %s", memberID, Mask(phone))
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/memberline/memberline/internal/errs"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -73,7 +75,7 @@ func (d *Directory) Region() string { return d.region }
 func (d *Directory) Windows() Windows { return d.w }
 
 // Resolve answers for the number phone (any form Normalize accepts; an error wrapping
-// ErrInvalid for a withheld or malformed one) at now. A number nobody has gives a Caller
+// errs.ErrInvalid for a withheld or malformed one) at now. A number nobody has gives a Caller
 // without members and no error.
 func (d *Directory) Resolve(ctx context.Context, phone string, now time.Time) (Caller, error) {
 	e, err := d.Candidates(ctx, phone, now)
@@ -96,14 +98,14 @@ func (d *Directory) Watch(forget func(ctx context.Context, phones []string) erro
 
 // written finishes a write: the watchers forget the touched numbers (even after an
 // error, when the write may have been stored), and a stored write that they could not
-// forget is ErrNotInvalidated.
+// forget is errs.CacheUnavailable.
 func (d *Directory) written(ctx context.Context, op string, touched []string, err error) error {
 	if len(touched) == 0 {
 		return err
 	}
 	ierr := d.watchers.notify(ctx, touched)
 	if err == nil && ierr != nil {
-		return fmt.Errorf("lookup: %s: %w: %w", op, ErrNotInvalidated, ierr)
+		return notInvalidated(op, ierr)
 	}
 	return err
 }
@@ -141,7 +143,7 @@ func (d *Directory) bounds(now time.Time) (lo, hi time.Time) {
 	return now.Add(-candidateSkew - d.w.Recent), now.Add(CandidateHorizon + d.w.Upcoming)
 }
 
-// ResolveMember answers for one member at now, ErrNotFound if there is no such member.
+// ResolveMember answers for one member at now, errs.ErrNotFound if there is no such member.
 func (d *Directory) ResolveMember(ctx context.Context, memberID string, now time.Time) (CallerMember, error) {
 	lo, hi := d.bounds(now)
 	rows, err := d.pool.Query(ctx, qCandidatesByMember, memberID, lo, hi)
@@ -153,7 +155,7 @@ func (d *Directory) ResolveMember(ctx context.Context, memberID string, now time
 		return CallerMember{}, fmt.Errorf("lookup: resolve member %q: %w", memberID, err)
 	}
 	if len(ms) == 0 {
-		return CallerMember{}, fmt.Errorf("lookup: member %q: %w", memberID, ErrNotFound)
+		return CallerMember{}, notFound("member %q", memberID)
 	}
 	return ms[0].CallerMember(now, d.w), nil
 }
@@ -198,13 +200,13 @@ func scanCandidates(rows pgx.Rows) ([]EntryMember, error) {
 	return members, rows.Err()
 }
 
-// GetMember returns the member with that id, or ErrNotFound. Phones come sorted.
+// GetMember returns the member with that id, or errs.ErrNotFound. Phones come sorted.
 func (d *Directory) GetMember(ctx context.Context, id string) (Member, error) {
 	var m Member
 	err := d.pool.QueryRow(ctx, qMemberGet, id).Scan(&m.ID, &m.FirstName, &m.LastName, &m.Tier,
 		&m.Language, &m.TimeZone, &m.CreatedAt, &m.UpdatedAt, &m.Phones)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Member{}, fmt.Errorf("lookup: member %q: %w", id, ErrNotFound)
+		return Member{}, notFound("member %q", id)
 	}
 	if err != nil {
 		return Member{}, fmt.Errorf("lookup: get member %q: %w", id, err)
@@ -227,7 +229,7 @@ func (d *Directory) PhonesOf(ctx context.Context, memberID string) ([]string, er
 }
 
 // PutMember creates the member or replaces their profile and their whole set of phones,
-// in one transaction. An invalid member gives a *FieldError. The answer is what was
+// in one transaction. An invalid member is an errs.Invalid error naming its field. The answer is what was
 // stored: normalized, with created_at kept from the first write.
 func (d *Directory) PutMember(ctx context.Context, m Member) (Member, error) {
 	out, touched, err := d.putMember(ctx, m)
@@ -267,7 +269,7 @@ func (d *Directory) putMember(ctx context.Context, m Member) (Member, []string, 
 }
 
 // DeleteMember deletes the member with their phones and activities, or returns
-// ErrNotFound.
+// errs.ErrNotFound.
 func (d *Directory) DeleteMember(ctx context.Context, id string) error {
 	touched, err := d.deleteMember(ctx, id)
 	return d.written(ctx, fmt.Sprintf("delete member %q", id), touched, err)
@@ -283,8 +285,8 @@ func (d *Directory) deleteMember(ctx context.Context, id string) ([]string, erro
 		_, err = tx.Exec(ctx, qMemberDelete, id)
 		return err
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("lookup: member %q: %w", id, ErrNotFound)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, notFound("member %q", id)
 	}
 	if err != nil {
 		return phones, fmt.Errorf("lookup: delete member %q: %w", id, err)
@@ -293,7 +295,7 @@ func (d *Directory) deleteMember(ctx context.Context, id string) ([]string, erro
 }
 
 // PutActivity creates or replaces the activity (member_id, id). An invalid activity
-// gives a *FieldError, an unknown member ErrNotFound. The answer is what was stored:
+// is an errs.Invalid error naming its field, an unknown member errs.NotFound. The answer is what was stored:
 // ends_at defaults to starts_at, status to "confirmed", times are cut to microseconds and
 // keep their UTC offsets.
 func (d *Directory) PutActivity(ctx context.Context, a Activity) (Activity, error) {
@@ -318,8 +320,8 @@ func (d *Directory) putActivity(ctx context.Context, a Activity) (Activity, []st
 			a.StartsAt, startsOff, a.EndsAt, endsOff, a.Status, a.Reference)
 		return err
 	})
-	if errors.Is(err, ErrNotFound) {
-		return Activity{}, nil, fmt.Errorf("lookup: member %q: %w", a.MemberID, ErrNotFound)
+	if errors.Is(err, errs.ErrNotFound) {
+		return Activity{}, nil, notFound("member %q", a.MemberID)
 	}
 	if err != nil {
 		return Activity{}, phones, fmt.Errorf("lookup: put activity %q of %q: %w", a.ID, a.MemberID, err)
@@ -327,7 +329,7 @@ func (d *Directory) putActivity(ctx context.Context, a Activity) (Activity, []st
 	return a, phones, nil
 }
 
-// DeleteActivity deletes one activity; ErrNotFound if the member or the activity is
+// DeleteActivity deletes one activity; errs.ErrNotFound if the member or the activity is
 // missing.
 func (d *Directory) DeleteActivity(ctx context.Context, memberID, activityID string) error {
 	touched, err := d.deleteActivity(ctx, memberID, activityID)
@@ -344,12 +346,12 @@ func (d *Directory) deleteActivity(ctx context.Context, memberID, activityID str
 		tag, err := tx.Exec(ctx, qActivityDelete, memberID, activityID)
 		if err == nil && tag.RowsAffected() == 0 {
 			phones = nil // nothing changed
-			return ErrNotFound
+			return errs.ErrNotFound
 		}
 		return err
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("lookup: activity %q of %q: %w", activityID, memberID, ErrNotFound)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, notFound("activity %q of %q", activityID, memberID)
 	}
 	if err != nil {
 		return phones, fmt.Errorf("lookup: delete activity %q of %q: %w", activityID, memberID, err)
@@ -358,13 +360,13 @@ func (d *Directory) deleteActivity(ctx context.Context, memberID, activityID str
 }
 
 // lockMember locks the member row with lockQuery and returns the member's phones, read
-// after the lock so no concurrent write can change them; ErrNotFound if there is no
+// after the lock so no concurrent write can change them; errs.ErrNotFound if there is no
 // such member.
 func lockMember(ctx context.Context, tx pgx.Tx, lockQuery, id string) ([]string, error) {
 	var one int
 	if err := tx.QueryRow(ctx, lockQuery, id).Scan(&one); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, ErrNotFound
+			return nil, errs.ErrNotFound
 		}
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
@@ -66,11 +68,11 @@ func TestMemberCRUD(t *testing.T) {
 	if err := dir.DeleteMember(ctx, "1001"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dir.GetMember(ctx, "1001"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("GetMember after delete = %v; want ErrNotFound", err)
+	if _, err := dir.GetMember(ctx, "1001"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("GetMember after delete = %v; want errs.ErrNotFound", err)
 	}
-	if err := dir.DeleteMember(ctx, "1001"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second DeleteMember = %v; want ErrNotFound", err)
+	if err := dir.DeleteMember(ctx, "1001"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("second DeleteMember = %v; want errs.ErrNotFound", err)
 	}
 	if phones, err := dir.PhonesOf(ctx, "1001"); err != nil || len(phones) != 0 {
 		t.Fatalf("phones outlived their member: %v, %v", phones, err)
@@ -117,16 +119,16 @@ func TestPutMemberValidation(t *testing.T) {
 			m := dana()
 			tc.edit(&m)
 			_, err := dir.PutMember(ctxT(t), m)
-			var fe *FieldError
-			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("PutMember = %v; want a *FieldError wrapping ErrInvalid", err)
+			var fe *errs.Error
+			if !errors.As(err, &fe) || !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("PutMember = %v; want a *errs.Error wrapping errs.ErrInvalid", err)
 			}
 			if fe.Field != tc.field || !strings.Contains(fe.Message, tc.substr) {
-				t.Fatalf("FieldError = %q: %q; want field %q, message containing %q", fe.Field, fe.Message, tc.field, tc.substr)
+				t.Fatalf("field error = %q: %q; want field %q, message containing %q", fe.Field, fe.Message, tc.field, tc.substr)
 			}
 		})
 	}
-	if _, err := dir.GetMember(ctxT(t), "1001"); !errors.Is(err, ErrNotFound) {
+	if _, err := dir.GetMember(ctxT(t), "1001"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("an invalid write stored something: %v", err)
 	}
 }
@@ -206,15 +208,15 @@ func TestActivityCRUD(t *testing.T) {
 		{"activity gone", "1001", "t1"},
 		{"unknown member", "nobody", "t1"},
 	} {
-		if err := dir.DeleteActivity(ctx, tc.member, tc.activity); !errors.Is(err, ErrNotFound) {
-			t.Errorf("%s: DeleteActivity = %v; want ErrNotFound", tc.name, err)
+		if err := dir.DeleteActivity(ctx, tc.member, tc.activity); !errors.Is(err, errs.ErrNotFound) {
+			t.Errorf("%s: DeleteActivity = %v; want errs.ErrNotFound", tc.name, err)
 		}
 	}
-	if _, err := dir.PutActivity(ctx, trip("nobody", "t1", now, now)); !errors.Is(err, ErrNotFound) {
-		t.Errorf("PutActivity for an unknown member = %v; want ErrNotFound", err)
+	if _, err := dir.PutActivity(ctx, trip("nobody", "t1", now, now)); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("PutActivity for an unknown member = %v; want errs.ErrNotFound", err)
 	}
-	if _, err := dir.ResolveMember(ctx, "nobody", now); !errors.Is(err, ErrNotFound) {
-		t.Errorf("ResolveMember(unknown) = %v; want ErrNotFound", err)
+	if _, err := dir.ResolveMember(ctx, "nobody", now); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("ResolveMember(unknown) = %v; want errs.ErrNotFound", err)
 	}
 }
 
@@ -244,9 +246,9 @@ func TestPutActivityValidation(t *testing.T) {
 			a := trip("1001", "t1", now.Add(d), now.Add(2*d))
 			tc.edit(&a)
 			_, err := dir.PutActivity(ctxT(t), a)
-			var fe *FieldError
-			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) || fe.Field != tc.field {
-				t.Fatalf("PutActivity = %v; want a *FieldError for %q", err, tc.field)
+			var fe *errs.Error
+			if !errors.As(err, &fe) || !errors.Is(err, errs.ErrInvalid) || fe.Field != tc.field {
+				t.Fatalf("PutActivity = %v; want a *errs.Error for %q", err, tc.field)
 			}
 		})
 	}
@@ -327,8 +329,8 @@ func TestResolveUnknownAndInvalid(t *testing.T) {
 		t.Fatalf("Resolve(unknown) = %+v, %v; want no members and no error", c, err)
 	}
 	for _, raw := range []string{"anonymous", "+266696687", ""} {
-		if _, err := dir.Resolve(ctxT(t), raw, now); !errors.Is(err, ErrInvalid) {
-			t.Errorf("Resolve(%q) = %v; want ErrInvalid", raw, err)
+		if _, err := dir.Resolve(ctxT(t), raw, now); !errors.Is(err, errs.ErrInvalid) {
+			t.Errorf("Resolve(%q) = %v; want errs.ErrInvalid", raw, err)
 		}
 	}
 }

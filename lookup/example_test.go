@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 )
 
 // Normalize turns a number as people write it, or as Twilio sends it, into E.164: a
 // number without a country code is read in the region given. Anything that is not a
-// dialable number is an error wrapping ErrInvalid. Mask is how a number appears in logs.
+// dialable number is an error wrapping errs.ErrInvalid. Mask is how a number appears in logs.
 func ExampleNormalize() {
 	for _, tc := range []struct{ raw, region string }{
 		{"(404) 555-0123", "US"},
@@ -18,7 +19,7 @@ func ExampleNormalize() {
 		{"12", "US"},
 	} {
 		e164, err := lookup.Normalize(tc.raw, tc.region)
-		if errors.Is(err, lookup.ErrInvalid) {
+		if errors.Is(err, errs.ErrInvalid) {
 			fmt.Printf("%q in %s: refused (%v)\n", tc.raw, tc.region, err)
 			continue
 		}

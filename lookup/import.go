@@ -9,8 +9,11 @@ import (
 	"hash/maphash"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/memberline/memberline/internal/errs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -126,7 +129,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidato
 				}
 				if inv != nil && len(touched) > 0 {
 					if err := inv.InvalidateBulk(ctx, touched); err != nil {
-						fail(fmt.Errorf("lookup: import: %s: %w: %w", where, ErrNotInvalidated, err))
+						fail(notInvalidated("import: "+where, err))
 						continue
 					}
 				}
@@ -316,7 +319,7 @@ func parseBatch(raw [][]byte, first int64, region string) parsedBatch {
 func parseRecord(line []byte, region string) (ImportRecord, error) {
 	var rec ImportRecord
 	if err := json.Unmarshal(line, &rec); err != nil {
-		return rec, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return rec, errs.New(errs.Invalid, "invalid: %v", err)
 	}
 	m, err := cleanMember(rec.Member, region)
 	if err != nil {
@@ -327,9 +330,8 @@ func parseRecord(line []byte, region string) (ImportRecord, error) {
 	for i, a := range rec.Activities {
 		a.MemberID = m.ID
 		if a, err = cleanActivity(a); err != nil {
-			var fe *FieldError
-			if errors.As(err, &fe) {
-				return rec, fieldErr(fmt.Sprintf("activities[%d].%s", i, fe.Field), fe.Message)
+			if fe := errs.Of(err); fe != nil && fe.Field != "" {
+				return rec, fieldErr(fmt.Sprintf("activities[%d].%s", i, fe.Field), strings.TrimPrefix(fe.Message, fe.Field+": "))
 			}
 			return rec, err
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 const importLines = `{"id":"1001","first_name":"Dana","last_name":"Whitfield","tier":"Diamond","time_zone":"America/New_York","phones":["(404) 555-0123"],"activities":[{"id":"t1","kind":"trip","summary":"ATL to LHR","place":"London","starts_at":"2026-03-10T17:00:00-05:00","ends_at":"2026-03-11T07:00:00Z"}]}
@@ -67,8 +69,8 @@ func TestImportRejectsBadLines(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Import(ctxT(t), pool, strings.NewReader(tc.input), nil, ImportOptions{})
-			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want ErrInvalid naming %q", err, tc.want)
+			if err == nil || !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want errs.ErrInvalid naming %q", err, tc.want)
 			}
 		})
 	}

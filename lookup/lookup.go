@@ -10,27 +10,30 @@ package lookup
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
-// Sentinel errors callers branch on. The HTTP edge maps them to statuses.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
-	// ErrNotInvalidated: a write was stored but the cache could not be invalidated.
-	// Writes are idempotent, so retrying is safe.
-	ErrNotInvalidated = errors.New("stored, but the cache could not be invalidated")
-)
+// The package's errors are the service's coded errors (internal/errs): an invalid value
+// names its field (JSON name, e.g. "phones[1]" or "time_zone") and its message starts
+// with it; a missing member or activity is errs.NotFound; a write that was stored but
+// whose numbers the cache tiers could not forget is errs.CacheUnavailable (writes are
+// idempotent, so retrying is safe).
 
-// FieldError names the input field that made a write invalid. It unwraps to ErrInvalid.
-type FieldError struct {
-	Field   string // JSON name, e.g. "phones[1]" or "time_zone"
-	Message string
+// fieldErr is an invalid value of field; the message names the field.
+func fieldErr(field, msg string) *errs.Error { return errs.Field(field, "%s: %s", field, msg) }
+
+// notFound says what was not found: "member \"9002\": not found".
+func notFound(format string, args ...any) error {
+	return errs.New(errs.NotFound, format+": not found", args...).In("lookup")
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+// notInvalidated is a write stored whose numbers the cache tiers could not forget.
+func notInvalidated(op string, err error) error {
+	return &errs.Error{Code: errs.CacheUnavailable, Op: "lookup: " + op, Err: err,
+		Message: "the change was stored but the cache could not be invalidated; retrying the request is safe"}
+}
 
 // Member is one person in the directory.
 type Member struct {
@@ -116,7 +119,7 @@ type Tier interface {
 	// Watch calls forget with the numbers whose answers changed (nil: every number) after
 	// each write the tier learns of: through it, and through other instances where the
 	// tier shares a cache with them. A write through the tier returns only after forget
-	// has; its error makes the write's ErrNotInvalidated. stop ends the calls.
+	// has; its error makes the write errs.CacheUnavailable. stop ends the calls.
 	Watch(forget func(ctx context.Context, phones []string) error) (stop func())
 }
 

@@ -1,11 +1,12 @@
 package lookup
 
 import (
-	"fmt"
 	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/memberline/memberline/internal/errs"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -30,7 +31,7 @@ var withheld = map[string]bool{
 
 // Normalize returns raw as an E.164 number ("+14045550123"). Numbers without a country
 // code are read as numbers of defaultRegion (an ISO 3166 code; "" means DefaultRegion).
-// It refuses, with an error wrapping ErrInvalid: the empty string, "anonymous" and other
+// It refuses, with an error wrapping errs.ErrInvalid: the empty string, "anonymous" and other
 // words, SIP and client addresses, extensions, numbers that are not valid for their
 // country, and Twilio's markers for withheld caller ids.
 //
@@ -49,11 +50,11 @@ func Normalize(raw, defaultRegion string) (string, error) {
 func normalize(raw, defaultRegion string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if len(s) > maxRawPhone {
-		return "", fmt.Errorf("%w phone number: too long", ErrInvalid)
+		return "", errs.New(errs.Invalid, "invalid phone number: too long")
 	}
 	s = strings.TrimPrefix(s, "tel:")
 	if s == "" {
-		return "", fmt.Errorf("%w phone number: empty", ErrInvalid)
+		return "", errs.New(errs.Invalid, "invalid phone number: empty")
 	}
 	// Only digits and the punctuation people write numbers with: this keeps out words,
 	// vanity numbers, SIP URIs ("sip:+1...@host"), Twilio Client ids and extensions.
@@ -65,14 +66,14 @@ func normalize(raw, defaultRegion string) (string, error) {
 		case c == '+' && i == 0:
 		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/':
 		default:
-			return "", fmt.Errorf("%w phone number: unexpected character %q", ErrInvalid, c)
+			return "", errs.New(errs.Invalid, "invalid phone number: unexpected character %q", c)
 		}
 	}
 	if digits == 0 {
-		return "", fmt.Errorf("%w phone number: no digits", ErrInvalid)
+		return "", errs.New(errs.Invalid, "invalid phone number: no digits")
 	}
 	if withheld[s] {
-		return "", fmt.Errorf("%w phone number: caller id withheld", ErrInvalid)
+		return "", errs.New(errs.Invalid, "invalid phone number: caller id withheld")
 	}
 	if nanpE164(s) {
 		return validNANP(s)
@@ -81,20 +82,20 @@ func normalize(raw, defaultRegion string) (string, error) {
 }
 
 // errNotValid refuses a number that is well formed but not valid for its country.
-var errNotValid = fmt.Errorf("%w phone number: not a valid number", ErrInvalid)
+var errNotValid = errs.New(errs.Invalid, "invalid phone number: not a valid number")
 
 // parsed is s parsed, validated and formatted by phonenumbers with its full metadata.
 func parsed(s, defaultRegion string) (string, error) {
 	num, err := phonenumbers.Parse(s, defaultRegion)
 	if err != nil {
-		return "", fmt.Errorf("%w phone number: %v", ErrInvalid, err)
+		return "", errs.New(errs.Invalid, "invalid phone number: %v", err)
 	}
 	if !phonenumbers.IsValidNumber(num) {
 		return "", errNotValid
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
 	if withheld[e164] {
-		return "", fmt.Errorf("%w phone number: caller id withheld", ErrInvalid)
+		return "", errs.New(errs.Invalid, "invalid phone number: caller id withheld")
 	}
 	return e164, nil
 }

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 func TestNormalize(t *testing.T) {
@@ -64,8 +66,8 @@ func TestNormalizeRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Normalize(tc.raw, "")
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Normalize(%q) = %q, %v; want an error wrapping ErrInvalid", tc.raw, got, err)
+			if !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("Normalize(%q) = %q, %v; want an error wrapping errs.ErrInvalid", tc.raw, got, err)
 			}
 			if got != "" {
 				t.Fatalf("Normalize(%q) returned %q with its error", tc.raw, got)
@@ -155,8 +157,8 @@ func FuzzNormalize(f *testing.F) {
 		}
 		got, err := Normalize(raw, region)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Normalize(%q, %q): error %v does not wrap ErrInvalid", raw, region, err)
+			if !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("Normalize(%q, %q): error %v does not wrap errs.ErrInvalid", raw, region, err)
 			}
 			return
 		}

@@ -90,11 +90,11 @@ func ValidPIN(pin string) bool {
 	return true
 }
 
-// SetPIN stores a member's PIN (4 to 8 digits, else a *FieldError naming "pin"), replacing
-// any earlier one and clearing the member's lockout. ErrNotFound: no such member.
+// SetPIN stores a member's PIN (4 to 8 digits, else an invalid "pin"), replacing
+// any earlier one and clearing the member's lockout. Not found: no such member.
 func (p *PINs) SetPIN(ctx context.Context, memberID, pin string) error {
 	if !ValidPIN(pin) {
-		return &FieldError{Field: "pin", Message: "must be 4 to 8 digits"}
+		return fieldErr("pin", "must be 4 to 8 digits")
 	}
 	hash, err := hashPIN(pin)
 	if err != nil {
@@ -107,7 +107,7 @@ func (p *PINs) SetPIN(ctx context.Context, memberID, pin string) error {
 		return fmt.Errorf("lookup: set pin: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("lookup: set pin for member %q: %w", memberID, ErrNotFound)
+		return notFound("set pin for member %q", memberID)
 	}
 	if err := p.rdb.Del(ctx, p.memberKey(memberID)).Err(); err != nil {
 		return fmt.Errorf("lookup: set pin: clear lockout: %w", err)

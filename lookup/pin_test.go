@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 )
 
@@ -35,10 +36,10 @@ func TestSetPIN(t *testing.T) {
 	}{
 		{"four digits", "1001", "2580", nil},
 		{"eight digits", "1001", "25802580", nil},
-		{"too short", "1001", "258", ErrInvalid},
-		{"too long", "1001", "258025802", ErrInvalid},
-		{"not digits", "1001", "25a0", ErrInvalid},
-		{"no such member", "9999", "2580", ErrNotFound},
+		{"too short", "1001", "258", errs.ErrInvalid},
+		{"too long", "1001", "258025802", errs.ErrInvalid},
+		{"not digits", "1001", "25a0", errs.ErrInvalid},
+		{"no such member", "9999", "2580", errs.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,8 +47,8 @@ func TestSetPIN(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) && !(err == nil && tt.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
-			var fe *FieldError
-			if errors.Is(tt.wantErr, ErrInvalid) && (!errors.As(err, &fe) || fe.Field != "pin") {
+			var fe *errs.Error
+			if errors.Is(tt.wantErr, errs.ErrInvalid) && (!errors.As(err, &fe) || fe.Field != "pin") {
 				t.Errorf("err = %v, want a field error naming pin", err)
 			}
 		})

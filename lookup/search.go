@@ -32,11 +32,11 @@ var (
 // Search returns the members whose first name, last name or "first last" starts with
 // query, case-insensitively, ordered by last name, first name and id. limit <= 0 means
 // DefaultSearchLimit; it is capped at MaxSearchLimit. A query (trimmed) shorter than
-// MinSearchLen characters gives a *FieldError naming "q".
+// MinSearchLen characters is invalid, naming "q".
 func (d *Directory) Search(ctx context.Context, query string, limit int) ([]Member, error) {
 	query = strings.TrimSpace(query)
 	if utf8.RuneCountInString(query) < MinSearchLen {
-		return nil, &FieldError{Field: "q", Message: fmt.Sprintf("must be at least %d characters", MinSearchLen)}
+		return nil, fieldErr("q", fmt.Sprintf("must be at least %d characters", MinSearchLen))
 	}
 	if limit <= 0 {
 		limit = DefaultSearchLimit

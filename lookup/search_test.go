@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 func TestSearch(t *testing.T) {
@@ -74,9 +76,9 @@ func TestSearch(t *testing.T) {
 	for _, q := range []string{"", "D", " D ", "é"} {
 		t.Run(fmt.Sprintf("too short %q", q), func(t *testing.T) {
 			_, err := dir.Search(ctx, q, 0)
-			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Field != "q" || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Search(%q) = %v; want a *FieldError on q", q, err)
+			var fe *errs.Error
+			if !errors.As(err, &fe) || fe.Field != "q" || !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("Search(%q) = %v; want a *errs.Error on q", q, err)
 			}
 		})
 	}

@@ -35,8 +35,6 @@ var (
 	statusAliases = map[string]string{"canceled": StatusCancelled}
 )
 
-func fieldErr(field, msg string) *FieldError { return &FieldError{Field: field, Message: msg} }
-
 // cleanMember checks m as a write and returns it normalized: text trimmed, defaults
 // filled in, language canonical, phones in E.164, without duplicates, sorted.
 func cleanMember(m Member, region string) (Member, error) {

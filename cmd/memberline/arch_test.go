@@ -19,6 +19,7 @@ var floors = map[string]int{
 	"internal/pgpool":      1,
 	"internal/pgmigrate":   1,
 	"internal/gctune":      1,
+	"internal/errs":        1,
 	"internal/softphone":   1,
 	"flows":                2,
 	"lookup":               2,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
+	"github.com/memberline/memberline/internal/errs"
 )
 
 const flowsUsage = `Usage:
@@ -131,7 +132,7 @@ func exportDoc(ctx context.Context, store *flowstore.Store, id string, draft boo
 		if err == nil {
 			return v.Document, fmt.Sprintf("version %d", v.Version), nil
 		}
-		if !errors.Is(err, flowstore.ErrUnpublished) {
+		if !errors.Is(err, errs.ErrUnpublished) {
 			return nil, "", err
 		}
 	}
@@ -202,7 +203,7 @@ func flowsImport(ctx context.Context, args []string, open openStore, stdout, std
 	for _, f := range files {
 		d, err := store.Draft(ctx, f.id)
 		switch {
-		case errors.Is(err, flowstore.ErrNotFound):
+		case errors.Is(err, errs.ErrNotFound):
 			_, err = store.Create(ctx, f.id, f.doc, *actorName)
 		case err == nil:
 			_, err = store.SaveDraft(ctx, f.id, f.doc, d.Rev, *actorName)

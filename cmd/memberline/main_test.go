@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/memberline/memberline/api"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/lookup"
-	"github.com/redis/go-redis/v9"
 )
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
