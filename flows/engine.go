@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/memberline/memberline/internal/errs"
@@ -473,88 +472,6 @@ func (r *run) set(n *cnode) {
 	r.trace("set %s: %s → %s", n.id, strings.Join(names, ", "), n.next)
 }
 
-// template picks the call's language variant of t, else the default language's.
-func (r *run) template(t ctext) (string, *template) {
-	if tpl := t[r.lang]; tpl != nil {
-		return r.lang, tpl
-	}
-	return r.p.defaultLang, t[r.p.defaultLang]
-}
-
-// say renders t, one of n's texts, as a say action appended to to; it returns the
-// language spoken. A text the flow's disclosure policy does not let this call's trust level
-// hear is not said: n's safe text is, when it has one the level may hear.
-func (r *run) say(n *cnode, t ctext, to *[]Action) string {
-	lang, tpl := r.template(t)
-	if tpl == nil {
-		return lang
-	}
-	if !r.hears(tpl) {
-		slang, safe := r.template(n.safe)
-		if safe == nil || !r.hears(safe) {
-			r.trace("%s %s: withheld at trust %s", n.typ, n.id, r.st.Trust)
-			return lang
-		}
-		r.trace("%s %s: safe text at trust %s", n.typ, n.id, r.st.Trust)
-		lang, tpl = slang, safe
-	}
-	s := r.scope()
-	s.lang, s.terms = lang, r.p.terms[lang]
-	tpl.render(&r.b, s)
-	r.emit(lang, to)
-	return lang
-}
-
-// sayIn renders tpl in lang, whatever the call's language, as a say action appended to to.
-func (r *run) sayIn(lang string, tpl *template, to *[]Action) {
-	s := r.scope()
-	s.lang, s.terms = lang, r.p.terms[lang]
-	tpl.render(&r.b, s)
-	r.emit(lang, to)
-}
-
-// emit appends what the builder holds as one say action.
-func (r *run) emit(lang string, to *[]Action) {
-	if sp := r.takeSpeech(); len(sp) > 0 {
-		*to = append(*to, Action{Kind: ActSay, Language: lang, Voice: r.p.voices[lang], Speech: sp})
-	}
-}
-
-// takeSpeech moves what the builder holds into the turn: its segments into room from
-// segments, its plain text into the turn's text (the segments' Text is filled in by done).
-func (r *run) takeSpeech() Speech {
-	b := &r.b
-	b.flush()
-	if len(b.segs) == 0 {
-		b.reset()
-		return nil
-	}
-	r.text.grow()
-	base := r.text.len()
-	r.text.writeBytes(b.buf)
-	sp := r.segments(len(b.segs))
-	for i, bs := range b.segs {
-		sp[i] = bs.seg
-		if bs.from >= 0 {
-			r.text.fill(&sp[i].Text, base+bs.from, base+bs.to)
-		}
-	}
-	b.reset()
-	return sp
-}
-
-// segments returns room for n segments from a block shared by the turn's speeches. A
-// full block is not grown but replaced: the speeches holding it keep it, and done fills
-// in their segments where they are.
-func (r *run) segments(n int) Speech {
-	if cap(r.segs)-len(r.segs) < n {
-		r.segs = make(Speech, 0, max(n, 8))
-	}
-	k := len(r.segs)
-	r.segs = r.segs[:k+n]
-	return r.segs[k : k+n : k+n]
-}
-
 func (r *run) end(a Action, outcome string) {
 	r.turn.Actions = append(r.turn.Actions, a)
 	r.turn.End = outcome
@@ -595,113 +512,6 @@ func (r *run) branch(n *cnode) string {
 	t.write("default → ", n.dflt)
 	t.line(from)
 	return n.dflt
-}
-
-// ask puts n's prompt in a Gather and waits. why is "" on the first ask, else what went
-// wrong: a retry says the no-input or no-match prompt, else the reprompt, else the
-// prompt; "not found" (identify) says the not-found prompt first.
-func (r *run) ask(n *cnode, why string) {
-	retry := why != ""
-	if !retry {
-		r.st.Attempts = 0
-	}
-	r.st.Node = n.id
-	r.turn.AskedActivity = r.turn.AskedActivity || n.asksActivity
-	r.actions()
-	g := &Gather{
-		Input:          n.input,
-		TimeoutSeconds: n.timeout,
-		NumDigits:      n.numDigits,
-		Language:       r.lang,
-	}
-	if why == "not found" || why == "wrong PIN" {
-		r.say(n, n.notFoundPrompt, &g.Prompts)
-	}
-	prompt := n.prompt
-	switch {
-	case why == "no input" && len(n.noInputPrompt) > 0:
-		prompt = n.noInputPrompt
-	case why == "no match" && len(n.noMatchPrompt) > 0:
-		prompt = n.noMatchPrompt
-	case retry && len(n.reprompt) > 0:
-		prompt = n.reprompt
-	}
-	r.say(n, prompt, &g.Prompts)
-	// Language choices are announced at the first ask, until the caller has chosen.
-	for _, o := range n.options {
-		if o.announce != nil && o.language != r.lang && !retry && r.st.Language == "" {
-			r.sayIn(o.language, o.announce[o.language], &g.Prompts)
-		}
-	}
-	switch NodeType(n.typ) {
-	case NodeIdentify, NodeVerify:
-		g.FinishOnKey = "#"
-	case NodeGather:
-		if strings.Contains(n.input, "speech") {
-			g.Hints = r.hints(n)
-		}
-	case NodeChooseMember:
-		r.listMembers(n, g)
-	}
-	r.turn.Actions = append(r.turn.Actions, Action{Kind: ActGather, Gather: g})
-	r.turn.Awaiting = true
-}
-
-// hints are the gather's speech hints for the call's language, worked out when the flow
-// was compiled. They are shared by every call: capped, so an append copies them.
-func (r *run) hints(n *cnode) []string {
-	if h, ok := n.hints[r.lang]; ok {
-		return h[:len(h):len(h)]
-	}
-	return n.speechHints(r.lang, r.p.defaultLang)
-}
-
-// speechHints lists every option's words, as written, in the language they are matched
-// with for a call in lang (see wordsLang); nil when there are none.
-func (n *cnode) speechHints(lang, defaultLang string) []string {
-	var hints []string
-	for _, o := range n.options {
-		hints = append(hints, o.hints[o.wordsLang(lang, defaultLang)]...)
-	}
-	return hints
-}
-
-// wordsLang is the language whose words an option is matched with: the call's, else the
-// default language's.
-func (r *run) wordsLang(o coption) string {
-	return o.wordsLang(r.lang, r.p.defaultLang)
-}
-
-func (o coption) wordsLang(lang, defaultLang string) string {
-	if _, ok := o.words[lang]; ok {
-		return lang
-	}
-	return defaultLang
-}
-
-// listMembers adds "If this is Dana, press 1. ..." to a choose_member gather.
-func (r *run) listMembers(n *cnode, g *Gather) {
-	lang, tpl := r.template(n.item)
-	if !r.hears(tpl) {
-		slang, safe := r.template(n.safe)
-		if safe == nil || !r.hears(safe) {
-			r.trace("%s %s: item withheld at trust %s", n.typ, n.id, r.st.Trust)
-			return
-		}
-		lang, tpl = slang, safe
-	}
-	s := r.scope()
-	s.lang, s.terms = lang, r.p.terms[lang]
-	for i := range r.call.Caller.Members {
-		m := &r.call.Caller.Members[i]
-		s.member, s.digit = m, strconv.Itoa(i+1)
-		r.b.separate()
-		tpl.render(&r.b, s)
-		if strings.Contains(n.input, "speech") && strings.TrimSpace(m.FirstName) != "" {
-			g.Hints = append(g.Hints, strings.TrimSpace(m.FirstName))
-		}
-	}
-	r.emit(lang, &g.Prompts)
 }
 
 // fail handles no input or no match at n: a retry while any are left, else the way out.
@@ -796,37 +606,4 @@ func (r *run) handoff(n *cnode) {
 		r.trace("handoff %s: queue %s, reason %s", n.id, n.queue, first(n.reason, "-"))
 	}
 	r.end(Action{Kind: ActHandoff, Handoff: h}, EndHandoff)
-}
-
-// tokenize splits speech into lower-case words: letters, digits and inner apostrophes.
-func tokenize(s string) phrase {
-	var toks phrase
-	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
-	for f := range strings.FieldsFuncSeq(s, func(r rune) bool { return !word(r) && r != '\'' && r != '’' }) {
-		f = strings.Trim(f, "'’")
-		if f != "" {
-			toks = append(toks, strings.ToLower(strings.ReplaceAll(f, "’", "'")))
-		}
-	}
-	return toks
-}
-
-// find returns where ph occurs in toks as consecutive whole words, or -1.
-func find(toks, ph phrase) int {
-	if len(ph) == 0 {
-		return -1
-	}
-	for i := 0; i+len(ph) <= len(toks); i++ {
-		match := true
-		for j := range ph {
-			if toks[i+j] != ph[j] {
-				match = false
-				break
-			}
-		}
-		if match {
-			return i
-		}
-	}
-	return -1
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // How the engine understands what the caller did at a node that waited: keys, words,
@@ -314,4 +315,37 @@ func (r *run) resumeRecord(n *cnode, in Input) error {
 	r.heard(HeardRecording, "")
 	r.trace("record %s: %d s recorded → %s", n.id, in.RecordingSeconds, n.next)
 	return r.walk(n.next)
+}
+
+// tokenize splits speech into lower-case words: letters, digits and inner apostrophes.
+func tokenize(s string) phrase {
+	var toks phrase
+	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+	for f := range strings.FieldsFuncSeq(s, func(r rune) bool { return !word(r) && r != '\'' && r != '’' }) {
+		f = strings.Trim(f, "'’")
+		if f != "" {
+			toks = append(toks, strings.ToLower(strings.ReplaceAll(f, "’", "'")))
+		}
+	}
+	return toks
+}
+
+// find returns where ph occurs in toks as consecutive whole words, or -1.
+func find(toks, ph phrase) int {
+	if len(ph) == 0 {
+		return -1
+	}
+	for i := 0; i+len(ph) <= len(toks); i++ {
+		match := true
+		for j := range ph {
+			if toks[i+j] != ph[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -65,15 +65,37 @@ type Deps struct {
 	Flow *flows.Flow
 	// Flows, when set, stores the flows: incoming calls run the flow bound to their To
 	// number at its latest version, pinned for the rest of the call.
-	Flows *flowstore.Store
+	Flows FlowSource
 	// PINs, when set, checks PINs at verify nodes (with its lockout) and records the
 	// consents to remember numbers. Nil: every verify node fails to verify.
-	PINs *lookup.PINs
+	PINs PINChecker
 	// Answers, when set, keeps the answers to signed webhooks: a repeat gets the first
 	// answer within Config.RetryWindow and is refused after it (see answerOnce).
 	Answers Answers
 	// Calls, when set, records every call's journey.
-	Calls *calls.Store
+	Calls Recorder
+}
+
+// FlowSource hands calls their flows (flowstore.Store): the version bound to the number
+// called, a version a call is pinned to (0: the draft), a flow's latest published one.
+type FlowSource interface {
+	Live(ctx context.Context, to string) (*flows.Flow, error)
+	Flow(ctx context.Context, id string, version int) (*flows.Flow, error)
+	Published(ctx context.Context, id string) (*flows.Flow, error)
+}
+
+// PINChecker checks a member's PIN with its lockout, and records a caller's consent to
+// have a number remembered (lookup.PINs).
+type PINChecker interface {
+	Check(ctx context.Context, memberID, pin, callerPhone, callSID string) (outcome string, err error)
+	RecordConsent(ctx context.Context, memberID, phone, callSID string, at time.Time) error
+}
+
+// Recorder keeps call records (calls.Store): it takes each webhook's event without
+// blocking, and hashes a caller's number the way the records do.
+type Recorder interface {
+	Record(ev calls.Event)
+	Hash(e164 string) string
 }
 
 // Edge answers Twilio's webhooks under /twilio/. It also lends the admin API what a

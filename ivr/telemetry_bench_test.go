@@ -51,8 +51,9 @@ func BenchmarkVoiceWebhookObserved(b *testing.B) {
 			if bc.records {
 				// A large buffer and a long interval: the benchmark measures the webhook's
 				// hand-off, not PostgreSQL.
-				deps.Calls = calls.New(pool, calls.Options{Buffer: 1 << 20, FlushEvery: time.Hour, BatchSize: 1 << 20})
-				b.Cleanup(func() { _ = deps.Calls.Close(context.Background()) })
+				records := calls.New(pool, calls.Options{Buffer: 1 << 20, FlushEvery: time.Hour, BatchSize: 1 << 20})
+				b.Cleanup(func() { _ = records.Close(context.Background()) })
+				deps.Calls = records
 			}
 			handler := New(cfg, deps)
 			benchSameCall(b, handler)

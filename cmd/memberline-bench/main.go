@@ -33,7 +33,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/gctune"
@@ -377,59 +376,6 @@ func drive(ctx context.Context, addr string, sc scenario, warmup, duration time.
 	return d, nil
 }
 
-// cpuTicks is the machine's CPU time by kind, summed over its CPUs (the first line of
-// /proc/stat, in clock ticks).
-type cpuTicks struct {
-	busy, idle, softirq, steal int64
-}
-
-// machineTicks reads /proc/stat (zero where there is none).
-func machineTicks() (cpuTicks, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return cpuTicks{}, err
-	}
-	return parseCPUTicks(string(b))
-}
-
-// parseCPUTicks reads the "cpu" line of /proc/stat: user nice system idle iowait irq
-// softirq steal (guest time is counted in user already).
-func parseCPUTicks(stat string) (cpuTicks, error) {
-	line, _, _ := strings.Cut(stat, "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return cpuTicks{}, fmt.Errorf("/proc/stat: no cpu line in %q", line)
-	}
-	var v [8]int64
-	for i := range v {
-		n, err := strconv.ParseInt(f[i+1], 10, 64)
-		if err != nil {
-			return cpuTicks{}, fmt.Errorf("/proc/stat: %q: %w", line, err)
-		}
-		v[i] = n
-	}
-	return cpuTicks{busy: v[0] + v[1] + v[2] + v[5], idle: v[3] + v[4], softirq: v[6], steal: v[7]}, nil
-}
-
-// machineShare is how the machine's CPU went over a stretch: shares of all of it.
-type machineShare struct {
-	idle, softirq, steal float64
-}
-
-func (t cpuTicks) since(before cpuTicks) machineShare {
-	d := cpuTicks{t.busy - before.busy, t.idle - before.idle, t.softirq - before.softirq, t.steal - before.steal}
-	all := d.busy + d.idle + d.softirq + d.steal
-	if all <= 0 || before == (cpuTicks{}) {
-		return machineShare{}
-	}
-	return machineShare{idle: float64(d.idle) / float64(all), softirq: float64(d.softirq) / float64(all),
-		steal: float64(d.steal) / float64(all)}
-}
-
-func (m machineShare) String() string {
-	return fmt.Sprintf("%.0f/%.0f/%.0f%%", 100*m.idle, 100*m.softirq, 100*m.steal)
-}
-
 // childReport is what the load generator prints: its figures and the CPU time it spent
 // making the load (not preparing it).
 type childReport struct {
@@ -586,77 +532,6 @@ func waitReady(ctx context.Context, url string, within time.Duration) error {
 	}
 }
 
-// procCPU is a process's user+system time from /proc/PID/stat (in clock ticks of 10 ms,
-// Linux's USER_HZ; over a 10 s scenario that is precise to 0.1%).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces: count fields after its ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
-
-// storeCPU is a redis-server's or postgres process's CPU time.
-type storeCPU struct {
-	redis bool
-	cpu   time.Duration
-}
-
-// storesCPU is the CPU time of every redis-server and postgres process by pid.
-func storesCPU() map[int]storeCPU {
-	out := map[int]storeCPU{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil {
-			continue
-		}
-		c := strings.TrimSpace(string(comm))
-		if c != "redis-server" && c != "postgres" {
-			continue
-		}
-		if cpu, err := procCPU(pid); err == nil {
-			out[pid] = storeCPU{redis: c == "redis-server", cpu: cpu}
-		}
-	}
-	return out
-}
-
-// storesCPUSince is the CPU Redis and PostgreSQL spent since before (a process started
-// since counts from zero; one that exited since is lost, as pool connections are not).
-func storesCPUSince(before map[int]storeCPU) (redis, pg time.Duration) {
-	for pid, now := range storesCPU() {
-		d := now.cpu - before[pid].cpu
-		if now.redis {
-			redis += d
-		} else {
-			pg += d
-		}
-	}
-	return redis, pg
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // child is the load generator process: -child ADDR KIND CONNS WARMUP DURATION MEMBERS.
 func child(ctx context.Context, args []string) error {
 	if len(args) != 6 {
@@ -768,95 +643,6 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(int)             {}
-
-// ensureData imports the generated data set unless the directory already holds it.
-func ensureData(ctx context.Context, pool *pgxpool.Pool, inv lookup.Invalidator, members int, dir string) error {
-	var n int
-	if err := pool.QueryRow(ctx, "SELECT count(*) FROM members").Scan(&n); err != nil {
-		return err
-	}
-	var last string
-	_ = pool.QueryRow(ctx, "SELECT id FROM members WHERE id = $1", memberdata.MemberID(members-1)).Scan(&last)
-	if n == members && last != "" {
-		fmt.Fprintf(os.Stderr, "memberline-bench: %d members already loaded; reusing them\n", n)
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	path := filepath.Join(dir, fmt.Sprintf("members-%d.ndjson", members))
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(os.Stderr, "memberline-bench: generating %d members into %s\n", members, path)
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		err = memberdata.Members{N: members, Now: time.Now()}.Write(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-			return err
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fmt.Fprintf(os.Stderr, "memberline-bench: importing %s\n", path)
-	st, err := lookup.Import(ctx, pool, f, inv, lookup.ImportOptions{})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "memberline-bench: imported %d members, %d numbers, %d activities in %.1fs\n",
-		st.Members, st.Phones, st.Activities, st.Elapsed.Seconds())
-	return nil
-}
-
-// redisBytesPerNumber caches 10,000 numbers under a fresh prefix and reports Redis's
-// own account of one entry (MEMORY USAGE, averaged over a sample).
-func redisBytesPerNumber(ctx context.Context, rdb redis.UniversalClient, dir *lookup.Directory, prefix string) (float64, error) {
-	c := lookup.NewCache(dir, rdb, lookup.CacheOptions{Prefix: prefix})
-	now := time.Now()
-	const n = 10000
-	for k := range n {
-		if _, err := c.Resolve(ctx, memberdata.Phone(k*97), now); err != nil {
-			return 0, err
-		}
-	}
-	var total, sampled int64
-	for k := 0; k < n; k += 50 {
-		b, err := rdb.MemoryUsage(ctx, prefix+"caller:"+memberdata.Phone(k*97)).Result()
-		if err != nil {
-			continue
-		}
-		total += b
-		sampled++
-	}
-	if sampled == 0 {
-		return 0, fmt.Errorf("redis: no cached number found under %s", prefix)
-	}
-	return float64(total) / float64(sampled), nil
-}
-
-func cleanup(rdb redis.UniversalClient, pattern string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-		if len(keys) == 1000 {
-			rdb.Del(ctx, keys...)
-			keys = keys[:0]
-		}
-	}
-	if len(keys) > 0 {
-		rdb.Del(ctx, keys...)
-	}
-}
 
 func render(rows []row, perKey float64, members int, gc gctune.Settings) string {
 	var b strings.Builder

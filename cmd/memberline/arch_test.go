@@ -39,9 +39,11 @@ var floors = map[string]int{
 // and the benchmark import it.
 const testSupport = "internal/testsupport"
 
-// thirdParty lists clients a package may not use even though its floor would allow them:
-// the engine reaches no database or cache; the stores that need no Redis do not get it.
+// thirdParty lists what a package may not use even though its floor would allow it: the
+// engine reaches no database or cache; the stores that need no Redis do not get it; the
+// edge takes the flow store through an interface of its own.
 var thirdParty = map[string][]string{
+	"ivr":       {mod + "flowstore"},
 	"flows":     {"github.com/redis/go-redis", "github.com/jackc/pgx"},
 	"flowstore": {"github.com/redis/go-redis"},
 	"calls":     {"github.com/redis/go-redis"},
