@@ -60,15 +60,15 @@ func (r *Response) Add(verbs ...Node) *Response {
 // bufPool recycles encoding buffers; a greeting is well under 1 KiB.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// Encode writes the document to w with a single Write. On ErrInvalidNode nothing is
 // MaxResponse is the largest answer Twilio takes (11750): a larger one is not written
 // (Encode's error), so the edge answers with its fallback instead.
 const MaxResponse = 64 << 10
 
-// ErrTooLarge: the document is larger than Twilio takes.
+// ErrTooLarge is Encode's error for a document larger than Twilio takes.
 var ErrTooLarge = errors.New("twiml: document too large")
 
-// written, so the caller can still send fallback TwiML.
+// Encode writes the document to w with a single Write. On ErrInvalidNode or ErrTooLarge
+// nothing is written, so the caller can still send fallback TwiML.
 func (r Response) Encode(w io.Writer) error {
 	bp := bufPool.Get().(*[]byte)
 	b, err := r.appendTo((*bp)[:0])

@@ -288,9 +288,6 @@ func entrySize(e Entry) int64 {
 	return int64(n)
 }
 
-// listen evicts what other instances invalidate, for as long as ctx lives. go-redis
-// reconnects and resubscribes by itself; every (re)subscription empties the tier, since
-// invalidations published while it was down are lost.
 // Entry answers an E.164 number's entry from memory, or fills it from the tier below.
 func (l *Local) Entry(ctx context.Context, e164 string, now time.Time) (Entry, error) {
 	if e, ok := l.get(e164, now); ok {

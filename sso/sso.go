@@ -81,7 +81,7 @@ func (s Session) Expires(c Config) time.Time {
 	return abs
 }
 
-// ErrNoSession: the request has no live session.
+// ErrNoSession means the request has no live session.
 var ErrNoSession = errors.New("sso: no session")
 
 // SSO is the sign-in with one provider.

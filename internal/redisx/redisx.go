@@ -119,7 +119,7 @@ func Options(url string) (*redis.Options, error) {
 	return opts, nil
 }
 
-// TraceRedis makes go-redis report its commands as spans, without their arguments (the
+// Trace makes go-redis report its commands as spans, without their arguments (the
 // keys hold phone numbers). Only commands sent within a traced request are reported:
 // those batched by the automatic pipeline (AutoPipelined) run on the pipeline's own
 // context, outside any request, and the callers' own spans time them instead.
