@@ -421,11 +421,11 @@ func seconds(t *testing.T, d string) int64 {
 	return n
 }
 
-// binaryEnv reads cmd/memberline/config.go: the names in its envVars table, and which of
+// binaryEnv reads internal/app/config.go: the names in its envVars table, and which of
 // them serve requires ("need(NAME" or "NAME is required").
 func binaryEnv(t *testing.T) (names map[string]bool, required []string) {
 	t.Helper()
-	const path = "../cmd/memberline/config.go"
+	const path = "../internal/app/config.go"
 	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -31,8 +31,9 @@ var floors = map[string]int{
 	"ivr":                  4,
 	"api":                  4,
 	"console":              4,
-	"cmd/memberline":       5,
-	"cmd/memberline-bench": 5,
+	"internal/app":         5,
+	"cmd/memberline":       6,
+	"cmd/memberline-bench": 6,
 }
 
 // testSupport is the folder of test support: it may import floors 1 and 2, and only tests

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/memberline/memberline/internal/app"
 	"github.com/memberline/memberline/internal/softphone"
 	"github.com/memberline/memberline/ivr"
 )
@@ -27,6 +28,10 @@ Flags:
 // runCall plays a call against a running Memberline service over real HTTP with valid
 // signatures (softphone.Call); this reads its flags and settings.
 func runCall(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := app.LoadConfig(getenv, false, app.NeedNothing)
+	if err != nil {
+		return err
+	}
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -34,7 +39,7 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 		fs.PrintDefaults()
 	}
 	var (
-		baseFlag   = fs.String("url", localURL(getenv), "base URL of the running service; LISTEN_ADDR sets the default")
+		baseFlag   = fs.String("url", localURL(cfg.ListenAddr), "base URL of the running service; LISTEN_ADDR sets the default")
 		publicFlag = fs.String("public-url", "", "base URL to sign against, as Twilio sees the service (default PUBLIC_URL, else -url)")
 		to         = fs.String("to", "+18005550100", "the called number (To)")
 		stir       = fs.String("stir", "TN-Validation-Passed-A", "StirVerstat to send; empty to send none")
@@ -64,7 +69,7 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 		return errors.New("call: give the caller's number as one FROM argument (or -from), after the flags")
 	}
 
-	token := getenv("TWILIO_AUTH_TOKEN")
+	token := cfg.TwilioAuthToken
 	if token == "" {
 		return errors.New("call: TWILIO_AUTH_TOKEN is required to sign webhooks (use the service's token)")
 	}
@@ -74,7 +79,7 @@ func runCall(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	pub := *publicFlag
 	if !set["public-url"] {
-		pub = strings.TrimSpace(getenv("PUBLIC_URL"))
+		pub = cfg.PublicURL
 	}
 	publicURL := baseURL
 	if pub != "" {
@@ -131,12 +136,9 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// localURL is the base URL of the service this machine runs, from LISTEN_ADDR.
-func localURL(getenv func(string) string) string {
-	listen := strings.TrimSpace(getenv("LISTEN_ADDR"))
-	if listen == "" {
-		listen = "127.0.0.1:8080"
-	} else if strings.HasPrefix(listen, ":") {
+// localURL is the base URL of the service this machine runs on listen (LISTEN_ADDR).
+func localURL(listen string) string {
+	if strings.HasPrefix(listen, ":") {
 		listen = "127.0.0.1" + listen
 	}
 	return "http://" + listen

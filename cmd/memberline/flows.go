@@ -16,6 +16,7 @@ import (
 
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
+	"github.com/memberline/memberline/internal/app"
 	"github.com/memberline/memberline/internal/errs"
 )
 
@@ -53,7 +54,11 @@ func runFlows(ctx context.Context, args []string, getenv func(string) string, st
 	case "replay":
 		return flowsReplay(ctx, args[1:], getenv, stdout, stderr)
 	}
-	dbURL := getenv("DATABASE_URL")
+	cfg, err := app.LoadConfig(getenv, false, app.NeedNothing)
+	if err != nil {
+		return err
+	}
+	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
 		return errors.New("DATABASE_URL is required")
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/memberline/memberline/internal/app"
 	"github.com/memberline/memberline/internal/memberdata"
 	"github.com/memberline/memberline/lookup"
 )
@@ -38,11 +39,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		defer f.Close()
 		in = f
 	}
-	cfg, err := loadConfig(getenv, false, needData)
+	cfg, err := app.LoadConfig(getenv, false, app.NeedData)
 	if err != nil {
 		return err
 	}
-	d, err := connect(ctx, cfg)
+	d, err := app.Connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				st.Members, st.Phones, st.Activities, st.Elapsed.Seconds())
 		}
 	}
-	st, err := lookup.Import(ctx, d.pool, in, d.cache, lookup.ImportOptions{BatchSize: *batch, Region: cfg.DefaultRegion, Progress: progress})
+	st, err := lookup.Import(ctx, d.Pool, in, d.Cache, lookup.ImportOptions{BatchSize: *batch, Region: cfg.DefaultRegion, Progress: progress})
 	if err != nil {
 		return err
 	}

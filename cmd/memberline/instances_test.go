@@ -131,7 +131,7 @@ func TestThreeInstancesBehindABalancer(t *testing.T) {
 	ctx, stopChecks := context.WithCancel(context.Background())
 	defer stopChecks()
 	go lb.check(ctx)
-	waitFor(t, "the balancer to see every instance ready", func() bool {
+	testenv.WaitFor(t, "the balancer to see every instance ready", func() bool {
 		lb.mu.Lock()
 		defer lb.mu.Unlock()
 		return len(lb.ready) == 3 && lb.ready[insts[0].base] && lb.ready[insts[1].base] && lb.ready[insts[2].base]
@@ -176,7 +176,7 @@ func TestThreeInstancesBehindABalancer(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "calls to flow", func() bool { return answered.Load() > 50 })
+	testenv.WaitFor(t, "calls to flow", func() bool { return answered.Load() > 50 })
 
 	// A member change through one instance is heard through every other: the write
 	// returns once Redis has the invalidation, and each other instance evicts the number
@@ -217,7 +217,7 @@ func TestThreeInstancesBehindABalancer(t *testing.T) {
 	}
 	insts[1] = start()
 	lb.set(bases())
-	waitFor(t, "calls to flow after the restart", func() bool { return answered.Load() > before+100 })
+	testenv.WaitFor(t, "calls to flow after the restart", func() bool { return answered.Load() > before+100 })
 	stopping.Store(true)
 	stream.Wait()
 	if len(bad) > 0 {

@@ -3,21 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/memberline/memberline/api"
-	"github.com/memberline/memberline/internal/testsupport/testenv"
-	"github.com/memberline/memberline/lookup"
 )
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
@@ -172,25 +163,19 @@ func TestMetricsAddrServesMetricsApart(t *testing.T) {
 	})
 }
 
-// TestReadyzNamesWhatIsDown: /readyz is on the public port: it says which dependency is
-// down, not where it lives.
-func TestReadyzNamesWhatIsDown(t *testing.T) {
-	pool := testenv.Postgres(t, "lookup", lookup.Migrate)
-	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
-	t.Cleanup(func() { dead.Close() })
-	var logs testenv.Buffer
-	var draining atomic.Bool
-	h := api.Readyz(readiness(&draining, pool, dead, slog.New(slog.NewTextHandler(&logs, nil))))
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "redis is unreachable") {
-		t.Fatalf("/readyz with Redis down = %d %s", rec.Code, rec.Body)
+// `make run` prints the console's address beside the make call lines, with the
+// development token it sets; any other token is never printed.
+func TestCallHintNamesTheConsole(t *testing.T) {
+	var b strings.Builder
+	printCallHint(&b, "127.0.0.1:8080", devAdminToken)
+	if !strings.Contains(b.String(), "Admin console: http://127.0.0.1:8080/admin/ (sign in with the development token dev-admin-token-change-me)") ||
+		!strings.Contains(b.String(), "make call FROM=+14045550123") {
+		t.Errorf("hint:\n%s", b.String())
 	}
-	if strings.Contains(rec.Body.String(), "127.0.0.1") || strings.Contains(rec.Body.String(), "dial") {
-		t.Errorf("/readyz tells the address: %s", rec.Body)
-	}
-	if !strings.Contains(logs.String(), "127.0.0.1:1") {
-		t.Errorf("the log lacks the details: %s", logs.String())
+	b.Reset()
+	printCallHint(&b, "127.0.0.1:8080", "a-real-secret-token-0123456789")
+	if strings.Contains(b.String(), "a-real-secret-token") || !strings.Contains(b.String(), "sign in with your ADMIN_TOKEN") {
+		t.Errorf("hint with another token:\n%s", b.String())
 	}
 }
 
@@ -228,4 +213,9 @@ func TestDefaultRegionReachesEveryNumber(t *testing.T) {
 	if !strings.Contains(out.String(), "Welcome back, Imogen.") {
 		t.Errorf("a call from +442079460018 hears:\n%s", out.String())
 	}
+}
+
+// envOf is an environment of the given variables.
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }

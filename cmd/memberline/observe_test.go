@@ -56,7 +56,7 @@ func TestServeRecordsCallsAndServesMetrics(t *testing.T) {
 	}
 	resp.Body.Close()
 	var metrics []byte
-	waitFor(t, "the hung-up call in /metrics", func() bool {
+	testenv.WaitFor(t, "the hung-up call in /metrics", func() bool {
 		resp, err := http.Get(base + "/metrics")
 		if err != nil {
 			t.Fatal(err)

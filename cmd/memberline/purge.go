@@ -2,66 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/internal/app"
 )
-
-// parseRetention reads CALL_RETENTION: a Go duration (2160h) or a number of days (90d).
-func parseRetention(v string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err == nil && n > 0 {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
-		return d, nil
-	}
-	return 0, fmt.Errorf("must be a number of days such as 90d, or a duration such as 2160h, got %q", v)
-}
-
-// callHashKey keys the caller hash in call records. CALL_HASH_KEY should be set (and kept)
-// in production; without it the key is derived from the Twilio auth token, so rotating
-// the token starts new hashes for the same numbers.
-func callHashKey(cfg config) []byte {
-	if cfg.CallHashKey != "" {
-		return []byte(cfg.CallHashKey)
-	}
-	m := hmac.New(sha256.New, []byte("memberline call records"))
-	m.Write([]byte(cfg.TwilioAuthToken))
-	return m.Sum(nil)
-}
-
-// purgeCalls deletes call records past retention now, then every interval until ctx ends.
-func purgeCalls(ctx context.Context, records *calls.Store, retention, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		n, err := records.Purge(ctx, time.Now().Add(-retention))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("call records not purged", "err", err)
-		case n > 0:
-			log.Info("call records purged", "deleted", n, "retention", retention.String())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 // runCalls is `memberline calls purge`: delete call records past CALL_RETENTION (or
 // -older-than) and say how many.
@@ -75,13 +26,13 @@ func runCalls(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv, false, needData)
+	cfg, err := app.LoadConfig(getenv, false, app.NeedData)
 	if err != nil {
 		return err
 	}
 	retention := cfg.CallRetention
 	if *olderThan != "" {
-		if retention, err = parseRetention(*olderThan); err != nil {
+		if retention, err = app.ParseRetention(*olderThan); err != nil {
 			return fmt.Errorf("-older-than %w", err)
 		}
 	}

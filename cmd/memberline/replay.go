@@ -12,13 +12,19 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/memberline/memberline/internal/app"
 )
 
 // flowsReplay is `memberline flows replay`: the admin API's replay, from a terminal.
 func flowsReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := app.LoadConfig(getenv, false, app.NeedNothing)
+	if err != nil {
+		return err
+	}
 	fs := flag.NewFlagSet("flows replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", localURL(getenv), "base URL of the running service; LISTEN_ADDR sets the default")
+	base := fs.String("url", localURL(cfg.ListenAddr), "base URL of the running service; LISTEN_ADDR sets the default")
 	flow := fs.String("flow", "default", "the flow whose draft (or -version) the calls run through")
 	version := fs.Int("version", 0, "a published version instead of the draft")
 	from := fs.String("from", "", "calls that started at or after this time (RFC 3339)")
@@ -27,7 +33,7 @@ func flowsReplay(ctx context.Context, args []string, getenv func(string) string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	token := getenv("ADMIN_TOKEN")
+	token := cfg.AdminToken
 	if token == "" {
 		return errors.New("flows replay: ADMIN_TOKEN is required")
 	}

@@ -75,7 +75,7 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 
 			probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
 			sawNotReady := false
-			waitFor(t, "the listener to close", func() bool {
+			testenv.WaitFor(t, "the listener to close", func() bool {
 				resp, err := probe.Get(base + "/readyz")
 				if err != nil {
 					return errors.Is(err, syscall.ECONNREFUSED)
@@ -159,7 +159,7 @@ func serveUntil(t *testing.T, env map[string]string, probe string) (base string,
 		result <- run(ctx, []string{"serve", "--seed"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
 	}()
 	t.Cleanup(cancelCtx)
-	waitFor(t, "the service to answer "+probe, func() bool {
+	testenv.WaitFor(t, "the service to answer "+probe, func() bool {
 		select {
 		case err := <-result:
 			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
@@ -178,16 +178,4 @@ func serveUntil(t *testing.T, env map[string]string, probe string) (base string,
 		return resp.StatusCode == http.StatusOK
 	})
 	return base, cancelCtx, result
-}
-
-// waitFor polls cond until it holds, failing the test after a generous deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

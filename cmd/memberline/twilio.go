@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/memberline/memberline/internal/app"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -51,31 +51,31 @@ func runTwilio(args []string, getenv func(string) string, stdout, stderr io.Writ
 	}
 
 	var problems []error
-	region := getenv("DEFAULT_REGION")
-	if region == "" {
-		region = "US"
+	cfg, err := app.LoadConfig(getenv, false, app.NeedNothing)
+	if err != nil {
+		problems = append(problems, err)
 	}
-	phone, err := lookup.Normalize(*number, region)
+	phone, err := lookup.Normalize(*number, cfg.DefaultRegion)
 	if err != nil {
 		problems = append(problems, fmt.Errorf("--number: %w", err))
 	}
-	publicURL := strings.TrimRight(getenv("PUBLIC_URL"), "/")
-	if u, err := url.Parse(publicURL); publicURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		problems = append(problems, fmt.Errorf("PUBLIC_URL must be the service's absolute public URL, e.g. https://ivr.example.com, got %q", publicURL))
+	publicURL := cfg.PublicURL
+	if publicURL == "" && getenv("PUBLIC_URL") == "" {
+		problems = append(problems, errors.New("PUBLIC_URL must be the service's absolute public URL, e.g. https://ivr.example.com"))
 	}
-	accountSID := getenv("TWILIO_ACCOUNT_SID")
+	accountSID := cfg.TwilioAccountSID
 	if !strings.HasPrefix(accountSID, "AC") {
 		problems = append(problems, fmt.Errorf("TWILIO_ACCOUNT_SID must be an account SID (AC...), got %q", accountSID))
 	}
 	// An API key is preferred (revocable, no account-wide token on an operator's machine).
-	user, pass := getenv("TWILIO_API_KEY"), getenv("TWILIO_API_SECRET")
+	user, pass := cfg.TwilioAPIKey, cfg.TwilioAPISecret
 	switch {
 	case user != "" || pass != "":
 		if user == "" || pass == "" {
 			problems = append(problems, errors.New("TWILIO_API_KEY and TWILIO_API_SECRET go together"))
 		}
-	case getenv("TWILIO_AUTH_TOKEN") != "":
-		user, pass = accountSID, getenv("TWILIO_AUTH_TOKEN")
+	case cfg.TwilioAuthToken != "":
+		user, pass = accountSID, cfg.TwilioAuthToken
 	default:
 		problems = append(problems, errors.New("TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET, are required"))
 	}

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 )
 
 // SkipEnv is the variable that lets tests skip instead of fail when a service is missing.
@@ -41,4 +42,17 @@ func randomHex(n int) string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return hex.EncodeToString(b)
+}
+
+// WaitFor polls cond every 10 ms until it holds, failing the test after 30 s: for what a
+// test cannot be told of directly (a listener closed, lines flushed, an instance ready).
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

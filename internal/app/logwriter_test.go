@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"log/slog"
@@ -37,7 +37,7 @@ func TestLogBuffer(t *testing.T) {
 	tlog := slog.New(flushOnWarn{slog.NewJSONHandler(ticking, nil), ticking})
 	tlog.Info("one")
 	tlog.Info("two")
-	waitFor(t, "the buffered lines", func() bool { return strings.Count(timed.String(), "\n") == 2 })
+	testenv.WaitFor(t, "the buffered lines", func() bool { return strings.Count(timed.String(), "\n") == 2 })
 
 	// A warning is written at once, after the lines before it, in one write.
 	log.Info("three")

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 )
 
 // logBuffer batches the service's log lines: they reach the underlying writer within a
-// flush interval (logFlushEvery in serve), or as soon as logBufferSize bytes wait, so a
+// flush interval (logFlushEvery), or as soon as logBufferSize bytes wait, so a
 // busy service makes one write per batch rather than one system call per webhook.
 // Warnings and errors are written at once (see flushOnWarn). Close writes what is left.
 type logBuffer struct {
@@ -107,4 +107,15 @@ func (h flushOnWarn) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h flushOnWarn) WithGroup(name string) slog.Handler {
 	return flushOnWarn{h.Handler.WithGroup(name), h.buf}
+}
+
+// NewLogger is the service's logger: JSON, or text (LOG_FORMAT), written to w in batches
+// (logBuffer) with warnings and errors at once. close writes what is left; call it last.
+func NewLogger(format string, w io.Writer) (log *slog.Logger, close func()) {
+	logs := newLogBuffer(w, logFlushEvery)
+	var h slog.Handler = slog.NewJSONHandler(logs, nil)
+	if format == "text" {
+		h = slog.NewTextHandler(logs, nil)
+	}
+	return slog.New(flushOnWarn{h, logs}), logs.Close
 }

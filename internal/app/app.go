@@ -1,0 +1,389 @@
+// Package app wires the service: from a Config it opens the pools and clients, builds the
+// stores, the Twilio edge, the admin API and the console, starts the background loops
+// (flow changes, call-record purge), and serves them on one listener with a graceful
+// stop. cmd/memberline reads flags and calls it; tests can start it the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/memberline/memberline/api"
+	"github.com/memberline/memberline/auth"
+	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/console"
+	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/flowstore"
+	"github.com/memberline/memberline/internal/pgpool"
+	"github.com/memberline/memberline/internal/redisx"
+	"github.com/memberline/memberline/ivr"
+	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/sso"
+)
+
+// Data is what every command that touches data needs: PostgreSQL (migrated), Redis, and
+// the cached directory in front of them.
+type Data struct {
+	Pool  *pgxpool.Pool
+	Redis redis.UniversalClient
+	Cache *lookup.Cache
+	Local *lookup.Local // nil when LOCAL_CACHE_SIZE is 0
+	Front interface {   // what the edge calls: the local tier, or the cache
+		lookup.Resolver
+		lookup.Writer
+	}
+}
+
+// Close closes the tiers and the connections.
+func (d *Data) Close() {
+	if d.Local != nil {
+		d.Local.Close()
+	}
+	if d.Redis != nil {
+		_ = d.Redis.Close()
+	}
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+}
+
+// Connect opens PostgreSQL and Redis, migrates, and builds the cached directory.
+func Connect(ctx context.Context, cfg Config) (*Data, error) {
+	d := &Data{}
+	pcfg, err := pgpool.Config(cfg.DatabaseURL, cfg.PGMaxConns, cfg.PGStatementTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	tracePool(pcfg, cfg.tracerProvider)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	d.Pool = pool
+	if err := Migrate(ctx, pool); err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.Redis, err = redisx.NewClient(cfg.RedisMode, cfg.RedisURL, cfg.RedisSentinelMaster)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	if err := redisx.Trace(d.Redis, cfg.tracerProvider); err != nil {
+		d.Close()
+		return nil, err
+	}
+	windows := lookup.Windows{Upcoming: cfg.UpcomingWindow, Recent: cfg.RecentWindow}
+	d.Cache = lookup.NewCache(lookup.NewDirectory(pool, windows).InRegion(cfg.DefaultRegion), d.Redis, lookup.CacheOptions{
+		TTL:     cfg.CacheTTL,
+		Windows: windows,
+	})
+	d.Front = d.Cache
+	if cfg.LocalCacheSize > 0 {
+		d.Local = lookup.NewLocal(d.Cache, lookup.LocalOptions{
+			MaxEntries: cfg.LocalCacheSize,
+			MaxBytes:   int64(cfg.LocalCacheMB) << 20,
+			TTL:        cfg.LocalCacheTTL,
+		})
+		d.Front = d.Local
+	}
+	return d, nil
+}
+
+// Migrate brings every package's tables up to date.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{lookup.Migrate, flowstore.Migrate, auth.Migrate, calls.Migrate} {
+		if err := m(ctx, pool); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// App is the service, wired and ready to serve.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	tel      *telemetry
+	data     *Data
+	records  *calls.Store
+	pins     *lookup.PINs
+	handler  http.Handler
+	draining atomic.Bool // /readyz fails from SIGTERM on, while requests in flight finish
+	closers  []func()    // run by Close, last first
+}
+
+// New builds the service from cfg and starts its background loops, which stop when ctx
+// ends. getenv is read only for the OpenTelemetry SDK's standard variables; out is told
+// where listeners of their own (METRICS_ADDR) serve. Close releases what New opened,
+// also after an error.
+func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) string, out io.Writer) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.tel, err = setupTelemetry(ctx, getenv); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { // last: spans of the shutdown itself are flushed too
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry not flushed", "err", err)
+		}
+	})
+	if a.tel.tracing() {
+		cfg.tracerProvider = a.tel.tp
+	}
+	if a.data, err = Connect(ctx, cfg); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.data.Close)
+
+	// Call records: written in batches off the webhook's path; Close flushes them after
+	// the server has finished its requests (Serve's drain) and before the pool closes.
+	flowOutcome := ivr.FlowOutcomes(a.tel.mp)
+	a.records = calls.New(a.data.Pool, calls.Options{
+		HashKey: cfg.HashKey(),
+		Logger:  log,
+		OnHungUp: func(flow string, version int) {
+			flowOutcome(context.Background(), flow, version, calls.OutcomeHungUp)
+		},
+	})
+	a.closers = append(a.closers, func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.records.Close(fctx); err != nil {
+			log.Error("call records not flushed", "err", err)
+		} else {
+			log.Info("call records flushed", "written", a.records.Stats().Written)
+		}
+	})
+	go purgeCalls(ctx, a.records, cfg.CallRetention, cfg.CallPurgeInterval, log)
+	if err := observeStores(a.tel.mp, a.data.Pool, a.data.Redis, a.data.Cache, a.data.Local, a.records); err != nil {
+		return nil, err
+	}
+	a.pins = lookup.NewPINs(a.data.Pool, a.data.Redis, lookup.PINOptions{
+		MaxAttempts: cfg.PINMaxAttempts, Window: cfg.PINLockoutWindow,
+		CallerKey: []byte("memberline pin callers " + cfg.TwilioAuthToken),
+	})
+
+	// Calls read the flow bindings from memory; Watch polls for publishes and rebinds so
+	// every instance follows within FLOW_POLL_INTERVAL.
+	store := flowstore.NewStore(a.data.Pool)
+	if err := store.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	go store.Watch(ctx, cfg.FlowPollInterval, func(err error) {
+		log.Warn("flow changes are not visible; calls keep the last known bindings", "err", err)
+	})
+
+	edge := ivr.New(ivr.Config{
+		PublicURL:        cfg.PublicURL,
+		TwilioAuthToken:  cfg.TwilioAuthToken,
+		TwilioSharedKeys: cfg.TwilioSharedKeys,
+		DefaultRegion:    cfg.DefaultRegion,
+		LookupTimeout:    cfg.LookupTimeout,
+		RetryWindow:      cfg.RetryWindow,
+		Handoff: ivr.HandoffConfig{
+			WorkflowSID: cfg.WorkflowSID,
+			SIPURI:      cfg.AgentSIPURI,
+			Client:      cfg.AgentClient,
+		},
+		Logger:         log,
+		TracerProvider: a.tel.tp,
+		MeterProvider:  a.tel.mp,
+	}, ivr.Deps{
+		Resolver: a.data.Front,
+		Members:  a.data.Front,
+		Flow:     flows.Default(),
+		Flows:    store,
+		Calls:    a.records,
+		PINs:     a.pins,
+		Answers:  ivr.RedisAnswers(a.data.Redis, "ml:"),
+	})
+	var signIn *sso.SSO
+	if cfg.OIDCIssuer != "" {
+		if signIn, err = sso.New(ctx, sso.Config{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, Scopes: cfg.OIDCScopes,
+			RedirectURL: cfg.redirectURL(), ConsoleURL: cfg.PublicURL + console.Prefix, ProviderName: cfg.OIDCProviderName,
+			RolesClaim: cfg.OIDCRolesClaim, RoleMap: cfg.OIDCRoleMap, IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
+			Secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+		}, a.data.Redis, "ml:"); err != nil {
+			return nil, err
+		}
+	}
+	admins := api.New(api.Config{
+		AdminToken:    cfg.AdminToken,
+		PublicURL:     cfg.PublicURL,
+		AdminRate:     adminRate(cfg.AdminRate),
+		AdminBurst:    cfg.AdminBurst,
+		DefaultRegion: cfg.DefaultRegion,
+		Logger:        log,
+	}, api.Deps{
+		Resolver: a.data.Front,
+		Members:  a.data.Front,
+		Flows:    store,
+		Edge:     edge,
+		PINs:     a.pins,
+		Admin:    auth.NewStore(a.data.Pool),
+		Calls:    a.records,
+		SSO:      signIn,
+	})
+	metrics := a.tel.metrics
+	if cfg.MetricsAddr != "" && metrics != nil {
+		stop, err := serveApart("METRICS_ADDR", cfg.MetricsAddr, "/metrics", metrics, out, log)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, stop)
+		metrics = nil // not on the main port
+	}
+	a.handler = handler(edge, admins, signIn, cfg.AdminToken != "", a.readiness, metrics)
+	return a, nil
+}
+
+// Seed loads the demo members, their activities placed around now, and the demo PIN.
+func (a *App) Seed(ctx context.Context, now time.Time) error {
+	if err := SeedDemo(ctx, a.data.Cache, now); err != nil {
+		return err
+	}
+	return a.pins.SetPIN(ctx, DemoPINMember, DemoPIN)
+}
+
+// Handler is everything the main listener serves: the webhooks, the admin API, the
+// console, the probes, and /metrics unless METRICS_ADDR serves them apart.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Serve serves on ln until ctx ends, then stops gracefully (see drain). DEBUG_ADDR, when
+// set, serves the profiler apart meanwhile.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second, // Twilio gives up after 15 s anyway
+		IdleTimeout:       2 * time.Minute,
+	}
+	if a.cfg.DebugAddr != "" {
+		stop, err := serveApart("DEBUG_ADDR", a.cfg.DebugAddr, "/debug/pprof/", debugHandler(), io.Discard, a.log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	return drain(srv, errc, &a.draining, a.cfg.ShutdownDelay, a.cfg.ShutdownTimeout, a.log)
+}
+
+// Close flushes the call records and closes what New opened, last first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// readiness is /readyz's check. It names the dependency that is down, never its address
+// (/readyz is on the public port); the details go to the log.
+func (a *App) readiness(ctx context.Context) error {
+	if a.draining.Load() {
+		return errors.New("draining: shutting down")
+	}
+	if err := a.data.Pool.Ping(ctx); err != nil {
+		a.log.WarnContext(ctx, "not ready: postgres", "err", err)
+		return errors.New("postgres is unreachable")
+	}
+	if err := a.data.Redis.Ping(ctx).Err(); err != nil {
+		a.log.WarnContext(ctx, "not ready: redis", "err", err)
+		return errors.New("redis is unreachable")
+	}
+	return nil
+}
+
+// debugHandler is Go's profiler.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// serveApart serves h at path on a listener of its own (the setting name names it in
+// errors), so that it is never reachable through the main port; it says where on out.
+// stop closes it.
+func serveApart(setting, addr, path string, h http.Handler, out io.Writer, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(out, "memberline: %s on http://%s%s\n", setting, ln.Addr(), path)
+	log.Info("listening apart", "setting", setting, "addr", ln.Addr().String(), "path", path)
+	return func() { _ = srv.Close() }, nil
+}
+
+// drain is the graceful stop: /readyz fails at once; requests keep being served for delay
+// (so load balancers notice); then the listener closes and requests in flight get up to
+// timeout to finish before their connections are cut. A clean stop is not an error.
+func drain(srv *http.Server, errc <-chan error, draining *atomic.Bool, delay, timeout time.Duration, log *slog.Logger) error {
+	draining.Store(true)
+	log.Info("draining", "delay", delay.String(), "timeout", timeout.String())
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		log.Warn("shutdown timed out; closing the connections still in flight", "timeout", timeout.String())
+		_ = srv.Close()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// adminRate maps ADMIN_RATE to the edge's setting, where 0 means its default and a
+// negative rate turns the limit off: ADMIN_RATE=0 means no limit.
+func adminRate(r float64) float64 {
+	if r == 0 {
+		return -1
+	}
+	return r
+}
