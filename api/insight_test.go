@@ -143,6 +143,11 @@ func TestInsightFromKnownCalls(t *testing.T) {
 		if strings.Join(got, " ") != want[s.Name] || s.Count != len(s.Lines) || s.Definition == "" {
 			t.Errorf("segment %s: %v (count %d), want %s", s.Name, got, s.Count, want[s.Name])
 		}
+		// The definition is for people: the number "often" means, never a parameter's name.
+		if strings.Contains(strings.ToLower(s.Definition), "min_calls") ||
+			(s.Name == calls.SegmentFrequentNoActivity && !strings.Contains(s.Definition, "at least 3 calls")) {
+			t.Errorf("segment %s is defined as %q", s.Name, s.Definition)
+		}
 		delete(want, s.Name)
 	}
 	if len(want) > 0 {

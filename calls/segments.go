@@ -43,7 +43,8 @@ type Segment struct {
 }
 
 // segmentQueries are the segments: a filter of the period's calls and a condition on each
-// member's (or number's) calls, where MIN_CALLS is min_calls.
+// member's (or number's) calls, where MIN_CALLS is min_calls; a definition says the same
+// in words, with the number.
 var segmentQueries = []struct {
 	name, title, definition, where, having string
 }{
@@ -51,13 +52,13 @@ var segmentQueries = []struct {
 		"members who, in the period, had an upcoming, current or recent activity and said yes when the line asked whether they were calling about it",
 		"member_id IS NOT NULL", "count(*) FILTER (WHERE activity_yes) > 0"},
 	{SegmentFrequentNoActivity, "Members who call often with no activity",
-		"members with at least min_calls calls in the period, none of them while they had an activity",
+		"members with at least MIN_CALLS calls in the period, none of them while they had an activity",
 		"member_id IS NOT NULL", "count(*) >= MIN_CALLS AND NOT bool_or(had_activity)"},
 	{SegmentAlwaysHandedOff, "Members recognized but always handed off",
 		"members recognized by their number on at least two calls in the period that ended, every one of them handed off to a person",
 		"member_id IS NOT NULL AND recognized IN ('member', 'household') AND outcome <> ''", "count(*) >= 2 AND bool_and(outcome = '" + OutcomeHandoff + "')"},
 	{SegmentUnrecognizedNumbers, "Numbers that call often and are never recognized",
-		"caller numbers (never withheld ones) with at least min_calls calls in the period, none recognized or tied to a member: candidates for remembering the number",
+		"caller numbers (never withheld ones) with at least MIN_CALLS calls in the period, none recognized or tied to a member: candidates for remembering the number",
 		"caller_hash <> ''", "count(*) >= MIN_CALLS AND NOT bool_or(recognized IN ('member', 'household') OR member_id IS NOT NULL)"},
 }
 
@@ -96,7 +97,8 @@ func (s *Store) Segments(ctx context.Context, from, to time.Time, minCalls, limi
 		if err != nil {
 			return nil, fmt.Errorf("calls: segment %s: %w", q.name, err)
 		}
-		seg := Segment{Name: q.name, Title: q.title, Definition: q.definition, Lines: []SegmentLine{}}
+		seg := Segment{Name: q.name, Title: q.title, Lines: []SegmentLine{},
+			Definition: strings.ReplaceAll(q.definition, "MIN_CALLS", strconv.Itoa(minCalls))}
 		for rows.Next() {
 			var l SegmentLine
 			if err := rows.Scan(&l.MemberID, &l.Caller, &l.CallerHash, &l.Calls, &l.LastCall, &l.SelfService, &l.Handoff, &l.HungUp, &seg.Count); err != nil {

@@ -7,6 +7,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
+import {createHmac} from 'node:crypto';
 import {join} from 'node:path';
 import {env, freePort, openPage, stop} from './harness.mjs';
 
@@ -51,6 +52,17 @@ async function nodeBoxes() {
   await page.waitForFunction(() => !document.querySelector('#validity').textContent.includes('checking'));
   return page.evaluate(() => [...document.querySelectorAll('.node .box')]
     .map((e) => e.getBoundingClientRect()).map((r) => [r.x, r.y, r.width, r.height]));
+}
+
+// bottomsAlign asserts that the controls named by selectors sit on one line: their
+// bottom edges within a pixel and a half of each other.
+async function bottomsAlign(...selectors) {
+  const bottoms = [];
+  for (const sel of selectors) {
+    const b = await page.locator(sel).boundingBox();
+    bottoms.push(b.y + b.height);
+  }
+  assert.ok(Math.max(...bottoms) - Math.min(...bottoms) <= 1.5, `bottoms of ${selectors.join(', ')}: ${bottoms.join(', ')}`);
 }
 
 // shot saves a screenshot of the window, without the passing notices of earlier steps.
@@ -149,8 +161,13 @@ test('the default flow opens as a laid-out graph with labelled branches, pannabl
 
 test('a broken greeting template shows an error on its node and field, publish is disabled, and fixing it clears both', async () => {
   await selectNode('greet');
+  const chips = page.locator('.edhead .chips');
+  assert.match(await chips.innerText(), /Draft matches published/);
   const greeting = page.locator('textarea[data-path="nodes.greet.say.en-US"]');
   await greeting.fill('Hello again, {{ member.first_name !');
+  // With unsaved edits the editor does not claim that the draft matches what is published.
+  await page.locator('.savestate', {hasText: 'Unsaved changes'}).waitFor();
+  assert.doesNotMatch(await chips.innerText(), /Draft matches published/);
   await page.locator('.node[data-id="greet"].has-error').waitFor();
   const msg = page.locator('.problem-msg.error');
   await msg.waitFor();
@@ -199,6 +216,19 @@ test('publish with a message makes version 2', async () => {
   await page.locator('.edhead .chips', {hasText: 'Published v2'}).waitFor();
   const vs = await apiCall('GET', '/flows/default/versions');
   assert.deepEqual(vs.body.versions.map((v) => [v.version, v.message, v.author]), [[1, 'built-in flow', 'system'], [2, 'warmer greeting', 'ana']]);
+});
+
+test('publishing a draft the same as the live version says so, and makes no version unless asked', async () => {
+  await page.locator('.edhead .chips', {hasText: 'Draft matches published'}).waitFor();
+  await page.fill('#publish-message', 'nothing new');
+  await page.click('#publish');
+  const dlg = page.locator('dialog');
+  await dlg.getByText('The draft is the same as published version 2').waitFor();
+  await dlg.getByRole('button', {name: 'Keep editing'}).click();
+  await dlg.waitFor({state: 'detached'});
+  const vs = await apiCall('GET', '/flows/default/versions');
+  assert.equal(vs.body.versions.length, 2, 'no version was made');
+  await page.fill('#publish-message', '');
 });
 
 test('history shows a side-by-side diff of two versions, and rolls back to version 1', async () => {
@@ -283,6 +313,11 @@ test('member look-up shows what the IVR sees and starts a simulation as that cal
   assert.match(text, /Diamond/);
   assert.match(text, /Flight DL1234 to Atlanta/);
   assert.match(text, /upcoming/);
+  // Times are the activity's, in the member's zone, and say so.
+  const when = await card.locator('dd.when').innerText();
+  assert.match(when, /E[SD]T/, `the zone's abbreviation in ${when}`);
+  assert.match(when, /America\/New_York, the member's time zone/);
+  await bottomsAlign('#lookup-phone', '#lookup-go');
   await shot('08-lookup.png');
   await page.click('#simulate-as');
   await page.locator('.transcript').getByText('Hello again, Dana!').waitFor();
@@ -418,6 +453,9 @@ test('the Calls view finds the calls placed through the webhooks; a journey show
   await page.waitForFunction(() => document.querySelectorAll('table.calls tbody tr').length === 1);
   const row = page.locator('table.calls tbody tr[data-call="CAconsole0000000000000000000000001"]');
   assert.match(await row.innerText(), /member[\s\S]*1001[\s\S]*default v3[\s\S]*handed off/);
+  // A call placed with the call command lasts what a caller would spend on it, not 0 s.
+  assert.match(await row.locator('td.length').innerText(), /^[1-9]\d* s$/);
+  await bottomsAlign('#calls-version', '#calls-search');
   await shot('13-calls.png');
   await row.getByRole('link', {name: 'Journey'}).click();
   const turns = page.locator('ol.turns > li.turn');
@@ -430,7 +468,22 @@ test('the Calls view finds the calls placed through the webhooks; a journey show
   await page.locator('.journey-graph .node.visited[data-id="about_activity"]').waitFor();
   await page.locator('.journey-graph .node.current[data-id="agent_activity"]').waitFor();
   assert.equal(await page.locator('.journey-graph .node.visited[data-id="menu"]').count(), 0);
+  // The caller ID's trust in words: the carrier vouched for the number, not for who calls.
+  assert.match(await page.locator('.journey dd.trust').innerText(), /attested by the carrier/);
+  assert.match(await page.locator('.journey .facts').innerText(), /handed off after [1-9]\d* s/);
+  // The call's path is drawn whole, above the legend; Fit shows every node the same way.
+  const inView = async (sel) => {
+    const wrap = await page.locator('.journey-graph .graph-wrap').boundingBox();
+    const legend = await page.locator('.journey-graph .legend').first().boundingBox();
+    for (const b of await page.locator(sel).evaluateAll((els) => els.map((e) => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, e.dataset.id]; }))) {
+      assert.ok(b[0] >= wrap.x && b[0] + b[2] <= wrap.x + wrap.width && b[1] >= wrap.y, `node ${b[4]} is inside the drawing`);
+      assert.ok(b[1] + b[3] <= legend.y, `node ${b[4]} (bottom ${b[1] + b[3]}) is not under the legend (top ${legend.y})`);
+    }
+  };
+  await inView('.journey-graph .node.visited, .journey-graph .node.current');
   await shot('14-journey.png');
+  await page.locator('.journey-graph').getByRole('button', {name: 'Fit the whole flow'}).click();
+  await inView('.journey-graph .node');
 });
 
 test('Reports draw charts with a table view and a CSV, and segment the callers', async () => {
@@ -452,6 +505,11 @@ test('Reports draw charts with a table view and a CSV, and segment the callers',
   assert.equal(await outcomes.locator('svg rect.bar[data-series="handoff"]').count(), 1);
   assert.match(await page.locator('#segment-activity_callers').innerText(), /Members who called about their activity\s*1[\s\S]*1001/);
   assert.match(await page.locator('#segment-always_handed_off').innerText(), /Nobody in this period/);
+  // Definitions are for people: the number "often" means, not a parameter's name.
+  const segments = await page.locator('.reports').innerText();
+  assert.doesNotMatch(segments, /min_calls/);
+  assert.match(segments, /members with at least 3 calls in the period/);
+  await bottomsAlign('#report-from', '#report-to', '#report-tz', '#report-go');
   await shot('15-reports.png');
 });
 
@@ -537,6 +595,30 @@ test('a flow of 54 nodes is laid out without overlaps and can be read and naviga
   await shot('09-large-flow.png');
   await selectNode('say4_6');
   await page.locator('select[data-path="nodes.say4_6.next"]').waitFor();
+});
+
+test('a call still in progress reads "in progress" in the list and its journey, not the filter\'s "any"', async () => {
+  const form = new URLSearchParams({CallSid: 'CAconsole0000000000000000000000003', AccountSid: 'AC00000000000000000000000000000000',
+    From: '+12125550000', To: '+18005550100', CallStatus: 'ringing', Direction: 'inbound', ApiVersion: '2010-04-01'});
+  const url = `${base}/twilio/voice`;
+  const signed = url + [...form.keys()].sort().map((k) => k + form.get(k)).join('');
+  const sig = createHmac('sha1', 'console-test-twilio-token').update(signed).digest('base64');
+  const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sig}, body: form.toString()});
+  assert.equal(r.status, 200, await r.text());
+  // Call records are written in batches: wait for this one before listing.
+  for (let i = 0; (await apiCall('GET', '/calls/CAconsole0000000000000000000000003')).status !== 200; i++) {
+    assert.ok(i < 100, 'the call was never recorded');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await page.click('a[data-nav="calls"]');
+  const row = page.locator('table.calls tbody tr[data-call="CAconsole0000000000000000000000003"]');
+  await row.waitFor();
+  assert.equal(await row.locator('td.outcome').innerText(), 'in progress');
+  await shot('13-calls.png');
+  await row.getByRole('link', {name: 'Journey'}).click();
+  await page.locator('.journey .facts').waitFor();
+  assert.match(await page.locator('.journey .facts').innerText(), /Ended\s+in progress/);
+  assert.doesNotMatch(await page.locator('.journey .facts').innerText(), /\bany\b/);
 });
 
 test('the page raised no script errors and no content-security-policy violations', () => {

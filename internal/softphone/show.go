@@ -100,7 +100,8 @@ func (c *caller) showEnqueue(v *twimlNode) {
 			continue
 		}
 		for _, kv := range flattenJSON("", attrs) {
-			fmt.Fprintf(c.out, "TASK  %s\n", kv)
+			k, v, _ := strings.Cut(kv, "=")
+			fmt.Fprintf(c.out, "TASK  %s%s\n", kv, trustNote(k, v))
 		}
 	}
 }
@@ -163,7 +164,7 @@ func (c *caller) showDial(v *twimlNode) {
 			fmt.Fprintf(c.out, "DIAL  client %s\n", id)
 			for _, e := range k.elems() {
 				if e.name == "Parameter" {
-					fmt.Fprintf(c.out, "PARAM %s=%s\n", e.attr("name"), e.attr("value"))
+					fmt.Fprintf(c.out, "PARAM %s=%s%s\n", e.attr("name"), e.attr("value"), trustNote(e.attr("name"), e.attr("value")))
 				}
 			}
 		case "Sip":
@@ -178,7 +179,7 @@ func (c *caller) showDial(v *twimlNode) {
 				if u, err := url.QueryUnescape(val); err == nil {
 					val = u
 				}
-				fmt.Fprintf(c.out, "HDR   %s=%s\n", name, val)
+				fmt.Fprintf(c.out, "HDR   %s=%s%s\n", name, val, trustNote(name, val))
 			}
 		case "Queue", "Conference":
 			fmt.Fprintf(c.out, "DIAL  %s %s\n", strings.ToLower(k.name), strings.TrimSpace(k.ownText()))
@@ -186,4 +187,25 @@ func (c *caller) showDial(v *twimlNode) {
 			fmt.Fprintf(c.out, "DIAL  <%s> %s\n", k.name, strings.TrimSpace(k.text()))
 		}
 	}
+}
+
+// trustWords say what a hand-off's trust level means: "verified" is the carrier's word
+// for the number, not a caller who proved who they are.
+var trustWords = map[string]string{
+	"verified":     "the carrier attested the calling number; it does not say who is calling",
+	"unverified":   "the carrier did not attest the calling number",
+	"suspicious":   "the carrier's attestation failed: the number may be spoofed",
+	"verified_pin": "the caller entered the member's PIN",
+}
+
+// trustNote explains a hand-off context's trust pair (a Task attribute, a <Parameter>, an
+// X-Trust SIP header) in words; "" for any other pair.
+func trustNote(key, value string) string {
+	if !strings.EqualFold(key, "trust") && !strings.EqualFold(key, "x-trust") {
+		return ""
+	}
+	if w, ok := trustWords[value]; ok {
+		return "  (" + w + ")"
+	}
+	return ""
 }

@@ -150,6 +150,36 @@ type caller struct {
 	verbose   bool
 	webhooks  int
 	first     url.Values // extra parameters of the first webhook (-flow, -version)
+	// onLine is how long a person would have been on the line so far: listening to what
+	// was said at a speaking pace, and answering (see listen). A scripted call takes
+	// milliseconds; its status callback reports this instead, as Twilio would report
+	// the call's length.
+	onLine time.Duration
+}
+
+// Speaking and answering paces for onLine: Twilio's voices say about 150 words a minute;
+// a caller answers a prompt in about two seconds; a recording's length is unknown.
+const (
+	wordTime   = 400 * time.Millisecond
+	answerTime = 2 * time.Second
+	playTime   = 5 * time.Second
+)
+
+// listen adds to onLine the time v takes to hear: a Say at a speaking pace (a second at
+// least), a Play, a Pause's length (1 s by default).
+func (c *caller) listen(v *twimlNode) {
+	switch v.name {
+	case "Say":
+		c.onLine += max(time.Second, time.Duration(len(strings.Fields(sayText(v))))*wordTime)
+	case "Play":
+		c.onLine += playTime
+	case "Pause":
+		n, err := strconv.Atoi(v.attr("length"))
+		if err != nil || n < 0 {
+			n = 1
+		}
+		c.onLine += time.Duration(n) * time.Second
+	}
 }
 
 // hop is the next webhook: a URL as Twilio would see it (public) and the extra
@@ -173,7 +203,7 @@ func (c *caller) play(ctx context.Context) error {
 	defer func() {
 		// Twilio reports the end of every answered call, however it ended.
 		if answered && ctx.Err() == nil {
-			c.postStatus(ctx, time.Since(start))
+			c.postStatus(ctx, max(time.Since(start), c.onLine))
 		}
 	}()
 	for next != nil {
@@ -320,9 +350,11 @@ func (c *caller) run(ctx context.Context, doc *twimlNode, cur *url.URL) (*hop, e
 		switch v.name {
 		case "Say", "Play", "Pause":
 			c.show(v)
+			c.listen(v)
 		case "Gather":
 			for _, k := range v.elems() {
 				c.show(k)
+				c.listen(k)
 			}
 			fmt.Fprint(c.out, "KEYS? "+callPrompt)
 			ans, ok, err := c.answers.Next(ctx, c.out)
@@ -334,6 +366,15 @@ func (c *caller) run(ctx context.Context, doc *twimlNode, cur *url.URL) (*hop, e
 				return nil, nil
 			}
 			extra, note := gatherParams(ans, v)
+			if len(extra) == 0 { // silence: the caller waits out the timeout
+				timeout, err := strconv.Atoi(v.attr("timeout"))
+				if err != nil || timeout < 0 {
+					timeout = 5
+				}
+				c.onLine += time.Duration(timeout) * time.Second
+			} else {
+				c.onLine += answerTime
+			}
 			if note != "" {
 				fmt.Fprintf(c.out, "NOTE  %s\n", note)
 			}

@@ -1,7 +1,12 @@
 package softphone
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +60,70 @@ func TestGatherParams(t *testing.T) {
 				t.Errorf("gatherParams(%q) = %v, %q; want %v, %q", tt.answer, got, note, tt.want, tt.wantNote)
 			}
 		})
+	}
+}
+
+// A scripted call takes milliseconds, but its status callback reports how long a person
+// would have been on the line: what was said at a speaking pace, the time to answer, a
+// silent gather's timeout.
+func TestStatusReportsTimeOnTheLine(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers []string
+		want    string
+	}{
+		// 9 words (3.6 s), "Press 1" (1 s at least), an answer (2 s), "Goodbye." (1 s): 7.6 s.
+		{"answered", []string{"1"}, "8"},
+		// The same with the gather's 6 s timeout instead of an answer, then the goodbye: 11.6 s.
+		{"silent", []string{""}, "12"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status := make(chan url.Values, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_ = r.ParseForm()
+				w.Header().Set("Content-Type", "text/xml")
+				switch r.URL.Path {
+				case "/twilio/voice":
+					fmt.Fprint(w, `<Response><Say>Welcome back, Dana. Are you calling about your trip?</Say>`+
+						`<Gather action="/twilio/gather" timeout="6" actionOnEmptyResult="true"><Say>Press 1</Say></Gather></Response>`)
+				case "/twilio/gather":
+					fmt.Fprint(w, `<Response><Say>Goodbye.</Say><Hangup/></Response>`)
+				case "/twilio/status":
+					status <- r.PostForm
+					w.WriteHeader(http.StatusNoContent)
+				}
+			}))
+			defer srv.Close()
+			call := Call{BaseURL: srv.URL, Sign: func(string, url.Values) string { return "sig" }, From: "+14045550123", To: "+18005550100",
+				Answers: Script(tc.answers), Out: io.Discard, Log: io.Discard}
+			if err := call.Play(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case form := <-status:
+				if got := form.Get("CallDuration"); got != tc.want {
+					t.Errorf("CallDuration = %s, want %s", got, tc.want)
+				}
+			default:
+				t.Fatal("no status callback")
+			}
+		})
+	}
+}
+
+// A hand-off's trust is said in words: "verified" is the carrier's attestation of the
+// number, not an identified caller.
+func TestTrustIsExplained(t *testing.T) {
+	var out strings.Builder
+	c := &caller{out: &out}
+	doc, err := parseTwiML([]byte(`<Response><Dial><Client><Identity>agents</Identity>` +
+		`<Parameter name="trust" value="verified"/><Parameter name="reason" value="menu"/></Client></Dial></Response>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.showDial(doc.elems()[0])
+	if !strings.Contains(out.String(), "PARAM trust=verified  (the carrier attested the calling number; it does not say who is calling)") ||
+		!strings.Contains(out.String(), "PARAM reason=menu\n") {
+		t.Errorf("shown:\n%s", out.String())
 	}
 }

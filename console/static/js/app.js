@@ -1,7 +1,7 @@
 // The console's entry point: sign-in, the sections (#/flows, #/flows/{id}, #/calls,
 // #/calls/{sid}, #/reports, #/lookup) and the member look-up. Routes live in the fragment, which never carries the token.
 
-import {h, field, clear, toast, fmtTime} from './dom.js';
+import {h, field, clear, toast, fmtTime, fmtTimeIn} from './dom.js';
 import {api, call, session, whenUnauthorized, APIError, signInConfig} from './api.js';
 import {Editor, statusChips} from './editor.js';
 import {showCalls, showJourney} from './calls.js';
@@ -127,8 +127,11 @@ async function showEditor(id) {
 function showLookup() {
   const phone = h('input', {type: 'tel', id: 'lookup-phone', placeholder: '+14045550123', autocomplete: 'off'});
   const out = h('div', {class: 'lookup-out', 'aria-live': 'polite'});
-  const form = h('form', {class: 'row end'}, field('Phone number', phone, 'Any format; numbers without a country code are read in the default region.'),
-    h('button', {type: 'submit', class: 'btn primary'}, 'Look up'));
+  // The hint goes under the row, not under its field, so that the box and the button line up.
+  phone.setAttribute('aria-describedby', 'lookup-phone-hint');
+  const form = h('form', {class: 'lookup-form'},
+    h('div', {class: 'row end'}, field('Phone number', phone), h('button', {type: 'submit', class: 'btn primary', id: 'lookup-go'}, 'Look up')),
+    h('p', {class: 'hint', id: 'lookup-phone-hint'}, 'Any format; numbers without a country code are read in the default region.'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clear(out).append(h('p', {class: 'muted'}, 'Looking up…'));
@@ -157,7 +160,8 @@ function showLookup() {
           h('dt', {}, 'What'), h('dd', {}, `${a.summary} (${a.kind})`),
           h('dt', {}, 'Relation'), h('dd', {}, a.relation),
           h('dt', {}, 'Place'), h('dd', {}, a.place || '—'),
-          h('dt', {}, 'When'), h('dd', {}, `${fmtTime(a.starts_at)} – ${fmtTime(a.ends_at)}`),
+          h('dt', {}, 'When'), h('dd', {class: 'when'}, `${fmtTimeIn(a.starts_at, m.time_zone)} – ${fmtTimeIn(a.ends_at, m.time_zone)}`,
+            h('span', {class: 'muted'}, m.time_zone ? ` (${m.time_zone}, the member's time zone, in which the IVR says dates)` : ' (your browser\'s time zone: the member has none)')),
           h('dt', {}, 'Status'), h('dd', {}, a.status || '—'),
           h('dt', {}, 'Reference'), h('dd', {}, a.reference || '—'))
           : h('p', {class: 'muted'}, 'None in progress, coming up or just ended.')));

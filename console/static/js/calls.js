@@ -9,7 +9,20 @@ import {nodePath} from './simulator.js';
 const OUTCOMES = [['', 'any'], ['self_service', 'self-service'], ['handoff', 'handed off'], ['caller_hung_up', 'hung up'], ['error', 'error'], ['none', 'in progress']];
 const RECOGNIZED = [['', 'any'], ['yes', 'recognized by number'], ['no', 'not recognized'], ['member', 'one member'], ['household', 'a household'],
   ['unknown', 'unknown number'], ['anonymous', 'withheld number'], ['error', 'look-up failed']];
-const OUTCOME_WORDS = Object.fromEntries(OUTCOMES);
+const OUTCOME_WORDS = Object.fromEntries(OUTCOMES.filter(([k]) => k));
+
+// TRUST_WORDS say what a call's trust level means: "verified" is the carrier's word for
+// the number, not a caller who proved who they are.
+const TRUST_WORDS = {
+  verified: 'attested by the carrier (the number is the caller\'s; it does not say who is calling)',
+  unverified: 'not attested by the carrier',
+  suspicious: 'the carrier\'s attestation failed: the number may be spoofed',
+  verified_pin: 'the caller entered the member\'s PIN',
+};
+
+// outcomeWords is how a call ended, in words; a call with no outcome yet is in progress
+// (the filter's "any" is not an outcome).
+const outcomeWords = (o) => (o ? OUTCOME_WORDS[o] || o : 'in progress');
 
 // showCalls lists calls; params (from the URL fragment) prefill the filters.
 export async function showCalls(main, params) {
@@ -73,7 +86,7 @@ export async function showCalls(main, params) {
       tbody.append(h('tr', {'data-call': c.call_sid},
         h('td', {}, fmtTime(c.started_at)), h('td', {}, c.caller || 'withheld'), h('td', {}, c.called || '—'),
         h('td', {}, c.recognized || '—'), h('td', {}, c.member_id || '—'), h('td', {}, c.flow ? `${c.flow} v${c.flow_version}` : '—'),
-        h('td', {}, OUTCOME_WORDS[c.outcome] || c.outcome || 'in progress'), h('td', {}, c.duration_s !== undefined ? `${c.duration_s} s` : '—'),
+        h('td', {class: 'outcome'}, outcomeWords(c.outcome)), h('td', {class: 'length'}, c.duration_s !== undefined ? `${c.duration_s} s` : '—'),
         h('td', {}, h('a', {href: `#/calls/${encodeURIComponent(c.call_sid)}`}, 'Journey'))));
     }
     if (page.next) list.append(h('button', {type: 'button', class: 'btn more', onclick: () => search(page.next)}, 'More calls'));
@@ -118,7 +131,7 @@ export async function showJourney(main, sid) {
       answered ? h('p', {class: 'caller'}, h('span', {class: 'who'}, 'Caller'), ` ${answered}`) : null,
       st.said.length ? h('ul', {class: 'said'}, st.said.map((line) => h('li', {}, h('span', {class: 'who'}, 'IVR'), ' ', line))) : null,
       h('p', {class: 'path'}, h('span', {class: 'muted'}, 'Path: '), st.nodes.join(' → ') || '—'),
-      st.outcome ? h('p', {class: 'end'}, `☎ ${OUTCOME_WORDS[st.outcome] || st.outcome}`) : null));
+      st.outcome ? h('p', {class: 'end'}, `☎ ${outcomeWords(st.outcome)}`) : null));
   });
   const graphBox = h('div', {class: 'journey-graph'});
   clear(box).append(
@@ -127,9 +140,10 @@ export async function showJourney(main, sid) {
     h('dl', {class: 'facts'},
       h('dt', {}, 'Started'), h('dd', {}, fmtTime(c.started_at)),
       h('dt', {}, 'Caller'), h('dd', {}, `${c.caller || 'withheld'} → ${c.called || '—'}`),
-      h('dt', {}, 'Recognized'), h('dd', {}, `${c.recognized || '—'}${c.member_id ? ` · member ${c.member_id}` : ''}${c.trust ? ` · trust ${c.trust}` : ''}`),
+      h('dt', {}, 'Recognized'), h('dd', {}, `${c.recognized || '—'}${c.member_id ? ` · member ${c.member_id}` : ''}`),
+      c.trust ? [h('dt', {}, 'Caller ID'), h('dd', {class: 'trust'}, TRUST_WORDS[c.trust] || c.trust)] : null,
       h('dt', {}, 'Flow'), h('dd', {}, c.flow ? h('a', {href: `#/flows/${encodeURIComponent(c.flow)}`}, `${c.flow} v${c.flow_version}`) : '—'),
-      h('dt', {}, 'Ended'), h('dd', {}, `${OUTCOME_WORDS[c.outcome] || c.outcome || 'in progress'}${c.duration_s !== undefined ? ` after ${c.duration_s} s` : ''}`)),
+      h('dt', {}, 'Ended'), h('dd', {}, `${outcomeWords(c.outcome)}${c.duration_s !== undefined ? ` after ${c.duration_s} s` : ''}`)),
     h('p', {class: 'muted heard'}, j.heard ? `What the caller heard is ${j.heard}.` : '', j.reason ? ` ${j.reason}.` : ''),
     h('div', {class: 'journey-cols'}, steps, graphBox));
   if (!version) {
@@ -140,5 +154,6 @@ export async function showJourney(main, sid) {
   graphBox.append(h('h2', {}, `Its path on ${c.flow} v${c.flow_version}`), graph.el);
   const nodes = c.nodes.filter((n, i) => n !== c.nodes[i - 1]);
   const path = nodePath(nodes);
+  graph.firstView = {ids: nodes}; // the call's path, whole
   graph.render(version.document, new Map(), {...path, current: nodes[nodes.length - 1] || null});
 }

@@ -99,6 +99,18 @@ export function fmtTime(iso) {
   return d.toLocaleString(undefined, {dateStyle: 'medium', timeStyle: 'short'});
 }
 
+// fmtTimeIn formats an ISO time in an IANA zone, naming the zone's abbreviation
+// ("Nov 27, 2026, 2:05 PM EST"); the browser's zone when zone is empty or unknown.
+export function fmtTimeIn(iso, zone) {
+  if (!iso) return '';
+  const opts = {year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short'};
+  try {
+    return new Date(iso).toLocaleString(undefined, zone ? {...opts, timeZone: zone} : opts);
+  } catch {
+    return new Date(iso).toLocaleString(undefined, opts);
+  }
+}
+
 // dialog opens a modal <dialog> with content and buttons; resolves with the chosen value.
 export function dialog(title, body, buttons) {
   return new Promise((resolve) => {

@@ -145,7 +145,13 @@ export class Editor {
     } catch { return; }
     if (!f) return;
     this.summary = f;
-    clear(this.meta).append(...statusChips(f));
+    this.showChips();
+  }
+
+  // showChips shows the flow's state; with unsaved edits, whether the saved draft matches
+  // the published version says nothing about what is on screen, so it is not shown.
+  showChips() {
+    if (this.summary) clear(this.meta).append(...statusChips(this.summary, {unsaved: this.dirty}));
   }
 
   select(id) {
@@ -179,6 +185,7 @@ export class Editor {
     this.dirty = d;
     this.saveState.textContent = d ? '✎ Unsaved changes' : '✔ All changes saved';
     this.saveState.classList.toggle('unsaved', d);
+    this.showChips();
   }
 
   redraw() {
@@ -315,6 +322,16 @@ export class Editor {
   async publish() {
     if (this.problems.some((p) => p.level === 'error')) return;
     if (!(await this.ensureSaved())) return;
+    await this.refreshMeta();
+    const f = this.summary;
+    if (f && f.latest && !f.draft_changed) {
+      const choice = await dialog('Nothing to publish', h('p', {},
+        `The draft is the same as published version ${f.latest.version}, which new calls run already. `,
+        `Publishing it again makes version ${f.latest.version + 1} with the same document.`), [
+        {label: 'Keep editing', value: 'cancel', class: 'primary'},
+        {label: `Publish v${f.latest.version + 1} anyway`, value: 'publish', class: 'ghost'}]);
+      if (choice !== 'publish') return;
+    }
     try {
       const v = await api.publish(this.flowId, this.publishMsg.value.trim());
       this.publishMsg.value = '';
@@ -328,9 +345,9 @@ export class Editor {
 }
 
 // statusChips describes a flow's state in words and icons, never by colour alone.
-export function statusChips(f) {
+export function statusChips(f, {unsaved = false} = {}) {
   return [
-    f.draft_changed ? h('span', {class: 'chip warn'}, '✎ Draft changes pending') : h('span', {class: 'chip ok'}, '✔ Draft matches published'),
+    unsaved ? null : f.draft_changed ? h('span', {class: 'chip warn'}, '✎ Draft changes pending') : h('span', {class: 'chip ok'}, '✔ Draft matches published'),
     f.latest ? h('span', {class: 'chip'}, `Published v${f.latest.version}`) : h('span', {class: 'chip'}, 'Never published'),
     f.default ? h('span', {class: 'chip'}, '★ Default flow') : null,
     f.numbers && f.numbers.length ? h('span', {class: 'chip'}, `☎ ${f.numbers.join(', ')}`) : null,

@@ -79,16 +79,28 @@ export class Graph {
     this.apply();
   }
 
-  fit() {
+  // fit shows the nodes ids (every node without ids) whole, clear of the zoom buttons
+  // above and the legend below. readable keeps the zoom at 0.6 or more: a large flow is
+  // then shown from its top, centred on its start (the editor's first view); the Fit
+  // button fits everything, however small.
+  fit({ids = null, readable = false} = {}) {
     if (!this.lay) return;
     const r = this.svg.getBoundingClientRect();
-    const w = Math.max(1, this.lay.width); const hgt = Math.max(1, this.lay.height);
-    // Never smaller than readable: a large flow is shown from its top, centred on its start.
-    const k = Math.min(1.1, Math.max(0.6, Math.min((r.width - 40) / w, (r.height - 40) / hgt)));
+    const ps = (ids ? ids.map((id) => this.lay.positions.get(id)) : [...this.lay.positions.values()]).filter(Boolean);
+    if (!ps.length) return;
+    const minX = Math.min(...ps.map((p) => p.x)) - NODE_W / 2; const maxX = Math.max(...ps.map((p) => p.x)) + NODE_W / 2;
+    const minY = Math.min(...ps.map((p) => p.y)) - NODE_H / 2; const maxY = Math.max(...ps.map((p) => p.y)) + NODE_H / 2 + 8;
+    const w = Math.max(1, maxX - minX); const hgt = Math.max(1, maxY - minY);
+    const legend = [this.legend, this.compareLegend, this.trafficLegend].filter((l) => !l.hidden)
+      .reduce((b, l) => Math.max(b, r.bottom - l.getBoundingClientRect().top), 0);
+    const top = 56; // below the zoom buttons
+    const availW = Math.max(40, r.width - 40); const availH = Math.max(40, r.height - top - Math.max(legend, 20) - 12);
+    let k = Math.min(1.1, availW / w, availH / hgt);
+    k = readable ? Math.max(0.6, k) : Math.max(0.05, k);
+    let x = (r.width - w * k) / 2 - minX * k;
     const start = this.lay.positions.get(this.start);
-    let x = (r.width - w * k) / 2;
-    if (w * k > r.width - 40) x = r.width / 2 - (start ? start.x : w / 2) * k;
-    const y = hgt * k > r.height - 40 ? 20 : (r.height - hgt * k) / 2;
+    if (readable && w * k > availW) x = r.width / 2 - (start ? start.x : (minX + maxX) / 2) * k;
+    const y = hgt * k > availH ? top - minY * k : top + (availH - hgt * k) / 2 - minY * k;
     this.view = {k, x, y};
     this.apply();
   }
@@ -317,7 +329,7 @@ export class Graph {
       this.focusNode(focused, {preventScroll: true});
       this.refocusing = false;
     }
-    if (first) requestAnimationFrame(() => this.fit());
+    if (first) requestAnimationFrame(() => this.fit(this.firstView || {readable: true}));
   }
 
   select(id) {

@@ -15,9 +15,13 @@ export function showReports(main) {
   const here = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const zone = h('select', {id: 'report-tz'}, [...new Set([here, ...ZONES])].map((z) => h('option', {value: z, selected: z === here}, z)));
   const out = h('div', {class: 'reports', 'aria-live': 'polite'});
-  const form = h('form', {class: 'row end', 'aria-label': 'Period'},
-    field('From', from), field('To (included)', to), field('Time zone', zone, 'Days are counted in this zone.'),
-    h('button', {type: 'submit', class: 'btn primary', id: 'report-go'}, 'Show'));
+  // The hint goes under the row, not under its field, so that every control and the
+  // button line up.
+  zone.setAttribute('aria-describedby', 'report-tz-hint');
+  const form = h('form', {class: 'period', 'aria-label': 'Period'},
+    h('div', {class: 'row end'}, field('From', from), field('To (included)', to), field('Time zone', zone),
+      h('button', {type: 'submit', class: 'btn primary', id: 'report-go'}, 'Show')),
+    h('p', {class: 'hint', id: 'report-tz-hint'}, 'Days are counted in the time zone chosen.'));
   const load = async () => {
     clear(out).append(h('p', {class: 'muted'}, 'Counting…'));
     const q = `from=${from.value}&to=${to.value}&tz=${encodeURIComponent(zone.value)}`;
