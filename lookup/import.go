@@ -2,16 +2,20 @@ package lookup
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/memberline/memberline/internal/errs"
 
@@ -29,9 +33,16 @@ type ImportRecord struct {
 
 // ImportOptions tune Import. Zero fields take the defaults in brackets.
 type ImportOptions struct {
-	BatchSize int    // lines read, checked and merged at a time [20000]; memory grows with it
-	Region    string // of numbers written without a country code [DefaultRegion]
-	Workers   int    // transactions merging at once, each on its own connection [2]
+	BatchSize  int    // lines read, checked and merged at a time [20000]
+	BatchBytes int    // and at most this many bytes of lines [16 MiB]: memory grows with both
+	Region     string // of numbers written without a country code [DefaultRegion]
+	Workers    int    // transactions merging at once, each on its own connection [2]
+	// Strict stops the import at the first line that is refused; otherwise a refused line
+	// is skipped, whole, and the import goes on.
+	Strict bool
+	// OnReject, if set, is told of each refused line: its number and why (an errs.Invalid
+	// error, naming the field when one is at fault).
+	OnReject func(line int64, err error)
 	// Progress, if set, is called after each batch with the running totals.
 	Progress func(ImportStats)
 }
@@ -39,6 +50,7 @@ type ImportOptions struct {
 // ImportStats count what Import did.
 type ImportStats struct {
 	Lines       int64 // records read
+	Rejected    int64 // lines refused and skipped (see ImportOptions.Strict)
 	Members     int64 // members written
 	Phones      int64 // member numbers written
 	Activities  int64 // activities written
@@ -59,10 +71,13 @@ type Invalidator interface {
 // batch leaves the directory as the batches before it left it. After each batch commits,
 // inv (if not nil) invalidates every number the batch changed.
 //
-// A malformed or invalid line stops the import with an error naming its line; the
-// batches before it stay imported (with several workers, some lines after it may be
-// imported too). The statement timeout of pooled connections is lifted
-// for the import's transactions.
+// A line is read strictly: a field no member or activity has, a value of the wrong type
+// or an invalid one refuses the whole line, so a misspelt key can never blank a field or
+// drop activities. A refused line is skipped, counted and told to OnReject, and the
+// import goes on; with Strict, it stops the import with an error naming its line (the
+// batches before it stay imported; with several workers, some lines after it may be
+// imported too). The statement timeout of pooled connections is lifted for the import's
+// transactions.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidator, opts ImportOptions) (ImportStats, error) {
 	began := time.Now()
 	if opts.BatchSize <= 0 {
@@ -70,6 +85,9 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidato
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 2
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = 16 << 20
 	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
@@ -156,7 +174,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidato
 	go func() {
 		defer reader.Done()
 		defer close(batches)
-		if err := readBatches(ctx, r, opts.BatchSize, opts.Region, batches); err != nil && !errors.Is(err, context.Canceled) {
+		if err := readBatches(ctx, r, opts, batches); err != nil && !errors.Is(err, context.Canceled) {
 			fail(err)
 		}
 	}()
@@ -167,6 +185,14 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, inv Invalidato
 			break
 		}
 		lines += int64(b.lines)
+		for _, rj := range b.rejects {
+			mu.Lock()
+			st.Rejected++
+			mu.Unlock()
+			if opts.OnReject != nil {
+				opts.OnReject(rj.line, rj.err)
+			}
+		}
 		split := make([][]ImportRecord, len(parts))
 		for _, rec := range b.records {
 			k := maphash.String(importSeed, rec.ID) % uint64(len(parts))
@@ -235,28 +261,39 @@ type part struct {
 
 type parsedBatch struct {
 	records []ImportRecord // checked, one per member (the last line wins)
+	rejects []reject       // lines refused (not Strict)
 	first   int64          // line number of the batch's first line
 	lines   int
-	err     error
+	err     error // the first line refused, with Strict
+}
+
+// reject is a line refused, and why.
+type reject struct {
+	line int64
+	err  error
 }
 
 // maxImportLine bounds one record: a member with many activities fits easily.
 const maxImportLine = 4 << 20
 
-func readBatches(ctx context.Context, r io.Reader, size int, region string, out chan<- parsedBatch) error {
+// readBatches cuts the input into batches of opts.BatchSize lines or opts.BatchBytes
+// bytes, whichever comes first (a line longer than that is a batch of its own), and
+// parses each.
+func readBatches(ctx context.Context, r io.Reader, opts ImportOptions, out chan<- parsedBatch) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxImportLine)
 	line := int64(0)
 	for {
 		first := line + 1
-		raw := make([][]byte, 0, size)
-		for len(raw) < size && sc.Scan() {
+		raw := make([][]byte, 0, min(opts.BatchSize, 4096))
+		for size := 0; len(raw) < opts.BatchSize && size < opts.BatchBytes && sc.Scan(); {
 			line++
 			b := sc.Bytes()
 			if len(b) == 0 {
 				raw = append(raw, nil)
 				continue
 			}
+			size += len(b)
 			raw = append(raw, append([]byte(nil), b...))
 		}
 		if err := sc.Err(); err != nil {
@@ -265,7 +302,7 @@ func readBatches(ctx context.Context, r io.Reader, size int, region string, out 
 		if len(raw) == 0 {
 			return nil
 		}
-		b := parseBatch(raw, first, region)
+		b := parseBatch(raw, first, opts.Region, opts.Strict)
 		select {
 		case out <- b:
 		case <-ctx.Done():
@@ -278,7 +315,7 @@ func readBatches(ctx context.Context, r io.Reader, size int, region string, out 
 }
 
 // parseBatch decodes and checks lines on every CPU: phone normalization dominates.
-func parseBatch(raw [][]byte, first int64, region string) parsedBatch {
+func parseBatch(raw [][]byte, first int64, region string, strict bool) parsedBatch {
 	recs := make([]ImportRecord, len(raw))
 	errs := make([]error, len(raw))
 	workers := runtime.GOMAXPROCS(0)
@@ -300,8 +337,12 @@ func parseBatch(raw [][]byte, first int64, region string) parsedBatch {
 	seen := make(map[string]int, len(raw))
 	for i := range raw {
 		if errs[i] != nil {
-			b.err = fmt.Errorf("lookup: import: line %d: %w", first+int64(i), errs[i])
-			return b
+			if strict {
+				b.err = fmt.Errorf("lookup: import: line %d: %w", first+int64(i), errs[i])
+				return b
+			}
+			b.rejects = append(b.rejects, reject{line: first + int64(i), err: errs[i]})
+			continue
 		}
 		if raw[i] == nil {
 			continue
@@ -318,8 +359,8 @@ func parseBatch(raw [][]byte, first int64, region string) parsedBatch {
 
 func parseRecord(line []byte, region string) (ImportRecord, error) {
 	var rec ImportRecord
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return rec, errs.New(errs.Invalid, "invalid: %v", err)
+	if err := decodeStrict(line, &rec); err != nil {
+		return rec, err
 	}
 	m, err := cleanMember(rec.Member, region)
 	if err != nil {
@@ -449,3 +490,54 @@ var (
 	qImportActivitiesDelete = query("import_activities_delete")
 	qImportActivitiesInsert = query("import_activities_insert")
 )
+
+// decodeStrict decodes one JSON value into v, refusing fields v does not have, and says
+// what is wrong in words: the field, and the kind of value it takes.
+func decodeStrict(line []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		return errs.New(errs.Invalid, "more than one JSON value on the line")
+	}
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errs.New(errs.Invalid, "not valid JSON")
+	case errors.As(err, &typ):
+		kind := "a number"
+		switch k := typ.Type.Kind(); {
+		case typ.Type == reflect.TypeFor[time.Time]():
+			kind = "an RFC 3339 time"
+		case k == reflect.String:
+			kind = "a string"
+		case k == reflect.Slice || k == reflect.Array:
+			kind = "a list"
+		case k == reflect.Struct || k == reflect.Map:
+			kind = "an object"
+		case k == reflect.Bool:
+			kind = "true or false"
+		}
+		// The path is JSON names, but an embedded struct adds its Go name (Member.phones).
+		var path []string
+		for seg := range strings.SplitSeq(typ.Field, ".") {
+			if seg != "" && !unicode.IsUpper(rune(seg[0])) {
+				path = append(path, seg)
+			}
+		}
+		return fieldErr(strings.Join(path, "."), "must be "+kind)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		return fieldErr(name, "is not a field of a member or an activity (misspelt?)")
+	}
+	if strings.Contains(err.Error(), "time") {
+		return errs.New(errs.Invalid, "a time is not RFC 3339 (2026-11-27T14:05:00-05:00)")
+	}
+	return errs.New(errs.Invalid, "not valid JSON")
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/memberline/memberline/internal/app"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/internal/memberdata"
 	"github.com/memberline/memberline/lookup"
 )
@@ -19,6 +20,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	batch := fs.Int("batch", 20000, "members per transaction")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	strict := fs.Bool("strict", false, "stop at the first line refused (by default a refused line is skipped whole, and the rest imported)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: memberline import [flags] [FILE|-]\n\nFILE holds one member a line (JSON: the member API's fields plus \"activities\").")
 		fs.PrintDefaults()
@@ -54,12 +56,19 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				st.Members, st.Phones, st.Activities, st.Elapsed.Seconds())
 		}
 	}
-	st, err := lookup.Import(ctx, d.Pool, in, d.Cache, lookup.ImportOptions{BatchSize: *batch, Region: cfg.DefaultRegion, Progress: progress})
+	refused := func(line int64, err error) {
+		fmt.Fprintf(stderr, "memberline: import: line %d refused, nothing of it written: %s\n", line, errs.Of(err).Message)
+	}
+	st, err := lookup.Import(ctx, d.Pool, in, d.Cache, lookup.ImportOptions{BatchSize: *batch, Region: cfg.DefaultRegion,
+		Strict: *strict, OnReject: refused, Progress: progress})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "memberline: imported %d members, %d numbers, %d activities in %.1fs; %d numbers invalidated\n",
-		st.Members, st.Phones, st.Activities, st.Elapsed.Seconds(), st.Invalidated)
+	fmt.Fprintf(stdout, "memberline: imported %d members, %d numbers, %d activities in %.1fs; %d numbers invalidated; %d lines refused\n",
+		st.Members, st.Phones, st.Activities, st.Elapsed.Seconds(), st.Invalidated, st.Rejected)
+	if st.Rejected > 0 {
+		return fmt.Errorf("import: %d of %d lines refused (named above); the others are imported", st.Rejected, st.Lines)
+	}
 	return nil
 }
 

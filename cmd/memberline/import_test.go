@@ -34,10 +34,21 @@ func TestGenMembersThenImport(t *testing.T) {
 		t.Fatalf("import said %q, want %q", out.String(), want)
 	}
 
-	// stdin, and a bad line named by number.
-	bad := `{"id":"X1","first_name":"A","phones":["+14045550123"]}` + "\n" + `{"id":"X2","first_name":"B","phones":["nope"]}` + "\n"
+	// stdin, and a bad line named by number: skipped whole, the others imported, and the
+	// command fails so that a script notices.
+	bad := `{"id":"X1","first_name":"A","phones":["+14045550123"]}` + "\n" + `{"id":"X2","first_name":"B","phones":["nope"]}` + "\n" +
+		`{"id":"X3","first_name":"C","last_nmae":"D","phones":["+14045550124"]}` + "\n"
+	out.Reset()
+	errOut.Reset()
 	err := run(ctx, []string{"import", "-"}, getenv, strings.NewReader(bad), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "2 of 3 lines refused") || !strings.Contains(out.String(), "imported 1 members") ||
+		!strings.Contains(errOut.String(), "line 2 refused, nothing of it written: phones[0]: is not a valid phone number") ||
+		!strings.Contains(errOut.String(), "line 3 refused, nothing of it written: last_nmae: is not a field of a member or an activity") {
+		t.Fatalf("bad lines: err = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	// With -strict the first refused line stops the import.
+	err = run(ctx, []string{"import", "-strict", "-"}, getenv, strings.NewReader(bad), &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("bad line: err = %v", err)
+		t.Fatalf("strict: err = %v", err)
 	}
 }
