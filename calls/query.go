@@ -212,6 +212,9 @@ func (s *Store) Get(ctx context.Context, callSID string) (Call, error) {
 
 // Purge deletes the records of calls that started before cutoff and returns how many.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	if _, err := s.pool.Exec(ctx, "DELETE FROM forgotten WHERE forgotten_at < $1", cutoff); err != nil {
+		return 0, fmt.Errorf("calls: purge: %w", err)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM calls WHERE started_at < $1", cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("calls: purge: %w", err)
@@ -222,13 +225,29 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 // AnonymizeMember removes what ties a member's calls to them (the member id and the
 // caller's hash and masked number) and returns how many calls it changed. The calls stay,
 // so the reports still count them, as anonymous.
+//
+// A call of theirs still in progress stays anonymous: the member id and their calls'
+// caller hashes are kept in forgotten (until the records purge), and an event of a call
+// that started before then is written without its member or caller, whether its row is
+// there already or not yet.
 func (s *Store) AnonymizeMember(ctx context.Context, memberID string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE calls SET member_id = NULL, caller_hash = '', caller_masked = ''
-		WHERE member_id = $1
-		   OR (caller_hash <> '' AND caller_hash IN (SELECT caller_hash FROM calls WHERE member_id = $1))`, memberID)
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO forgotten (member_id, caller_hash)
+			SELECT $1, NULL
+			UNION SELECT NULL, caller_hash FROM calls WHERE member_id = $1 AND caller_hash <> ''`, memberID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE calls SET member_id = NULL, caller_hash = '', caller_masked = '', anonymized = true
+			WHERE member_id = $1
+			   OR (caller_hash <> '' AND caller_hash IN (SELECT caller_hash FROM calls WHERE member_id = $1))`, memberID)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("calls: anonymize member %s: %w", memberID, err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

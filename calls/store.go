@@ -325,16 +325,22 @@ type step struct {
 const upsertSteps = `
 INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
                    member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity,
-                   activity_yes, had_activity)
-SELECT e.sid, e.at, e.at, e.called, e.hash, e.masked, e.recognized, NULLIF(e.member, ''), e.flow, e.version,
+                   activity_yes, had_activity, anonymized)
+SELECT e.sid, e.at, e.at, e.called,
+       CASE WHEN f.forgot THEN '' ELSE e.hash END, CASE WHEN f.forgot THEN '' ELSE e.masked END, e.recognized,
+       CASE WHEN f.forgot THEN NULL ELSE NULLIF(e.member, '') END, e.flow, e.version,
        e.nodes::text[],
        CASE WHEN e.input = '' THEN '{}'::text[] ELSE ARRAY[e.input] END,
-       e.step, e.outcome, e.trust, e.asked, e.yes, e.had
+       e.step, e.outcome, e.trust, e.asked, e.yes, e.had, f.forgot
 FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::int4[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[],
             $17::text[])
      AS e(sid, at, called, hash, masked, recognized, member, flow, version, input, step, outcome, trust, asked, yes, had,
           nodes)
+     -- An event of a call that began before its member or caller was forgotten.
+     CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM forgotten fg
+            WHERE ((e.member <> '' AND fg.member_id = e.member) OR (e.hash <> '' AND fg.caller_hash = e.hash))
+              AND fg.forgotten_at >= e.at) AS forgot) f
 ON CONFLICT (call_sid) DO UPDATE SET
     trust         = CASE WHEN calls.trust = '' THEN EXCLUDED.trust ELSE calls.trust END,
     asked_activity = calls.asked_activity OR EXCLUDED.asked_activity,
@@ -343,10 +349,15 @@ ON CONFLICT (call_sid) DO UPDATE SET
     started_at    = LEAST(calls.started_at, EXCLUDED.started_at),
     updated_at    = GREATEST(calls.updated_at, EXCLUDED.updated_at),
     called        = CASE WHEN calls.called = '' THEN EXCLUDED.called ELSE calls.called END,
-    caller_hash   = CASE WHEN calls.caller_hash = '' THEN EXCLUDED.caller_hash ELSE calls.caller_hash END,
-    caller_masked = CASE WHEN calls.caller_masked = '' THEN EXCLUDED.caller_masked ELSE calls.caller_masked END,
+    -- An anonymized call (its member deleted) never takes its member or caller back.
+    anonymized    = calls.anonymized OR EXCLUDED.anonymized,
+    caller_hash   = CASE WHEN calls.anonymized OR EXCLUDED.anonymized THEN ''
+                         WHEN calls.caller_hash = '' THEN EXCLUDED.caller_hash ELSE calls.caller_hash END,
+    caller_masked = CASE WHEN calls.anonymized OR EXCLUDED.anonymized THEN ''
+                         WHEN calls.caller_masked = '' THEN EXCLUDED.caller_masked ELSE calls.caller_masked END,
     recognized    = CASE WHEN calls.recognized = '' THEN EXCLUDED.recognized ELSE calls.recognized END,
-    member_id     = COALESCE(EXCLUDED.member_id, calls.member_id),
+    member_id     = CASE WHEN calls.anonymized OR EXCLUDED.anonymized THEN NULL
+                         ELSE COALESCE(EXCLUDED.member_id, calls.member_id) END,
     flow          = CASE WHEN EXCLUDED.flow <> '' THEN EXCLUDED.flow ELSE calls.flow END,
     flow_version  = CASE WHEN EXCLUDED.flow <> '' THEN EXCLUDED.flow_version ELSE calls.flow_version END,
     nodes         = calls.nodes || EXCLUDED.nodes,

@@ -422,3 +422,49 @@ func TestValidSID(t *testing.T) {
 		}
 	}
 }
+
+// A member deleted while a call of theirs is in progress does not come back: the call's
+// later webhooks name the member and the caller, and its record stays anonymous, whether
+// its row was written before the deletion or its first event was still buffered. A call
+// that starts after the deletion, from the same number, is recorded as usual.
+func TestForgottenMemberStaysForgotten(t *testing.T) {
+	s := newStore(t, Options{})
+	ctx := context.Background()
+	recent := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	record(t, s, call("CAwritten", recent, "+14045550123", "member", "1001", [][]string{{"start", "menu"}}, "", "")...)
+	flush(t, s)
+	again := New(s.pool, Options{HashKey: []byte("test key")})
+	// Its first event is buffered when the member is deleted.
+	record(t, again, call("CAbuffered", recent, "+14045550123", "member", "1001", [][]string{{"start"}}, "", "")...)
+	if _, err := again.AnonymizeMember(ctx, "1001"); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Second).UTC()
+	for _, sid := range []string{"CAwritten", "CAbuffered"} {
+		record(t, again, Event{Kind: KindStep, CallSID: sid, At: later, Route: "gather", Called: "+18005550100", Caller: "+14045550123",
+			CallerMasked: "+1404***0123", Recognized: "member", MemberID: "1001", Flow: "default", Version: 1, Nodes: []string{"menu", "agent"},
+			Input: "1", Outcome: OutcomeHandoff})
+	}
+	record(t, again, call("CAafter", later, "+14045550123", "member", "1001", [][]string{{"start"}}, "", "")...)
+	flush(t, again)
+	for _, sid := range []string{"CAwritten", "CAbuffered"} {
+		c, err := s.Get(ctx, sid)
+		if err != nil || c.MemberID != "" || c.CallerHash != "" || c.CallerMasked != "" {
+			t.Errorf("%s after the member was deleted: %+v, %v", sid, c, err)
+		}
+		if c.Outcome != OutcomeHandoff {
+			t.Errorf("%s lost its journey: %+v", sid, c)
+		}
+	}
+	if c, err := s.Get(ctx, "CAafter"); err != nil || c.MemberID != "1001" || c.CallerHash == "" {
+		t.Errorf("a call that began after the deletion: %+v, %v", c, err)
+	}
+	// The purge forgets the forgetting along with the calls.
+	if _, err := s.Purge(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM forgotten").Scan(&left); err != nil || left != 0 {
+		t.Errorf("forgotten rows after the purge: %d, %v", left, err)
+	}
+}

@@ -1,0 +1,2 @@
+ALTER TABLE calls DROP COLUMN anonymized;
+DROP TABLE forgotten;
