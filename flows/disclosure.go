@@ -1,10 +1,12 @@
 package flows
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // The disclosure policy (Flow.Disclosure): which member and activity fields a call may
@@ -24,11 +26,24 @@ var governed = []field{
 
 const attrWildcard = attrPrefix + "*"
 
-// disclosure checks and compiles Flow.Disclosure.
+// DefaultDisclosure is the policy of a flow that sets none: the built-in flow's. A flow
+// is safe by default: a caller whose number failed attestation hears nothing about the
+// member, and the details need the number attested or the member's PIN.
+var DefaultDisclosure = sync.OnceValue(func() map[string][]string {
+	var doc struct {
+		Disclosure map[string][]string `json:"disclosure"`
+	}
+	if err := json.Unmarshal(defaultFlowJSON, &doc); err != nil || doc.Disclosure == nil {
+		panic(fmt.Sprintf("flows: the built-in flow has no disclosure policy: %v", err))
+	}
+	return doc.Disclosure
+})
+
+// disclosure checks and compiles Flow.Disclosure, or the default policy without one.
 func (c *compiler) disclosure() {
 	d := c.f.Disclosure
 	if d == nil {
-		return
+		d = DefaultDisclosure()
 	}
 	c.policy = map[string]int{}
 	for _, level := range slices.Sorted(maps.Keys(d)) {

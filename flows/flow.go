@@ -62,7 +62,7 @@ type Flow struct {
 	// engine does not say a text that uses a field the call's level may not hear: it says
 	// the node's safe text instead, or nothing. Caller, call, choice and vars fields are
 	// not governed (a set node leaves out a variable whose value uses a field the level
-	// may not hear). Nil: no policy, every field may be said.
+	// may not hear). Nil: the built-in flow's policy (DefaultDisclosure).
 	Disclosure map[string][]string `json:"disclosure,omitempty"`
 	Nodes      []Node              `json:"nodes"`
 	// Tests are scripted calls and what must happen on them (see Test): validation

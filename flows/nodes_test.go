@@ -17,6 +17,16 @@ func flowOf(nodes ...Node) *Flow {
 
 func en(s string) Text { return Text{"en-US": s} }
 
+// openToAll gives f a policy under which every caller may hear every field, for tests of
+// what nodes do with member data rather than of who may hear it (trust_test.go).
+func openToAll(f *Flow) *Flow {
+	f.Disclosure = map[string][]string{TrustSuspicious: {
+		"member.first_name", "member.last_name", "member.tier", "member.attributes.*",
+		"activity.kind", "activity.place", "activity.summary", "activity.reference",
+		"activity.relation", "activity.status", "activity.starts_at", "activity.ends_at"}}
+	return f
+}
+
 func TestPlayNode(t *testing.T) {
 	f := mustLoad(t, flowOf(
 		Node{ID: "music", Type: NodePlay, URL: "https://cdn.example.com/hold.mp3", Next: "bye"},
@@ -40,7 +50,7 @@ func TestPlayNode(t *testing.T) {
 }
 
 func TestSetNode(t *testing.T) {
-	f := mustLoad(t, flowOf(
+	f := mustLoad(t, openToAll(flowOf(
 		Node{ID: "remember", Type: NodeSet, Set: map[string]string{
 			"code": "{{ activity.reference }}", "who": `{{ first_name_or "friend" }}`, "empty": "{{ activity.place }}"}, Next: "check"},
 		Node{ID: "check", Type: NodeBranch, Cases: []Case{
@@ -48,7 +58,7 @@ func TestSetNode(t *testing.T) {
 		}, Default: "bye"},
 		Node{ID: "tell", Type: NodeSay, Say: en("{{ vars.who }}, your code is {{ spell vars.code }}."), Next: "bye"},
 		Node{ID: "bye", Type: NodeHangup},
-	))
+	)))
 	tests := []struct {
 		name     string
 		call     Call
@@ -307,10 +317,10 @@ func TestGotoCarriesTheIdentifiedMember(t *testing.T) {
 }
 
 func TestHandoffCarriesVariables(t *testing.T) {
-	f := mustLoad(t, flowOf(
+	f := mustLoad(t, openToAll(flowOf(
 		Node{ID: "mark", Type: NodeSet, Set: map[string]string{"topic": "refund", "code": "{{ activity.reference }}"}, Next: "agent"},
 		Node{ID: "agent", Type: NodeHandoff, Queue: "billing", Reason: "refund"},
-	))
+	)))
 	turn, err := f.Start(callFrom(sam(&Activity{ID: "a1", Reference: "HX7Q2P"})))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,41 @@ func TestDisclosureEnforced(t *testing.T) {
 	}
 	if got, want := spoken(turn), "Hi Dana. Off to Atlanta tomorrow. Code HX7Q2P. Seat aisle. Bye."; got != want {
 		t.Errorf("verified_pin: spoken = %q, want %q", got, want)
+	}
+}
+
+// A flow that sets no policy is held to the built-in flow's: a caller whose number failed
+// attestation hears nothing about the member, an attested one the trip but not its code,
+// and only after the PIN the code.
+func TestNoPolicyIsTheBuiltInPolicy(t *testing.T) {
+	f := mustLoad(t, flowOf(
+		Node{ID: "tell", Type: NodeSay, Say: en("Your code is {{ activity.reference }} for your trip to {{ activity.place }}."),
+			Safe: en("I can tell you more once you have entered your PIN."), Next: "bye"},
+		Node{ID: "bye", Type: NodeHangup},
+	))
+	m := dana(trip("upcoming", at(11, 27, 8, 15), time.Time{}))
+	for _, tt := range []struct{ trust, want string }{
+		{TrustSuspicious, "I can tell you more once you have entered your PIN."},
+		{TrustUnverified, "I can tell you more once you have entered your PIN."},
+		{TrustVerified, "I can tell you more once you have entered your PIN."},
+		{TrustVerifiedPIN, "Your code is HX7Q2P for your trip to Atlanta."},
+	} {
+		call := callFrom(m)
+		call.Caller.Trust = tt.trust
+		if tt.trust == TrustVerifiedPIN {
+			call.Caller.Trust = TrustVerified
+			call.From = &State{Trust: TrustVerifiedPIN}
+		}
+		turn, err := f.Start(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := spoken(turn); got != tt.want {
+			t.Errorf("%s: spoken %q, want %q", tt.trust, got, tt.want)
+		}
+	}
+	if !reflect.DeepEqual(f.Disclosure, map[string][]string(nil)) {
+		t.Errorf("the document was given a policy it does not have: %v", f.Disclosure)
 	}
 }
 

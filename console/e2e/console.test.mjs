@@ -621,6 +621,26 @@ test('a call still in progress reads "in progress" in the list and its journey, 
   assert.doesNotMatch(await page.locator('.journey .facts').innerText(), /\bany\b/);
 });
 
+test('a new flow starts with the built-in disclosure policy, which the editor shows and edits', async () => {
+  await page.click('a[data-nav="flows"]');
+  await page.fill('#new-id', 'policy_demo');
+  await page.getByRole('button', {name: '+ Create flow'}).click();
+  await page.locator('.node[data-id="hello"]').waitFor();
+  const made = await apiCall('GET', '/flows/policy_demo');
+  assert.deepEqual(made.body.disclosure.suspicious, [], 'a failed attestation hears nothing');
+  assert.ok(made.body.disclosure.verified_pin.includes('activity.reference'), 'the code needs the PIN');
+  // With no node selected, the Node panel shows who hears what.
+  await page.getByRole('tab', {name: 'Node'}).click();
+  const place = page.locator('select[data-path="disclosure.activity.place"]');
+  assert.equal(await place.inputValue(), 'verified');
+  await place.selectOption('verified_pin');
+  await page.getByRole('button', {name: 'Save draft'}).click();
+  await page.locator('.savestate', {hasText: 'All changes saved'}).waitFor();
+  const saved = await apiCall('GET', '/flows/policy_demo');
+  assert.ok(saved.body.disclosure.verified_pin.includes('activity.place'));
+  assert.ok(!saved.body.disclosure.verified.includes('activity.place'));
+});
+
 test('the page raised no script errors and no content-security-policy violations', () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -6,6 +6,7 @@ import {api, call, session, whenUnauthorized, APIError, signInConfig} from './ap
 import {Editor, statusChips} from './editor.js';
 import {showCalls, showJourney} from './calls.js';
 import {showReports} from './reports.js';
+import {clone, DEFAULT_DISCLOSURE} from './model.js';
 
 const main = document.getElementById('main');
 let editor = null;
@@ -101,7 +102,7 @@ async function showFlows() {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const doc = {schema: 'memberline.flow/v1', id: id.value.trim(), name: name.value.trim() || id.value.trim(),
-      default_language: 'en-US', languages: {'en-US': {}}, start: 'hello',
+      default_language: 'en-US', languages: {'en-US': {}}, disclosure: clone(DEFAULT_DISCLOSURE), start: 'hello',
       nodes: [{id: 'hello', type: 'hangup', say: {'en-US': 'Hello. Goodbye.'}}]};
     try {
       await api.create(doc.id, doc);

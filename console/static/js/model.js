@@ -34,6 +34,23 @@ export const CONDITION_OPS = ['eq', 'ne', 'in', 'not_in', 'lt', 'lte', 'gt', 'gt
 export const LIST_OPS = new Set(['in', 'not_in', 'between']);
 export const NOVALUE_OPS = new Set(['exists', 'missing']);
 
+// The trust levels, lowest first: a field a level may hear, every level above it may too.
+export const TRUST_LEVELS = ['suspicious', 'unverified', 'verified', 'verified_pin'];
+
+// GOVERNED_FIELDS are what a disclosure policy rules (flows/disclosure.go).
+export const GOVERNED_FIELDS = ['member.first_name', 'member.last_name', 'member.tier', 'member.attributes.*',
+  'activity.kind', 'activity.relation', 'activity.place', 'activity.starts_at', 'activity.ends_at', 'activity.status',
+  'activity.summary', 'activity.reference'];
+
+// DEFAULT_DISCLOSURE is the built-in flow's policy, which a flow without one of its own
+// follows; a Go test holds it to flows.DefaultDisclosure.
+export const DEFAULT_DISCLOSURE = {
+  suspicious: [],
+  unverified: ['member.first_name', 'activity.kind', 'activity.relation'],
+  verified: ['member.tier', 'activity.kind', 'activity.relation', 'activity.status', 'activity.place', 'activity.starts_at', 'activity.ends_at'],
+  verified_pin: ['member.last_name', 'member.attributes.*', 'activity.summary', 'activity.reference'],
+};
+
 export function clone(v) { return JSON.parse(JSON.stringify(v)); }
 
 export function languages(doc) {

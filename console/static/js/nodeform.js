@@ -3,7 +3,7 @@
 
 import {h, field, clear, nextId} from './dom.js';
 import {NODE_TYPES, FIELD_LABELS, NUMBER_FIELDS, BOOL_FIELDS, CONDITION_OPS, LIST_OPS, NOVALUE_OPS,
-  languages, nodeById, renameNode} from './model.js';
+  languages, nodeById, renameNode, clone, TRUST_LEVELS, GOVERNED_FIELDS, DEFAULT_DISCLOSURE} from './model.js';
 
 const ID_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const KNOWN_FIELDS = ['member', 'member.first_name', 'member.last_name', 'member.tier', 'member.language',
@@ -40,7 +40,8 @@ export class NodeForm {
     clear(this.el);
     const n = nodeById(doc, id);
     if (!n) {
-      this.el.append(h('p', {class: 'empty'}, 'Select a node in the graph (click it, or Tab to it and press Enter) to edit its fields.'));
+      this.el.append(h('p', {class: 'empty'}, 'Select a node in the graph (click it, or Tab to it and press Enter) to edit its fields.'),
+        policyEditor(doc, this.edit));
       return;
     }
     const base = NODE_TYPES[n.type] || guessSpec(n);
@@ -331,4 +332,36 @@ export class NodeForm {
     }
     this.summaryBox.append(ul);
   }
+}
+
+// LEVEL_WORDS say who a trust level is, for the policy editor.
+const LEVEL_WORDS = [['', 'nobody'], ['suspicious', 'anyone, even a number that failed attestation'],
+  ['unverified', 'an unattested number, or better'], ['verified', 'an attested number, or better'],
+  ['verified_pin', 'only after the member\'s PIN']];
+
+// policyEditor edits the flow's disclosure policy: for each member and activity field, the
+// lowest trust level that may hear it. A flow without a policy follows the built-in one,
+// shown; changing a field gives the flow its own.
+function policyEditor(doc, edit) {
+  const policy = doc.disclosure || DEFAULT_DISCLOSURE;
+  const lowest = (f) => TRUST_LEVELS.find((l) => (policy[l] || []).includes(f)) || '';
+  const rows = GOVERNED_FIELDS.map((f) => {
+    const sel = h('select', {'data-path': `disclosure.${f}`, 'aria-label': `Who may hear ${f}`},
+      LEVEL_WORDS.map(([v, l]) => h('option', {value: v, selected: v === lowest(f)}, l)));
+    sel.addEventListener('change', () => edit((d) => {
+      const p = clone(d.disclosure || DEFAULT_DISCLOSURE);
+      for (const l of TRUST_LEVELS) p[l] = (p[l] || []).filter((x) => x !== f);
+      if (sel.value) p[sel.value].push(f);
+      d.disclosure = p;
+    }));
+    return h('tr', {}, h('th', {scope: 'row'}, h('code', {}, f)), h('td', {}, sel));
+  });
+  return h('section', {class: 'policy', 'aria-labelledby': 'policy-title'},
+    h('h2', {id: 'policy-title'}, 'Who hears what'),
+    h('p', {class: 'muted', id: 'policy-own'}, doc.disclosure
+      ? 'This flow\'s disclosure policy: a text that uses a field the call\'s trust level may not hear is not said (the node\'s safe text is).'
+      : 'This flow has no policy of its own, so it follows the built-in flow\'s, shown here. Changing a field gives it its own.'),
+    h('table', {class: 'table policy-table'},
+      h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Field'), h('th', {scope: 'col'}, 'Who may hear it'))),
+      h('tbody', {}, rows)));
 }
