@@ -142,17 +142,40 @@ type compiler struct {
 	// policy is the disclosure policy: a governed field → the lowest trust rank that may
 	// hear it (neverRank: none). Nil: no policy.
 	policy map[string]int
+	// moreProbs and moreWarns count the problems past maxProblems.
+	moreProbs, moreWarns int
 }
 
 // varRead is a variable a template or condition reads, to check that a set node sets it.
 type varRead struct{ name, path string }
 
+// maxProblems bounds the errors, and the warnings, a report lists: a document with more
+// gets the first ones and a last problem that counts the rest, so that a hostile document
+// cannot make validation answer megabytes.
+const maxProblems = 200
+
 func (c *compiler) add(path, format string, args ...any) {
-	c.probs = append(c.probs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	c.probs = addProblem(c.probs, &c.moreProbs, path, format, args)
 }
 
 func (c *compiler) warn(path, format string, args ...any) {
-	c.warns = append(c.warns, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	c.warns = addProblem(c.warns, &c.moreWarns, path, format, args)
+}
+
+func addProblem(ps []Problem, more *int, path, format string, args []any) []Problem {
+	if len(ps) >= maxProblems {
+		*more++
+		return ps
+	}
+	return append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// more adds, to a list cut at maxProblems, how many were left out.
+func more(ps []Problem, n int, what string) []Problem {
+	if n == 0 {
+		return ps
+	}
+	return append(ps, Problem{Path: "nodes", Message: fmt.Sprintf("and %d more %s, not listed: fix the ones above first", n, what)})
 }
 
 func join(path, seg string) string {
@@ -211,7 +234,7 @@ func compile(f *Flow, opts ValidateOptions) (*program, Report) {
 	c.depth()
 	c.reachable()
 	c.tests()
-	return c.p, Report{Errors: nonNil(c.probs), Warnings: nonNil(c.warns)}
+	return c.p, Report{Errors: nonNil(more(c.probs, c.moreProbs, "errors")), Warnings: nonNil(more(c.warns, c.moreWarns, "warnings"))}
 }
 
 func nonNil(ps []Problem) []Problem {

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -62,6 +63,7 @@ func (c *compiler) loops() {
 		done
 	)
 	color := make([]int, len(c.f.Nodes))
+	reported := make([]bool, len(c.f.Nodes))
 	var stack []int
 	var visit func(i int)
 	visit = func(i int) {
@@ -76,13 +78,17 @@ func (c *compiler) loops() {
 			case unseen:
 				visit(j)
 			case active:
+				if reported[j] {
+					continue // each loop once, at the node it comes back to
+				}
+				reported[j] = true
 				k := slices.Index(stack, j)
-				names := []string{}
+				names := make([]string, 0, len(stack)-k+1)
 				for _, s := range stack[k:] {
 					names = append(names, c.f.Nodes[s].ID)
 				}
 				names = append(names, c.f.Nodes[j].ID)
-				c.add(c.paths[j], "loop without input: %s", strings.Join(names, " → "))
+				c.add(c.paths[j], "loop without input: %s", pathWords(names))
 			}
 		}
 		stack = stack[:len(stack)-1]
@@ -138,7 +144,18 @@ func (c *compiler) depth() {
 		names = append(names, c.f.Nodes[i].ID)
 	}
 	c.add(c.paths[worst], "%d steps without caller input (max_steps_without_input is %d): %s",
-		depth[worst], c.p.maxSteps, strings.Join(names, " → "))
+		depth[worst], c.p.maxSteps, pathWords(names))
+}
+
+// pathWords writes a path of node ids with arrows; a long one keeps its first and last
+// few nodes and says how many are left out, so a problem stays a line however long the
+// path.
+func pathWords(ids []string) string {
+	const ends = 5
+	if len(ids) <= 2*ends+1 {
+		return strings.Join(ids, " → ")
+	}
+	return fmt.Sprintf("%s → … (%d more) → %s", strings.Join(ids[:ends], " → "), len(ids)-2*ends, strings.Join(ids[len(ids)-ends:], " → "))
 }
 
 // reachable warns about nodes no path from the start reaches: harmless to a call, but
