@@ -62,27 +62,35 @@ const (
 // 401 alike (the routes cannot be listed). It admits the bootstrap ADMIN_TOKEN (role
 // admin) or a live stored token and limits each token's rate (429 with Retry-After), by
 // the token, whatever the request says of itself. Failed attempts are limited per client
-// address; a secret that cannot be a stored token, or one refused a moment ago, costs no
-// database round trip; and the admin API's requests in flight are capped (Config.MaxInFlight)
-// so that it cannot take the connections the webhooks need.
+// address, and only failures count: a valid credential is never refused for the failures
+// of others behind the same address (an ingress). A secret that cannot be a stored token,
+// or one refused a moment ago, costs no database round trip; and the admin API's requests
+// in flight are capped (Config.MaxInFlight) so that it cannot take the connections the
+// webhooks need, with a place kept for reads so that slow writes cannot block them.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	console := origin(s.cfg.PublicURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client := clientAddr(r)
-		if wait := s.failures.Wait(client); wait > 0 {
-			tooMany(w, wait, "too many failed sign-ins from this address; retry later")
-			return
+		// A place among the requests in flight; a request with a body (which a slow client
+		// may send slowly) takes one of the places writes may have, so reads always find one.
+		queued := time.NewTimer(s.cfg.QueueTimeout)
+		defer queued.Stop()
+		places := []chan struct{}{s.inFlight}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			places = []chan struct{}{s.writes, s.inFlight}
 		}
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		case <-time.After(s.cfg.QueueTimeout):
-			w.Header().Set("Retry-After", "1")
-			writeError(w, codeUnavailable, "", "the admin API is busy; retry in a moment")
-			return
-		case <-r.Context().Done():
-			return
+		for _, place := range places {
+			select {
+			case place <- struct{}{}:
+				defer func() { <-place }()
+			case <-queued.C:
+				w.Header().Set("Retry-After", "1")
+				writeError(w, codeUnavailable, "", "the admin API is busy; retry in a moment")
+				return
+			case <-r.Context().Done():
+				return
+			}
 		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		var p principal

@@ -166,25 +166,77 @@ func TestFailedSignInsAreCheapAndLimited(t *testing.T) {
 }
 
 // The admin API serves at most MaxInFlight requests at once; the others wait, then 503.
+// Slow writes (a body sent slowly) take at most MaxInFlight-1 places: a read still gets in.
 func TestAdminRequestsInFlightAreCapped(t *testing.T) {
-	h := newSharedRedisHarness(t, func(st *stack) { st.api.MaxInFlight, st.api.QueueTimeout = 1, 50*time.Millisecond }).handler
+	h := newSharedRedisHarness(t, func(st *stack) { st.api.MaxInFlight, st.api.QueueTimeout = 2, 50*time.Millisecond }).handler
+	send := func(method string, body io.Reader) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "/api/v1/members/1001", body)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
 	body, hold := io.Pipe()
-	slow := httptest.NewRequest(http.MethodPut, "/api/v1/members/1001", body)
-	slow.Header.Set("Authorization", "Bearer "+testAdminToken)
 	done := make(chan struct{})
-	go func() { defer close(done); h.ServeHTTP(httptest.NewRecorder(), slow) }()
-	time.Sleep(50 * time.Millisecond) // the slow request holds the one place, reading its body
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, "/api/v1/members/1001", nil)
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	h.ServeHTTP(rec, req)
+	go func() { defer close(done); send(http.MethodPut, body) }()
+	time.Sleep(50 * time.Millisecond) // the slow write holds the one place writes may take
+	second := send(http.MethodPut, strings.NewReader(`{}`))
+	read := send(http.MethodGet, nil)
 	hold.Close()
 	<-done
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("a request past the cap = %d %s, want 503", rec.Code, rec.Body)
+	if second.Code != http.StatusServiceUnavailable || second.Header().Get("Retry-After") != "1" {
+		t.Errorf("a second write past the cap = %d (Retry-After %q) %s, want 503 and Retry-After 1",
+			second.Code, second.Header().Get("Retry-After"), second.Body)
 	}
-	if got := rec.Header().Get("Retry-After"); got != "1" {
-		t.Errorf("a request past the cap: Retry-After %q, want 1", got)
+	if read.Code == http.StatusServiceUnavailable {
+		t.Errorf("a read while a slow write holds its place = %d %s, want it served", read.Code, read.Body)
+	}
+	// With both places held, a read waits, then 503 too.
+	b1, h1 := io.Pipe()
+	b2, h2 := io.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); send(http.MethodPut, b1) }()
+	time.Sleep(20 * time.Millisecond)
+	go func() { defer wg.Done(); send(http.MethodPost, b2) }() // waits for a write place, holding none
+	time.Sleep(20 * time.Millisecond)
+	if rec := send(http.MethodGet, nil); rec.Code == http.StatusServiceUnavailable {
+		t.Errorf("a read with writes queued = %d, want served", rec.Code)
+	}
+	h1.Close()
+	h2.Close()
+	wg.Wait()
+}
+
+// Wrong tokens from an address never lock out a valid one from it: behind an ingress every
+// admin shares the address. Only failures count, and a valid credential is never refused.
+func TestWrongTokensDoNotLockOutTheRightOne(t *testing.T) {
+	pool := testenv.Postgres(t, testenv.Key("lookup+admin", lookup.Migrations, auth.Migrations), testenv.All(lookup.Migrate, auth.Migrate))
+	store := auth.NewStore(pool)
+	_, stored, err := store.Create(context.Background(), "ci", auth.RoleViewer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{AdminToken: testAdminToken}, Deps{Admin: store})
+	try := func(secret string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/tokens", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.RemoteAddr = "198.51.100.7:40000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range failureBurst + 10 {
+		try(randomSecret(t, "", 20))
+	}
+	if code := try(randomSecret(t, "", 20)); code != http.StatusTooManyRequests {
+		t.Fatalf("one more wrong token = %d, want 429: the failures are limited", code)
+	}
+	if code := try(testAdminToken); code != http.StatusOK {
+		t.Errorf("the admin token from the same address = %d, want 200", code)
+	}
+	if code := try(stored); code != http.StatusForbidden {
+		t.Errorf("a viewer's token from the same address = %d, want 403 (known, not an admin)", code)
 	}
 }
 

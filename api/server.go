@@ -29,7 +29,8 @@ type Config struct {
 	AdminRate, AdminBurst float64
 	// MaxInFlight caps the admin requests served at once in this instance (4), so that
 	// the API cannot hold the database connections the webhooks need; a request waits
-	// for a place at most QueueTimeout (2s), then is answered 503.
+	// for a place at most QueueTimeout (2s), then is answered 503. Requests with a body
+	// take at most MaxInFlight-1 places, so a read always finds one.
 	MaxInFlight  int
 	QueueTimeout time.Duration
 }
@@ -68,6 +69,7 @@ type Server struct {
 	failures *auth.Limiter // failed sign-ins per client address
 	refused  refusedTokens
 	inFlight chan struct{}
+	writes   chan struct{} // places writes may take: one fewer than inFlight's
 	handler  http.Handler
 }
 
@@ -95,6 +97,7 @@ func New(cfg Config, deps Deps) *Server {
 		limiter:  auth.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1)),
 		failures: auth.NewLimiter(failureRate, failureBurst),
 		inFlight: make(chan struct{}, cfg.MaxInFlight),
+		writes:   make(chan struct{}, max(1, cfg.MaxInFlight-1)),
 	}
 	s.handler = s.routes()
 	return s
