@@ -17,9 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,7 +96,21 @@ type SSO struct {
 	rdb        redis.UniversalClient
 	prefix     string
 	client     *http.Client
+	// Each sign-in started keeps its state in Redis for authTTL, before anyone signs in:
+	// starts are limited per client address and in all, which bounds what anonymous
+	// requests can make Redis hold (LoginBurst + LoginRate × authTTL entries of about
+	// 300 bytes, some 4 MB).
+	perAddr, all *auth.Limiter
 }
+
+// Limits on sign-ins started: per client address (an ingress puts a whole company
+// behind one), and in all, per instance.
+const (
+	loginRatePerAddr  = 1 // a second
+	loginBurstPerAddr = 60
+	loginRate         = 20
+	loginBurst        = 200
+)
 
 // New reads the provider's discovery document (an issuer that does not answer within the
 // client's timeout is an error that says so).
@@ -131,6 +147,8 @@ func New(ctx context.Context, cfg Config, rdb redis.UniversalClient, prefix stri
 	s := &SSO{
 		cfg: cfg, provider: p, client: client, rdb: rdb, prefix: prefix, endSession: extra.EndSession,
 		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID}), // the provider's clock is the real one
+		perAddr:  auth.NewLimiter(loginRatePerAddr, loginBurstPerAddr),
+		all:      auth.NewLimiter(loginRate, loginBurst),
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
 			RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes},
 	}
@@ -166,6 +184,19 @@ func (s *SSO) key(kind, id string) string {
 // login starts a sign-in: state, nonce and PKCE verifier kept in Redis for authTTL, the
 // state also in a cookie that binds the sign-in to this browser.
 func (s *SSO) login(w http.ResponseWriter, r *http.Request) {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	ok, wait := s.perAddr.Allow(addr)
+	if ok {
+		ok, wait = s.all.Allow("")
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.page(w, http.StatusTooManyRequests, "Too many sign-ins started", "Too many sign-ins were started from here just now. Wait a moment and try again.")
+		return
+	}
 	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
 	b, _ := json.Marshal(pending{Nonce: nonce, Verifier: verifier, At: s.cfg.Now()})
 	if err := s.rdb.Set(r.Context(), s.key("signin", state), b, authTTL).Err(); err != nil {

@@ -354,3 +354,35 @@ func TestUnreachableIssuerIsAClearError(t *testing.T) {
 		}
 	}
 }
+
+// Anonymous sign-in starts cannot grow Redis without bound: past the limits (per client
+// address, and in all) a start is refused with 429 and keeps nothing.
+func TestSignInStartsAreLimited(t *testing.T) {
+	r := newRP(t, 1)[0]
+	codes := map[int]int{}
+	for range 300 {
+		req := httptest.NewRequest(http.MethodGet, LoginPath, nil)
+		req.RemoteAddr = "203.0.113.9:50000"
+		rec := httptest.NewRecorder()
+		r.sso.Handler().ServeHTTP(rec, req)
+		codes[rec.Code]++
+		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+			t.Fatal("a refused start has no Retry-After")
+		}
+	}
+	if codes[http.StatusFound] > loginBurstPerAddr+5 || codes[http.StatusTooManyRequests] == 0 {
+		t.Errorf("300 starts from one address: %v, want at most about %d let through", codes, loginBurstPerAddr)
+	}
+	keys, err := r.rdb.Keys(context.Background(), r.sso.prefix+"sso:signin:*").Result()
+	if err != nil || len(keys) != codes[http.StatusFound] {
+		t.Errorf("%d pending sign-ins kept in Redis (%v) for %d starts let through", len(keys), err, codes[http.StatusFound])
+	}
+	// Another address is not refused for that one's starts.
+	req := httptest.NewRequest(http.MethodGet, LoginPath, nil)
+	req.RemoteAddr = "203.0.113.10:50000"
+	rec := httptest.NewRecorder()
+	r.sso.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusFound {
+		t.Errorf("another address = %d, want a redirect to the provider", rec.Code)
+	}
+}
