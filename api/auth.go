@@ -195,37 +195,67 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
+// auditedReads are the reads the admin audit records, as it records every change: a
+// member's export is all that is stored about them.
+var auditedReads = map[string]bool{Prefix + "/members/{memberID}/export": true}
+
 // authorize lets through a request whose token has the route's role, need (403
-// otherwise), and audits every request that changes something: the token (with the
-// display name beside it), the route and what it acted on.
+// otherwise), and audits every request that changes something, every audited read and
+// every refusal: the token (with the display name beside it), the route and what it
+// acted on.
 func (s *Server) authorize(need, route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := principalOf(r)
+		read := r.Method == http.MethodGet || r.Method == http.MethodHead
 		if !auth.Allows(p.role, need) {
 			writeError(w, codeForbidden, "", "this token's role ("+p.role+") may not do this; it needs "+need)
+			s.audit(r, p, route, nil, http.StatusForbidden)
 			return
 		}
-		if r.Method == http.MethodGet || r.Method == http.MethodHead || s.deps.Admin == nil {
+		if (read && !auditedReads[route]) || s.deps.Admin == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		// The target names what was acted on; a phone number only masked.
-		vars := mux.Vars(r)
-		var target []string
-		for _, k := range []string{"memberID", "activityID", "flowID", "version", "name", "phone"} {
-			if v, ok := vars[k]; ok {
-				if k == "phone" {
-					v = lookup.Mask(v)
-				}
-				target = append(target, k+"="+v)
-			}
-		}
-		if err := s.deps.Admin.Audit(context.WithoutCancel(r.Context()), p.auditName(), r.Method+" "+route, strings.Join(target, " "), rec.status); err != nil {
-			s.log.ErrorContext(r.Context(), "admin action not audited", "err", err)
-		}
+		note := &auditNote{}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note)))
+		s.audit(r, p, route, note.target, rec.status)
 	})
+}
+
+// audit records one admin request: who, the route, what it acted on (the path's ids, a
+// phone number only masked, and what the handler added) and the status it got.
+func (s *Server) audit(r *http.Request, p principal, route string, more []string, status int) {
+	if s.deps.Admin == nil {
+		return
+	}
+	vars := mux.Vars(r)
+	var target []string
+	for _, k := range []string{"memberID", "activityID", "flowID", "version", "name", "phone"} {
+		if v, ok := vars[k]; ok {
+			if k == "phone" {
+				v = lookup.Mask(v)
+			}
+			target = append(target, k+"="+v)
+		}
+	}
+	target = append(target, more...)
+	if err := s.deps.Admin.Audit(context.WithoutCancel(r.Context()), p.auditName(), r.Method+" "+route, strings.Join(target, " "), status); err != nil {
+		s.log.ErrorContext(r.Context(), "admin action not audited", "err", err)
+	}
+}
+
+// auditNote is what a handler adds to its request's audit entry: what it made, when the
+// path does not name it (a new token's name and role).
+type auditNote struct{ target []string }
+
+type auditNoteKey struct{}
+
+// noteTarget adds to the audit entry of the request r (when it has one).
+func noteTarget(r *http.Request, target ...string) {
+	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		n.target = append(n.target, target...)
+	}
 }
 
 // actorHeader is the display name the client gives (ActorHeader), "" when none or too long.
@@ -257,6 +287,7 @@ func (s *Server) handleCreateToken() http.Handler {
 			return
 		}
 		p, _ := principalOf(r)
+		noteTarget(r, "name="+body.Name, "role="+body.Role)
 		t, secret, err := s.deps.Admin.Create(r.Context(), body.Name, body.Role, p.auditName())
 		if err != nil {
 			s.fail(w, r, "", err)

@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +136,46 @@ func TestRequiredRole(t *testing.T) {
 	} {
 		if got := roles[tc.method+" "+tc.route]; got != tc.want {
 			t.Errorf("%s %s needs %s, want %s", tc.method, tc.route, got, tc.want)
+		}
+	}
+}
+
+// The audit records what the probe found missing: a new token's name and role, a
+// member's export (a read of everything about them), and refused attempts.
+func TestAuditRecordsTokensExportsAndRefusals(t *testing.T) {
+	h, store := tokenServer(t, Config{})
+	send(h, testAdminToken, http.MethodPut, "/api/v1/members/1001",
+		`{"first_name":"Dana","last_name":"Whitfield","phones":["+14045550123"]}`)
+	rec := send(h, testAdminToken, http.MethodPost, "/api/v1/tokens", `{"name":"viewer-bot","role":"viewer"}`)
+	var made struct{ Secret string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &made); err != nil || made.Secret == "" {
+		t.Fatalf("token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := send(h, testAdminToken, http.MethodGet, "/api/v1/members/1001/export", ""); rec.Code != http.StatusOK {
+		t.Fatalf("export = %d", rec.Code)
+	}
+	if rec := send(h, made.Secret, http.MethodDelete, "/api/v1/members/1001", ""); rec.Code != http.StatusForbidden {
+		t.Fatalf("a viewer deleting a member = %d", rec.Code)
+	}
+	if rec := send(h, made.Secret, http.MethodPut, "/api/v1/members/1001/pin", `{"pin":"2580"}`); rec.Code != http.StatusForbidden {
+		t.Fatalf("a viewer setting a PIN = %d", rec.Code)
+	}
+	entries, err := store.Entries(context.Background(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, fmt.Sprintf("%s %s [%s] %d", e.Actor, e.Action, e.Target, e.Status))
+	}
+	for _, want := range []string{
+		"ADMIN_TOKEN POST /api/v1/tokens [name=viewer-bot role=viewer] 201",
+		"ADMIN_TOKEN GET /api/v1/members/{memberID}/export [memberID=1001] 200",
+		"viewer-bot DELETE /api/v1/members/{memberID} [memberID=1001] 403",
+		"viewer-bot PUT /api/v1/members/{memberID}/pin [memberID=1001] 403",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("no audit entry %q in\n%s", want, strings.Join(got, "\n"))
 		}
 	}
 }

@@ -34,14 +34,15 @@ const defaultActor = "admin"
 var flowIDPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
 // actor is the author of a flow change: a named token is who it is, whatever the header
-// says; the bootstrap token's changes carry the display name it was sent with.
+// says; the bootstrap token is itself, with the display name it was sent with beside it
+// as a claim ("ADMIN_TOKEN (ana)"), as the admin audit says.
 func actor(r *http.Request) string {
 	p, ok := principalOf(r)
 	switch {
 	case ok && !p.bootstrap:
 		return p.name
-	case ok && p.display != "":
-		return p.display
+	case ok:
+		return p.auditName()
 	}
 	return defaultActor
 }

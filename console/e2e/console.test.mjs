@@ -215,7 +215,7 @@ test('publish with a message makes version 2', async () => {
   await page.getByText('Published version 2').waitFor();
   await page.locator('.edhead .chips', {hasText: 'Published v2'}).waitFor();
   const vs = await apiCall('GET', '/flows/default/versions');
-  assert.deepEqual(vs.body.versions.map((v) => [v.version, v.message, v.author]), [[1, 'built-in flow', 'system'], [2, 'warmer greeting', 'ana']]);
+  assert.deepEqual(vs.body.versions.map((v) => [v.version, v.message, v.author]), [[1, 'built-in flow', 'system'], [2, 'warmer greeting', 'ADMIN_TOKEN (ana)']]);
 });
 
 test('publishing a draft the same as the live version says so, and makes no version unless asked', async () => {
