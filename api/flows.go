@@ -501,13 +501,21 @@ func (s *Server) handleGetBindings() http.Handler {
 			s.fail(w, r, "", err)
 			return
 		}
+		w.Header().Set("ETag", flowstore.BindingsETag(b))
 		writeJSON(w, http.StatusOK, b)
 	})
 }
 
-// handlePutBindings replaces every binding; called numbers are normalized to E.164.
+// handlePutBindings replaces every binding; called numbers are normalized to E.164. Like a
+// draft, it needs If-Match: the ETag of the bindings the change was made from.
 func (s *Server) handlePutBindings() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		match := r.Header.Get("If-Match")
+		if match == "" {
+			writeError(w, codeIfMatchRequired, "If-Match",
+				"If-Match is required: send the ETag of the bindings you changed (GET /api/v1/bindings); nothing was saved")
+			return
+		}
 		var body flowstore.Bindings
 		if decodeJSON(w, r, &body) != nil {
 			return
@@ -536,14 +544,27 @@ func (s *Server) handlePutBindings() http.Handler {
 			raw[e164] = n
 			b.Numbers[e164] = id
 		}
-		out, err := s.deps.Flows.SetBindings(r.Context(), b, actor(r))
-		var probs flows.Problems
+		out, err := s.deps.Flows.SetBindings(r.Context(), b, match, actor(r))
+		var (
+			probs flows.Problems
+			stale *flowstore.StaleBindingsError
+		)
 		switch {
 		case errors.As(err, &probs):
 			writeProblems(w, "the bindings", probs)
+		case errors.As(err, &stale):
+			current := flowstore.BindingsETag(stale.Current)
+			w.Header().Set("ETag", current)
+			writeJSON(w, status(codeStale), map[string]any{
+				"error": apiError{Code: codeStale, Field: "If-Match", Message: "the bindings were changed since you read them; " +
+					"nothing was saved: GET them (ETag " + current + "), merge your change and PUT again"},
+				"saved":        false,
+				"current_etag": current,
+			})
 		case err != nil:
 			s.fail(w, r, "", err)
 		default:
+			w.Header().Set("ETag", flowstore.BindingsETag(out))
 			writeJSON(w, http.StatusOK, out)
 		}
 	})

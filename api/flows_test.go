@@ -64,6 +64,12 @@ func (h *harness) req(method, path, body string, hdr ...string) *httptest.Respon
 	return rec
 }
 
+// bindingsMatch is the If-Match header of a change to the bindings as they are now.
+func (h *harness) bindingsMatch() []string {
+	h.t.Helper()
+	return []string{"If-Match", h.req(http.MethodGet, "/api/v1/bindings", "").Header().Get("ETag")}
+}
+
 // withGreeting is the default document with the recognized member's welcome replaced.
 func withGreeting(t *testing.T, doc []byte, words string) string {
 	t.Helper()
@@ -124,8 +130,8 @@ func TestFlowAPIErrors(t *testing.T) {
 		{"rollback without version", http.MethodPost, "/api/v1/flows/default/rollback", `{}`, nil, 422, "invalid", "version"},
 		{"rollback to missing version", http.MethodPost, "/api/v1/flows/default/rollback", `{"version":7}`, nil, 404, "not_found", "version"},
 		{"diff without from", http.MethodGet, "/api/v1/flows/default/diff?to=1", "", nil, 422, "invalid", "from"},
-		{"bad binding number", http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"call me":"default"}}`, nil, 422, "invalid", "numbers.call me"},
-		{"binding to unknown flow", http.MethodPut, "/api/v1/bindings", `{"default":"nope"}`, nil, 422, "invalid", "default"},
+		{"bad binding number", http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"call me":"default"}}`, h.bindingsMatch(), 422, "invalid", "numbers.call me"},
+		{"binding to unknown flow", http.MethodPut, "/api/v1/bindings", `{"default":"nope"}`, h.bindingsMatch(), 422, "invalid", "default"},
 		{"audit bad since", http.MethodGet, "/api/v1/audit?since=yesterday", "", nil, 422, "invalid", "since"},
 		{"simulate bad input", http.MethodPost, "/api/v1/flows/default/simulate", `{"inputs":[1]}`, nil, 422, "invalid", "inputs.0"},
 		{"simulate bad now", http.MethodPost, "/api/v1/flows/default/simulate", `{"now":"noon"}`, nil, 422, "invalid", "now"},
@@ -295,7 +301,7 @@ func TestPublishReachesAnotherInstanceWithinASecond(t *testing.T) {
 		t.Fatal(rec.Body)
 	}
 	a.req(http.MethodPost, "/api/v1/flows/sales/publish", "")
-	if rec := a.req(http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"(800) 555-0100":"sales"}}`); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"+18005550100": "sales"`) {
+	if rec := a.req(http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"(800) 555-0100":"sales"}}`, a.bindingsMatch()...); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"+18005550100": "sales"`) {
 		t.Fatalf("bindings = %d %s", rec.Code, rec.Body)
 	}
 	deadline := time.Now().Add(time.Second)
@@ -437,7 +443,7 @@ func TestGotoPlaySetNodes(t *testing.T) {
 		!strings.Contains(res.Steps[0].TwiML, "<Play>https://cdn.example.com/hi.mp3</Play>") {
 		t.Fatalf("simulation = %d %s", rec.Code, rec.Body)
 	}
-	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"front"}`); rec.Code != http.StatusOK {
+	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"front"}`, h.bindingsMatch()...); rec.Code != http.StatusOK {
 		t.Fatal(rec.Body)
 	}
 	deadline := time.Now().Add(time.Second)
@@ -487,7 +493,7 @@ func TestRecordTrustAndHandoffTargetNodes(t *testing.T) {
 		!strings.Contains(first, "<Redirect") || !strings.Contains(strings.Join(res.Steps[1].Said, " "), "Goodbye") {
 		t.Fatalf("voicemail: %+v", res)
 	}
-	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"vm"}`); rec.Code != http.StatusOK {
+	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"vm"}`, h.bindingsMatch()...); rec.Code != http.StatusOK {
 		t.Fatal(rec.Body)
 	}
 	// Live: StirVerstat passed-A is verified, so the call records; the redirect after an
@@ -549,5 +555,31 @@ func TestSimulationHearsWhatALiveCallHears(t *testing.T) {
 		if !strings.Contains(string(res.Caller["members"]), `"first_name": "Dana"`) {
 			t.Errorf("caller = %s", rec.Body)
 		}
+	}
+}
+
+// Two admins who read the bindings and each add a number: the first change is saved, the
+// second is refused (412, nothing saved, the current ETag given), so neither number is
+// lost without a word; re-read, the second goes in beside the first.
+func TestConcurrentBindingEditsConflict(t *testing.T) {
+	h := newFlowHarness(t, flowsDB(t), false)
+	read := h.bindingsMatch()
+	first := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"+18005550101":"default"}}`, read...)
+	second := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"+18005550102":"default"}}`, read...)
+	if first.Code != http.StatusOK {
+		t.Fatalf("the first change = %d %s", first.Code, first.Body)
+	}
+	if second.Code != http.StatusPreconditionFailed || !strings.Contains(second.Body.String(), `"saved": false`) ||
+		second.Header().Get("ETag") != first.Header().Get("ETag") {
+		t.Fatalf("the second change, made from the same read = %d (ETag %q, first's %q) %s",
+			second.Code, second.Header().Get("ETag"), first.Header().Get("ETag"), second.Body)
+	}
+	if rec := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"default"}`); rec.Code != http.StatusPreconditionRequired {
+		t.Errorf("a change without If-Match = %d, want 428", rec.Code)
+	}
+	both := h.req(http.MethodPut, "/api/v1/bindings", `{"default":"default","numbers":{"+18005550101":"default","+18005550102":"default"}}`,
+		"If-Match", second.Header().Get("ETag"))
+	if both.Code != http.StatusOK || !strings.Contains(both.Body.String(), "+18005550101") || !strings.Contains(both.Body.String(), "+18005550102") {
+		t.Errorf("re-read and merged = %d %s", both.Code, both.Body)
 	}
 }

@@ -160,7 +160,7 @@ func TestHostileInputsGet4xx(t *testing.T) {
 					continue
 				}
 				target := Prefix + good
-				if rt.path == "/flows/{flowID}" { // a draft save needs If-Match to reach its body
+				if rt.path == "/flows/{flowID}" || rt.path == "/bindings" { // a draft or bindings save needs If-Match to reach its body
 					req := httptest.NewRequest(rt.method, target, strings.NewReader(b.body))
 					req.Header.Set("Authorization", "Bearer "+testAdminToken)
 					req.Header.Set("If-Match", `"1"`)
@@ -263,7 +263,9 @@ func TestErrorAnswers(t *testing.T) {
 		{"flow exists", http.MethodPost, "/flows", `{"id":"default","document":` + string(flows.DefaultJSON()) + `}`, ""},
 		{"stale draft", http.MethodPut, "/flows/default", string(flows.DefaultJSON()), `"0"`},
 		{"rollback to a version not found", http.MethodPost, "/flows/default/rollback", `{"version":99,"message":"x"}`, ""},
-		{"bind a flow not found", http.MethodPut, "/bindings", `{"default":"default","numbers":{"+18005550100":"nope"}}`, ""},
+		{"bind a flow not found", http.MethodPut, "/bindings", `{"default":"default","numbers":{"+18005550100":"nope"}}`, h.bindingsMatch()[1]},
+		{"bindings without If-Match", http.MethodPut, "/bindings", `{"default":"default"}`, ""},
+		{"bindings changed since read", http.MethodPut, "/bindings", `{"default":"default"}`, `"b-0000000000000000"`},
 		{"diff from a version not found", http.MethodGet, "/flows/default/diff?from=99&to=draft", "", ""},
 	} {
 		req := httptest.NewRequest(tc.method, Prefix+tc.path, strings.NewReader(tc.body))

@@ -2,7 +2,9 @@ package flowstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -209,6 +211,22 @@ func scanDraft(row pgx.Row) (Draft, error) {
 	d.Document = json.RawMessage(doc)
 	return d, err
 }
+
+// BindingsETag is the entity tag of bindings as they are: any change changes it.
+func BindingsETag(b Bindings) string {
+	j, _ := json.Marshal(b) // map keys sorted: the same bindings, the same bytes
+	sum := sha256.Sum256(j)
+	return `"b-` + hex.EncodeToString(sum[:8]) + `"`
+}
+
+// StaleBindingsError is SetBindings's answer when the bindings changed since ifMatch:
+// Current is what they are now. It is an errs.Stale error.
+type StaleBindingsError struct{ Current Bindings }
+
+func (e *StaleBindingsError) Error() string {
+	return "flowstore: set bindings: they changed since they were read"
+}
+func (e *StaleBindingsError) Unwrap() error { return errStale }
 
 // StaleError is SaveDraft's answer when the draft changed since ifRev: Current is the
 // draft as it is now. It is an errs.Stale error.
@@ -471,11 +489,25 @@ func readBindings(ctx context.Context, q querier) (Bindings, error) {
 // SetBindings replaces every binding. Numbers must already be normalized (E.164) by the
 // caller; every flow named must exist and have a published version, and a default is
 // required. flows.Problems name the offending entry ("default", "numbers.+14045550123").
-func (s *Store) SetBindings(ctx context.Context, b Bindings, actor string) (Bindings, error) {
+//
+// ifMatch, when not empty, is the entity tag (BindingsETag) of the bindings the change was
+// made from: when they have changed since, nothing is saved and the answer is a
+// *StaleBindingsError holding them as they are, so that two admins binding numbers at
+// once never lose one's number without a word.
+func (s *Store) SetBindings(ctx context.Context, b Bindings, ifMatch, actor string) (Bindings, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Serialize binding changes so the audit's old/new pairs chain.
 		if _, err := tx.Exec(ctx, qChangesLock); err != nil {
 			return err
+		}
+		if ifMatch != "" {
+			current, err := readBindings(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if BindingsETag(current) != ifMatch {
+				return &StaleBindingsError{Current: current}
+			}
 		}
 		var probs flows.Problems
 		check := func(path, id string) {

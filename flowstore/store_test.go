@@ -221,13 +221,13 @@ func TestPublishRollbackLiveAndAudit(t *testing.T) {
 	if _, err := s.Create(ctx, "sales", docWith(t, "sales", nil), "ana"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err == nil {
+	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "", "ana"); err == nil {
 		t.Fatal("binding an unpublished flow was accepted")
 	}
 	if _, err := s.Publish(ctx, "sales", "ana", "first", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "ana"); err != nil {
+	if _, err := s.SetBindings(ctx, flowstore.Bindings{Default: flowstore.DefaultID, Numbers: map[string]string{"+18005550199": "sales"}}, "", "ana"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Refresh(ctx); err != nil {
