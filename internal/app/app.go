@@ -256,6 +256,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		metrics = nil // not on the main port
 	}
 	a.handler = handler(edge, admins, signIn, cfg.AdminToken != "", a.readiness, metrics)
+	if strings.HasPrefix(cfg.PublicURL, "https://") {
+		a.handler = strictTransport(a.handler)
+	}
 	return a, nil
 }
 

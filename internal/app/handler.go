@@ -72,3 +72,18 @@ func handler(edge *ivr.Edge, adminAPI *api.Server, signIn *sso.SSO, bootstrapTok
 		}
 	})
 }
+
+// hstsValue asks browsers to use https only for a year: the console and the admin API
+// are served over https when PUBLIC_URL is.
+const hstsValue = "max-age=31536000"
+
+// strictTransport sends Strict-Transport-Security on everything but the webhooks, which
+// no browser reads (and which answer on the hot path).
+func strictTransport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, ivr.Prefix) {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

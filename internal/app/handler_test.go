@@ -72,3 +72,20 @@ func TestWebhookRoutes(t *testing.T) {
 		})
 	}
 }
+
+// Over https, the console and the API ask browsers to stay on https; the webhooks, which
+// no browser reads, do without the header.
+func TestStrictTransportSecurity(t *testing.T) {
+	h := strictTransport(handler(ivr.New(ivr.Config{}, ivr.Deps{}), api.New(api.Config{AdminToken: "console-route-test-token"}, api.Deps{}), nil, true, nil, nil))
+	for path, want := range map[string]string{
+		"/admin/":                hstsValue,
+		"/api/v1/lookup?phone=1": hstsValue,
+		"/twilio/voice":          "",
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if got := rec.Header().Get("Strict-Transport-Security"); got != want {
+			t.Errorf("%s: Strict-Transport-Security %q, want %q", path, got, want)
+		}
+	}
+}
