@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/memberline/memberline/calls"
+	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -53,12 +55,34 @@ func (s *Server) handleExportMember() http.Handler {
 
 // handleDeleteMember forgets a member: the directory row with its numbers, activities,
 // PIN and verification attempts (PostgreSQL cascades), every cache tier (the directory's
-// invalidation reaches Redis and each instance's local tier), and what ties call records
-// to them (anonymized: the calls stay, counted as anonymous).
+// invalidation reaches Redis and each instance's local tier), the answers their calls got
+// that the retry cache keeps (a greeting by name), and what ties call records to them
+// (anonymized: the calls stay, counted as anonymous; a call still in progress stays
+// anonymous). Between the first and the rest it waits ForgetAfter, so that the webhooks
+// then in flight have finished and every instance has written its records.
 func (s *Server) handleDeleteMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
-		if err := s.deps.Members.DeleteMember(r.Context(), ids[0]); err != nil {
-			return nil, err
+		// A member already gone (a retry after the rest failed) still has the rest done,
+		// and is answered 404.
+		gone := s.deps.Members.DeleteMember(r.Context(), ids[0])
+		if gone != nil && !errors.Is(gone, errs.ErrNotFound) {
+			return nil, gone
+		}
+		if s.deps.Calls != nil && s.deps.Answers != nil {
+			if s.cfg.ForgetAfter > 0 && gone == nil {
+				select {
+				case <-time.After(s.cfg.ForgetAfter):
+				case <-r.Context().Done():
+					return nil, r.Context().Err()
+				}
+			}
+			keys, err := s.deps.Calls.AnswerKeys(r.Context(), ids[0], s.cfg.Now().Add(-time.Hour))
+			if err == nil {
+				err = s.deps.Answers.Forget(r.Context(), keys...)
+			}
+			if err != nil {
+				return nil, errors.Join(errors.New("api: member deleted, but the answers their calls got are not forgotten yet: retry"), err)
+			}
 		}
 		if s.deps.Calls != nil {
 			n, err := s.deps.Calls.AnonymizeMember(r.Context(), ids[0])
@@ -67,6 +91,6 @@ func (s *Server) handleDeleteMember() http.Handler {
 			}
 			s.log.InfoContext(r.Context(), "member deleted", "calls_anonymized", n)
 		}
-		return nil, nil
+		return nil, gone
 	})
 }

@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/internal/testsupport/twiliotest"
+	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -228,4 +233,105 @@ func TestDeleteMemberAnonymizesCallRecords(t *testing.T) {
 	if body := o.mustAPI(http.MethodGet, "/api/v1/calls?member=1001", ""); strings.Contains(body, "CAbefore") {
 		t.Fatalf("the call is still listed under the deleted member: %s", body)
 	}
+}
+
+// The end-to-end deletion: Dana is on a call when she is deleted. Afterwards nothing of
+// hers is readable: not through any route, not in the retry cache (a retry of the
+// webhook that greeted her gets no greeting back), not in the call's record, even as the
+// call goes on (its next webhooks name her member id in their signed state) and ends.
+func TestDeletedMemberIsGoneEvenMidCall(t *testing.T) {
+	pool := testenv.Postgres(t, testenv.Key("lookup+calls", lookup.Migrations, calls.Migrations), testenv.All(lookup.Migrate, calls.Migrate))
+	rdb, prefix := testenv.Redis(t)
+	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
+	records := calls.New(pool, calls.Options{HashKey: []byte("test"), FlushEvery: 20 * time.Millisecond})
+	t.Cleanup(func() { _ = records.Close(context.Background()) })
+	answers := ivr.RedisAnswers(rdb, prefix)
+	st := newStack(cache)
+	st.edgeDeps.Calls, st.apiDeps.Calls = records, records
+	st.edgeDeps.Answers, st.apiDeps.Answers = answers, answers
+	st.api.ForgetAfter = 100 * time.Millisecond
+	h := st.build(t, cache, rdb)
+	h.seedMembers()
+	personal := regexp.MustCompile(`Dana|Whitfield|Atlanta|HX7Q2P|DL1234|Diamond`)
+
+	// The call begins: Dana is greeted and asked about her trip.
+	const sid = "CAdeleted000000000000000000000001"
+	form := twiliotest.Incoming("+14045550123")
+	form.Set("CallSid", sid)
+	sig := ivr.Sign(testToken, testPublicURL+"/twilio/voice", form)
+	first := postSigned(h, "/twilio/voice", form, sig)
+	if !strings.Contains(first, "Welcome back, Dana.") {
+		t.Fatalf("the greeting: %s", first)
+	}
+	action := strings.TrimPrefix(twiliotest.GatherAction(t, first), testPublicURL)
+	testenv.WaitFor(t, "the call's record", func() bool {
+		c, err := records.Get(context.Background(), sid)
+		return err == nil && c.MemberID == "1001"
+	})
+
+	h.mustAPI(http.MethodDelete, "/api/v1/members/1001", "")
+
+	// A retry of the greeted webhook: its answer is forgotten, so it is answered anew, as
+	// for a caller nobody knows.
+	if again := postSigned(h, "/twilio/voice", form, sig); personal.MatchString(again) {
+		t.Errorf("a retry of the first webhook after the deletion: %s", again)
+	}
+	// The call goes on: Dana presses 1, then hangs up.
+	next := twiliotest.Incoming("+14045550123")
+	next.Set("CallSid", sid)
+	next.Set("Digits", "1")
+	if body := postSigned(h, action, next, ivr.Sign(testToken, testPublicURL+action, next)); personal.MatchString(body) {
+		t.Errorf("the call's next webhook after the deletion: %s", body)
+	}
+	end := url.Values{"CallSid": {sid}, "CallStatus": {"completed"}, "CallDuration": {"42"}, "From": {"+14045550123"}, "To": {"+18005550100"}}
+	postSigned(h, "/twilio/status", end, ivr.Sign(testToken, testPublicURL+"/twilio/status", end))
+	testenv.WaitFor(t, "the call's end in its record", func() bool {
+		c, err := records.Get(context.Background(), sid)
+		return err == nil && c.Status == "completed"
+	})
+
+	// The record stays, anonymous.
+	c, err := records.Get(context.Background(), sid)
+	if err != nil || c.MemberID != "" || c.CallerHash != "" || c.CallerMasked != "" {
+		t.Errorf("the call's record after the deletion: %+v, %v", c, err)
+	}
+	// No route tells anything of her.
+	for _, path := range []string{
+		"/api/v1/members/1001", "/api/v1/members/1001/export", "/api/v1/members/1001/calls",
+		"/api/v1/lookup?phone=%2B14045550123", "/api/v1/calls?member=1001", "/api/v1/calls?number=%2B14045550123",
+		"/api/v1/calls/" + sid, "/api/v1/calls/" + sid + "/journey", "/api/v1/members?q=Dana",
+	} {
+		code, body := h.api(http.MethodGet, path, "")
+		if personal.MatchString(body) || strings.Contains(body, `"1001"`) {
+			t.Errorf("GET %s = %d %s", path, code, body)
+		}
+	}
+	// Nothing in Redis holds her: not the lookup tiers, not the retry cache.
+	keys, err := rdb.Keys(context.Background(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if typ, _ := rdb.Type(context.Background(), k).Result(); typ != "string" {
+			continue
+		}
+		if v, _ := rdb.Get(context.Background(), k).Result(); personal.MatchString(v) {
+			t.Errorf("Redis %s still holds %q", k, personal.FindString(v))
+		}
+	}
+}
+
+// postSigned posts form with the signature given, as Twilio would (a retry sends the
+// same one again), and returns the body.
+func postSigned(h *harness, path string, form url.Values, sig string) string {
+	h.t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK && rec.Code != http.StatusNoContent {
+		h.t.Fatalf("%s = %d %s", path, rec.Code, rec.Body)
+	}
+	return rec.Body.String()
 }

@@ -33,6 +33,12 @@ type Config struct {
 	// take at most MaxInFlight-1 places, so a read always finds one.
 	MaxInFlight  int
 	QueueTimeout time.Duration
+	// ForgetAfter is how long a member's deletion waits, after the member is gone from the
+	// directory and every cache tier, for the webhooks then in flight to finish and the call
+	// records of every instance to be written (they batch for up to 200 ms), before it
+	// forgets the answers the member's calls were given and anonymizes their records
+	// (500ms).
+	ForgetAfter time.Duration
 }
 
 // Edge is what the admin API borrows from the Twilio edge, so that a simulated call
@@ -55,9 +61,17 @@ type Deps struct {
 	PINs     *lookup.PINs     // PINs and consents; nil: PINs are not configured
 	Admin    *auth.Store      // named tokens and the admin audit; nil: the bootstrap token only
 	Calls    *calls.Store     // call records and reports
+	// Answers is the Twilio edge's retry cache, whose answers may greet a member: a
+	// member's deletion forgets theirs. Nil: nothing to forget.
+	Answers AnswerForgetter
 	// SSO admits console sessions (sign-in with the company's identity provider); nil:
 	// bearer tokens only.
 	SSO *sso.SSO
+}
+
+// AnswerForgetter removes the retry cache's answers stored under keys (ivr.Answers).
+type AnswerForgetter interface {
+	Forget(ctx context.Context, keys ...string) error
 }
 
 // Server is the admin REST API under /api/v1.
@@ -92,6 +106,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if cfg.QueueTimeout <= 0 {
 		cfg.QueueTimeout = 2 * time.Second
+	}
+	if cfg.ForgetAfter == 0 {
+		cfg.ForgetAfter = 500 * time.Millisecond
 	}
 	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger,
 		limiter:  auth.NewLimiter(cfg.AdminRate, max(cfg.AdminBurst, 1)),

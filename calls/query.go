@@ -222,6 +222,22 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	return tag.RowsAffected(), nil
 }
 
+// AnswerKeys are the retry cache's keys of the answers given to a member's calls active
+// since then (ivr's settled answers, which may greet them by name), to forget them when
+// the member is deleted.
+func (s *Store) AnswerKeys(ctx context.Context, memberID string, since time.Time) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT k FROM calls, unnest(answer_keys) AS k
+		WHERE member_id = $1 AND updated_at >= $2`, memberID, since)
+	if err != nil {
+		return nil, fmt.Errorf("calls: answer keys of member %s: %w", memberID, err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("calls: answer keys of member %s: %w", memberID, err)
+	}
+	return keys, nil
+}
+
 // AnonymizeMember removes what ties a member's calls to them (the member id and the
 // caller's hash and masked number) and returns how many calls it changed. The calls stay,
 // so the reports still count them, as anonymous.

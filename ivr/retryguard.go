@@ -51,6 +51,10 @@ type Answers interface {
 	Replace(ctx context.Context, key string, answer []byte, now time.Time, ttl time.Duration) error
 	// Get returns what is stored under key, as Settle does; nil when nothing is.
 	Get(ctx context.Context, key string) (kept []byte, at time.Time, err error)
+	// Forget removes the answers stored under keys: an answer may greet a member, and a
+	// member who is deleted must not stay readable in the retry cache. The call records
+	// keep each answer's key (calls.Event.AnswerKey) for this.
+	Forget(ctx context.Context, keys ...string) error
 }
 
 // Default windows: Twilio retries within seconds; a webhook is remembered as seen for ten
@@ -138,6 +142,16 @@ func (a redisAnswers) Get(ctx context.Context, key string) ([]byte, time.Time, e
 		return nil, time.Time{}, err
 	}
 	return unstamped(key, cmd.Val())
+}
+
+// Forget deletes the keys one command each (they may live on different nodes of a Cluster).
+func (a redisAnswers) Forget(ctx context.Context, keys ...string) error {
+	for _, key := range keys {
+		if err := a.rdb.Del(ctx, a.keyOf(key)).Err(); err != nil {
+			return fmt.Errorf("ivr: forget an answer: %w", err)
+		}
+	}
+	return nil
 }
 
 // A repeat that finds a claim waits this long for the answer that replaces it.
@@ -232,6 +246,14 @@ func (st *settling) run() {
 	for _, f := range st.held {
 		f()
 	}
+}
+
+// answerKey is the retry cache's key of the webhook being answered, "" outside one.
+func answerKey(ctx context.Context) string {
+	if st, ok := ctx.Value(settlingKey{}).(*settling); ok {
+		return st.key
+	}
+	return ""
 }
 
 // afterSettling runs f now, or, in a webhook being settled, once its answer is the first.

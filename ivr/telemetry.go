@@ -232,7 +232,7 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		Called: r.PostFormValue("To"), Caller: caller.Phone, CallerMasked: lookup.Mask(caller.Phone),
 		Recognized: recognized, MemberID: member, Flow: turn.State.Flow, Version: turn.State.Version,
 		Nodes: turn.Visited, Outcome: outcome, Trust: turn.State.Trust, AskedActivity: turn.AskedActivity,
-		ActivityYes: turn.ActivityYes, HadActivity: hadActivity(caller, member),
+		ActivityYes: turn.ActivityYes, HadActivity: hadActivity(caller, member), AnswerKey: answerKey(ctx),
 	}
 	if caller.Phone == "" {
 		ev.CallerMasked = ""

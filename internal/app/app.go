@@ -194,6 +194,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		log.Warn("flow changes are not visible; calls keep the last known bindings", "err", err)
 	})
 
+	answers := ivr.RedisAnswers(a.data.Redis, "ml:")
 	edge := ivr.New(ivr.Config{
 		PublicURL:        cfg.PublicURL,
 		TwilioAuthToken:  cfg.TwilioAuthToken,
@@ -216,7 +217,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Flows:    store,
 		Calls:    a.records,
 		PINs:     a.pins,
-		Answers:  ivr.RedisAnswers(a.data.Redis, "ml:"),
+		Answers:  answers,
 	})
 	var signIn *sso.SSO
 	if cfg.OIDCIssuer != "" {
@@ -244,6 +245,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		PINs:     a.pins,
 		Admin:    auth.NewStore(a.data.Pool),
 		Calls:    a.records,
+		Answers:  answers,
 		SSO:      signIn,
 	})
 	metrics := a.tel.metrics
