@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,9 +23,18 @@ import (
 
 // PINs are members' step-up secrets for calls whose number the network does not vouch
 // for. They are stored only as argon2id hashes with a random salt each, never returned,
-// and checked with a lockout kept in Redis, so it holds across instances: at most
-// MaxAttempts tries per member and per calling number within Window. Every try is
-// recorded in verification_attempts with the calling number as a keyed hash.
+// and checked with a lockout that escalates:
+//
+//   - at most MaxAttempts tries per member and per calling number within Window, counted
+//     in Redis so that it holds across instances;
+//   - after MaxAttempts wrong tries since the member's last right one, one try an hour;
+//   - after twice MaxAttempts wrong tries, none: the PIN is locked (in PostgreSQL) until a
+//     new one is set, and OnLocked is told.
+//
+// A 4-digit PIN thus gives a guesser 10 tries of 10,000, not 480 a day. Every try takes
+// the same time whether the member exists, has a PIN or is locked (one argon2id
+// computation each), and is recorded in verification_attempts with the calling number as
+// a keyed hash.
 type PINs struct {
 	pool *pgxpool.Pool
 	rdb  redis.UniversalClient
@@ -39,6 +49,11 @@ type PINOptions struct {
 	// CallerKey keys the hash of calling numbers in the attempts table and in Redis, so
 	// the stored hashes cannot be reversed by trying every number.
 	CallerKey []byte
+	// SlowEvery is the pace of tries once a member has MaxAttempts wrong ones: one each
+	// SlowEvery; an hour.
+	SlowEvery time.Duration
+	// OnLocked, if set, is told when a member's PIN becomes locked (a metric, the audit).
+	OnLocked func(ctx context.Context, memberID string)
 }
 
 // Verification outcomes, as recorded.
@@ -74,6 +89,9 @@ func NewPINs(pool *pgxpool.Pool, rdb redis.UniversalClient, o PINOptions) *PINs 
 	if len(o.CallerKey) == 0 {
 		o.CallerKey = []byte("memberline caller")
 	}
+	if o.SlowEvery <= 0 {
+		o.SlowEvery = time.Hour
+	}
 	return &PINs{pool: pool, rdb: rdb, o: o}
 }
 
@@ -102,14 +120,18 @@ func (p *PINs) SetPIN(ctx context.Context, memberID, pin string) error {
 	}
 	tag, err := p.pool.Exec(ctx, `INSERT INTO member_pins (member_id, hash)
 		SELECT id, $2 FROM members WHERE id = $1
-		ON CONFLICT (member_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, memberID, hash)
+		ON CONFLICT (member_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now(), failed = 0, locked_at = NULL`, memberID, hash)
 	if err != nil {
 		return fmt.Errorf("lookup: set pin: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return notFound("set pin for member %q", memberID)
 	}
-	if err := p.rdb.Del(ctx, p.memberKey(memberID)).Err(); err != nil {
+	// One key a command: on a Cluster they may live on different masters.
+	pipe := p.rdb.Pipeline()
+	pipe.Del(ctx, p.memberKey(memberID))
+	pipe.Del(ctx, p.slowKey(memberID))
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("lookup: set pin: clear lockout: %w", err)
 	}
 	return nil
@@ -137,15 +159,16 @@ return n
 // and returns the outcome: PINOK, PINWrong, PINNone or PINLocked. Each try first counts
 // against the member and the calling number (INCR, atomic across instances, so
 // concurrent tries cannot slip past the limit); past MaxAttempts in Window the PIN is not
-// even compared. A withheld number counts against its call instead: withheld callers do
-// not share one budget, which a few wrong PINs from anyone would spend for everyone. A
-// right PIN clears the member's count and gives the number its try back. An error (Redis
-// or PostgreSQL down) means not verified.
+// even compared. A withheld number counts against the member alone: a withheld caller
+// gets no fresh budget with each call. Past MaxAttempts wrong tries the member gets one try
+// each SlowEvery, and past twice that the PIN is locked until SetPIN. A right PIN clears
+// the member's counts and gives the number its try back. An error (Redis or PostgreSQL
+// down) means not verified.
 func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID string) (string, error) {
 	caller := p.CallerHash(callerPhone)
 	keys := []string{p.memberKey(memberID)}
-	if by := p.callerKey(caller, callSID); by != "" {
-		keys = append(keys, by)
+	if caller != "" {
+		keys = append(keys, p.o.Prefix+"pin:caller:"+caller)
 	}
 	// Each count is its own atomic step (countScript), so the member's and the number's
 	// keys may live on different Cluster masters; one round trip for both.
@@ -157,30 +180,51 @@ func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID st
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", fmt.Errorf("lookup: check pin: lockout: %w", err)
 	}
-	outcome := PINLocked
-	if !slices.ContainsFunc(counts, func(c *redis.Cmd) bool { n, _ := c.Int64(); return n > int64(p.o.MaxAttempts) }) {
-		var hash string
-		err := p.pool.QueryRow(ctx, `SELECT hash FROM member_pins WHERE member_id = $1`, memberID).Scan(&hash)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			outcome = PINNone
-		case err != nil:
-			return "", fmt.Errorf("lookup: check pin: %w", err)
-		case checkPIN(hash, pin):
-			outcome = PINOK
-		default:
-			outcome = PINWrong
+	var (
+		hash   string
+		failed int
+		locked bool
+	)
+	err := p.pool.QueryRow(ctx, `SELECT hash, failed, locked_at IS NOT NULL FROM member_pins WHERE member_id = $1`,
+		memberID).Scan(&hash, &failed, &locked)
+	outcome := ""
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		outcome = PINNone
+	case err != nil:
+		return "", fmt.Errorf("lookup: check pin: %w", err)
+	case locked || slices.ContainsFunc(counts, func(c *redis.Cmd) bool { n, _ := c.Int64(); return n > int64(p.o.MaxAttempts) }):
+		outcome = PINLocked
+	case failed >= p.o.MaxAttempts:
+		// Slowed down: one try each SlowEvery.
+		ok, err := p.rdb.SetNX(ctx, p.slowKey(memberID), 1, p.o.SlowEvery).Result()
+		if err != nil {
+			return "", fmt.Errorf("lookup: check pin: lockout: %w", err)
+		}
+		if !ok {
+			outcome = PINLocked
 		}
 	}
-	if _, err := p.pool.Exec(ctx, `INSERT INTO verification_attempts (member_id, caller_hash, outcome)
-		SELECT id, $2, $3 FROM members WHERE id = $1`, memberID, caller, outcome); err != nil {
-		return "", fmt.Errorf("lookup: check pin: record: %w", err)
+	// The PIN is compared, or a stand-in is, so that every try takes the same time: a
+	// member number that names nobody, or a member without a PIN or locked, is not told
+	// apart by how long the answer takes.
+	if outcome == "" {
+		outcome = PINWrong
+		if checkPIN(hash, pin) {
+			outcome = PINOK
+		}
+	} else {
+		checkPIN(standInHash(), pin)
+	}
+	if err := p.settle(ctx, memberID, caller, outcome); err != nil {
+		return "", err
 	}
 	if outcome == PINOK {
 		// Only failures should count: the member's count starts over, and the calling
 		// number gets this try back. Not fatal: the counts expire with the window anyway.
 		pipe := p.rdb.Pipeline()
 		pipe.Del(ctx, keys[0])
+		pipe.Del(ctx, p.slowKey(memberID))
 		if len(keys) > 1 {
 			pipe.Decr(ctx, keys[1])
 		}
@@ -188,6 +232,46 @@ func (p *PINs) Check(ctx context.Context, memberID, pin, callerPhone, callSID st
 	}
 	return outcome, nil
 }
+
+// settle records a try and keeps the member's count of wrong tries: a right one clears it,
+// a wrong one adds to it and, at twice MaxAttempts, locks the PIN (OnLocked is told).
+func (p *PINs) settle(ctx context.Context, memberID, caller, outcome string) error {
+	var lockedNow bool
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO verification_attempts (member_id, caller_hash, outcome)
+			SELECT id, $2, $3 FROM members WHERE id = $1`, memberID, caller, outcome); err != nil {
+			return err
+		}
+		switch outcome {
+		case PINOK:
+			_, err := tx.Exec(ctx, `UPDATE member_pins SET failed = 0 WHERE member_id = $1`, memberID)
+			return err
+		case PINWrong:
+			return tx.QueryRow(ctx, `UPDATE member_pins SET failed = failed + 1,
+				locked_at = CASE WHEN failed + 1 >= $2 AND locked_at IS NULL THEN now() ELSE locked_at END
+				WHERE member_id = $1 RETURNING failed = $2`,
+				memberID, 2*p.o.MaxAttempts).Scan(&lockedNow)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("lookup: check pin: record: %w", err)
+	}
+	if lockedNow && p.o.OnLocked != nil {
+		p.o.OnLocked(ctx, memberID)
+	}
+	return nil
+}
+
+// standInHash is a hash of no one's PIN, with the real ones' parameters, compared when no
+// real one is: made once, on the first try that needs it.
+var standInHash = sync.OnceValue(func() string {
+	h, err := hashPIN("no one's")
+	if err != nil {
+		panic(fmt.Sprintf("lookup: a stand-in PIN hash: %v", err))
+	}
+	return h
+})
 
 // Attempt is one recorded verification try.
 type Attempt struct {
@@ -229,17 +313,8 @@ func (p *PINs) CallerHash(phone string) string {
 
 func (p *PINs) memberKey(memberID string) string { return p.o.Prefix + "pin:member:" + memberID }
 
-// callerKey is the budget a try counts against besides the member's: the calling
-// number's, or for a withheld number its call's ("" without a call: the member's alone).
-func (p *PINs) callerKey(hash, callSID string) string {
-	switch {
-	case hash != "":
-		return p.o.Prefix + "pin:caller:" + hash
-	case callSID != "":
-		return p.o.Prefix + "pin:call:" + callSID
-	}
-	return ""
-}
+// slowKey marks a slowed-down member's try: the next may come when it expires.
+func (p *PINs) slowKey(memberID string) string { return p.o.Prefix + "pin:slow:" + memberID }
 
 // hashPIN returns pin's argon2id hash in the PHC string format.
 func hashPIN(pin string) (string, error) {

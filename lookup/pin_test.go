@@ -3,6 +3,8 @@ package lookup
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +197,115 @@ func TestWithheldCallersLockedOutIndependently(t *testing.T) {
 	}
 	if got, _ := pins.Check(ctx, "1001", "2580", "", "CAwithheld3"); got != PINLocked {
 		t.Errorf("the member is still locked for everyone: %s", got)
+	}
+}
+
+// Tries escalate: MaxAttempts in the window, then one each SlowEvery, then locked until a
+// new PIN is set, OnLocked told once. A 4-digit PIN gives a guesser 2 × MaxAttempts tries.
+func TestPINLockoutEscalates(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	var locked []string
+	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix, MaxAttempts: 2, Window: 200 * time.Millisecond, SlowEvery: 400 * time.Millisecond,
+		OnLocked: func(_ context.Context, id string) { locked = append(locked, id) }})
+	ctx := context.Background()
+	pinMember(t, pool, "1001")
+	if err := pins.SetPIN(ctx, "1001", "2580"); err != nil {
+		t.Fatal(err)
+	}
+	try := func(pin, from string) string {
+		t.Helper()
+		got, err := pins.Check(ctx, "1001", pin, from, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// Two wrong tries, then the window's limit.
+	for i, want := range []string{PINWrong, PINWrong, PINLocked} {
+		if got := try("1111", fmt.Sprintf("+1404555010%d", i)); got != want {
+			t.Fatalf("try %d in the window: %s, want %s", i+1, got, want)
+		}
+	}
+	// The window over, the member is slowed down: one try, then none until SlowEvery.
+	time.Sleep(250 * time.Millisecond)
+	if got := try("1111", "+14045550110"); got != PINWrong {
+		t.Fatalf("the first slowed try: %s, want wrong", got)
+	}
+	if got := try("2580", "+14045550111"); got != PINLocked {
+		t.Fatalf("a second try within SlowEvery, even the right PIN: %s, want locked", got)
+	}
+	time.Sleep(450 * time.Millisecond)
+	if got := try("1111", "+14045550112"); got != PINWrong {
+		t.Fatalf("the next slowed try: %s, want wrong", got)
+	}
+	// Four wrong tries: locked for good, told once; even the right PIN, later, is refused.
+	if len(locked) != 1 || locked[0] != "1001" {
+		t.Fatalf("OnLocked told %v, want [1001]", locked)
+	}
+	time.Sleep(450 * time.Millisecond)
+	if got := try("2580", "+14045550113"); got != PINLocked {
+		t.Fatalf("the right PIN on a locked member: %s, want locked", got)
+	}
+	// A new PIN (the member or an admin) unlocks.
+	if err := pins.SetPIN(ctx, "1001", "4321"); err != nil {
+		t.Fatal(err)
+	}
+	if got := try("4321", "+14045550114"); got != PINOK {
+		t.Fatalf("after a new PIN: %s, want ok", got)
+	}
+	if len(locked) != 1 {
+		t.Errorf("OnLocked told %v", locked)
+	}
+}
+
+// A withheld number gets no fresh budget with each call: its tries count against the
+// member, whatever call they come from.
+func TestWithheldCallsShareTheMembersBudget(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix, MaxAttempts: 3, Window: time.Minute})
+	ctx := context.Background()
+	pinMember(t, pool, "1001")
+	if err := pins.SetPIN(ctx, "1001", "2580"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if got, _ := pins.Check(ctx, "1001", "1111", "", fmt.Sprintf("CAwithheld%d", i)); got != PINWrong {
+			t.Fatalf("withheld call %d: %s", i, got)
+		}
+	}
+	if got, _ := pins.Check(ctx, "1001", "2580", "", "CAwithheld9"); got != PINLocked {
+		t.Errorf("a fresh withheld call after three: %s, want locked", got)
+	}
+}
+
+// Every try computes one argon2id hash, whether the member exists, has a PIN, or is
+// locked, so the time of the answer does not tell them apart: each try allocates the
+// hash's 19 MiB, which a try that skipped it would not (a few KB).
+func TestPINTriesTakeTheSameWork(t *testing.T) {
+	pool := newPool(t)
+	rdb, prefix := testenv.Redis(t)
+	pins := NewPINs(pool, rdb, PINOptions{Prefix: prefix, MaxAttempts: 1})
+	ctx := context.Background()
+	standInHash() // made once, outside the measurement
+	pinMember(t, pool, "1001")
+	if err := pins.SetPIN(ctx, "1001", "2580"); err != nil {
+		t.Fatal(err)
+	}
+	pinMember(t, pool, "1002") // no PIN
+	for _, tc := range []struct{ name, member string }{
+		{"no such member", "9999"}, {"a member without a PIN", "1002"}, {"a member with a PIN", "1001"}, {"a member locked out", "1001"},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got, err := pins.Check(ctx, tc.member, "1111", "+14045550123", "")
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n < argonMemory*1024 {
+			t.Errorf("%s (%s): %d bytes allocated, want an argon2id hash's %d", tc.name, got, n, argonMemory*1024)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/memberline/memberline/api"
 	"github.com/memberline/memberline/auth"
@@ -179,9 +180,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	if err := observeStores(a.tel.mp, a.data.Pool, a.data.Redis, a.data.Cache, a.data.Local, a.records); err != nil {
 		return nil, err
 	}
+	// A member whose PIN is locked after too many wrong tries is counted, and in the admin
+	// audit, so that someone can look into it and set a new PIN.
+	admin := auth.NewStore(a.data.Pool)
+	lockouts, err := a.tel.mp.Meter("memberline").Int64Counter("memberline.pin.lockouts",
+		metric.WithDescription("members whose PIN was locked after too many wrong tries, until a new one is set"))
+	if err != nil {
+		return nil, err
+	}
 	a.pins = lookup.NewPINs(a.data.Pool, a.data.Redis, lookup.PINOptions{
 		MaxAttempts: cfg.PINMaxAttempts, Window: cfg.PINLockoutWindow,
 		CallerKey: []byte("memberline pin callers " + cfg.TwilioAuthToken),
+		OnLocked: func(ctx context.Context, memberID string) {
+			lockouts.Add(ctx, 1)
+			if err := admin.Audit(context.WithoutCancel(ctx), "ivr", "PIN locked", "memberID="+memberID, http.StatusLocked); err != nil {
+				log.Warn("a PIN lockout is not audited", "err", err)
+			}
+		},
 	})
 
 	// Calls read the flow bindings from memory; Watch polls for publishes and rebinds so
@@ -243,7 +258,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Flows:    store,
 		Edge:     edge,
 		PINs:     a.pins,
-		Admin:    auth.NewStore(a.data.Pool),
+		Admin:    admin,
 		Calls:    a.records,
 		Answers:  answers,
 		SSO:      signIn,

@@ -1,0 +1,2 @@
+ALTER TABLE member_pins DROP COLUMN locked_at;
+ALTER TABLE member_pins DROP COLUMN failed;
