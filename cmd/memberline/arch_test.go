@@ -25,6 +25,7 @@ var floors = map[string]int{
 	"lookup":               2,
 	"calls":                2,
 	"auth":                 2,
+	"experiments":          2,
 	"flowstore":            3,
 	"sso":                  3,
 	"internal/memberdata":  3,
@@ -44,11 +45,12 @@ const testSupport = "internal/testsupport"
 // engine reaches no database or cache; the stores that need no Redis do not get it; the
 // edge takes the flow store through an interface of its own.
 var thirdParty = map[string][]string{
-	"ivr":       {mod + "flowstore"},
-	"flows":     {"github.com/redis/go-redis", "github.com/jackc/pgx"},
-	"flowstore": {"github.com/redis/go-redis"},
-	"calls":     {"github.com/redis/go-redis"},
-	"auth":      {"github.com/redis/go-redis"},
+	"ivr":         {mod + "flowstore"},
+	"flows":       {"github.com/redis/go-redis", "github.com/jackc/pgx"},
+	"experiments": {"github.com/redis/go-redis", "github.com/jackc/pgx", "net/http"},
+	"flowstore":   {"github.com/redis/go-redis"},
+	"calls":       {"github.com/redis/go-redis"},
+	"auth":        {"github.com/redis/go-redis"},
 }
 
 // packageImports lists every package of the module, by its path in the module, with what
