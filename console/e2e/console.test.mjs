@@ -261,7 +261,7 @@ test('a stale save explains who saved first and re-applies the admin\'s changes 
   await page.getByRole('button', {name: 'Save draft'}).click();
   const dlg = page.locator('dialog');
   await dlg.getByText('Your changes were not saved, and they are kept here.').waitFor();
-  assert.match(await dlg.innerText(), /bo saved/);
+  assert.match(await dlg.innerText(), /ADMIN_TOKEN \(bo\) saved/);
   assert.match(await dlg.innerText(), /changed node goodbye/);
   assert.match(await dlg.innerText(), /changed node tell_tier/);
   await shot('07-stale-save.png');
