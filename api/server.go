@@ -39,6 +39,9 @@ type Config struct {
 	// forgets the answers the member's calls were given and anonymizes their records
 	// (500ms).
 	ForgetAfter time.Duration
+	// ExperimentKey keys the assignment of callers to experiment arms, as the edge's does,
+	// so that a simulated caller lands where the live one would.
+	ExperimentKey []byte
 }
 
 // Edge is what the admin API borrows from the Twilio edge, so that a simulated call

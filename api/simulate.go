@@ -45,6 +45,9 @@ type simulateBody struct {
 	} `json:"caller"`
 	Now    string            `json:"now"`
 	Inputs []json.RawMessage `json:"inputs"` // "1", "yes please", "" (no input), or {"digits":..,"speech":..}
+	// Arms pins arms of experiments (experiment → arm); otherwise the caller's hash
+	// decides, as on a live call.
+	Arms map[string]string `json:"arms"`
 	// CallSID is the simulated call's SID, which its call state is bound to as a live
 	// call's is; simulatedCallSID when omitted.
 	CallSID string `json:"call_sid"`
@@ -181,7 +184,12 @@ func (s *Server) handleSimulate() http.Handler {
 			LoadFlow: func(id string) (*flows.Flow, error) { return s.deps.Flows.Published(ctx, id) },
 			Verify:   func(_, pin string) bool { return body.Caller.PIN != "" && pin == body.Caller.PIN },
 		}
-		tr, simErr := flows.Simulate(f, flows.Call{Now: now, Caller: caller}, script, env)
+		if ps := f.PinProblems("arms", body.Arms); len(ps) > 0 {
+			writeError(w, codeInvalid, ps[0].Path, ps[0].Error())
+			return
+		}
+		call := flows.Call{Now: now, Caller: caller, CallSID: cmp.Or(body.CallSID, simulatedCallSID), ExperimentKey: s.cfg.ExperimentKey, Arms: body.Arms}
+		tr, simErr := flows.Simulate(f, call, script, env)
 		ans := simAnswer{Transcript: tr, Steps: make([]simStep, 0, len(tr.Steps)), Now: now, Caller: caller, TrustSource: "stir_verstat"}
 		if body.Caller.Trust != "" {
 			ans.TrustSource = "chosen"

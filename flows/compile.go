@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/memberline/memberline/experiments"
 )
 
 // Validation is compilation: a document becomes the program the engine runs, and every
@@ -43,6 +45,9 @@ type cnode struct {
 	hints                                         map[string][]string // gather: declared language → speechHints
 	asksActivity                                  bool                // gather: its prompt names the activity
 	cases                                         []ccase
+	experiment                                    string            // split
+	arms                                          []experiments.Arm // split, with nexts
+	armNext                                       []string
 }
 
 // cset is one variable a set node sets.
@@ -127,6 +132,7 @@ var nodeFields = map[NodeType][]string{
 	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason", "safe"},
 	NodeGoto:         {"say", "flow", "safe"},
 	NodeHangup:       {"say", "safe"},
+	NodeSplit:        {"experiment", "arms"},
 }
 
 type compiler struct {
@@ -144,6 +150,8 @@ type compiler struct {
 	policy map[string]int
 	// moreProbs and moreWarns count the problems past maxProblems.
 	moreProbs, moreWarns int
+	// splits are the split nodes, for the checks across them (experiments).
+	splits []splitUse
 }
 
 // varRead is a variable a template or condition reads, to check that a set node sets it.
@@ -230,6 +238,7 @@ func compile(f *Flow, opts ValidateOptions) (*program, Report) {
 		c.node(i)
 	}
 	c.vars()
+	c.experiments()
 	c.loops()
 	c.depth()
 	c.reachable()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/memberline/memberline/experiments"
 )
 
 func (c *compiler) node(i int) {
@@ -43,6 +45,8 @@ func (c *compiler) node(i int) {
 	case NodeSet:
 		c.setVars(cn, n, path)
 		cn.next = c.ref(join(path, "next"), n.Next, true)
+	case NodeSplit:
+		c.split(cn, n, path)
 	case NodeRecord:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
 		cn.maxSeconds = n.MaxSeconds
@@ -149,7 +153,7 @@ func usedFields(n *Node) []string {
 		{"no_match_prompt", n.NoMatchPrompt != nil}, {"workflow", n.Workflow != ""},
 		{"sip", n.SIP != ""}, {"client", n.Client != ""}, {"max_seconds", n.MaxSeconds != 0},
 		{"transcribe", n.Transcribe}, {"beep", n.Beep != nil}, {"flow", n.Flow != ""},
-		{"safe", n.Safe != nil},
+		{"safe", n.Safe != nil}, {"experiment", n.Experiment != ""}, {"arms", n.Arms != nil},
 	} {
 		if u.set {
 			used = append(used, u.name)
@@ -508,4 +512,120 @@ func (c *compiler) text(path string, t Text, required, choice bool) ctext {
 		}
 	}
 	return ct
+}
+
+// split checks a split node: an experiment id, and 2 to 10 arms with unique ids, whole
+// percent weights summing to 100, and a next each.
+func (c *compiler) split(cn *cnode, n *Node, path string) {
+	cn.experiment = n.Experiment
+	if !idPattern.MatchString(n.Experiment) {
+		c.add(join(path, "experiment"), "must be an experiment id: a letter then letters, digits, _ or - (at most 64)")
+	}
+	arms := make([]experiments.Arm, len(n.Arms))
+	for i, a := range n.Arms {
+		ap := join(join(path, "arms"), strconv.Itoa(i))
+		if !idPattern.MatchString(a.ID) {
+			c.add(join(ap, "id"), "must be an arm id: a letter then letters, digits, _ or - (at most 64)")
+		}
+		arms[i] = experiments.Arm{ID: a.ID, Weight: a.Weight}
+		cn.armNext = append(cn.armNext, c.ref(join(ap, "next"), a.Next, true))
+	}
+	if err := experiments.CheckArms(arms); err != nil {
+		c.add(join(path, "arms"), "%s", err.Error())
+	}
+	cn.arms = arms
+	c.splits = append(c.splits, splitUse{experiment: n.Experiment, arms: arms, path: path})
+}
+
+// splitUse is a split node's experiment and arms, to check that every split of one
+// experiment has the same arms and that each experiment's goal is declared.
+type splitUse struct {
+	experiment string
+	arms       []experiments.Arm
+	path       string
+}
+
+// experiments checks the flow's experiments: the splits of one experiment agree on its
+// arms, and each declared experiment has a goal, is run by a split, and names a node or
+// an outcome that exist.
+func (c *compiler) experiments() {
+	first := map[string]splitUse{}
+	for _, s := range c.splits {
+		f, seen := first[s.experiment]
+		if !seen {
+			first[s.experiment] = s
+			continue
+		}
+		if !slices.Equal(f.arms, s.arms) {
+			c.add(join(s.path, "arms"), "experiment %q has other arms at %s: one experiment, one set of arms", s.experiment, f.path)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.f.Experiments)) {
+		e := c.f.Experiments[id]
+		path := join("experiments", id)
+		if _, ok := first[id]; !ok {
+			c.add(path, "no split node runs experiment %q", id)
+		}
+		g, gp := e.Goal, join(path, "goal")
+		n := 0
+		for _, set := range []bool{g.Reached != "", g.Outcome != "", g.NotOutcome != ""} {
+			if set {
+				n++
+			}
+		}
+		switch {
+		case n != 1:
+			c.add(gp, `needs one of "reached" (a node), "outcome" or "not_outcome" (self_service, handoff, caller_hung_up, error)`)
+		case g.Reached != "":
+			c.ref(join(gp, "reached"), g.Reached, true)
+		case !slices.Contains(goalOutcomes, g.Outcome+g.NotOutcome):
+			c.add(gp, "an outcome is one of %s", strings.Join(goalOutcomes, ", "))
+		}
+		if e.MinCallsPerArm < 0 || e.MinCallsPerArm > 1_000_000 {
+			c.add(join(path, "min_calls_per_arm"), "must be from 1 to 1,000,000")
+		}
+	}
+	for id := range first {
+		if _, ok := c.f.Experiments[id]; !ok && idPattern.MatchString(id) {
+			c.warn(join("experiments", id), "experiment %q has no goal: the report can count its calls but give no verdict", id)
+		}
+	}
+}
+
+// goalOutcomes are the outcomes a goal may name (the call records' outcomes).
+var goalOutcomes = []string{"self_service", "handoff", "caller_hung_up", "error"}
+
+// checkPins reports pinned arms (experiment → arm) that no split node of the flow has.
+func (c *compiler) checkPins(path string, pins map[string]string) {
+	for _, exp := range slices.Sorted(maps.Keys(pins)) {
+		i := slices.IndexFunc(c.splits, func(s splitUse) bool { return s.experiment == exp })
+		if i < 0 {
+			c.add(join(path, exp), "no split node runs experiment %q", exp)
+			continue
+		}
+		var ids []string
+		for _, a := range c.splits[i].arms {
+			ids = append(ids, a.ID)
+		}
+		if !slices.Contains(ids, pins[exp]) {
+			c.add(join(path, exp), "experiment %q has no arm %q (its arms: %s)", exp, pins[exp], strings.Join(ids, ", "))
+		}
+	}
+}
+
+// PinProblems reports the pinned arms (experiment → arm) that no split node of the flow
+// has, at path.experiment.
+func (f *Flow) PinProblems(path string, pins map[string]string) []Problem {
+	c := &compiler{f: f}
+	for i := range f.Nodes {
+		if n := &f.Nodes[i]; n.Type == NodeSplit {
+			arms := make([]experiments.Arm, len(n.Arms))
+			for j, a := range n.Arms {
+				arms[j] = experiments.Arm{ID: a.ID, Weight: a.Weight}
+			}
+			c.splits = append(c.splits, splitUse{experiment: n.Experiment, arms: arms})
+		}
+	}
+	c.checkPins(path, pins)
+	return c.probs
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/memberline/memberline/experiments"
 	"github.com/memberline/memberline/internal/errs"
 )
 
@@ -363,6 +364,8 @@ func (r *run) walk(id string) error {
 			return nil
 		case NodeBranch:
 			id = r.branch(n)
+		case NodeSplit:
+			id = r.split(n)
 		case NodeGather:
 			r.trace("gather %s: asking (%s)", n.id, n.input)
 			r.ask(n, "")
@@ -606,4 +609,32 @@ func (r *run) handoff(n *cnode) {
 		r.trace("handoff %s: queue %s, reason %s", n.id, n.queue, first(n.reason, "-"))
 	}
 	r.end(Action{Kind: ActHandoff, Handoff: h}, EndHandoff)
+}
+
+// split sends the call to its arm of the experiment: a pinned one, else the one its
+// subject hashes to (the member, else the calling number, else the call). The same caller
+// always gets the same arm, on every instance.
+func (r *run) split(n *cnode) string {
+	subject, as := r.call.CallSID, "call"
+	if r.call.Caller.Phone != "" {
+		subject, as = r.call.Caller.Phone, "number"
+	}
+	if m := r.currentMember(); m != nil {
+		subject, as = m.ID, "member"
+	}
+	arm, why := "", ""
+	if pin, ok := r.call.Arms[n.experiment]; ok && slices.ContainsFunc(n.arms, func(a experiments.Arm) bool { return a.ID == pin }) {
+		arm, why = pin, "pinned"
+	} else {
+		b := experiments.Bucket(r.call.ExperimentKey, n.experiment, subject)
+		arm, why = experiments.Assign(n.arms, b), fmt.Sprintf("by the %s, bucket %d", as, b)
+	}
+	for i, a := range n.arms {
+		if a.ID == arm {
+			r.turn.Arms = append(r.turn.Arms, ArmChoice{Experiment: n.experiment, Arm: arm})
+			r.trace("split %s: experiment %s, arm %s (%s) → %s", n.id, n.experiment, arm, why, n.armNext[i])
+			return n.armNext[i]
+		}
+	}
+	return "" // CheckArms makes the weights cover every bucket
 }

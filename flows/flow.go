@@ -64,7 +64,10 @@ type Flow struct {
 	// not governed (a set node leaves out a variable whose value uses a field the level
 	// may not hear). Nil: the built-in flow's policy (DefaultDisclosure).
 	Disclosure map[string][]string `json:"disclosure,omitempty"`
-	Nodes      []Node              `json:"nodes"`
+	// Experiments are the goals of the experiments the flow's split nodes run, by
+	// experiment id.
+	Experiments map[string]Experiment `json:"experiments,omitempty"`
+	Nodes       []Node                `json:"nodes"`
 	// Tests are scripted calls and what must happen on them (see Test): validation
 	// checks their shape, RunTests plays them, and a flow whose tests fail is not
 	// published.
@@ -103,9 +106,10 @@ const (
 	NodeHandoff      NodeType = "handoff"       // pass the call to a person; ends the flow
 	NodeGoto         NodeType = "goto"          // go on in another flow; ends this one
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
+	NodeSplit        NodeType = "split"         // an experiment: each caller to one arm, always the same
 )
 
-const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup"
+const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup, split"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -203,6 +207,35 @@ type Node struct {
 	// hear under the flow's disclosure policy (see Flow.Disclosure); without it such a
 	// text is left out. Any node that speaks may have one.
 	Safe Text `json:"safe,omitempty"`
+
+	// split: the experiment (an id, the same in the flow's experiments and reports) and its
+	// arms, each with its share of the callers in whole percents (summing to 100) and
+	// where it goes. A caller always lands in the same arm of an experiment: the member,
+	// else the calling number, else (withheld) the call, hashed under a secret key
+	// (package experiments); simulation and flow tests may pin an arm (Call.Arms).
+	Experiment string     `json:"experiment,omitempty"`
+	Arms       []SplitArm `json:"arms,omitempty"`
+}
+
+// SplitArm is one arm of a split: its id, its weight in percent, where it goes.
+type SplitArm struct {
+	ID     string `json:"id"`
+	Weight int    `json:"weight"`
+	Next   string `json:"next"`
+}
+
+// Experiment is what a flow measures of an experiment its split nodes run: the goal a
+// call of an arm reaches or not, and how many calls an arm needs before a verdict.
+type Experiment struct {
+	Goal           Goal `json:"goal"`
+	MinCallsPerArm int  `json:"min_calls_per_arm,omitempty"` // 200 when 0
+}
+
+// Goal is one of: the call reached a node, ended with an outcome, or did not end with one.
+type Goal struct {
+	Reached    string `json:"reached,omitempty"`
+	Outcome    string `json:"outcome,omitempty"`
+	NotOutcome string `json:"not_outcome,omitempty"`
 }
 
 // Option is one answer a gather accepts.

@@ -23,8 +23,11 @@ type Test struct {
 	Trust string `json:"trust,omitempty"`
 	// Inputs are the caller's answers in order, as in a simulation: digits ("1", "1234#"),
 	// words ("yes please"), or "" for silence.
-	Inputs []string   `json:"inputs,omitempty"`
-	Expect TestExpect `json:"expect"`
+	Inputs []string `json:"inputs,omitempty"`
+	// Arms pins the arms of experiments (experiment → arm) the call goes through; without
+	// a pin the caller's hash decides, as on a live call.
+	Arms   map[string]string `json:"arms,omitempty"`
+	Expect TestExpect        `json:"expect"`
 }
 
 // TestCaller is who calls: a number the directory resolves (Phone), an inline member
@@ -136,6 +139,7 @@ func (c *compiler) tests() {
 		if t.Caller.Phone != "" && t.Caller.Profile != nil {
 			c.add(join(path, "caller"), "give a phone or a profile, not both")
 		}
+		c.checkPins(join(path, "arms"), t.Arms)
 		if p := t.Caller.Profile; p != nil && p.Activity != nil {
 			ap := join(join(path, "caller.profile"), "activity")
 			if _, err := time.Parse(time.RFC3339, p.Activity.StartsAt); err != nil {
@@ -213,7 +217,7 @@ func (f *Flow) runTest(t Test, path string, env TestEnv) TestResult {
 	if t.Now != "" {
 		now, _ = time.Parse(time.RFC3339, t.Now) // validated
 	}
-	call := Call{Now: now, Caller: Caller{Phone: t.Caller.Phone, Trust: cmp.Or(t.Trust, TrustUnverified)}}
+	call := Call{Now: now, Caller: Caller{Phone: t.Caller.Phone, Trust: cmp.Or(t.Trust, TrustUnverified)}, Arms: t.Arms}
 	switch {
 	case t.Caller.Phone != "" && env.Members == nil:
 		r.Skipped = "its caller is a directory number: run it against a running service"

@@ -34,6 +34,12 @@ func (c *compiler) passes(n *Node) []string {
 		if strings.TrimSpace(n.Flow) == c.f.ID {
 			return []string{c.f.StartNode}
 		}
+	case NodeSplit:
+		out := []string{}
+		for _, a := range n.Arms {
+			out = append(out, a.Next)
+		}
+		return out
 	}
 	return nil
 }

@@ -108,6 +108,20 @@ type Call struct {
 	From *State
 	// Verified answers a pending verify request (see Turn.Verify).
 	Verified *Verified
+	// CallSID is the call's id: a withheld caller's subject in experiments.
+	CallSID string
+	// ExperimentKey keys the assignment of callers to the arms of split nodes (package
+	// experiments); secret, so that outsiders cannot choose their arm.
+	ExperimentKey []byte
+	// Arms pins arms, experiment → arm, for simulation and flow tests; an arm the
+	// experiment does not have is ignored (validation of the pin reports it).
+	Arms map[string]string
+}
+
+// ArmChoice is the arm of an experiment a call went to.
+type ArmChoice struct {
+	Experiment string `json:"experiment"`
+	Arm        string `json:"arm"`
 }
 
 // VerifyRequest asks the edge to check a PIN entered at a verify node. PIN is secret: the
@@ -307,6 +321,9 @@ type Turn struct {
 	// ActivityYes: the caller answered such a gather with its first option (the default
 	// flow's "Press 1 or say yes"): the call is about the activity.
 	ActivityYes bool
+	// Arms are the arms of the experiments the turn's split nodes sent the call to, which
+	// the call records keep.
+	Arms []ArmChoice
 	// Trace explains the path taken, one line per node, for simulation and tests. Records
 	// and reports read Visited and Heard, never the trace.
 	Trace []string

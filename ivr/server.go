@@ -32,6 +32,9 @@ type Config struct {
 	Handoff       HandoffConfig
 	Logger        *slog.Logger
 	Now           func() time.Time // time.Now
+	// ExperimentKey keys the assignment of callers to the arms of split nodes: keep it,
+	// and callers keep their arms (nil: an unkeyed hash, which anyone could predict).
+	ExperimentKey []byte
 	// RetryWindow is how long a repeat of a signed webhook (Twilio's retry of it) gets the
 	// first answer again (with Deps.Answers); DefaultRetryWindow when zero. ReplayWindow is
 	// how long the webhook and its answer are kept: a repeat after the retry window and

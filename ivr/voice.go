@@ -39,7 +39,7 @@ func (s *Edge) handleVoice() http.Handler {
 		caller, outcome := s.resolveCaller(ctx, r)
 		s.tel.recognized.Add(ctx, 1, s.tel.recogOpt[outcome]...)
 		caller.Trust = flows.TrustFromStirVerstat(r.PostFormValue("StirVerstat"))
-		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
+		call := flows.Call{Now: s.cfg.Now(), Caller: caller, CallSID: r.PostFormValue("CallSid"), ExperimentKey: s.cfg.ExperimentKey}
 		flow, err := s.startFlow(ctx, r)
 		var turn flows.Turn
 		if err == nil {
@@ -67,7 +67,7 @@ func (s *Edge) handleGather() http.Handler {
 		caller, outcome := s.resolveCaller(ctx, r)
 		// No StirVerstat here: the call's trust was fixed at its start and travels in the
 		// signed state (State.Trust), so a later webhook cannot raise it.
-		call := flows.Call{Now: s.cfg.Now(), Caller: caller}
+		call := flows.Call{Now: s.cfg.Now(), Caller: caller, CallSID: r.PostFormValue("CallSid"), ExperimentKey: s.cfg.ExperimentKey}
 		if st.Member != "" && !hasMember(caller, st.Member) {
 			// The member was identified by number earlier in the call.
 			call.Identified = s.identify(ctx, st.Member)

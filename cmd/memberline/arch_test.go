@@ -25,7 +25,7 @@ var floors = map[string]int{
 	"lookup":               2,
 	"calls":                2,
 	"auth":                 2,
-	"experiments":          2,
+	"experiments":          1,
 	"flowstore":            3,
 	"sso":                  3,
 	"internal/memberdata":  3,

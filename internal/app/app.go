@@ -217,6 +217,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		DefaultRegion:    cfg.DefaultRegion,
 		LookupTimeout:    cfg.LookupTimeout,
 		RetryWindow:      cfg.RetryWindow,
+		ExperimentKey:    cfg.ExperimentKey(),
 		Handoff: ivr.HandoffConfig{
 			WorkflowSID: cfg.WorkflowSID,
 			SIPURI:      cfg.AgentSIPURI,
@@ -252,6 +253,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		AdminBurst:    cfg.AdminBurst,
 		DefaultRegion: cfg.DefaultRegion,
 		Logger:        log,
+		ExperimentKey: cfg.ExperimentKey(),
 	}, api.Deps{
 		Resolver: a.data.Front,
 		Members:  a.data.Front,

@@ -57,3 +57,12 @@ func purgeCalls(ctx context.Context, records *calls.Store, retention, interval t
 		}
 	}
 }
+
+// ExperimentKey keys the assignment of callers to experiment arms: derived from the call
+// records' key (CALL_HASH_KEY, else the Twilio token), so that callers keep their arms as
+// long as the records keep their hashes.
+func (cfg Config) ExperimentKey() []byte {
+	m := hmac.New(sha256.New, []byte("memberline experiments"))
+	m.Write(cfg.HashKey())
+	return m.Sum(nil)
+}

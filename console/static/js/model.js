@@ -16,6 +16,7 @@ export const NODE_TYPES = {
   handoff: {label: 'Hand off', texts: ['say'], scalars: ['queue', 'workflow', 'sip', 'client', 'reason']},
   goto: {label: 'Go to flow', texts: ['say'], scalars: ['flow']},
   hangup: {label: 'Hang up', texts: ['say']},
+  split: {label: 'Split (experiment)', scalars: ['experiment']},
 };
 
 export const FIELD_LABELS = {
@@ -81,6 +82,7 @@ export function edges(doc) {
       const label = [o.digits, words[0]].filter(Boolean).join(' / ') || `option ${i + 1}`;
       add(o.next, label, `options.${i}.next`);
     });
+    (n.arms || []).forEach((a, i) => add(a.next, `${a.id} · ${a.weight}%`, `arms.${i}.next`));
     (n.cases || []).forEach((c, i) => {
       const label = (c.when || []).length ? short((c.when || []).map(conditionLabel).join(' & '), 26) : `case ${i + 1}`;
       add(c.next, label, `cases.${i}.next`);
@@ -107,6 +109,7 @@ export function summary(doc, n) {
     case 'set': return Object.keys(n.set || {}).map((k) => `${k} = ${n.set[k]}`).join(', ');
     case 'handoff': return [n.queue && `queue ${n.queue}`, n.workflow && 'workflow', n.sip && `sip ${n.sip}`, n.client && `client ${n.client}`].filter(Boolean).join(', ') || text(n.say);
     case 'goto': return n.flow ? `flow ${n.flow}` : '';
+    case 'split': return `${n.experiment || '?'}: ${(n.arms || []).map((a) => `${a.id} ${a.weight}%`).join(', ')}`;
     default: return '';
   }
 }
