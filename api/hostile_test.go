@@ -81,17 +81,18 @@ func TestHostileInputsGet4xx(t *testing.T) {
 		"/lookup":  {"phone=%00", "phone=%ff", "phone=" + strings.Repeat("1", 300), "phone="},
 		"/calls": {"member=%ff", "member=%00", "number=%00", "called=x", "from=10000-01-01", "to=9999-12-31", "from=-1", "outcome=%00", "limit=-1", "limit=99999999999999999999", "cursor=%00", "cursor=%ff",
 			"recognized=maybe", "recognized=%00", "flow=%2e%2e", "flow=%00", "version=1", "flow=default&version=0", "flow=default&version=99999999999999999999"},
-		"/flows/{flowID}/traffic":    {"version=abc", "version=0", "version=-1", "version=2147483648", "version=999", "from=x", "tz=Mars%2FBase", "from=2026-11-27&to=2026-11-26"},
-		"/reports/repeat":            {"tz=Local", "tz=%00", "from=x", "to=9999-12-31"},
-		"/reports/segments":          {"min_calls=0", "min_calls=abc", "min_calls=99999999999999999999", "limit=0", "limit=100000", "segment=%00", "segment=nope", "format=csv", "tz=Mars%2FBase"},
-		"/members/{memberID}/calls":  {"from=10000-01-01", "to=9999-12-31", "limit=-1", "cursor=%00"},
-		"/reports/recognition":       {"tz=Local", "tz=Mars%2FBase", "tz=%00", "to=9999-12-31", "from=10000-01-01", "from=2026-11-27&to=2026-11-26"},
-		"/reports/outcomes":          {"tz=Local", "to=9999-12-31", "from=x"},
-		"/reports/members":           {"min_calls=-5", "min_calls=1001", "min_calls=99999999999999999999", "to=9999-12-31", "tz=Local"},
-		"/flows/{flowID}/diff":       {"from=2147483648&to=draft", "from=-1&to=1", "from=%00&to=1", "from=1"},
-		"/audit":                     {"flow=%00", "flow=%ff", "since=x", "since=99999-01-01T00:00:00Z", "limit=-1", "limit=99999999999999999999"},
-		"/flows/{flowID}/versions":   {},
-		"/members/{memberID}/export": {},
+		"/flows/{flowID}/traffic":             {"version=abc", "version=0", "version=-1", "version=2147483648", "version=999", "from=x", "tz=Mars%2FBase", "from=2026-11-27&to=2026-11-26"},
+		"/reports/repeat":                     {"tz=Local", "tz=%00", "from=x", "to=9999-12-31"},
+		"/reports/segments":                   {"min_calls=0", "min_calls=abc", "min_calls=99999999999999999999", "limit=0", "limit=100000", "segment=%00", "segment=nope", "format=csv", "tz=Mars%2FBase"},
+		"/members/{memberID}/calls":           {"from=10000-01-01", "to=9999-12-31", "limit=-1", "cursor=%00"},
+		"/reports/recognition":                {"tz=Local", "tz=Mars%2FBase", "tz=%00", "to=9999-12-31", "from=10000-01-01", "from=2026-11-27&to=2026-11-26"},
+		"/reports/outcomes":                   {"tz=Local", "to=9999-12-31", "from=x"},
+		"/reports/members":                    {"min_calls=-5", "min_calls=1001", "min_calls=99999999999999999999", "to=9999-12-31", "tz=Local"},
+		"/flows/{flowID}/diff":                {"from=2147483648&to=draft", "from=-1&to=1", "from=%00&to=1", "from=1"},
+		"/audit":                              {"flow=%00", "flow=%ff", "since=x", "since=99999-01-01T00:00:00Z", "limit=-1", "limit=99999999999999999999"},
+		"/flows/{flowID}/versions":            {},
+		"/members/{memberID}/export":          {},
+		"/reports/experiments/{experimentID}": {"from=x", "tz=Mars%2FBase", "from=2026-11-27&to=2026-11-26", "to=9999-12-31"},
 	}
 	bodies := []struct{ name, contentType, body string }{
 		{"array", "application/json", `[1]`},
@@ -141,7 +142,7 @@ func TestHostileInputsGet4xx(t *testing.T) {
 	for _, rt := range New(Config{}, Deps{}).table() {
 		fill := func(v string) string { return param.ReplaceAllString(rt.path, v) }
 		good := strings.NewReplacer("{memberID}", "1001", "{activityID}", "t1", "{flowID}", "default",
-			"{version}", "1", "{callSID}", "CAnone", "{name}", "nobody", "{phone}", "%2B14045550123").Replace(rt.path)
+			"{version}", "1", "{callSID}", "CAnone", "{name}", "nobody", "{phone}", "%2B14045550123", "{experimentID}", "nope").Replace(rt.path)
 		if param.MatchString(rt.path) {
 			for _, v := range pathValues {
 				rec := h.send(rt.method, Prefix+fill(v), "application/json", `{}`)

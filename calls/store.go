@@ -67,6 +67,8 @@ type Event struct {
 	// AnswerKey is the retry cache's key of this webhook's answer (which may greet the
 	// member): kept so that deleting the member forgets the answer too (AnswerKeys).
 	AnswerKey string
+	// Arms are the arms of experiments this webhook's split nodes chose, experiment → arm.
+	Arms map[string]string
 
 	// Status events.
 	Status          string // Twilio's CallStatus
@@ -328,19 +330,19 @@ type step struct {
 const upsertSteps = `
 INSERT INTO calls (call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
                    member_id, flow, flow_version, nodes, inputs, steps, outcome, trust, asked_activity,
-                   activity_yes, had_activity, anonymized, answer_keys)
+                   activity_yes, had_activity, anonymized, answer_keys, arms)
 SELECT e.sid, e.at, e.at, e.called,
        CASE WHEN f.forgot THEN '' ELSE e.hash END, CASE WHEN f.forgot THEN '' ELSE e.masked END, e.recognized,
        CASE WHEN f.forgot THEN NULL ELSE NULLIF(e.member, '') END, e.flow, e.version,
        e.nodes::text[],
        CASE WHEN e.input = '' THEN '{}'::text[] ELSE ARRAY[e.input] END,
        e.step, e.outcome, e.trust, e.asked, e.yes, e.had, f.forgot,
-       CASE WHEN e.key = '' THEN '{}'::text[] ELSE ARRAY[e.key] END
+       CASE WHEN e.key = '' THEN '{}'::text[] ELSE ARRAY[e.key] END, e.arms
 FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::int4[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[],
-            $17::text[], $18::text[])
+            $17::text[], $18::text[], $19::jsonb[])
      AS e(sid, at, called, hash, masked, recognized, member, flow, version, input, step, outcome, trust, asked, yes, had,
-          nodes, key)
+          nodes, key, arms)
      -- An event of a call that began before its member or caller was forgotten.
      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM forgotten fg
             WHERE ((e.member <> '' AND fg.member_id = e.member) OR (e.hash <> '' AND fg.caller_hash = e.hash))
@@ -367,6 +369,7 @@ ON CONFLICT (call_sid) DO UPDATE SET
     nodes         = calls.nodes || EXCLUDED.nodes,
     inputs        = calls.inputs || EXCLUDED.inputs,
     answer_keys   = calls.answer_keys || EXCLUDED.answer_keys,
+    arms          = calls.arms || EXCLUDED.arms,
     steps         = calls.steps || EXCLUDED.steps,
     outcome       = CASE WHEN EXCLUDED.outcome <> '' THEN EXCLUDED.outcome ELSE calls.outcome END
 WHERE calls.status = ''` // a call Twilio said has ended takes no more steps
@@ -374,7 +377,7 @@ WHERE calls.status = ''` // a call Twilio said has ended takes no more steps
 // stepRows are step events as upsertSteps's arrays.
 type stepRows struct {
 	sid, called, hash, masked, recognized, member, flow []string
-	input, step, outcome, trust, nodes, key             []string // nodes: array literals
+	input, step, outcome, trust, nodes, key, arms       []string // nodes: array literals; arms: JSON objects
 	at                                                  []time.Time
 	version                                             []int32
 	asked, yes, had                                     []bool
@@ -417,6 +420,13 @@ func (r *stepRows) add(s *Store, ev *Event) error {
 	r.had = append(r.had, ev.HadActivity)
 	r.nodes = append(r.nodes, arrayLiteral(nodes))
 	r.key = append(r.key, ev.AnswerKey)
+	arms := []byte("{}")
+	if len(ev.Arms) > 0 {
+		if arms, err = json.Marshal(ev.Arms); err != nil {
+			return err
+		}
+	}
+	r.arms = append(r.arms, string(arms))
 	return nil
 }
 
@@ -444,7 +454,7 @@ func arrayLiteral(ss []string) string {
 
 func (r *stepRows) queue(b *pgx.Batch) {
 	b.Queue(upsertSteps, r.sid, r.at, r.called, r.hash, r.masked, r.recognized, r.member, r.flow, r.version,
-		r.input, r.step, r.outcome, r.trust, r.asked, r.yes, r.had, r.nodes, r.key)
+		r.input, r.step, r.outcome, r.trust, r.asked, r.yes, r.had, r.nodes, r.key, r.arms)
 }
 
 // upsertStatus closes a call: a call without an outcome ended while the flow waited for

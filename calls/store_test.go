@@ -468,3 +468,46 @@ func TestForgottenMemberStaysForgotten(t *testing.T) {
 		t.Errorf("forgotten rows after the purge: %d, %v", left, err)
 	}
 }
+
+// An experiment's calls are counted per arm: calls, distinct callers (a withheld number
+// counts each call), the goal reached (a node, an outcome, not an outcome), hand-offs and
+// the mean length; a call keeps the arm of each experiment it went through.
+func TestExperimentCounts(t *testing.T) {
+	s := newStore(t, Options{})
+	ctx := context.Background()
+	arm := func(evs []Event, a string) []Event {
+		evs[0].Arms = map[string]string{"warm-greeting": a, "other": "x"}
+		return evs
+	}
+	record(t, s, arm(call("CA1", day, "+14045550123", "member", "1001", [][]string{{"start", "greet"}, {"menu", "self"}}, OutcomeSelfService, "1"), "control")...)
+	record(t, s, arm(call("CA2", day.Add(time.Minute), "+14045550123", "member", "1001", [][]string{{"start", "greet"}}, OutcomeHandoff, ""), "control")...)
+	record(t, s, arm(call("CA3", day.Add(2*time.Minute), "+13125550142", "member", "1002", [][]string{{"start", "greet_warm", "self"}}, OutcomeSelfService, ""), "warm")...)
+	record(t, s, arm(call("CA4", day.Add(3*time.Minute), "", "anonymous", "", [][]string{{"start", "greet_warm"}}, OutcomeHandoff, ""), "warm")...)
+	record(t, s, arm(call("CA5", day.Add(4*time.Minute), "", "anonymous", "", [][]string{{"start", "greet_warm"}}, "", ""), "warm")...)
+	record(t, s, call("CAnone", day, "+14045550123", "member", "1001", [][]string{{"start"}}, OutcomeSelfService, "")...)
+	record(t, s, Event{Kind: KindStatus, CallSID: "CA1", At: day.Add(time.Minute), Status: "completed", DurationSeconds: 30})
+	record(t, s, Event{Kind: KindStatus, CallSID: "CA2", At: day.Add(time.Minute), Status: "completed", DurationSeconds: 90})
+	flush(t, s)
+	for _, tc := range []struct {
+		name string
+		goal Goal
+		want string
+	}{
+		{"reached a node", Goal{Reached: "self"}, "control 2 1 1 1 60 | warm 3 3 1 1 0"},
+		{"an outcome", Goal{Outcome: OutcomeSelfService}, "control 2 1 1 1 60 | warm 3 3 1 1 0"},
+		{"not an outcome", Goal{NotOutcome: OutcomeHandoff}, "control 2 1 1 1 60 | warm 3 3 1 1 0"},
+		{"no goal", Goal{}, "control 2 1 0 1 60 | warm 3 3 0 1 0"},
+	} {
+		got, err := s.ExperimentCounts(ctx, "warm-greeting", tc.goal, day.Add(-time.Hour), day.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, a := range got {
+			parts = append(parts, fmt.Sprintf("%s %d %d %d %d %.0f", a.Arm, a.Calls, a.Callers, a.GoalReached, a.HandedOff, a.MeanSeconds))
+		}
+		if strings.Join(parts, " | ") != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, strings.Join(parts, " | "), tc.want)
+		}
+	}
+}

@@ -234,6 +234,12 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		Nodes: turn.Visited, Outcome: outcome, Trust: turn.State.Trust, AskedActivity: turn.AskedActivity,
 		ActivityYes: turn.ActivityYes, HadActivity: hadActivity(caller, member), AnswerKey: answerKey(ctx),
 	}
+	for _, a := range turn.Arms {
+		if ev.Arms == nil {
+			ev.Arms = map[string]string{}
+		}
+		ev.Arms[a.Experiment] = a.Arm
+	}
 	if caller.Phone == "" {
 		ev.CallerMasked = ""
 	}

@@ -1,0 +1,1 @@
+DROP INDEX calls_arms; ALTER TABLE calls DROP COLUMN arms;
