@@ -61,6 +61,47 @@ type experimentReport struct {
 	Tau          float64 `json:"always_valid_tau"`
 }
 
+// experimentSummary is one experiment of the published flows: where it runs and its arms.
+type experimentSummary struct {
+	Experiment string           `json:"experiment"`
+	Flow       string           `json:"flow"`
+	Version    int              `json:"version"`
+	Node       string           `json:"node"`
+	Arms       []flows.SplitArm `json:"arms"`
+	Goal       flows.Goal       `json:"goal"`
+}
+
+// handleListExperiments lists the experiments the published flows' split nodes run.
+func (s *Server) handleListExperiments() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := s.deps.Flows.List(r.Context())
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		out := []experimentSummary{}
+		seen := map[string]bool{}
+		for _, sum := range list {
+			if sum.Latest == nil {
+				continue
+			}
+			f, err := s.deps.Flows.Published(r.Context(), sum.ID)
+			if err != nil {
+				s.fail(w, r, "", err)
+				return
+			}
+			for _, n := range f.Nodes {
+				if n.Type == flows.NodeSplit && !seen[n.Experiment] {
+					seen[n.Experiment] = true
+					out = append(out, experimentSummary{Experiment: n.Experiment, Flow: f.ID, Version: f.Version, Node: n.ID,
+						Arms: n.Arms, Goal: f.Experiments[n.Experiment].Goal})
+				}
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"experiments": out})
+	})
+}
+
 // experimentOf finds the published flow that runs an experiment: its goal and its arms
 // with their weights. Not found: no published flow has a split of it.
 func (s *Server) experimentOf(ctx context.Context, id string) (*flows.Flow, []flows.SplitArm, error) {

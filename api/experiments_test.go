@@ -50,6 +50,10 @@ func TestExperimentReport(t *testing.T) {
 	if err := records.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if code, body := h.api(http.MethodGet, "/api/v1/reports/experiments", ""); code != http.StatusOK ||
+		!strings.Contains(body, `"experiment": "warm-greeting"`) || !strings.Contains(body, `"flow": "exp"`) || !strings.Contains(body, `"node": "t"`) {
+		t.Errorf("the experiments = %d %s", code, body)
+	}
 	code, body := h.api(http.MethodGet, "/api/v1/reports/experiments/warm-greeting?from=2026-11-01&to=2026-12-01", "")
 	if code != http.StatusOK {
 		t.Fatalf("report = %d %s", code, body)

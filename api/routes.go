@@ -80,6 +80,7 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/reports/members", viewer, s.handleMembersReport(), noCalls},
 		{http.MethodGet, "/reports/repeat", viewer, s.handleRepeatReport(), noCalls},
 		{http.MethodGet, "/reports/segments", viewer, s.handleSegmentsReport(), noCalls},
+		{http.MethodGet, "/reports/experiments", viewer, s.handleListExperiments(), noFlows},
 		{http.MethodGet, "/reports/experiments/{experimentID}", viewer, s.handleExperimentReport(), noCalls || noFlows},
 		{http.MethodGet, "/flows/{flowID}/traffic", viewer, s.handleTraffic(), noCalls || noFlows},
 	}

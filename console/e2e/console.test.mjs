@@ -641,6 +641,65 @@ test('a new flow starts with the built-in disclosure policy, which the editor sh
   assert.ok(!saved.body.disclosure.verified.includes('activity.place'));
 });
 
+test('the Experiments view shows each arm with its interval and a verdict, and ends the experiment as a draft', async () => {
+  const doc = {schema: 'memberline.flow/v1', id: 'exp', name: 'Greeting experiment', default_language: 'en-US', languages: {'en-US': {}},
+    start: 't', nodes: [
+      {id: 't', type: 'split', experiment: 'warm-greeting', arms: [{id: 'control', weight: 50, next: 'a'}, {id: 'warm', weight: 50, next: 'b'}]},
+      {id: 'a', type: 'hangup', say: {'en-US': 'Hello.'}},
+      {id: 'b', type: 'hangup', say: {'en-US': 'Lovely to hear from you.'}}],
+    experiments: {'warm-greeting': {goal: {outcome: 'self_service'}, min_calls_per_arm: 200}}};
+  assert.equal((await apiCall('POST', '/flows', {id: 'exp', document: doc})).status, 201);
+  assert.equal((await apiCall('POST', '/flows/exp/publish', {message: 'the experiment'})).status, 201);
+  const b = await apiCall('GET', '/bindings');
+  const bound = await apiCall('PUT', '/bindings', {default: b.body.default, numbers: {...b.body.numbers, '+18005550111': 'exp'}}, {'If-Match': b.etag});
+  assert.equal(bound.status, 200, bound.text);
+  // Callers, signed webhooks to the bound number. The binding reaches calls within the
+  // flow-change poll: calls are placed until one runs the experiment's flow, then five more.
+  const place = async (i) => {
+    const sid = `CAexperiment${String(i).padStart(22, '0')}`;
+    const form = new URLSearchParams({CallSid: sid, AccountSid: 'AC00000000000000000000000000000000',
+      From: `+1404555${String(7000 + i)}`, To: '+18005550111', CallStatus: 'ringing', Direction: 'inbound', ApiVersion: '2010-04-01'});
+    const url = `${base}/twilio/voice`;
+    const sig = createHmac('sha1', 'console-test-twilio-token').update(url + [...form.keys()].sort().map((k) => k + form.get(k)).join('')).digest('base64');
+    const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sig}, body: form.toString()});
+    assert.equal(r.status, 200, await r.text());
+    for (let k = 0; ; k++) {
+      const c = await apiCall('GET', `/calls/${sid}`);
+      if (c.status === 200) return c.body.flow;
+      assert.ok(k < 100, `call ${sid} was never recorded`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
+  let n = 0;
+  while ((await place(n++)) !== 'exp') assert.ok(n < 40, 'the binding never reached the calls');
+  for (let i = 0; i < 5; i++) await place(n++);
+  for (let i = 0; ; i++) {
+    const rep = await apiCall('GET', '/reports/experiments/warm-greeting');
+    if (rep.status === 200 && rep.body.arms.reduce((n, a) => n + a.calls, 0) === 6) break;
+    assert.ok(i < 100, `the calls were never counted: ${rep.text}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await page.click('a[data-nav="experiments"]');
+  await page.locator('.verdict', {hasText: 'not enough calls yet: each arm needs 200'}).waitFor();
+  assert.equal(await page.locator('svg.whiskers rect.bar').count(), 2);
+  assert.equal(await page.locator('svg.whiskers line.whisker').count(), 6);
+  const rows = await page.locator('.experiments table.data tbody tr').allInnerTexts();
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /^control\s+50%/);
+  assert.match(rows[1], /^warm\s+50%[\s\S]*not enough calls yet/);
+  // The six calls are in the table: each row's third cell is its arm's calls.
+  const counted = await page.locator('.experiments table.data tbody tr td:nth-of-type(2)').allInnerTexts();
+  assert.equal(counted.reduce((sum, c) => sum + Number(c), 0), 6, `calls per arm ${counted}`);
+  await shot('18-experiments.png');
+  // End it: a draft with warm at 100%, for an editor to publish.
+  await page.getByRole('button', {name: 'End experiment: send everyone to warm'}).click();
+  await page.locator('dialog').getByRole('button', {name: 'Save the draft'}).click();
+  await page.locator('.node[data-id="t"]').waitFor();
+  const draft = await apiCall('GET', '/flows/exp');
+  assert.deepEqual(draft.body.nodes[0].arms.map((a) => [a.id, a.weight]), [['control', 0], ['warm', 100]]);
+  await page.locator('.edhead .chips', {hasText: 'Draft changes pending'}).waitFor();
+});
+
 test('the page raised no script errors and no content-security-policy violations', () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -6,6 +6,7 @@ import {api, call, session, whenUnauthorized, APIError, signInConfig} from './ap
 import {Editor, statusChips} from './editor.js';
 import {showCalls, showJourney} from './calls.js';
 import {showReports} from './reports.js';
+import {showExperiments} from './experiments.js';
 import {clone, DEFAULT_DISCLOSURE} from './model.js';
 
 const main = document.getElementById('main');
@@ -196,6 +197,7 @@ async function route() {
   else if (callMatch) showJourney(main, decodeURIComponent(callMatch[1]));
   else if (hash === '#/calls' || hash.startsWith('#/calls?')) showCalls(main, new URLSearchParams(hash.split('?')[1] || ''));
   else if (hash.startsWith('#/reports')) showReports(main);
+  else if (hash.startsWith('#/experiments')) showExperiments(main);
   else if (hash === '#/lookup') showLookup();
   else showFlows();
 }
