@@ -152,3 +152,21 @@ func TestLiveCallRecordsItsArm(t *testing.T) {
 		t.Errorf("the live call is counted %d times: %+v", total, rep.Arms)
 	}
 }
+
+// Simulation pins arms; a pin of an arm the experiment lacks is refused, naming it.
+func TestSimulationPinsArms(t *testing.T) {
+	h, _ := newFullHarness(t)
+	if rec := h.req(http.MethodPost, "/api/v1/flows", `{"id":"exp","document":`+experimentFlow+`}`); rec.Code != http.StatusCreated {
+		t.Fatalf("create = %d %s", rec.Code, rec.Body)
+	}
+	for arm, says := range map[string]string{"control": "Hello.", "warm": "Lovely to hear from you."} {
+		code, body := h.api(http.MethodPost, "/api/v1/flows/exp/simulate", `{"caller":{"phone":"+14045550123"},"arms":{"warm-greeting":"`+arm+`"}}`)
+		if code != http.StatusOK || !strings.Contains(body, says) || !strings.Contains(body, "(pinned)") {
+			t.Errorf("pinned %s = %d %s", arm, code, body)
+		}
+	}
+	code, body := h.api(http.MethodPost, "/api/v1/flows/exp/simulate", `{"caller":{"phone":"+14045550123"},"arms":{"warm-greeting":"hot"}}`)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `"field": "arms.warm-greeting"`) || !strings.Contains(body, `has no arm \"hot\"`) {
+		t.Errorf("an unknown arm = %d %s", code, body)
+	}
+}

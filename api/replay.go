@@ -163,7 +163,7 @@ func (s *Server) replayOne(r *http.Request, f *flows.Flow, c calls.Call, transcr
 		out.Reason = "the call was answered with the fallback"
 		return out
 	}
-	rc := flows.RecordedCall{Now: c.StartedAt, Caller: flows.Caller{Trust: c.Trust}, Outcome: c.Outcome}
+	rc := flows.RecordedCall{Now: c.StartedAt, Caller: flows.Caller{Trust: c.Trust}, Outcome: c.Outcome, Arms: c.Arms}
 	if c.MemberID != "" && c.Recognized == "member" {
 		// A member no longer in the directory calls as unknown.
 		if m := s.deps.Edge.Member(ctx, c.MemberID, c.StartedAt); m != nil {

@@ -41,6 +41,8 @@ type Call struct {
 	ActivityYes   bool   `json:"activity_yes"`
 	Status        string `json:"status,omitempty"`
 	Duration      *int   `json:"duration_s,omitempty"`
+	// Arms are the arms of the experiments the call went through, experiment → arm.
+	Arms map[string]string `json:"arms,omitempty"`
 	// Steps is the journey webhook by webhook; only Get fills it.
 	Steps []Step `json:"steps,omitempty"`
 }
@@ -78,12 +80,12 @@ type Page struct {
 
 const callColumns = `call_sid, started_at, updated_at, called, caller_hash, caller_masked, recognized,
 	COALESCE(member_id, ''), flow, flow_version, nodes, inputs, outcome, trust, status, duration_s,
-	had_activity, asked_activity, activity_yes`
+	had_activity, asked_activity, activity_yes, arms`
 
 func scanCall(row pgx.Row, c *Call, extra ...any) error {
 	return row.Scan(append([]any{&c.CallSID, &c.StartedAt, &c.UpdatedAt, &c.Called, &c.CallerHash, &c.CallerMasked,
 		&c.Recognized, &c.MemberID, &c.Flow, &c.FlowVersion, &c.Nodes, &c.Inputs, &c.Outcome, &c.Trust, &c.Status, &c.Duration,
-		&c.HadActivity, &c.AskedActivity, &c.ActivityYes}, extra...)...)
+		&c.HadActivity, &c.AskedActivity, &c.ActivityYes, &c.Arms}, extra...)...)
 }
 
 // List returns calls matching f, newest first, a page at a time.

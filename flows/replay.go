@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,9 @@ type RecordedCall struct {
 	// Outcome is how the call ended: self_service, handoff, caller_hung_up, error, or ""
 	// while it went on.
 	Outcome string
+	// Arms are the arms of experiments the call went to (experiment → arm): the replay
+	// keeps them.
+	Arms map[string]string
 }
 
 // RecordedStep is one webhook of a recorded call.
@@ -47,6 +51,9 @@ type ReplayResult struct {
 	NowPath []string `json:"now_path"`
 	// Transcript is the replayed call.
 	Transcript *Transcript `json:"transcript,omitempty"`
+	// Notes say what the replay could not keep as the call had it: an experiment's
+	// recorded arm the flow no longer has (the caller's hash chose again).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ReplayEnd is how a call ended: an outcome in the call records' words and its last node.
@@ -95,9 +102,14 @@ func Replay(f *Flow, rc RecordedCall, env SimEnv) (ReplayResult, error) {
 	if err != nil {
 		return r, err
 	}
-	tr, err := Simulate(f, Call{Now: rc.Now, Caller: rc.Caller}, script, env)
+	tr, err := Simulate(f, Call{Now: rc.Now, Caller: rc.Caller, Arms: rc.Arms}, script, env)
 	if err != nil {
 		return r, err
+	}
+	for _, p := range f.PinProblems("arms", rc.Arms) {
+		if exp, ok := strings.CutPrefix(p.Path, "arms."); ok && tookSplit(tr, exp) {
+			r.Notes = append(r.Notes, fmt.Sprintf("experiment %s: the call's arm %s is no longer in the flow; the replay went by the caller's hash", exp, rc.Arms[exp]))
+		}
 	}
 	r.Transcript = &tr
 	r.WasEnd = ReplayEnd{Outcome: rc.Outcome, Node: lastNode(rc.Steps[len(rc.Steps)-1].Nodes)}
@@ -170,4 +182,16 @@ func recordOutcome(end string) string {
 		return "caller_hung_up"
 	}
 	return ""
+}
+
+// tookSplit reports whether a transcript went through a split of the experiment.
+func tookSplit(tr Transcript, experiment string) bool {
+	for _, st := range tr.Steps {
+		for _, a := range st.Turn.Arms {
+			if a.Experiment == experiment {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -139,3 +139,20 @@ func TestSplitPinsInFlowTests(t *testing.T) {
 		t.Errorf("problems:\n%s", joined)
 	}
 }
+
+// Replay keeps each recorded call's arm, and says so when the flow no longer has it.
+func TestReplayKeepsTheArm(t *testing.T) {
+	f := mustLoad(t, splitFlow(evenArms...))
+	rc := RecordedCall{Now: now, Caller: Caller{Phone: "+14045550123", Trust: TrustVerified},
+		Steps: []RecordedStep{{Nodes: []string{"test", "greet_warm"}}}, Outcome: "self_service",
+		Arms: map[string]string{"warm-greeting-2026-12": "warm"}}
+	res, err := Replay(f, rc, SimEnv{})
+	if err != nil || !res.Same || len(res.Notes) != 0 {
+		t.Fatalf("replay of a warm call: %+v, %v", res, err)
+	}
+	rc.Arms = map[string]string{"warm-greeting-2026-12": "hot"}
+	res, err = Replay(f, rc, SimEnv{})
+	if err != nil || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "arm hot is no longer in the flow") {
+		t.Fatalf("replay of an arm since removed: %+v, %v", res.Notes, err)
+	}
+}
