@@ -50,6 +50,23 @@ func TestSplitNode(t *testing.T) {
 			t.Errorf("arm %s got %d of 2000 callers", arm, n)
 		}
 	}
+	// 50/50 → 80/20: 30% ± 3 of the callers move, every one from warm to control.
+	skewed := mustLoad(t, splitFlow(SplitArm{ID: "control", Weight: 80, Next: "greet"}, SplitArm{ID: "warm", Weight: 20, Next: "greet_warm"}))
+	moved := 0
+	for i := range 2000 {
+		call := Call{Now: now, ExperimentKey: key, Caller: Caller{Phone: fmt.Sprintf("+1404555%04d", i), Trust: TrustVerified}}
+		before, _ := f.Start(call)
+		after, _ := skewed.Start(call)
+		if b, a := before.Arms[0].Arm, after.Arms[0].Arm; b != a {
+			moved++
+			if b != "warm" || a != "control" {
+				t.Fatalf("a caller moved from %s to %s", b, a)
+			}
+		}
+	}
+	if moved < 540 || moved > 660 {
+		t.Errorf("50/50 → 80/20 moved %d of 2000 callers, want 30%% ± 3", moved)
+	}
 	// A member is the subject, from any number.
 	m := dana(nil)
 	first, _ := f.Start(Call{Now: now, ExperimentKey: key, Caller: Caller{Phone: "+14045550123", Members: []Member{m}, Trust: TrustVerified}})
