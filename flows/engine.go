@@ -134,6 +134,7 @@ func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, er
 		nt.Heard = turn.Heard
 		nt.AskedActivity = nt.AskedActivity || turn.AskedActivity
 		nt.ActivityYes = nt.ActivityYes || turn.ActivityYes
+		nt.Arms = append(turn.Arms[:len(turn.Arms):len(turn.Arms)], nt.Arms...) // both flows' splits
 		turn = nt
 	}
 	return turn, nil

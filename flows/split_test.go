@@ -173,3 +173,27 @@ func TestReplayKeepsTheArm(t *testing.T) {
 		t.Fatalf("replay of an arm since removed: %+v, %v", res.Notes, err)
 	}
 }
+
+// A goto into a flow with its own split keeps both flows' arms in the turn (and so in the
+// call's record).
+func TestGotoKeepsBothArms(t *testing.T) {
+	first := splitFlow(evenArms...)
+	first.Nodes[1] = Node{ID: "greet", Type: NodeGoto, Flow: "other"}
+	first.Nodes[2] = Node{ID: "greet_warm", Type: NodeGoto, Flow: "other"}
+	second := splitFlow(SplitArm{ID: "short", Weight: 50, Next: "greet"}, SplitArm{ID: "long", Weight: 50, Next: "greet_warm"})
+	second.ID, second.Nodes[0].Experiment = "other", "menu-length"
+	second.Experiments = map[string]Experiment{"menu-length": {Goal: Goal{Outcome: "self_service"}}}
+	f, other := mustLoad(t, first), mustLoad(t, second)
+	call := Call{Now: now, ExperimentKey: []byte("k"), Caller: Caller{Phone: "+14045550123", Trust: TrustVerified}}
+	turn, err := f.Start(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn, err = Follow(turn, call, func(string) (*Flow, error) { return other, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(turn.Arms) != 2 || turn.Arms[0].Experiment != "warm-greeting-2026-12" || turn.Arms[1].Experiment != "menu-length" {
+		t.Errorf("arms after a goto: %+v", turn.Arms)
+	}
+}
