@@ -26,6 +26,7 @@ var floors = map[string]int{
 	"calls":                2,
 	"auth":                 2,
 	"experiments":          1,
+	"connections":          2,
 	"flowstore":            3,
 	"sso":                  3,
 	"internal/memberdata":  3,
@@ -49,6 +50,7 @@ var thirdParty = map[string][]string{
 	"flows":       {"github.com/redis/go-redis", "github.com/jackc/pgx"},
 	"experiments": {"github.com/redis/go-redis", "github.com/jackc/pgx", "net/http"},
 	"flowstore":   {"github.com/redis/go-redis"},
+	"connections": {"github.com/redis/go-redis"},
 	"calls":       {"github.com/redis/go-redis"},
 	"auth":        {"github.com/redis/go-redis"},
 }

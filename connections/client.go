@@ -1,0 +1,289 @@
+// Package connections reaches the company's HTTP APIs for the flows' data actions: each
+// request signed so the company can verify it comes from the line, sent only to addresses
+// the connection may reach (checked on the address actually dialed), bounded in time and
+// size, and behind a circuit breaker per connection, so that a failing API is not waited on
+// and never slows calls that do not use it.
+//
+// Breakers are github.com/sony/gobreaker/v2: well kept, and its rolling window (a bucket a
+// second over 30 s) gives exactly "half of at least 20 requests within 30 s" beside "5
+// failures in a row", which a hand-written breaker would have to get right again.
+package connections
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+// Connection is one of the company's APIs as a flow reaches it.
+type Connection struct {
+	ID      string
+	BaseURL string            // https://crm.example.com/v2 (http only with AllowPrivate)
+	Headers map[string]string // sent with every request
+	Secret  string            // signs every request (SignatureHeader)
+	Timeout time.Duration     // at most, for one request
+	// AllowPrivate lets the connection reach loopback, private, link-local and other
+	// internal addresses (an on-premise CRM); off, they are refused where they are dialed.
+	AllowPrivate bool
+}
+
+// Outcomes of a fetch, which a flow branches on (vars.fetch_error) when it is not OK.
+const (
+	OK          = "ok"
+	Timeout     = "timeout"      // no answer within the time allowed
+	Unreachable = "unreachable"  // no connection: refused, not resolved, or an address not allowed
+	Status      = "status"       // an answer other than 2xx (redirects are not followed)
+	Invalid     = "invalid"      // a 2xx that is not JSON, or larger than MaxAnswer
+	CircuitOpen = "circuit_open" // the connection failed too often lately: not tried
+)
+
+// MaxAnswer bounds an answer's body.
+const MaxAnswer = 64 << 10
+
+// SignatureHeader carries a request's signature: t=<unix seconds>,v1=<hex of
+// HMAC-SHA256(secret, "<t>.<METHOD>.<path with query>.<body>")>, the scheme of Stripe's
+// webhooks; the body is empty for a GET.
+const SignatureHeader = "Memberline-Signature"
+
+// Sign is the SignatureHeader value of a request made at t.
+func Sign(secret string, t time.Time, method, pathQuery string, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "." + method + "." + pathQuery + "."))
+	m.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Result is what a fetch got: the outcome, the status and the JSON answer (on OK), why it
+// failed otherwise, and how long it took.
+type Result struct {
+	Outcome  string
+	Status   int
+	Answer   any // the decoded JSON, on OK
+	Reason   string
+	Duration time.Duration
+}
+
+// Options tune a Client. Zero fields get the defaults noted.
+type Options struct {
+	Now func() time.Time // time.Now
+	// BreakerTimeout is how long a tripped breaker stays open before one try (30 s).
+	BreakerTimeout time.Duration
+	// ConsecutiveFailures trips a breaker (5); so does FailureShare of at least
+	// MinRequests requests (half of 20) within BreakerWindow (30 s).
+	ConsecutiveFailures uint32
+	MinRequests         uint32
+	BreakerWindow       time.Duration
+}
+
+// Client fetches from connections. Safe for concurrent use.
+type Client struct {
+	o        Options
+	guarded  *http.Client // refuses internal addresses
+	open     *http.Client // for connections that AllowPrivate
+	mu       sync.Mutex
+	breakers map[string]*gobreaker.CircuitBreaker[Result]
+}
+
+// NewClient returns a Client.
+func NewClient(o Options) *Client {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BreakerTimeout <= 0 {
+		o.BreakerTimeout = 30 * time.Second
+	}
+	if o.ConsecutiveFailures == 0 {
+		o.ConsecutiveFailures = 5
+	}
+	if o.MinRequests == 0 {
+		o.MinRequests = 20
+	}
+	if o.BreakerWindow <= 0 {
+		o.BreakerWindow = 30 * time.Second
+	}
+	return &Client{o: o, guarded: httpClient(false), open: httpClient(true), breakers: map[string]*gobreaker.CircuitBreaker[Result]{}}
+}
+
+// httpClient is a client that follows no redirect and uses no proxy (a proxy would dial
+// for us, past the address check); with allowPrivate false it dials public addresses only.
+func httpClient(allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if !allowPrivate {
+		dialer.Control = refuseInternal
+	}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         dialer.DialContext,
+			TLSHandshakeTimeout: 5 * time.Second,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// errInternal refuses an address a connection may not reach.
+var errInternal = errors.New("an internal address, which this connection may not reach")
+
+// refuseInternal is the dialer's check of the address it is about to connect to: after
+// name resolution, so a DNS answer that changes between a check and the connection cannot
+// slip an internal address through.
+func refuseInternal(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || Internal(ip) {
+		return errInternal
+	}
+	return nil
+}
+
+// cgnat is the carrier-grade NAT range (RFC 6598), internal to a provider's network.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// Internal reports whether ip is an address a connection without AllowPrivate may not
+// reach: loopback, private (RFC 1918, RFC 4193), link-local (with the cloud metadata
+// address 169.254.169.254), CGNAT, unspecified, multicast; IPv4-mapped IPv6 as its IPv4.
+func Internal(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
+}
+
+// breaker is a connection's breaker, made on first use.
+func (c *Client) breaker(id string) *gobreaker.CircuitBreaker[Result] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.breakers[id]
+	if b == nil {
+		o := c.o
+		b = gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
+			Name:         id,
+			Interval:     o.BreakerWindow,
+			BucketPeriod: time.Second,
+			Timeout:      o.BreakerTimeout,
+			ReadyToTrip: func(n gobreaker.Counts) bool {
+				return n.ConsecutiveFailures >= o.ConsecutiveFailures || (n.Requests >= o.MinRequests && 2*n.TotalFailures >= n.Requests)
+			},
+		})
+		c.breakers[id] = b
+	}
+	return b
+}
+
+// errFailed makes a result count as the breaker's failure: the API did not answer, or
+// answered 5xx, or not JSON. A 4xx is the API's answer about the request, not a failure
+// of the API.
+type errFailed struct{ Result }
+
+func (e errFailed) Error() string { return e.Outcome + ": " + e.Reason }
+
+// Fetch sends method to the connection's base URL + pathQuery (a path with its query,
+// already escaped), with body (JSON, for POST and PUT), within ctx's deadline and the
+// connection's Timeout, and reads a JSON answer of at most MaxAnswer bytes. It never
+// returns an error: the Result says how it went.
+func (c *Client) Fetch(ctx context.Context, conn Connection, method, pathQuery string, body []byte) Result {
+	start := c.o.Now()
+	r, err := c.breaker(conn.ID).Execute(func() (Result, error) {
+		r := c.fetch(ctx, conn, method, pathQuery, body)
+		if r.Outcome == Timeout || r.Outcome == Unreachable || r.Outcome == Invalid || (r.Outcome == Status && r.Status >= 500) {
+			return r, errFailed{r}
+		}
+		return r, nil
+	})
+	var failed errFailed
+	switch {
+	case errors.As(err, &failed):
+		r = failed.Result
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+		r = Result{Outcome: CircuitOpen, Reason: "the connection failed too often lately; it is tried again soon"}
+	}
+	r.Duration = c.o.Now().Sub(start)
+	return r
+}
+
+func (c *Client) fetch(ctx context.Context, conn Connection, method, pathQuery string, body []byte) Result {
+	if conn.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, conn.Timeout)
+		defer cancel()
+	}
+	target := strings.TrimRight(conn.BaseURL, "/") + pathQuery
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return Result{Outcome: Unreachable, Reason: "not a URL: " + err.Error()}
+	}
+	if !conn.AllowPrivate && req.URL.Scheme != "https" {
+		return Result{Outcome: Unreachable, Reason: "the connection's base URL must be https"}
+	}
+	for k, v := range conn.Headers {
+		req.Header.Set(k, v)
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set(SignatureHeader, Sign(conn.Secret, c.o.Now(), method, req.URL.RequestURI(), body))
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header)) // traceparent
+	client := c.guarded
+	if conn.AllowPrivate {
+		client = c.open
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ne net.Error
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+			return Result{Outcome: Timeout, Reason: "no answer in time"}
+		case errors.Is(err, errInternal):
+			return Result{Outcome: Unreachable, Reason: "the address is " + errInternal.Error()}
+		}
+		return Result{Outcome: Unreachable, Reason: "no connection"}
+	}
+	defer resp.Body.Close()
+	r := Result{Status: resp.StatusCode}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxAnswer))
+		r.Outcome, r.Reason = Status, "answered "+strconv.Itoa(resp.StatusCode)
+		return r
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	switch mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); {
+	case errors.Is(err, context.DeadlineExceeded):
+		r.Outcome, r.Reason = Timeout, "the answer did not arrive in time"
+	case err != nil:
+		r.Outcome, r.Reason = Unreachable, "the answer broke off"
+	case len(raw) > MaxAnswer:
+		r.Outcome, r.Reason = Invalid, fmt.Sprintf("the answer is larger than %d bytes", MaxAnswer)
+	case mt != "application/json" && !strings.HasSuffix(mt, "+json"):
+		r.Outcome, r.Reason = Invalid, "the answer is not JSON (Content-Type "+mt+")"
+	case json.Unmarshal(raw, &r.Answer) != nil:
+		r.Outcome, r.Reason = Invalid, "the answer is not valid JSON"
+	default:
+		r.Outcome = OK
+	}
+	return r
+}
