@@ -231,7 +231,7 @@ func (s *Server) audit(r *http.Request, p principal, route string, more []string
 	}
 	vars := mux.Vars(r)
 	var target []string
-	for _, k := range []string{"memberID", "activityID", "flowID", "version", "name", "phone"} {
+	for _, k := range []string{"memberID", "activityID", "flowID", "version", "name", "phone", "connectionID"} {
 		if v, ok := vars[k]; ok {
 			if k == "phone" {
 				v = lookup.Mask(v)

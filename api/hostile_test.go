@@ -15,6 +15,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/memberline/memberline/connections"
+
 	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
@@ -27,8 +29,8 @@ import (
 func newFullHarness(t *testing.T) (*harness, *calls.Store) {
 	t.Helper()
 	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
-	pool := testenv.Postgres(t, testenv.Key("api-all", []fs.FS{lookup.Migrations, flowstore.Migrations, calls.Migrations, auth.Migrations, seed}...),
-		testenv.All(lookup.Migrate, flowstore.Migrate, calls.Migrate, auth.Migrate))
+	pool := testenv.Postgres(t, testenv.Key("api-all", []fs.FS{lookup.Migrations, flowstore.Migrations, calls.Migrations, auth.Migrations, connections.Migrations, seed}...),
+		testenv.All(lookup.Migrate, flowstore.Migrate, calls.Migrate, auth.Migrate, connections.Migrate))
 	rdb, prefix := testenv.Redis(t)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	st := newStack(cache)
@@ -40,6 +42,11 @@ func newFullHarness(t *testing.T) (*harness, *calls.Store) {
 	st.edgeDeps.Flows, st.apiDeps.Flows = store, store
 	st.edgeDeps.Calls, st.apiDeps.Calls = records, records
 	st.apiDeps.Admin = auth.NewStore(pool)
+	conns, err := connections.NewStore(pool, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.apiDeps.Connections = conns
 	st.api.AdminRate = -1 // the table sends hundreds of requests
 	return st.build(t, cache, rdb), records
 }

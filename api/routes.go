@@ -39,6 +39,9 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/tokens", adminRole, s.handleListTokens(), noAdmin},
 		{http.MethodDelete, "/tokens/{name}", adminRole, s.handleRevokeToken(), noAdmin},
 		{http.MethodGet, "/actions", adminRole, s.handleActions(), noAdmin},
+		{http.MethodGet, "/connections", adminRole, s.handleListConnections(), s.deps.Connections == nil},
+		{http.MethodPut, "/connections/{connectionID}", adminRole, s.handlePutConnection(), s.deps.Connections == nil},
+		{http.MethodDelete, "/connections/{connectionID}", adminRole, s.handleDeleteConnection(), s.deps.Connections == nil},
 		{http.MethodGet, "/session", viewer, s.handleSession(), false},
 		{http.MethodDelete, "/session", viewer, s.handleSignOut(), false},
 

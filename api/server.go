@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/memberline/memberline/connections"
+
 	"github.com/memberline/memberline/auth"
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
@@ -70,6 +72,9 @@ type Deps struct {
 	// SSO admits console sessions (sign-in with the company's identity provider); nil:
 	// bearer tokens only.
 	SSO *sso.SSO
+	// Connections are the company's APIs that flows fetch from; nil: not configured
+	// (CONNECTIONS_KEY unset).
+	Connections *connections.Store
 }
 
 // AnswerForgetter removes the retry cache's answers stored under keys (ivr.Answers).

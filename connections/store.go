@@ -52,11 +52,22 @@ var (
 		strings.ToLower(SignatureHeader): true}
 )
 
+// ValidID reports whether id can name a connection.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// CheckID is nil for an id that can name a connection, else an error naming the field id.
+func CheckID(id string) error {
+	if !ValidID(id) {
+		return errs.Field("id", "the id is 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter")
+	}
+	return nil
+}
+
 // Validate checks a connection as an admin gives it, naming the field at fault, and
 // fills the default timeout.
 func Validate(c *Connection) error {
-	if !idPattern.MatchString(c.ID) {
-		return errs.Field("id", "the id is 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter")
+	if err := CheckID(c.ID); err != nil {
+		return err
 	}
 	u, err := url.Parse(c.BaseURL)
 	switch {
@@ -175,6 +186,9 @@ func (s *Store) Put(ctx context.Context, c Connection, ifVersion int, by string)
 
 // Get is a connection with its secret, as the fetch client needs it.
 func (s *Store) Get(ctx context.Context, id string) (Connection, error) {
+	if !ValidID(id) {
+		return Connection{}, errs.New(errs.NotFound, "no connection %q", id)
+	}
 	var c Connection
 	var sealed []byte
 	var ms int64
@@ -211,6 +225,9 @@ func (s *Store) List(ctx context.Context) ([]Stored, error) {
 
 // Delete removes a connection.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	if !ValidID(id) {
+		return errs.New(errs.NotFound, "no connection %q", id)
+	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM connections WHERE id = $1`, id)
 	if err != nil {
 		return errs.Wrapf(err, "connections", "delete %s", id)

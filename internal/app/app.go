@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/memberline/memberline/connections"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
@@ -107,7 +109,7 @@ func Connect(ctx context.Context, cfg Config) (*Data, error) {
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for _, m := range []func(context.Context, *pgxpool.Pool) error{lookup.Migrate, flowstore.Migrate, auth.Migrate, calls.Migrate} {
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{lookup.Migrate, flowstore.Migrate, auth.Migrate, calls.Migrate, connections.Migrate} {
 		if err := m(ctx, pool); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -179,6 +181,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	go purgeCalls(ctx, a.records, cfg.CallRetention, cfg.CallPurgeInterval, log)
 	if err := observeStores(a.tel.mp, a.data.Pool, a.data.Redis, a.data.Cache, a.data.Local, a.records); err != nil {
 		return nil, err
+	}
+	// The company APIs flows fetch from, their secrets sealed under CONNECTIONS_KEY.
+	var conns *connections.Store
+	if cfg.ConnectionsKey != nil {
+		if conns, err = connections.NewStore(a.data.Pool, cfg.ConnectionsKey); err != nil {
+			return nil, fmt.Errorf("CONNECTIONS_KEY: %w", err)
+		}
 	}
 	// A member whose PIN is locked after too many wrong tries is counted, and in the admin
 	// audit, so that someone can look into it and set a new PIN.
@@ -264,6 +273,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Calls:    a.records,
 		Answers:  answers,
 		SSO:      signIn,
+
+		Connections: conns,
 	})
 	metrics := a.tel.metrics
 	if cfg.MetricsAddr != "" && metrics != nil {

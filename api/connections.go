@@ -1,0 +1,107 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/memberline/memberline/connections"
+)
+
+// connectionBody is a connection as an admin writes it: the secret and the header values
+// are written, never read back.
+type connectionBody struct {
+	BaseURL      string            `json:"base_url"`
+	Headers      map[string]string `json:"headers"`
+	Secret       string            `json:"secret"`
+	TimeoutMS    int64             `json:"timeout_ms"`
+	AllowPrivate bool              `json:"allow_private"`
+}
+
+// connectionView is a connection as the API shows it: header names without their values
+// (they often hold API keys), no secret.
+type connectionView struct {
+	ID           string    `json:"id"`
+	BaseURL      string    `json:"base_url"`
+	Headers      []string  `json:"headers"`
+	TimeoutMS    int64     `json:"timeout_ms"`
+	AllowPrivate bool      `json:"allow_private"`
+	Version      int       `json:"version"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	UpdatedBy    string    `json:"updated_by"`
+}
+
+func viewConnection(c connections.Stored) connectionView {
+	names := make([]string, 0, len(c.Headers))
+	for k := range c.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return connectionView{ID: c.ID, BaseURL: c.BaseURL, Headers: names, TimeoutMS: c.Timeout.Milliseconds(),
+		AllowPrivate: c.AllowPrivate, Version: c.Version, UpdatedAt: c.UpdatedAt, UpdatedBy: c.UpdatedBy}
+}
+
+func (s *Server) handleListConnections() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := s.deps.Connections.List(r.Context())
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		out := make([]connectionView, 0, len(list))
+		for _, c := range list {
+			out = append(out, viewConnection(c))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"connections": out})
+	})
+}
+
+// handlePutConnection creates or replaces a connection; with If-Match (the ETag of a GET
+// or a previous PUT) it replaces only that version.
+func (s *Server) handlePutConnection() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ifVersion int64
+		if m := r.Header.Get("If-Match"); m != "" {
+			v, ok := parseETag(m)
+			if !ok || v < 1 || v > 1<<31-1 {
+				writeError(w, codeInvalid, "If-Match", "If-Match must be the ETag of the connection, such as \"3\"")
+				return
+			}
+			ifVersion = v
+		}
+		var body connectionBody
+		if decodeJSON(w, r, &body) != nil {
+			return
+		}
+		if body.TimeoutMS < 0 || body.TimeoutMS > connections.MaxTimeout.Milliseconds() {
+			writeError(w, codeInvalid, "timeout_ms", "timeout_ms is between 100 and 10000 milliseconds (0 for the default, 2000)")
+			return
+		}
+		c := connections.Connection{ID: mux.Vars(r)["connectionID"], BaseURL: body.BaseURL, Headers: body.Headers,
+			Secret: body.Secret, Timeout: time.Duration(body.TimeoutMS) * time.Millisecond, AllowPrivate: body.AllowPrivate}
+		version, err := s.deps.Connections.Put(r.Context(), c, int(ifVersion), actor(r))
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		w.Header().Set("ETag", etag(int64(version)))
+		writeJSON(w, http.StatusOK, map[string]any{"id": c.ID, "version": version})
+	})
+}
+
+func (s *Server) handleDeleteConnection() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := mux.Vars(r)["connectionID"]
+		if err := connections.CheckID(id); err != nil {
+			s.fail(w, r, "id", err)
+			return
+		}
+		if err := s.deps.Connections.Delete(r.Context(), id); err != nil {
+			s.fail(w, r, "id", err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
