@@ -135,6 +135,7 @@ func TestRequiredRole(t *testing.T) {
 		{http.MethodGet, "/api/v1/actions", auth.RoleAdmin},
 		{http.MethodGet, "/api/v1/connections", auth.RoleAdmin},
 		{http.MethodPut, "/api/v1/connections/{connectionID}", auth.RoleAdmin},
+		{http.MethodGet, "/api/v1/connections/{connectionID}", auth.RoleAdmin},
 	} {
 		if got := roles[tc.method+" "+tc.route]; got != tc.want {
 			t.Errorf("%s %s needs %s, want %s", tc.method, tc.route, got, tc.want)

@@ -11,13 +11,13 @@ import (
 )
 
 // connectionBody is a connection as an admin writes it: the secret and the header values
-// are written, never read back.
+// are written, never read back; a PUT without a secret keeps the stored one.
 type connectionBody struct {
 	BaseURL      string            `json:"base_url"`
 	Headers      map[string]string `json:"headers"`
 	Secret       string            `json:"secret"`
 	TimeoutMS    int64             `json:"timeout_ms"`
-	AllowPrivate bool              `json:"allow_private"`
+	AllowPrivate bool              `json:"allow_private_addresses"`
 }
 
 // connectionView is a connection as the API shows it: header names without their values
@@ -27,7 +27,8 @@ type connectionView struct {
 	BaseURL      string    `json:"base_url"`
 	Headers      []string  `json:"headers"`
 	TimeoutMS    int64     `json:"timeout_ms"`
-	AllowPrivate bool      `json:"allow_private"`
+	AllowPrivate bool      `json:"allow_private_addresses"`
+	SecretSet    bool      `json:"secret_set"`
 	Version      int       `json:"version"`
 	UpdatedAt    time.Time `json:"updated_at"`
 	UpdatedBy    string    `json:"updated_by"`
@@ -40,7 +41,7 @@ func viewConnection(c connections.Stored) connectionView {
 	}
 	sort.Strings(names)
 	return connectionView{ID: c.ID, BaseURL: c.BaseURL, Headers: names, TimeoutMS: c.Timeout.Milliseconds(),
-		AllowPrivate: c.AllowPrivate, Version: c.Version, UpdatedAt: c.UpdatedAt, UpdatedBy: c.UpdatedBy}
+		AllowPrivate: c.AllowPrivate, SecretSet: true, Version: c.Version, UpdatedAt: c.UpdatedAt, UpdatedBy: c.UpdatedBy}
 }
 
 func (s *Server) handleListConnections() http.Handler {
@@ -55,6 +56,23 @@ func (s *Server) handleListConnections() http.Handler {
 			out = append(out, viewConnection(c))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"connections": out})
+	})
+}
+
+func (s *Server) handleGetConnection() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := mux.Vars(r)["connectionID"]
+		if err := connections.CheckID(id); err != nil {
+			s.fail(w, r, "id", err)
+			return
+		}
+		c, err := s.deps.Connections.Describe(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, "id", err)
+			return
+		}
+		w.Header().Set("ETag", etag(int64(c.Version)))
+		writeJSON(w, http.StatusOK, viewConnection(c))
 	})
 }
 

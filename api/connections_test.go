@@ -23,7 +23,7 @@ func (h *harness) sendWith(method, target, body, header, value string) *httptest
 
 func TestConnectionsAPI(t *testing.T) {
 	h, _ := newFullHarness(t)
-	const body = `{"base_url":"https://crm.example.com/v2","headers":{"X-Api-Key":"key-123"},"secret":"0123456789abcdef-secret","timeout_ms":1500}`
+	const body = `{"base_url":"https://crm.example.com/v2","headers":{"X-Api-Key":"key-123","Accept":"application/json"},"secret":"0123456789abcdef-secret","timeout_ms":1500}`
 	rec := h.send(http.MethodPut, "/api/v1/connections/crm", "application/json", body)
 	if rec.Code != http.StatusOK || rec.Header().Get("ETag") != `"1"` {
 		t.Fatalf("PUT = %d %s (ETag %s)", rec.Code, rec.Body, rec.Header().Get("ETag"))
@@ -38,20 +38,36 @@ func TestConnectionsAPI(t *testing.T) {
 			Headers   []string `json:"headers"`
 			TimeoutMS int64    `json:"timeout_ms"`
 			Version   int      `json:"version"`
+			SecretSet bool     `json:"secret_set"`
 		} `json:"connections"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list.Connections) != 1 {
 		t.Fatalf("list = %s, %v", rec.Body, err)
 	}
-	if c := list.Connections[0]; c.ID != "crm" || len(c.Headers) != 1 || c.Headers[0] != "X-Api-Key" || c.TimeoutMS != 1500 || c.Version != 1 {
+	if c := list.Connections[0]; c.ID != "crm" || len(c.Headers) != 2 || c.Headers[1] != "X-Api-Key" || c.TimeoutMS != 1500 || c.Version != 1 || !c.SecretSet {
 		t.Errorf("listed %+v", c)
+	}
+	one := h.send(http.MethodGet, "/api/v1/connections/crm", "", "")
+	if one.Code != http.StatusOK || one.Header().Get("ETag") != `"1"` || !strings.Contains(one.Body.String(), `"secret_set": true`) ||
+		strings.Contains(one.Body.String(), "abcdef-secret") {
+		t.Errorf("GET one = %d %s", one.Code, one.Body)
+	}
+	if rec := h.send(http.MethodGet, "/api/v1/connections/nope", "", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("GET an unknown connection = %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.send(http.MethodPut, "/api/v1/connections/new-one", "application/json", `{"base_url":"https://x.example.com"}`); rec.Code != http.StatusUnprocessableEntity ||
+		!strings.Contains(rec.Body.String(), `"field": "secret"`) {
+		t.Errorf("a new connection without a secret = %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.send(http.MethodPut, "/api/v1/connections/crm", "application/json", `{"base_url":"https://x.example.com","allow_private_addresses":true}`); rec.Code != http.StatusOK {
+		t.Errorf("a PUT that keeps the secret = %d %s", rec.Code, rec.Body)
 	}
 
 	stale := h.sendWith(http.MethodPut, "/api/v1/connections/crm", body, "If-Match", `"7"`)
 	if stale.Code != http.StatusPreconditionFailed {
 		t.Errorf("a PUT at a version that is not current = %d %s", stale.Code, stale.Body)
 	}
-	if ok := h.sendWith(http.MethodPut, "/api/v1/connections/crm", body, "If-Match", `"1"`); ok.Code != http.StatusOK || ok.Header().Get("ETag") != `"2"` {
+	if ok := h.sendWith(http.MethodPut, "/api/v1/connections/crm", body, "If-Match", `"2"`); ok.Code != http.StatusOK || ok.Header().Get("ETag") != `"3"` {
 		t.Errorf("a PUT at the current version = %d %s", ok.Code, ok.Body)
 	}
 

@@ -40,6 +40,7 @@ func (s *Server) table() []route {
 		{http.MethodDelete, "/tokens/{name}", adminRole, s.handleRevokeToken(), noAdmin},
 		{http.MethodGet, "/actions", adminRole, s.handleActions(), noAdmin},
 		{http.MethodGet, "/connections", adminRole, s.handleListConnections(), s.deps.Connections == nil},
+		{http.MethodGet, "/connections/{connectionID}", adminRole, s.handleGetConnection(), s.deps.Connections == nil},
 		{http.MethodPut, "/connections/{connectionID}", adminRole, s.handlePutConnection(), s.deps.Connections == nil},
 		{http.MethodDelete, "/connections/{connectionID}", adminRole, s.handleDeleteConnection(), s.deps.Connections == nil},
 		{http.MethodGet, "/session", viewer, s.handleSession(), false},

@@ -72,8 +72,8 @@ type Deps struct {
 	// SSO admits console sessions (sign-in with the company's identity provider); nil:
 	// bearer tokens only.
 	SSO *sso.SSO
-	// Connections are the company's APIs that flows fetch from; nil: not configured
-	// (CONNECTIONS_KEY unset).
+	// Connections are the company's APIs that flows fetch from; nil: the connection
+	// routes are not served.
 	Connections *connections.Store
 }
 

@@ -41,7 +41,7 @@ type Connection struct {
 	Headers map[string]string // sent with every request
 	Secret  string            // signs every request (SignatureHeader)
 	Timeout time.Duration     // at most, for one request
-	// AllowPrivate lets the connection reach loopback, private, link-local and other
+	// AllowPrivate (allow_private_addresses) lets the connection reach loopback, private, link-local and other
 	// internal addresses (an on-premise CRM); off, they are refused where they are dialed.
 	AllowPrivate bool
 }
@@ -245,7 +245,9 @@ func (c *Client) fetch(ctx context.Context, conn Connection, method, pathQuery s
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set(SignatureHeader, Sign(conn.Secret, c.o.Now(), method, req.URL.RequestURI(), body))
 	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header)) // traceparent
 	client := c.guarded

@@ -47,7 +47,7 @@ var (
 	idPattern     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 	headerPattern = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
 	// reserved headers are the client's own: a connection cannot set them.
-	reserved = map[string]bool{"host": true, "content-length": true, "content-type": true, "accept": true,
+	reserved = map[string]bool{"host": true, "content-length": true, "content-type": true,
 		"transfer-encoding": true, "connection": true, "traceparent": true, "tracestate": true,
 		strings.ToLower(SignatureHeader): true}
 )
@@ -150,14 +150,19 @@ func (s *Store) open(id string, sealed []byte) (string, error) {
 	}
 	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(id))
 	if err != nil {
-		return "", errs.Wrapf(err, "connections", "open the secret of %s (was CONNECTIONS_KEY changed?)", id)
+		return "", errs.Wrapf(err, "connections", "open the secret of %s (was CONNECTION_KEY changed?)", id)
 	}
 	return string(plain), nil
 }
 
-// Put creates or replaces a connection, validated first. With ifVersion above zero it
-// replaces only that version (errs.Stale otherwise). It returns the stored version.
+// Put creates or replaces a connection, validated first. An empty Secret keeps the stored
+// one (a new connection needs one). With ifVersion above zero it replaces only that
+// version (errs.Stale otherwise). It returns the stored version.
 func (s *Store) Put(ctx context.Context, c Connection, ifVersion int, by string) (int, error) {
+	keep := c.Secret == ""
+	if keep {
+		c.Secret = strings.Repeat("k", MinSecret) // validated apart from the secret
+	}
 	if err := Validate(&c); err != nil {
 		return 0, err
 	}
@@ -165,20 +170,41 @@ func (s *Store) Put(ctx context.Context, c Connection, ifVersion int, by string)
 	if headers == nil {
 		headers = map[string]string{}
 	}
-	var version int
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO connections (id, base_url, headers, secret_sealed, timeout_ms, allow_private, updated_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (id) DO UPDATE SET base_url = $2, headers = $3, secret_sealed = $4,
-			timeout_ms = $5, allow_private = $6, updated_by = $7, updated_at = now(),
-			version = connections.version + 1
-		WHERE $8 = 0 OR connections.version = $8
-		RETURNING version`,
-		c.ID, c.BaseURL, headers, s.seal(c.ID, c.Secret), c.Timeout.Milliseconds(), c.AllowPrivate, by, ifVersion).Scan(&version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, errs.New(errs.Stale, "connection %s changed since version %d was read", c.ID, ifVersion)
+	var (
+		version int
+		err     error
+	)
+	if keep {
+		err = s.pool.QueryRow(ctx, `
+			UPDATE connections SET base_url = $2, headers = $3, timeout_ms = $4, allow_private = $5,
+				updated_by = $6, updated_at = now(), version = version + 1
+			WHERE id = $1 AND ($7 = 0 OR version = $7)
+			RETURNING version`,
+			c.ID, c.BaseURL, headers, c.Timeout.Milliseconds(), c.AllowPrivate, by, ifVersion).Scan(&version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM connections WHERE id = $1)`, c.ID).Scan(&exists); err != nil {
+				return 0, errs.Wrapf(err, "connections", "put %s", c.ID)
+			}
+			if !exists {
+				return 0, errs.Field("secret", "a new connection needs a signing secret of %d to 256 characters", MinSecret)
+			}
+		}
+	} else {
+		err = s.pool.QueryRow(ctx, `
+			INSERT INTO connections (id, base_url, headers, secret_sealed, timeout_ms, allow_private, updated_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET base_url = $2, headers = $3, secret_sealed = $4,
+				timeout_ms = $5, allow_private = $6, updated_by = $7, updated_at = now(),
+				version = connections.version + 1
+			WHERE $8 = 0 OR connections.version = $8
+			RETURNING version`,
+			c.ID, c.BaseURL, headers, s.seal(c.ID, c.Secret), c.Timeout.Milliseconds(), c.AllowPrivate, by, ifVersion).Scan(&version)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, errs.New(errs.Stale, "connection %s changed since version %d was read", c.ID, ifVersion)
+	case err != nil:
 		return 0, errs.Wrapf(err, "connections", "put %s", c.ID)
 	}
 	return version, nil
@@ -207,10 +233,28 @@ func (s *Store) Get(ctx context.Context, id string) (Connection, error) {
 	return c, nil
 }
 
+// Describe is one connection as List shows it, without its secret.
+func (s *Store) Describe(ctx context.Context, id string) (Stored, error) {
+	list, err := s.list(ctx, id)
+	if err == nil && len(list) == 0 {
+		err = errs.New(errs.NotFound, "no connection %q", id)
+	}
+	if err != nil {
+		return Stored{}, err
+	}
+	return list[0], nil
+}
+
 // List is every connection, by id, without secrets.
-func (s *Store) List(ctx context.Context) ([]Stored, error) {
+func (s *Store) List(ctx context.Context) ([]Stored, error) { return s.list(ctx, "") }
+
+// list is every connection, or the one named id.
+func (s *Store) list(ctx context.Context, id string) ([]Stored, error) {
+	if id != "" && !ValidID(id) {
+		return nil, nil
+	}
 	rows, err := s.pool.Query(ctx, `SELECT id, base_url, headers, timeout_ms, allow_private, version, updated_at, updated_by
-		FROM connections ORDER BY id`)
+		FROM connections WHERE $1 = '' OR id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, errs.Wrapf(err, "connections", "list")
 	}

@@ -80,6 +80,24 @@ func TestStoreVersions(t *testing.T) {
 	if got, _ := s.Get(ctx, "crm"); got.Timeout != 500*time.Millisecond {
 		t.Errorf("timeout = %v", got.Timeout)
 	}
+	// No secret: the stored one stays.
+	c.Secret, c.BaseURL = "", "https://crm2.example.com"
+	if v, err := s.Put(ctx, c, 0, ""); err != nil || v != 3 {
+		t.Fatalf("put without a secret = %d, %v", v, err)
+	}
+	if got, _ := s.Get(ctx, "crm"); got.Secret != valid().Secret || got.BaseURL != "https://crm2.example.com" {
+		t.Errorf("after a put without a secret: %+v", got)
+	}
+	c.ID = "new-one"
+	if _, err := s.Put(ctx, c, 0, ""); errs.Of(err) == nil || errs.Of(err).Field != "secret" {
+		t.Errorf("a new connection without a secret = %v, want an invalid secret", err)
+	}
+	if d, err := s.Describe(ctx, "crm"); err != nil || d.Version != 3 || d.Secret != "" {
+		t.Errorf("describe = %+v, %v", d, err)
+	}
+	if _, err := s.Describe(ctx, "nope"); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("describe of an unknown id = %v", err)
+	}
 	if err := s.Delete(ctx, "crm"); err != nil {
 		t.Fatal(err)
 	}

@@ -182,12 +182,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	if err := observeStores(a.tel.mp, a.data.Pool, a.data.Redis, a.data.Cache, a.data.Local, a.records); err != nil {
 		return nil, err
 	}
-	// The company APIs flows fetch from, their secrets sealed under CONNECTIONS_KEY.
-	var conns *connections.Store
-	if cfg.ConnectionsKey != nil {
-		if conns, err = connections.NewStore(a.data.Pool, cfg.ConnectionsKey); err != nil {
-			return nil, fmt.Errorf("CONNECTIONS_KEY: %w", err)
-		}
+	conns, err := openConnections(ctx, a.data.Pool, cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	// A member whose PIN is locked after too many wrong tries is counted, and in the admin
 	// audit, so that someone can look into it and set a new PIN.
@@ -419,4 +416,29 @@ func adminRate(r float64) float64 {
 		return -1
 	}
 	return r
+}
+
+// openConnections is the store of the company APIs flows fetch from, their secrets sealed
+// under CONNECTION_KEY. It warns, loudly, when that key is derived (development), and once
+// for each connection that may reach private addresses.
+func openConnections(ctx context.Context, pool *pgxpool.Pool, cfg Config, log *slog.Logger) (*connections.Store, error) {
+	key, derived := cfg.ConnectionSealKey()
+	if derived {
+		log.Warn("CONNECTION_KEY is not set: connection secrets are sealed under a key derived from ADMIN_TOKEN, " +
+			"fit for development only; set CONNECTION_KEY (openssl rand -base64 32) before storing real secrets")
+	}
+	store, err := connections.NewStore(pool, key)
+	if err != nil {
+		return nil, fmt.Errorf("CONNECTION_KEY: %w", err)
+	}
+	list, err := store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range list {
+		if c.AllowPrivate {
+			log.Warn("connection may reach private addresses", "connection", c.ID, "base_url", c.BaseURL)
+		}
+	}
+	return store, nil
 }

@@ -77,9 +77,9 @@ type Config struct {
 	CallPurgeInterval time.Duration
 	CallHashKey       string
 
-	// ConnectionsKey seals the stored connections' signing secrets (32 bytes); nil: the
-	// connections API is not served.
-	ConnectionsKey []byte
+	// ConnectionKey seals the stored connections' signing secrets (32 bytes); nil: a
+	// key derived from the admin token (ConnectionSealKey), for development only.
+	ConnectionKey []byte
 
 	// FlowPollInterval is how often each instance checks for flow changes.
 	FlowPollInterval time.Duration
@@ -288,7 +288,7 @@ var envVars = []envVar{
 	}},
 	{"CALL_PURGE_INTERVAL", "1h", "how often the purge runs in `serve`", durationVar(func(c *Config) *time.Duration { return &c.CallPurgeInterval })},
 	{"CALL_HASH_KEY", "", "keys the caller hash in call records; set it (and keep it) so calls from one number stay joinable when the Twilio token rotates; empty: derived from `TWILIO_AUTH_TOKEN`", stringVar(func(c *Config) *string { return &c.CallHashKey })},
-	{"CONNECTIONS_KEY", "", "32 random bytes in base64 (`openssl rand -base64 32`) that seal the signing secrets of the company APIs flows fetch from (`/api/v1/connections`); keep it: a changed key cannot open the stored secrets. Empty: connections are not served", func(c *Config, v string) error {
+	{"CONNECTION_KEY", "", "32 random bytes in base64 (`openssl rand -base64 32`) that seal the signing secrets of the company APIs flows fetch from (`/api/v1/connections`); keep it: a changed key cannot open the stored secrets. Empty: a key derived from `ADMIN_TOKEN`, for development only (the service warns at start)", func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
@@ -296,7 +296,7 @@ var envVars = []envVar{
 		if err != nil || len(k) != 32 {
 			return fmt.Errorf("must be 32 bytes in base64 (openssl rand -base64 32)")
 		}
-		c.ConnectionsKey = k
+		c.ConnectionKey = k
 		return nil
 	}},
 	{"DEBUG_ADDR", "", "serve Go's profiler (`/debug/pprof/`) on this address, apart from the main port; keep it on loopback or a private network (`127.0.0.1:6060`)", addrVar(func(c *Config) *string { return &c.DebugAddr })},

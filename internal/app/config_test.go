@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestLoadConfig(t *testing.T) {
 			"TWILIO_AUTH_TOKEN is required", "PUBLIC_URL is required"}},
 		{name: "insecure needs no twilio settings", env: with("TWILIO_AUTH_TOKEN", ""), insecure: true},
 		{name: "no auth token without the flag", env: with("TWILIO_AUTH_TOKEN", ""), problems: []string{"--insecure-skip-twilio-signature"}},
-		{name: "a connections key", env: with("CONNECTIONS_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")},
+		{name: "a connection key", env: with("CONNECTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")},
 		{name: "data only", env: map[string]string{"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x"}, dataOnly: true},
 		{name: "bad values all named", env: map[string]string{
 			"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "TWILIO_AUTH_TOKEN": "t", "ADMIN_TOKEN": "short",
@@ -59,8 +60,8 @@ func TestLoadConfig(t *testing.T) {
 			"TWILIO_WORKFLOW_SID": "XX1", "ADMIN_RATE": "-1", "ADMIN_BURST": "lots", "AGENT_SIP_URI": "agents@pbx", "DEFAULT_REGION": "usa",
 			"SHUTDOWN_DELAY": "-1s", "SHUTDOWN_TIMEOUT": "0s", "DEBUG_ADDR": "6060",
 			"METRICS_ADDR": "9464", "TWILIO_RETRY_WINDOW": "soon", "TWILIO_SHARED_KEYS": "webhooks_sharedkey_one=,k2",
-			"CONNECTIONS_KEY": "c2hvcnQ=",
-		}, problems: []string{"CONNECTIONS_KEY must be 32 bytes", "DEBUG_ADDR must be", "METRICS_ADDR must be", "TWILIO_RETRY_WINDOW must be", "TWILIO_SHARED_KEYS must be", "PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
+			"CONNECTION_KEY": "c2hvcnQ=",
+		}, problems: []string{"CONNECTION_KEY must be 32 bytes", "DEBUG_ADDR must be", "METRICS_ADDR must be", "TWILIO_RETRY_WINDOW must be", "TWILIO_SHARED_KEYS must be", "PUBLIC_URL must be", "LISTEN_ADDR must be", "LOOKUP_TIMEOUT must be", "LOG_FORMAT must be",
 			"TWILIO_WORKFLOW_SID must be", "AGENT_SIP_URI must be", "DEFAULT_REGION must be", "ADMIN_RATE must be", "ADMIN_BURST must be", "ADMIN_TOKEN must be at least 16",
 			"SHUTDOWN_DELAY must be", "SHUTDOWN_TIMEOUT must be"}},
 		{name: "sign-in with a provider, no ADMIN_TOKEN", env: with2(with("ADMIN_TOKEN", ""), map[string]string{
@@ -142,5 +143,17 @@ func TestParseSharedKeys(t *testing.T) {
 		if _, err := parseSharedKeys(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestConnectionSealKey(t *testing.T) {
+	set := bytes.Repeat([]byte{1}, 32)
+	if k, derived := (Config{ConnectionKey: set, AdminToken: "a"}).ConnectionSealKey(); derived || !bytes.Equal(k, set) {
+		t.Errorf("with CONNECTION_KEY: %x, derived %v", k, derived)
+	}
+	a, derivedA := Config{AdminToken: "0123456789abcdef"}.ConnectionSealKey()
+	b, _ := Config{AdminToken: "fedcba9876543210"}.ConnectionSealKey()
+	if !derivedA || len(a) != 32 || bytes.Equal(a, b) {
+		t.Errorf("derived keys: %x, %x (derived %v)", a, b, derivedA)
 	}
 }

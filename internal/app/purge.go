@@ -66,3 +66,17 @@ func (cfg Config) ExperimentKey() []byte {
 	m.Write(cfg.HashKey())
 	return m.Sum(nil)
 }
+
+// ConnectionSealKey seals the connections' secrets: CONNECTION_KEY, else (derived true) a
+// key derived from ADMIN_TOKEN and the Twilio token, which is fit for development only:
+// whoever knows those and reads the database can open the secrets.
+func (cfg Config) ConnectionSealKey() (key []byte, derived bool) {
+	if cfg.ConnectionKey != nil {
+		return cfg.ConnectionKey, false
+	}
+	m := hmac.New(sha256.New, []byte("memberline connections"))
+	m.Write([]byte(cfg.AdminToken))
+	m.Write([]byte{0})
+	m.Write([]byte(cfg.TwilioAuthToken))
+	return m.Sum(nil), true
+}
