@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -187,5 +188,18 @@ func TestFourHundredsDoNotTrip(t *testing.T) {
 		if r := c.Fetch(context.Background(), conn, "GET", "/", nil); r.Outcome != Status || r.Status != 404 {
 			t.Fatalf("fetch %d = %+v", i, r)
 		}
+	}
+}
+
+// The documented vector is the one the code computes.
+func TestDocumentedVector(t *testing.T) {
+	doc, err := os.ReadFile("../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Sign("whsec_test_secret", time.Unix(1765065600, 0), "GET", "/members/1001/bookings?upcoming=1", nil)
+	_, v1, _ := strings.Cut(want, ",")
+	if !strings.Contains(string(doc), v1) {
+		t.Errorf("docs/security.md does not show %s", v1)
 	}
 }
