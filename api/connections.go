@@ -10,16 +10,6 @@ import (
 	"github.com/memberline/memberline/connections"
 )
 
-// connectionBody is a connection as an admin writes it: the secret and the header values
-// are written, never read back; a PUT without a secret keeps the stored one.
-type connectionBody struct {
-	BaseURL      string            `json:"base_url"`
-	Headers      map[string]string `json:"headers"`
-	Secret       string            `json:"secret"`
-	TimeoutMS    int64             `json:"timeout_ms"`
-	AllowPrivate bool              `json:"allow_private_addresses"`
-}
-
 // connectionView is a connection as the API shows it: header names without their values
 // (they often hold API keys), no secret.
 type connectionView struct {
@@ -89,16 +79,15 @@ func (s *Server) handlePutConnection() http.Handler {
 			}
 			ifVersion = v
 		}
-		var body connectionBody
+		var body connections.Spec
 		if decodeJSON(w, r, &body) != nil {
 			return
 		}
-		if body.TimeoutMS < 0 || body.TimeoutMS > connections.MaxTimeout.Milliseconds() {
-			writeError(w, codeInvalid, "timeout_ms", "timeout_ms is between 100 and 10000 milliseconds (0 for the default, 2000)")
+		c, err := body.Connection(mux.Vars(r)["connectionID"])
+		if err != nil {
+			s.fail(w, r, "", err)
 			return
 		}
-		c := connections.Connection{ID: mux.Vars(r)["connectionID"], BaseURL: body.BaseURL, Headers: body.Headers,
-			Secret: body.Secret, Timeout: time.Duration(body.TimeoutMS) * time.Millisecond, AllowPrivate: body.AllowPrivate}
 		version, err := s.deps.Connections.Put(r.Context(), c, int(ifVersion), actor(r))
 		if err != nil {
 			s.fail(w, r, "", err)

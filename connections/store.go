@@ -105,6 +105,28 @@ func Validate(c *Connection) error {
 	return nil
 }
 
+// Spec is a connection as an admin writes it, in the API's and the command line's JSON:
+// the secret and the header values are written, never read back; no secret keeps the
+// stored one.
+type Spec struct {
+	BaseURL      string            `json:"base_url"`
+	Headers      map[string]string `json:"headers"`
+	Secret       string            `json:"secret"`
+	TimeoutMS    int64             `json:"timeout_ms"`
+	AllowPrivate bool              `json:"allow_private_addresses"`
+}
+
+// Connection is the connection id as spec describes it. A timeout out of range is an
+// error naming timeout_ms (0 is the default).
+func (s Spec) Connection(id string) (Connection, error) {
+	if s.TimeoutMS < 0 || s.TimeoutMS > MaxTimeout.Milliseconds() {
+		return Connection{}, errs.Field("timeout_ms", "timeout_ms is between %d and %d milliseconds (0 for the default, %d)",
+			MinTimeout.Milliseconds(), MaxTimeout.Milliseconds(), DefaultTimeout.Milliseconds())
+	}
+	return Connection{ID: id, BaseURL: s.BaseURL, Headers: s.Headers, Secret: s.Secret,
+		Timeout: time.Duration(s.TimeoutMS) * time.Millisecond, AllowPrivate: s.AllowPrivate}, nil
+}
+
 // Stored is a connection as the store lists it: without its secret.
 type Stored struct {
 	Connection

@@ -66,21 +66,33 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) > 0 {
 		return fmt.Errorf("migrate takes no arguments")
 	}
-	cfg, err := app.LoadConfig(getenv, false, app.NeedNothing)
+	_, pool, err := openDatabase(ctx, getenv, app.Migrate)
 	if err != nil {
 		return err
 	}
+	pool.Close()
+	fmt.Fprintln(stdout, "memberline: migrations applied")
+	return nil
+}
+
+// openDatabase reads the configuration a command that needs only the database reads,
+// opens DATABASE_URL and brings the tables migrate owns up to date. The caller closes the
+// pool.
+func openDatabase(ctx context.Context, getenv func(string) string, migrate func(context.Context, *pgxpool.Pool) error) (app.Config, *pgxpool.Pool, error) {
+	cfg, err := app.LoadConfig(getenv, false, app.NeedNothing)
+	if err != nil {
+		return cfg, nil, err
+	}
 	if cfg.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is required")
+		return cfg, nil, errors.New("DATABASE_URL is required")
 	}
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return cfg, nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	defer pool.Close()
-	if err := app.Migrate(ctx, pool); err != nil {
-		return err
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return cfg, nil, err
 	}
-	fmt.Fprintln(stdout, "memberline: migrations applied")
-	return nil
+	return cfg, pool, nil
 }
