@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,13 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // Connection is one of the company's APIs as a flow reaches it.
@@ -93,6 +100,11 @@ type Options struct {
 	ConsecutiveFailures uint32
 	MinRequests         uint32
 	BreakerWindow       time.Duration
+	// TracerProvider gets a client span per request, MeterProvider
+	// memberline.fetch.requests{connection,outcome} and memberline.fetch.duration
+	// {connection}; nil: none.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Client fetches from connections. Safe for concurrent use.
@@ -102,7 +114,13 @@ type Client struct {
 	open     *http.Client // for connections that AllowPrivate
 	mu       sync.Mutex
 	breakers map[string]*gobreaker.CircuitBreaker[Result]
+	tracer   trace.Tracer
+	requests metric.Int64Counter
+	duration metric.Float64Histogram
 }
+
+// Scope names the package's spans and metrics.
+const Scope = "github.com/memberline/memberline/connections"
 
 // NewClient returns a Client.
 func NewClient(o Options) *Client {
@@ -121,7 +139,22 @@ func NewClient(o Options) *Client {
 	if o.BreakerWindow <= 0 {
 		o.BreakerWindow = 30 * time.Second
 	}
-	return &Client{o: o, guarded: httpClient(false), open: httpClient(true), breakers: map[string]*gobreaker.CircuitBreaker[Result]{}}
+	if o.TracerProvider == nil {
+		o.TracerProvider = tracenoop.NewTracerProvider()
+	}
+	if o.MeterProvider == nil {
+		o.MeterProvider = metricnoop.NewMeterProvider()
+	}
+	meter := o.MeterProvider.Meter(Scope)
+	c := &Client{o: o, guarded: httpClient(false), open: httpClient(true), breakers: map[string]*gobreaker.CircuitBreaker[Result]{},
+		tracer: o.TracerProvider.Tracer(Scope)}
+	// The instruments' errors are for invalid names and units, fixed here: a test catches them.
+	c.requests, _ = meter.Int64Counter("memberline.fetch.requests",
+		metric.WithDescription("requests to the company's APIs, by connection and outcome (ok, timeout, unreachable, status, invalid, circuit_open)"))
+	c.duration, _ = meter.Float64Histogram("memberline.fetch.duration", metric.WithUnit("s"),
+		metric.WithDescription("how long requests to the company's APIs took, by connection"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+	return c
 }
 
 // httpClient is a client that follows no redirect and uses no proxy (a proxy would dial
@@ -207,13 +240,24 @@ func (e errFailed) Error() string { return e.Outcome + ": " + e.Reason }
 // returns an error: the Result says how it went.
 func (c *Client) Fetch(ctx context.Context, conn Connection, method, pathQuery string, body []byte) Result {
 	start := c.o.Now()
-	r, err := c.breaker(conn.ID).Execute(func() (Result, error) {
-		r := c.fetch(ctx, conn, method, pathQuery, body)
-		if r.Outcome == Timeout || r.Outcome == Unreachable || r.Outcome == Invalid || (r.Outcome == Status && r.Status >= 500) {
-			return r, errFailed{r}
-		}
-		return r, nil
-	})
+	ctx, span := c.tracer.Start(ctx, "fetch "+conn.ID, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("memberline.connection", conn.ID), attribute.String("http.request.method", method)))
+	defer span.End()
+	var (
+		r   Result
+		err error
+	)
+	if t, terr := target(conn, pathQuery); terr != nil {
+		r = Result{Outcome: Unreachable, Reason: terr.Error()}
+	} else {
+		r, err = c.breaker(conn.ID).Execute(func() (Result, error) {
+			r := c.fetch(ctx, conn, method, t, body)
+			if r.Outcome == Timeout || r.Outcome == Unreachable || r.Outcome == Invalid || (r.Outcome == Status && r.Status >= 500) {
+				return r, errFailed{r}
+			}
+			return r, nil
+		})
+	}
 	var failed errFailed
 	switch {
 	case errors.As(err, &failed):
@@ -222,22 +266,55 @@ func (c *Client) Fetch(ctx context.Context, conn Connection, method, pathQuery s
 		r = Result{Outcome: CircuitOpen, Reason: "the connection failed too often lately; it is tried again soon"}
 	}
 	r.Duration = c.o.Now().Sub(start)
+	c.observe(ctx, span, conn.ID, r)
 	return r
 }
 
-func (c *Client) fetch(ctx context.Context, conn Connection, method, pathQuery string, body []byte) Result {
+// observe records a fetch on its span and in the metrics.
+func (c *Client) observe(ctx context.Context, span trace.Span, connID string, r Result) {
+	span.SetAttributes(attribute.String("memberline.fetch.outcome", r.Outcome))
+	if r.Status != 0 {
+		span.SetAttributes(attribute.Int("http.response.status_code", r.Status))
+	}
+	if r.Outcome != OK {
+		span.SetStatus(codes.Error, r.Outcome)
+	}
+	byConn := attribute.String("connection", connID)
+	c.requests.Add(ctx, 1, metric.WithAttributes(byConn, attribute.String("outcome", r.Outcome)))
+	c.duration.Record(ctx, r.Duration.Seconds(), metric.WithAttributes(byConn))
+}
+
+// target is the URL of pathQuery on the connection: a path that would leave the
+// connection's host (or is not a path) is refused before anything is tried, and is not
+// the API's failure.
+func target(conn Connection, pathQuery string) (string, error) {
+	base, err := url.Parse(conn.BaseURL)
+	if err != nil {
+		return "", errors.New("the connection's base URL is not a URL")
+	}
+	if base.Scheme != "https" && !(base.Scheme == "http" && conn.AllowPrivate) {
+		return "", errors.New("the connection's base URL must be https")
+	}
+	if !strings.HasPrefix(pathQuery, "/") || strings.ContainsAny(pathQuery, "#\x00\r\n") {
+		return "", errors.New("the path must start with / and hold no #, NUL or line break")
+	}
+	t := strings.TrimRight(conn.BaseURL, "/") + pathQuery
+	u, err := url.Parse(t)
+	if err != nil || u.Host != base.Host || u.User != nil {
+		return "", errors.New("the path may not change the connection's host")
+	}
+	return t, nil
+}
+
+func (c *Client) fetch(ctx context.Context, conn Connection, method, target string, body []byte) Result {
 	if conn.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, conn.Timeout)
 		defer cancel()
 	}
-	target := strings.TrimRight(conn.BaseURL, "/") + pathQuery
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return Result{Outcome: Unreachable, Reason: "not a URL: " + err.Error()}
-	}
-	if !conn.AllowPrivate && req.URL.Scheme != "https" {
-		return Result{Outcome: Unreachable, Reason: "the connection's base URL must be https"}
 	}
 	for k, v := range conn.Headers {
 		req.Header.Set(k, v)

@@ -11,6 +11,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Vectors computed outside this package (HMAC-SHA256 over "<t>.<METHOD>.<path>.<body>").
@@ -201,5 +209,77 @@ func TestDocumentedVector(t *testing.T) {
 	_, v1, _ := strings.Cut(want, ",")
 	if !strings.Contains(string(doc), v1) {
 		t.Errorf("docs/security.md does not show %s", v1)
+	}
+}
+
+// Each request is counted by outcome, timed, and traced as a client span whose context
+// the company's API receives in traceparent.
+func TestFetchTelemetry(t *testing.T) {
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	var traceparent atomic.Value
+	s, _ := server(t, "", func(w http.ResponseWriter, r *http.Request) {
+		traceparent.Store(r.Header.Get("traceparent"))
+		jsonAnswer(`{}`)(w, r)
+	})
+	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewSpanRecorder()
+	c := NewClient(Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))})
+	conn := Connection{ID: "crm", BaseURL: s.URL, Timeout: time.Second, AllowPrivate: true}
+	c.Fetch(context.Background(), conn, "GET", "/", nil)
+	c.Fetch(context.Background(), Connection{ID: "crm", BaseURL: "https://127.0.0.1:1", Timeout: time.Second}, "GET", "/", nil)
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	var timed uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					o, _ := p.Attributes.Value("outcome")
+					counts[m.Name+" "+o.AsString()] += p.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					timed += p.Count
+				}
+			}
+		}
+	}
+	if counts["memberline.fetch.requests ok"] != 1 || counts["memberline.fetch.requests unreachable"] != 1 || timed != 2 {
+		t.Errorf("counted %v, timed %d", counts, timed)
+	}
+	ended := spans.Ended()
+	if len(ended) != 2 || ended[0].SpanKind() != trace.SpanKindClient || ended[0].Name() != "fetch crm" {
+		t.Fatalf("spans = %v", ended)
+	}
+	tp, _ := traceparent.Load().(string)
+	if !strings.Contains(tp, ended[0].SpanContext().TraceID().String()) {
+		t.Errorf("traceparent %q does not carry the span's trace %s", tp, ended[0].SpanContext().TraceID())
+	}
+}
+
+// A path cannot reach another host, whatever it holds.
+func TestFetchPathStaysOnTheHost(t *testing.T) {
+	var hits atomic.Int32
+	s, _ := server(t, "", func(w http.ResponseWriter, r *http.Request) { hits.Add(1); jsonAnswer(`{}`)(w, r) })
+	c := NewClient(Options{})
+	conn := Connection{ID: "crm", BaseURL: s.URL, Timeout: time.Second, AllowPrivate: true}
+	for _, p := range []string{"@169.254.169.254/", ":1@169.254.169.254/", ".evil.example/", "/a#frag", "/a\r\nHost: x", ""} {
+		if r := c.Fetch(context.Background(), conn, "GET", p, nil); r.Outcome == OK {
+			t.Errorf("path %q reached %+v", p, r)
+		}
+	}
+	for _, p := range []string{"/@169.254.169.254/", "//169.254.169.254/"} {
+		if r := c.Fetch(context.Background(), conn, "GET", p, nil); r.Outcome != OK {
+			t.Errorf("%q is a path on the connection's host: %+v", p, r)
+		}
+	}
+	if hits.Load() != 2 {
+		t.Errorf("%d requests reached the server, want 2", hits.Load())
 	}
 }
