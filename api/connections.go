@@ -1,9 +1,13 @@
 package api
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -110,5 +114,49 @@ func (s *Server) handleDeleteConnection() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// testRequest is what "Test connection" sends: one signed GET to a path of the
+// connection.
+type testRequest struct {
+	Path string `json:"path"`
+}
+
+// handleTestConnection makes one signed GET to a path the admin types, through the same
+// client (signing, address checks, breaker) a flow's fetch uses, and answers how it went:
+// the outcome, status and duration, and the answer's top-level keys, never its values.
+func (s *Server) handleTestConnection() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := mux.Vars(r)["connectionID"]
+		if err := connections.CheckID(id); err != nil {
+			s.fail(w, r, "id", err)
+			return
+		}
+		var body testRequest
+		if decodeJSON(w, r, &body) != nil {
+			return
+		}
+		if !strings.HasPrefix(body.Path, "/") || len(body.Path) > 2048 || !utf8.ValidString(body.Path) {
+			writeError(w, codeInvalid, "path", "path must start with / (such as /members/1001), at most 2048 characters")
+			return
+		}
+		conn, err := s.deps.Connections.Get(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, "id", err)
+			return
+		}
+		res := s.deps.Fetcher.Fetch(r.Context(), conn, http.MethodGet, body.Path, nil)
+		keys := []string{}
+		if obj, ok := res.Answer.(map[string]any); ok {
+			keys = slices.Sorted(maps.Keys(obj))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"outcome":     res.Outcome,
+			"status":      res.Status,
+			"duration_ms": float64(res.Duration.Microseconds()) / 1000,
+			"reason":      res.Reason,
+			"keys":        keys,
+		})
 	})
 }

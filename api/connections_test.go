@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/memberline/memberline/auth"
+	"github.com/memberline/memberline/connections"
 )
 
 // sendWith is send with one more header.
@@ -103,5 +105,54 @@ func TestConnectionsAPI(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the audit has no deletion of crm: %+v", audit.Actions)
+	}
+}
+
+// "Test connection" makes one signed GET through the fetch client and shows the answer's
+// top-level keys, never its values.
+func TestConnectionTest(t *testing.T) {
+	h, _ := newFullHarness(t)
+	var signed atomic.Bool
+	company := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		signed.Store(strings.HasPrefix(r.Header.Get(connections.SignatureHeader), "t=") && r.URL.RequestURI() == "/v2/members/1001")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"member":{"gate":"B12"},"bookings":[]}`))
+	}))
+	defer company.Close()
+	put := `{"base_url":"` + company.URL + `/v2","secret":"0123456789abcdef-secret","allow_private_addresses":true}`
+	if rec := h.send(http.MethodPut, "/api/v1/connections/crm", "application/json", put); rec.Code != http.StatusOK {
+		t.Fatalf("PUT = %d %s", rec.Code, rec.Body)
+	}
+	rec := h.send(http.MethodPost, "/api/v1/connections/crm/test", "application/json", `{"path":"/members/1001"}`)
+	var got struct {
+		Outcome string   `json:"outcome"`
+		Status  int      `json:"status"`
+		Keys    []string `json:"keys"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("test = %d %s", rec.Code, rec.Body)
+	}
+	if got.Outcome != "ok" || got.Status != 200 || strings.Join(got.Keys, ",") != "bookings,member" || !signed.Load() || strings.Contains(rec.Body.String(), "B12") {
+		t.Errorf("test = %s (signed %v)", rec.Body, signed.Load())
+	}
+	for _, tc := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/api/v1/connections/crm/test", `{"path":"members"}`, http.StatusUnprocessableEntity},
+		{"/api/v1/connections/nope/test", `{"path":"/"}`, http.StatusNotFound},
+	} {
+		if rec := h.send(http.MethodPost, tc.path, "application/json", tc.body); rec.Code != tc.want {
+			t.Errorf("%s %s = %d %s", tc.path, tc.body, rec.Code, rec.Body)
+		}
+	}
+	// Without allow_private_addresses the same server is refused where it is dialed.
+	put = `{"base_url":"` + strings.Replace(company.URL, "http:", "https:", 1) + `","secret":"0123456789abcdef-secret"}`
+	if rec := h.send(http.MethodPut, "/api/v1/connections/inside", "application/json", put); rec.Code != http.StatusOK {
+		t.Fatalf("PUT = %d %s", rec.Code, rec.Body)
+	}
+	rec = h.send(http.MethodPost, "/api/v1/connections/inside/test", "application/json", `{"path":"/"}`)
+	if !strings.Contains(rec.Body.String(), `"outcome": "unreachable"`) || !strings.Contains(rec.Body.String(), "internal address") {
+		t.Errorf("a connection to loopback without the flag: %d %s", rec.Code, rec.Body)
 	}
 }

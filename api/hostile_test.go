@@ -47,6 +47,7 @@ func newFullHarness(t *testing.T) (*harness, *calls.Store) {
 		t.Fatal(err)
 	}
 	st.apiDeps.Connections = conns
+	st.apiDeps.Fetcher = connections.NewClient(connections.Options{})
 	st.api.AdminRate = -1 // the table sends hundreds of requests
 	return st.build(t, cache, rdb), records
 }

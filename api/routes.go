@@ -42,6 +42,7 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/connections", adminRole, s.handleListConnections(), s.deps.Connections == nil},
 		{http.MethodGet, "/connections/{connectionID}", adminRole, s.handleGetConnection(), s.deps.Connections == nil},
 		{http.MethodPut, "/connections/{connectionID}", adminRole, s.handlePutConnection(), s.deps.Connections == nil},
+		{http.MethodPost, "/connections/{connectionID}/test", adminRole, s.handleTestConnection(), s.deps.Connections == nil},
 		{http.MethodDelete, "/connections/{connectionID}", adminRole, s.handleDeleteConnection(), s.deps.Connections == nil},
 		{http.MethodGet, "/session", viewer, s.handleSession(), false},
 		{http.MethodDelete, "/session", viewer, s.handleSignOut(), false},

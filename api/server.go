@@ -75,6 +75,8 @@ type Deps struct {
 	// Connections are the company's APIs that flows fetch from; nil: the connection
 	// routes are not served.
 	Connections *connections.Store
+	// Fetcher reaches them ("Test connection"); required with Connections.
+	Fetcher *connections.Client
 }
 
 // AnswerForgetter removes the retry cache's answers stored under keys (ivr.Answers).

@@ -272,6 +272,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		SSO:      signIn,
 
 		Connections: conns,
+		Fetcher:     connections.NewClient(connections.Options{TracerProvider: a.tel.tp, MeterProvider: a.tel.mp}),
 	})
 	metrics := a.tel.metrics
 	if cfg.MetricsAddr != "" && metrics != nil {
