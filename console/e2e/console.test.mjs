@@ -8,6 +8,7 @@ import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {createHmac} from 'node:crypto';
+import {createServer} from 'node:http';
 import {join} from 'node:path';
 import {env, freePort, openPage, stop} from './harness.mjs';
 
@@ -698,6 +699,64 @@ test('the Experiments view shows each arm with its interval and a verdict, and e
   const draft = await apiCall('GET', '/flows/exp');
   assert.deepEqual(draft.body.nodes[0].arms.map((a) => [a.id, a.weight]), [['control', 0], ['warm', 100]]);
   await page.locator('.edhead .chips', {hasText: 'Draft changes pending'}).waitFor();
+});
+
+test('an admin adds a connection with a write-only secret and tests it with one signed GET', async () => {
+  const secret = 'console-test-secret-0123456789';
+  let verified = false;
+  const company = createServer((req, res) => {
+    const [t, v1] = (req.headers['memberline-signature'] || '').split(',').map((p) => p.split('=')[1]);
+    const want = createHmac('sha256', secret).update(`${t}.${req.method}.${req.url}.`).digest('hex');
+    verified = v1 === want && req.url === '/v2/members/1001' && req.headers['x-api-key'] === 'key-42';
+    res.writeHead(verified ? 200 : 401, {'Content-Type': 'application/json'});
+    res.end(JSON.stringify({member: {gate: 'B12'}, bookings: []}));
+  });
+  await new Promise((ok) => company.listen(0, '127.0.0.1', ok));
+  try {
+    await page.click('a[data-nav="connections"]');
+    await page.getByRole('button', {name: 'New connection'}).click();
+    await page.fill('#conn-id', 'crm');
+    await page.fill('#conn-url', `http://127.0.0.1:${company.address().port}/v2`);
+    await page.fill('#conn-headers', 'X-Api-Key: key-42');
+    await page.fill('#conn-secret', secret);
+    await page.fill('#conn-timeout', '1500');
+    // http to a loopback address is refused until the connection allows private addresses.
+    await page.click('#conn-save');
+    await page.locator('form .error', {hasText: 'base_url'}).waitFor();
+    await page.check('#conn-private');
+    await page.click('#conn-save');
+    const row = page.locator('.connections table.data tbody tr', {hasText: 'crm'});
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /X-Api-Key[\s\S]*1500 ms[\s\S]*allowed[\s\S]*set/);
+    assert.ok(!text.includes('key-42') && !text.includes(secret), `the list shows a secret: ${text}`);
+    const stored = await apiCall('GET', '/connections/crm');
+    assert.equal(stored.body.secret_set, true);
+    assert.ok(!stored.text.includes(secret) && !stored.text.includes('key-42'));
+
+    await row.getByRole('button', {name: 'Test'}).click();
+    await page.fill('#conn-test-path', '/members/1001');
+    await page.click('#conn-test-go');
+    const result = page.locator('#conn-test-result dl');
+    await result.waitFor();
+    const shown = await result.innerText();
+    assert.match(shown, /Outcome\s+ok[\s\S]*Status\s+200[\s\S]*Top-level keys\s+bookings, member/);
+    assert.ok(verified, 'the company API did not get a valid signature');
+    assert.ok(!shown.includes('B12'), 'the test shows a value from the answer');
+    await shot('19-connections.png');
+
+    // Editing without a secret keeps it: the test still verifies.
+    await row.getByRole('button', {name: 'Edit'}).click();
+    await page.fill('#conn-headers', 'X-Api-Key: key-42');
+    await page.fill('#conn-timeout', '2500');
+    await page.click('#conn-save');
+    await page.locator('.connections table.data tbody tr', {hasText: '2500 ms'}).waitFor();
+    verified = false;
+    assert.equal((await apiCall('POST', '/connections/crm/test', {path: '/members/1001'})).body.outcome, 'ok');
+    assert.ok(verified, 'the kept secret no longer signs');
+  } finally {
+    company.close();
+  }
 });
 
 test('the page raised no script errors and no content-security-policy violations', () => {

@@ -96,4 +96,8 @@ export const api = {
   lookup: (phone) => call('GET', `/lookup?phone=${encodeURIComponent(phone)}`).then((r) => r.body),
   searchMembers: (q) => call('GET', `/members?q=${encodeURIComponent(q)}`).then((r) => r.body.members),
   bindings: () => call('GET', '/bindings').then((r) => r.body),
+  connections: () => call('GET', '/connections').then((r) => r.body.connections),
+  putConnection: (id, body, etag) => call('PUT', `/connections/${encodeURIComponent(id)}`, {body, headers: etag ? {'If-Match': etag} : {}}).then((r) => r.body),
+  deleteConnection: (id) => call('DELETE', `/connections/${encodeURIComponent(id)}`),
+  testConnection: (id, path) => call('POST', `/connections/${encodeURIComponent(id)}/test`, {body: {path}}).then((r) => r.body),
 };

@@ -7,6 +7,7 @@ import {Editor, statusChips} from './editor.js';
 import {showCalls, showJourney} from './calls.js';
 import {showReports} from './reports.js';
 import {showExperiments} from './experiments.js';
+import {showConnections} from './connections.js';
 import {clone, DEFAULT_DISCLOSURE} from './model.js';
 
 const main = document.getElementById('main');
@@ -199,6 +200,7 @@ async function route() {
   else if (hash.startsWith('#/reports')) showReports(main);
   else if (hash.startsWith('#/experiments')) showExperiments(main);
   else if (hash === '#/lookup') showLookup();
+  else if (hash === '#/connections') showConnections(main);
   else showFlows();
 }
 
