@@ -303,7 +303,21 @@ func target(conn Connection, pathQuery string) (string, error) {
 	if err != nil || u.Host != base.Host || u.User != nil {
 		return "", errors.New("the path may not change the connection's host")
 	}
+	if dotSegment(u.EscapedPath()) {
+		return "", errors.New("the path may not hold . or .. segments, which would leave the base URL's path")
+	}
 	return t, nil
+}
+
+// dotSegment reports whether an escaped path has a "." or ".." segment, also spelled
+// with %2e.
+func dotSegment(escaped string) bool {
+	for _, seg := range strings.Split(escaped, "/") {
+		if s := strings.ReplaceAll(strings.ToLower(seg), "%2e", "."); s == "." || s == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) fetch(ctx context.Context, conn Connection, method, target string, body []byte) Result {

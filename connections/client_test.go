@@ -269,7 +269,7 @@ func TestFetchPathStaysOnTheHost(t *testing.T) {
 	s, _ := server(t, "", func(w http.ResponseWriter, r *http.Request) { hits.Add(1); jsonAnswer(`{}`)(w, r) })
 	c := NewClient(Options{})
 	conn := Connection{ID: "crm", BaseURL: s.URL, Timeout: time.Second, AllowPrivate: true}
-	for _, p := range []string{"@169.254.169.254/", ":1@169.254.169.254/", ".evil.example/", "/a#frag", "/a\r\nHost: x", ""} {
+	for _, p := range []string{"@169.254.169.254/", ":1@169.254.169.254/", ".evil.example/", "/../admin", "/%2E%2e/admin", "/./x", "/a#frag", "/a\r\nHost: x", ""} {
 		if r := c.Fetch(context.Background(), conn, "GET", p, nil); r.Outcome == OK {
 			t.Errorf("path %q reached %+v", p, r)
 		}
