@@ -49,20 +49,8 @@ func (c *compiler) node(i int) {
 		c.split(cn, n, path)
 	case NodeRecord:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
-		cn.maxSeconds = n.MaxSeconds
-		switch {
-		case n.MaxSeconds == 0:
-			cn.maxSeconds = defaultMaxSeconds
-		case n.MaxSeconds < 1 || n.MaxSeconds > 3600:
-			c.add(join(path, "max_seconds"), "must be between 1 and 3600")
-		}
-		cn.timeout = n.Timeout
-		switch {
-		case n.Timeout == 0:
-			cn.timeout = defaultTimeout
-		case n.Timeout < 1 || n.Timeout > 60:
-			c.add(join(path, "timeout"), "must be between 1 and 60 seconds")
-		}
+		cn.maxSeconds = c.bounded(join(path, "max_seconds"), n.MaxSeconds, defaultMaxSeconds, 1, 3600, "")
+		cn.timeout = c.bounded(join(path, "timeout"), n.Timeout, defaultTimeout, 1, 60, " seconds")
 		cn.transcribe = n.Transcribe
 		cn.beep = n.Beep == nil || *n.Beep
 		cn.next = c.ref(join(path, "next"), n.Next, true)
@@ -171,13 +159,7 @@ func (c *compiler) asking(cn *cnode, n *Node, path string) {
 	if n.Input != "" && !slices.Contains(inputs, n.Input) {
 		c.add(join(path, "input"), "must be dtmf, speech or \"dtmf speech\"")
 	}
-	cn.timeout = n.Timeout
-	switch {
-	case n.Timeout == 0:
-		cn.timeout = defaultTimeout
-	case n.Timeout < 1 || n.Timeout > 60:
-		c.add(join(path, "timeout"), "must be between 1 and 60 seconds")
-	}
+	cn.timeout = c.bounded(join(path, "timeout"), n.Timeout, defaultTimeout, 1, 60, " seconds")
 	cn.retries = defaultRetries
 	if n.Retries != nil {
 		cn.retries = *n.Retries
@@ -628,4 +610,16 @@ func (f *Flow) PinProblems(path string, pins map[string]string) []Problem {
 	}
 	c.checkPins(path, pins)
 	return c.probs
+}
+
+// bounded is a whole number of the document: def when it is 0 (left out), else v, which
+// must be within lo..hi (a problem at path otherwise, "must be between lo and hi" and unit).
+func (c *compiler) bounded(path string, v, def, lo, hi int, unit string) int {
+	if v == 0 {
+		return def
+	}
+	if v < lo || v > hi {
+		c.add(path, "must be between %d and %d%s", lo, hi, unit)
+	}
+	return v
 }
