@@ -53,11 +53,20 @@ func (s *Server) handleListConnections() http.Handler {
 	})
 }
 
+// connectionID is the path's connection id, or false after an answer naming the field id.
+func (s *Server) connectionID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := mux.Vars(r)["connectionID"]
+	if err := connections.CheckID(id); err != nil {
+		s.fail(w, r, "id", err)
+		return "", false
+	}
+	return id, true
+}
+
 func (s *Server) handleGetConnection() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["connectionID"]
-		if err := connections.CheckID(id); err != nil {
-			s.fail(w, r, "id", err)
+		id, ok := s.connectionID(w, r)
+		if !ok {
 			return
 		}
 		c, err := s.deps.Connections.Describe(r.Context(), id)
@@ -104,9 +113,8 @@ func (s *Server) handlePutConnection() http.Handler {
 
 func (s *Server) handleDeleteConnection() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["connectionID"]
-		if err := connections.CheckID(id); err != nil {
-			s.fail(w, r, "id", err)
+		id, ok := s.connectionID(w, r)
+		if !ok {
 			return
 		}
 		if err := s.deps.Connections.Delete(r.Context(), id); err != nil {
@@ -128,9 +136,8 @@ type testRequest struct {
 // the outcome, status and duration, and the answer's top-level keys, never its values.
 func (s *Server) handleTestConnection() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["connectionID"]
-		if err := connections.CheckID(id); err != nil {
-			s.fail(w, r, "id", err)
+		id, ok := s.connectionID(w, r)
+		if !ok {
 			return
 		}
 		var body testRequest

@@ -64,7 +64,8 @@ func CheckID(id string) error {
 }
 
 // Validate checks a connection as an admin gives it, naming the field at fault, and
-// fills the default timeout.
+// fills the default timeout. An empty secret passes: Put keeps the stored one (and refuses
+// a new connection without one).
 func Validate(c *Connection) error {
 	if err := CheckID(c.ID); err != nil {
 		return err
@@ -99,7 +100,7 @@ func Validate(c *Connection) error {
 	if c.Timeout < MinTimeout || c.Timeout > MaxTimeout {
 		return errs.Field("timeout_ms", "the timeout is between %d and %d milliseconds", MinTimeout.Milliseconds(), MaxTimeout.Milliseconds())
 	}
-	if len([]rune(c.Secret)) < MinSecret || len(c.Secret) > 256 {
+	if c.Secret != "" && (len([]rune(c.Secret)) < MinSecret || len(c.Secret) > 256) {
 		return errs.Field("secret", "the signing secret is %d to 256 characters", MinSecret)
 	}
 	return nil
@@ -181,10 +182,6 @@ func (s *Store) open(id string, sealed []byte) (string, error) {
 // one (a new connection needs one). With ifVersion above zero it replaces only that
 // version (errs.Stale otherwise). It returns the stored version.
 func (s *Store) Put(ctx context.Context, c Connection, ifVersion int, by string) (int, error) {
-	keep := c.Secret == ""
-	if keep {
-		c.Secret = strings.Repeat("k", MinSecret) // validated apart from the secret
-	}
 	if err := Validate(&c); err != nil {
 		return 0, err
 	}
@@ -196,7 +193,7 @@ func (s *Store) Put(ctx context.Context, c Connection, ifVersion int, by string)
 		version int
 		err     error
 	)
-	if keep {
+	if c.Secret == "" { // keep the stored one
 		err = s.pool.QueryRow(ctx, `
 			UPDATE connections SET base_url = $2, headers = $3, timeout_ms = $4, allow_private = $5,
 				updated_by = $6, updated_at = now(), version = version + 1
