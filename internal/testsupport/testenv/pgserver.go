@@ -62,18 +62,11 @@ func StartPostgres(t testing.TB) *PostgresServer {
 		t.Fatalf("testenv: initdb: %v\n%s", err, out)
 	}
 	t.Cleanup(s.Stop)
-	for attempt := 0; ; attempt++ {
-		s.port, err = freePort()
-		if err == nil {
-			err = s.start()
-		}
-		if err == nil {
-			return s
-		}
-		if attempt == 4 {
-			t.Fatalf("testenv: start postgres: %v", err)
-		}
-	}
+	startOnFreePort(t, "postgres", freePort, func(port int) error {
+		s.port = port
+		return s.start()
+	})
+	return s
 }
 
 func pgBinDir() (string, error) {

@@ -95,24 +95,35 @@ func startRedis(t testing.TB, clusterPort bool, args func(port int) []string) *R
 	}
 	s := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
 	t.Cleanup(s.Stop)
-	// Another process may take the free port between our check and the server's bind.
+	pick := freePort
+	if clusterPort {
+		pick = freeClusterPort
+	}
+	startOnFreePort(t, "redis-server", pick, func(port int) error {
+		s.port = port
+		if args != nil {
+			s.args = args(port)
+		}
+		return s.start()
+	})
+	return s
+}
+
+// startOnFreePort starts a server with start on a port from pick, and again on another
+// port when that fails: another process may take a free port between our check and the
+// server's bind. The fifth failure ends the test.
+func startOnFreePort(t testing.TB, what string, pick func() (int, error), start func(port int) error) {
+	t.Helper()
 	for attempt := 0; ; attempt++ {
-		if clusterPort {
-			s.port, err = freeClusterPort()
-		} else {
-			s.port, err = freePort()
-		}
-		if err == nil && args != nil {
-			s.args = args(s.port)
+		port, err := pick()
+		if err == nil {
+			err = start(port)
 		}
 		if err == nil {
-			err = s.start()
-		}
-		if err == nil {
-			return s
+			return
 		}
 		if attempt == 4 {
-			t.Fatalf("testenv: start redis-server: %v", err)
+			t.Fatalf("testenv: start %s: %v", what, err)
 		}
 	}
 }
