@@ -48,6 +48,7 @@ type cnode struct {
 	experiment                                    string            // split
 	arms                                          []experiments.Arm // split, with nexts
 	armNext                                       []string
+	fetch                                         *cfetch
 }
 
 // cset is one variable a set node sets.
@@ -82,12 +83,16 @@ type ccond struct {
 	op     string
 	value  string
 	values []string
-	num    int   // numbers; minutes since midnight; weekdays
-	nums   []int // between: [from, to]; in, not_in: weekdays
-	dates  []dateValue
-	member bool           // clock fields: in the member's zone
-	zone   *time.Location // clock fields: an explicit zone
-	desc   string         // for the trace: "caller.members eq 0"
+	num    int // numbers; minutes since midnight; weekdays
+	// numeric: an ordering op on a variable or an attribute, compared with fnum as a
+	// number.
+	numeric bool
+	fnum    float64
+	nums    []int // between: [from, to]; in, not_in: weekdays
+	dates   []dateValue
+	member  bool           // clock fields: in the member's zone
+	zone    *time.Location // clock fields: an explicit zone
+	desc    string         // for the trace: "caller.members eq 0"
 }
 
 // dateValue is a calendar date; year 0 matches every year.
@@ -133,6 +138,7 @@ var nodeFields = map[NodeType][]string{
 	NodeGoto:         {"say", "flow", "safe"},
 	NodeHangup:       {"say", "safe"},
 	NodeSplit:        {"experiment", "arms"},
+	NodeFetch:        {"connection", "method", "path", "body", "timeout_ms", "save", "required", "next", "error", "say_while_waiting", "safe"},
 }
 
 type compiler struct {

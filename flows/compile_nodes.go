@@ -47,6 +47,8 @@ func (c *compiler) node(i int) {
 		cn.next = c.ref(join(path, "next"), n.Next, true)
 	case NodeSplit:
 		c.split(cn, n, path)
+	case NodeFetch:
+		c.fetch(cn, n, path)
 	case NodeRecord:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
 		cn.maxSeconds = c.bounded(join(path, "max_seconds"), n.MaxSeconds, defaultMaxSeconds, 1, 3600, "")
@@ -142,6 +144,9 @@ func usedFields(n *Node) []string {
 		{"sip", n.SIP != ""}, {"client", n.Client != ""}, {"max_seconds", n.MaxSeconds != 0},
 		{"transcribe", n.Transcribe}, {"beep", n.Beep != nil}, {"flow", n.Flow != ""},
 		{"safe", n.Safe != nil}, {"experiment", n.Experiment != ""}, {"arms", n.Arms != nil},
+		{"connection", n.Connection != ""}, {"method", n.Method != ""}, {"path", n.Path != ""},
+		{"body", n.Body != nil}, {"timeout_ms", n.TimeoutMS != 0}, {"save", n.Save != nil},
+		{"required", n.Required != nil}, {"error", n.Error != ""}, {"say_while_waiting", n.SayWhileWaiting != nil},
 	} {
 		if u.set {
 			used = append(used, u.name)

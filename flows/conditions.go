@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,14 @@ func (c *compiler) condition(path string, w Condition) (cc ccond) {
 		cc.desc += " " + cc.value
 		ordered := w.Op != "eq" && w.Op != "ne"
 		switch {
+		case ordered && (f == fieldVar || f == fieldMemberAttr):
+			// A value from the directory or an answer: compared as a number, and false
+			// when it is not one.
+			n, err := strconv.ParseFloat(cc.value, 64)
+			if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+				c.add(join(path, "value"), "%s compares numbers: must be a number", w.Op)
+			}
+			cc.fnum, cc.numeric = n, true
 		case ordered && kind != kindNumber && kind != kindClock && kind != kindDate:
 			c.add(join(path, "op"), "%s compares numbers, times or dates; %s is none", w.Op, w.Field)
 		default:
@@ -213,6 +222,22 @@ func (c *ccond) holds(s *scope) bool {
 		return c.clockHolds(s)
 	}
 	v, present := s.value(c.field, c.key)
+	if c.numeric {
+		n, err := strconv.ParseFloat(v, 64)
+		if !present || err != nil || math.IsNaN(n) {
+			return false
+		}
+		switch c.op {
+		case "lt":
+			return n < c.fnum
+		case "lte":
+			return n <= c.fnum
+		case "gt":
+			return n > c.fnum
+		default:
+			return n >= c.fnum
+		}
+	}
 	switch c.op {
 	case "exists":
 		return present

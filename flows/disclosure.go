@@ -19,7 +19,7 @@ const neverRank = 4
 // governed lists the fields a disclosure policy rules; attributes are governed as
 // "member.attributes.<name>" (or all at once as "member.attributes.*").
 var governed = []field{
-	fieldMemberFirstName, fieldMemberLastName, fieldMemberTier, fieldMemberAttr,
+	fieldMemberFirstName, fieldMemberLastName, fieldMemberTier, fieldMemberAttr, fieldMemberID,
 	fieldActivityKind, fieldActivityPlace, fieldActivitySummary, fieldActivityReference,
 	fieldActivityRelation, fieldActivityStatus, fieldActivityStartsAt, fieldActivityEndsAt,
 }

@@ -68,7 +68,7 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		return Turn{}, fmt.Errorf("%w: state is for flow %q version %d, not %q version %d", ErrState, st.Flow, st.Version, f.ID, f.Version)
 	}
 	n := p.nodes[st.Node]
-	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify) && n.typ != string(NodeRemember)) {
+	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify) && n.typ != string(NodeRemember) && n.typ != string(NodeFetch)) {
 		return Turn{}, fmt.Errorf("%w: node %q does not wait for input", ErrState, st.Node)
 	}
 	if st.Attempts < 0 {
@@ -91,6 +91,8 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		err = r.resumeVerify(n, in)
 	case NodeRemember:
 		err = r.resumeRemember(n, in)
+	case NodeFetch:
+		err = r.resumeFetch(n)
 	default:
 		err = r.resumeIdentify(n, in)
 	}
@@ -117,27 +119,95 @@ func follow(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, er
 		if hops >= MaxGotos {
 			return Turn{}, fmt.Errorf("%w: more than %d gotos in one turn (at flow %q)", ErrLoop, MaxGotos, turn.GotoFlow)
 		}
-		next, err := load(turn.GotoFlow)
-		if err != nil {
-			return Turn{}, fmt.Errorf("flows: goto %q: %w", turn.GotoFlow, err)
+		var err error
+		if turn, _, err = gotoOnce(turn, call, load); err != nil {
+			return Turn{}, err
 		}
-		c := call
-		st := turn.State
-		c.From = &st
-		nt, err := next.Start(c)
-		if err != nil {
-			return Turn{}, fmt.Errorf("flows: goto %q: %w", turn.GotoFlow, err)
-		}
-		nt.Actions = append(turn.Actions[:len(turn.Actions):len(turn.Actions)], nt.Actions...)
-		nt.Trace = append(turn.Trace[:len(turn.Trace):len(turn.Trace)], nt.Trace...)
-		nt.Visited = append(turn.Visited[:len(turn.Visited):len(turn.Visited)], nt.Visited...)
-		nt.Heard = turn.Heard
-		nt.AskedActivity = nt.AskedActivity || turn.AskedActivity
-		nt.ActivityYes = nt.ActivityYes || turn.ActivityYes
-		nt.Arms = append(turn.Arms[:len(turn.Arms):len(turn.Arms)], nt.Arms...) // both flows' splits
-		turn = nt
 	}
 	return turn, nil
+}
+
+// gotoOnce starts the flow turn goes to, and returns the two turns joined and that flow.
+func gotoOnce(turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, *Flow, error) {
+	next, err := load(turn.GotoFlow)
+	if err != nil {
+		return Turn{}, nil, fmt.Errorf("flows: goto %q: %w", turn.GotoFlow, err)
+	}
+	c := call
+	st := turn.State
+	c.From = &st
+	c.Fetched = nil
+	nt, err := next.Start(c)
+	if err != nil {
+		return Turn{}, nil, fmt.Errorf("flows: goto %q: %w", turn.GotoFlow, err)
+	}
+	return joinTurns(turn, nt), next, nil
+}
+
+// joinTurns is turn followed by next, which continues it in the same webhook (after a
+// goto or a fetch): the actions, trace, nodes, arms and fetches of both, in order; the
+// input as the first understood it; next's state and ending.
+func joinTurns(turn, next Turn) Turn {
+	next.Actions = append(turn.Actions[:len(turn.Actions):len(turn.Actions)], next.Actions...)
+	next.Trace = append(turn.Trace[:len(turn.Trace):len(turn.Trace)], next.Trace...)
+	next.Visited = append(turn.Visited[:len(turn.Visited):len(turn.Visited)], next.Visited...)
+	next.Heard = turn.Heard
+	next.AskedActivity = next.AskedActivity || turn.AskedActivity
+	next.ActivityYes = next.ActivityYes || turn.ActivityYes
+	next.Arms = append(turn.Arms[:len(turn.Arms):len(turn.Arms)], next.Arms...) // both flows' splits
+	next.Fetches = append(turn.Fetches[:len(turn.Fetches):len(turn.Fetches)], next.Fetches...)
+	if next.Remember == nil {
+		next.Remember = turn.Remember
+	}
+	return next
+}
+
+// Complete carries a turn through what it asks of the edge within the same webhook: a
+// goto (the next flow loaded with load, as Follow does) and fetches (performed by fetch,
+// whose answer resumes the flow the call is in). fetch answers ok false to leave a request
+// pending (Turn.Fetch stays set: the edge answers with the turn's words and a redirect,
+// see FetchRequest.Wait). It returns the completed turn and the flow the call is in
+// afterwards. The edge, Simulate and flow tests all call it, so a fetch is answered the
+// same way whoever answers it.
+func Complete(cur *Flow, turn Turn, call Call, load func(id string) (*Flow, error), fetch func(FetchRequest) (Fetched, bool)) (Turn, *Flow, error) {
+	gotos, fetches := 0, 0
+	for {
+		switch {
+		case turn.GotoFlow != "":
+			if gotos >= MaxGotos {
+				return Turn{}, cur, fmt.Errorf("%w: more than %d gotos in one turn (at flow %q)", ErrLoop, MaxGotos, turn.GotoFlow)
+			}
+			gotos++
+			t, next, err := gotoOnce(turn, call, load)
+			if err != nil {
+				return Turn{}, cur, err
+			}
+			turn, cur = t, next
+		case turn.Fetch != nil:
+			if fetches >= MaxFetchesPerTurn {
+				return Turn{}, cur, fmt.Errorf("%w: more than %d fetches in one turn (at node %q)", ErrLoop, MaxFetchesPerTurn, turn.Fetch.Node)
+			}
+			fetches++
+			res, ok := fetch(*turn.Fetch)
+			if !ok {
+				return turn, cur, nil
+			}
+			res.Node = turn.Fetch.Node
+			c := call
+			c.Fetched = &res
+			c.From = nil
+			nt, err := cur.Resume(c, turn.State, Input{})
+			if err != nil {
+				return Turn{}, cur, err
+			}
+			if len(nt.Visited) > 0 && nt.Visited[0] == turn.State.Node {
+				nt.Visited = nt.Visited[1:] // the fetch node, listed once
+			}
+			turn = joinTurns(turn, nt)
+		default:
+			return turn, cur, nil
+		}
+	}
 }
 
 func (f *Flow) program() (*program, error) {
@@ -367,6 +437,10 @@ func (r *run) walk(id string) error {
 			id = r.branch(n)
 		case NodeSplit:
 			id = r.split(n)
+		case NodeFetch:
+			if id = r.enterFetch(n); id == "" {
+				return nil
+			}
 		case NodeGather:
 			r.trace("gather %s: asking (%s)", n.id, n.input)
 			r.ask(n, "")

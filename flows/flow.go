@@ -107,9 +107,10 @@ const (
 	NodeGoto         NodeType = "goto"          // go on in another flow; ends this one
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
 	NodeSplit        NodeType = "split"         // an experiment: each caller to one arm, always the same
+	NodeFetch        NodeType = "fetch"         // ask one of the company's APIs, then next (or error)
 )
 
-const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup, split"
+const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup, split, fetch"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -215,6 +216,27 @@ type Node struct {
 	// (package experiments); simulation and flow tests may pin an arm (Call.Arms).
 	Experiment string     `json:"experiment,omitempty"`
 	Arms       []SplitArm `json:"arms,omitempty"`
+
+	// fetch: asks a connection (one of the company's APIs, which admins manage) and
+	// saves values of its JSON answer as variables. Method is GET (the default) or POST;
+	// Path (required) is requested on the connection's base URL, each {{ }} in it escaped
+	// as one path segment, or one query value after the ?, so a value cannot change the
+	// path, the query or the host. A POST may carry Body, a JSON object whose strings are
+	// templates. TimeoutMS (at most 5000) shortens the connection's timeout. Save maps
+	// variable names to paths in the answer ("bookings.0.gate": names and list indexes);
+	// Required lists saved variables the answer must hold. A 2xx JSON answer with them
+	// goes to next; anything else goes to Error (required) with vars.fetch_error set to
+	// timeout, unreachable, status, invalid or circuit_open. SayWhileWaiting, when set, is
+	// said at once while the request runs, so the caller hears no silence.
+	Connection      string            `json:"connection,omitempty"`
+	Method          string            `json:"method,omitempty"`
+	Path            string            `json:"path,omitempty"`
+	Body            map[string]any    `json:"body,omitempty"`
+	TimeoutMS       int               `json:"timeout_ms,omitempty"`
+	Save            map[string]string `json:"save,omitempty"`
+	Required        []string          `json:"required,omitempty"`
+	Error           string            `json:"error,omitempty"`
+	SayWhileWaiting Text              `json:"say_while_waiting,omitempty"`
 }
 
 // SplitArm is one arm of a split: its id, its weight in percent, where it goes.
@@ -341,6 +363,9 @@ type ValidateOptions struct {
 	// KnownFlow reports whether a flow with this id exists, to check goto nodes. Nil: goto
 	// targets are not checked.
 	KnownFlow func(id string) bool
+	// KnownConnection reports whether a connection with this id exists, to check fetch
+	// nodes. Nil: connections are not checked.
+	KnownConnection func(id string) bool
 	// Tests, when set, runs the document's tests once it has no other error: a failed
 	// expectation is an error at its path, a test that could not run a warning. Nil: the
 	// tests' shape is checked, not their outcome.

@@ -3,6 +3,7 @@ package flows
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -26,8 +27,12 @@ type Test struct {
 	Inputs []string `json:"inputs,omitempty"`
 	// Arms pins the arms of experiments (experiment → arm) the call goes through; without
 	// a pin the caller's hash decides, as on a live call.
-	Arms   map[string]string `json:"arms,omitempty"`
-	Expect TestExpect        `json:"expect"`
+	Arms map[string]string `json:"arms,omitempty"`
+	// Fetch answers the flow's fetch nodes, by node id: {"booking": {"status": 200,
+	// "body": {...}}} or {"booking": {"error": "timeout"}}. A fetch node the call reaches
+	// without one fails the test.
+	Fetch  map[string]FetchMock `json:"fetch,omitempty"`
+	Expect TestExpect           `json:"expect"`
 }
 
 // TestCaller is who calls: a number the directory resolves (Phone), an inline member
@@ -140,6 +145,7 @@ func (c *compiler) tests() {
 			c.add(join(path, "caller"), "give a phone or a profile, not both")
 		}
 		c.checkPins(join(path, "arms"), t.Arms)
+		c.checkMocks(join(path, "fetch"), t.Fetch)
 		if p := t.Caller.Profile; p != nil && p.Activity != nil {
 			ap := join(join(path, "caller.profile"), "activity")
 			if _, err := time.Parse(time.RFC3339, p.Activity.StartsAt); err != nil {
@@ -236,7 +242,7 @@ func (f *Flow) runTest(t Test, path string, env TestEnv) TestResult {
 	for i, s := range t.Inputs {
 		script[i] = ScriptInput(s)
 	}
-	sim := SimEnv{LoadFlow: env.LoadFlow}
+	sim := SimEnv{LoadFlow: env.LoadFlow, Fetch: MockFetches(t.Fetch)}
 	if env.Identify != nil {
 		sim.Identify = func(number string) *Member { return env.Identify(number, now) }
 	}
@@ -246,8 +252,39 @@ func (f *Flow) runTest(t Test, path string, env TestEnv) TestResult {
 		r.Failures = append(r.Failures, Problem{Path: path, Message: "the call failed: " + err.Error()})
 		return r
 	}
+	for _, node := range tr.NotMocked {
+		r.Failures = append(r.Failures, Problem{Path: join(path, "fetch"), Message: fmt.Sprintf("the call reaches fetch node %q, which has no mock here", node)})
+	}
 	r.Failures = append(r.Failures, t.Expect.check(tr, join(path, "expect"))...)
 	return r
+}
+
+// MockFetches answers fetch nodes from mocks by node id (SimEnv.Fetch); nil without any.
+func MockFetches(mocks map[string]FetchMock) func(FetchRequest) (Fetched, bool) {
+	if len(mocks) == 0 {
+		return nil
+	}
+	return func(req FetchRequest) (Fetched, bool) {
+		m, ok := mocks[req.Node]
+		if !ok {
+			return Fetched{}, false
+		}
+		return m.Fetched(req.Node), true
+	}
+}
+
+// checkMocks reports mocks for nodes that are not fetch nodes, and malformed mocks.
+func (c *compiler) checkMocks(path string, mocks map[string]FetchMock) {
+	for _, node := range slices.Sorted(maps.Keys(mocks)) {
+		mp := join(path, node)
+		if j, ok := c.index[node]; !ok || c.f.Nodes[j].Type != NodeFetch {
+			c.add(mp, "no fetch node has the id %q", node)
+			continue
+		}
+		for _, p := range mocks[node].Problems(mp) {
+			c.add(p.Path, "%s", p.Message)
+		}
+	}
 }
 
 // check compares a transcript with the expectations.

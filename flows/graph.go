@@ -30,6 +30,8 @@ func (c *compiler) passes(n *Node) []string {
 		return []string{n.Next, n.NotFound}
 	case NodeRemember:
 		return []string{n.Next} // nothing to offer: it goes on without asking
+	case NodeFetch:
+		return []string{n.Next, n.Error} // the answer comes within the turn
 	case NodeGoto:
 		if strings.TrimSpace(n.Flow) == c.f.ID {
 			return []string{c.f.StartNode}
@@ -46,7 +48,7 @@ func (c *compiler) passes(n *Node) []string {
 
 // leads lists every node n can lead to, with or without input.
 func (c *compiler) leads(n *Node) []string {
-	out := append(c.passes(n), n.Next, n.NoInput, n.NoMatch, n.NotFound)
+	out := append(c.passes(n), n.Next, n.NoInput, n.NoMatch, n.NotFound, n.Error)
 	for _, o := range n.Options {
 		out = append(out, o.Next)
 	}

@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,28 @@ type RecordedCall struct {
 type RecordedStep struct {
 	Nodes []string
 	Input string
+	// Fetches are the fetches the webhook's fetch nodes made (their outcomes; never their
+	// values, which records do not keep).
+	Fetches []FetchRecord
+	// Continued: the webhook carried on the turn before it without input (the redirect
+	// after a fetch node said something while it waited). Replay counts the two as one,
+	// as a simulation does.
+	Continued bool
+}
+
+// joinContinued folds each continued step into the one before it.
+func joinContinued(steps []RecordedStep) []RecordedStep {
+	out := make([]RecordedStep, 0, len(steps))
+	for _, s := range steps {
+		if s.Continued && len(out) > 0 {
+			last := &out[len(out)-1]
+			last.Nodes = appendPath(slices.Clone(last.Nodes), s.Nodes)
+			last.Fetches = append(slices.Clone(last.Fetches), s.Fetches...)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // ReplayResult compares the recorded path with the replayed one.
@@ -98,10 +121,12 @@ func Replay(f *Flow, rc RecordedCall, env SimEnv) (ReplayResult, error) {
 	if len(rc.Steps) == 0 {
 		return r, NotReplayable{"the record has no webhooks"}
 	}
+	rc.Steps = joinContinued(rc.Steps)
 	script, err := replayInputs(rc.Steps)
 	if err != nil {
 		return r, err
 	}
+	env.Fetch = replayFetches(f, rc, &r.Notes)
 	tr, err := Simulate(f, Call{Now: rc.Now, Caller: rc.Caller, Arms: rc.Arms}, script, env)
 	if err != nil {
 		return r, err
@@ -194,4 +219,125 @@ func tookSplit(tr Transcript, experiment string) bool {
 		}
 	}
 	return false
+}
+
+// replayFetches answers a replay's fetch nodes without calling anyone: each takes the way
+// the recorded call took there (next or error, with the recorded outcome), next with the
+// values of the flow's first test that mocks the node, else with stand-ins ("[gate]").
+// What it did is noted once per node.
+func replayFetches(f *Flow, rc RecordedCall, notes *[]string) func(FetchRequest) (Fetched, bool) {
+	var was []string
+	var records []FetchRecord
+	for _, s := range rc.Steps {
+		was = appendPath(was, s.Nodes)
+		records = append(records, s.Fetches...)
+	}
+	seen := map[string]int{}
+	noted := map[string]bool{}
+	note := func(node, format string, args ...any) {
+		if !noted[node] {
+			noted[node] = true
+			*notes = append(*notes, fmt.Sprintf("fetch %s: ", node)+fmt.Sprintf(format, args...))
+		}
+	}
+	return func(req FetchRequest) (Fetched, bool) {
+		n := f.prog.nodes[req.Node]
+		k := seen[req.Node]
+		seen[req.Node]++
+		took, outcome := nthAfter(was, req.Node, k), ""
+		if rec := nthRecord(records, req.Node, k); rec != nil {
+			outcome = rec.Outcome
+		}
+		if took == "" && outcome == "" {
+			note(req.Node, "the call did not reach it; replayed as unreachable")
+			return Fetched{Outcome: FetchUnreachable, Note: "replay"}, true
+		}
+		// The recorded outcome says which way the call went; without one, its path does.
+		if ok := outcome == FetchOK || (outcome == "" && took == n.next); !ok {
+			if outcome == "" {
+				outcome = FetchUnreachable
+			}
+			note(req.Node, "took its error way as the call did (%s)", outcome)
+			return Fetched{Outcome: outcome, Note: "replay"}, true
+		}
+		for _, t := range f.Tests {
+			if m, ok := t.Fetch[req.Node]; ok && m.Error == "" && (m.Status == 0 || m.Status/100 == 2) {
+				note(req.Node, "took next as the call did, with the values of test %s's mock", t.Name)
+				res := m.Fetched(req.Node)
+				res.Note = "replay: test " + t.Name
+				return res, true
+			}
+		}
+		note(req.Node, "took next as the call did; no test mocks it, so its values are stand-ins like [%s]", first(saveNames(n.fetch)...))
+		return Fetched{Outcome: FetchOK, Status: 200, Answer: standIns(n.fetch.save), Note: "replay: stand-ins"}, true
+	}
+}
+
+// nthAfter is the node after the k-th (from 0) occurrence of id in path; "" when there is
+// none.
+func nthAfter(path []string, id string, k int) string {
+	for i, n := range path {
+		if n != id {
+			continue
+		}
+		if k == 0 {
+			if i+1 < len(path) {
+				return path[i+1]
+			}
+			return ""
+		}
+		k--
+	}
+	return ""
+}
+
+func nthRecord(recs []FetchRecord, node string, k int) *FetchRecord {
+	for i := range recs {
+		if recs[i].Node == node {
+			if k == 0 {
+				return &recs[i]
+			}
+			k--
+		}
+	}
+	return nil
+}
+
+func saveNames(f *cfetch) []string {
+	var names []string
+	for _, s := range f.save {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// standIns is an answer that holds "[name]" at each saved path.
+func standIns(save []csave) any {
+	var root any
+	for _, s := range save {
+		root = place(root, s.path, "["+s.name+"]")
+	}
+	return root
+}
+
+// place puts v at path in the JSON value root (made of maps and lists) and returns it.
+func place(root any, path []string, v any) any {
+	if len(path) == 0 {
+		return v
+	}
+	seg := path[0]
+	if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < 100 && seg == strconv.Itoa(i) {
+		list, _ := root.([]any)
+		for len(list) <= i {
+			list = append(list, nil)
+		}
+		list[i] = place(list[i], path[1:], v)
+		return list
+	}
+	obj, ok := root.(map[string]any)
+	if !ok {
+		obj = map[string]any{}
+	}
+	obj[seg] = place(obj[seg], path[1:], v)
+	return obj
 }

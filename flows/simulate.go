@@ -1,8 +1,11 @@
 package flows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Simulation runs a whole call through a flow with a script of caller inputs, offline:
@@ -22,6 +25,50 @@ type SimEnv struct {
 	// LoadFlow loads the flow a goto names, as a live call would get it (the published
 	// version). Nil: a goto fails the simulation.
 	LoadFlow func(id string) (*Flow, error)
+	// Fetch answers a fetch node: a mock (FetchMock.Fetched), or the connection itself
+	// when the simulation asks for live fetches; ok false when it has no answer, and the
+	// node goes to its error way as unreachable, reported in Transcript.NotMocked.
+	Fetch func(req FetchRequest) (res Fetched, ok bool)
+}
+
+// FetchMock is a fetch node's answer in a simulation or a flow test: an HTTP status
+// (200 when 0) and a JSON body, or an Error (one of FetchErrors).
+type FetchMock struct {
+	Status int    `json:"status,omitempty"`
+	Body   any    `json:"body,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Fetched is the answer the mock makes for a fetch node.
+func (m FetchMock) Fetched(node string) Fetched {
+	if m.Error != "" {
+		return Fetched{Node: node, Outcome: m.Error, Note: "mock"}
+	}
+	status := m.Status
+	if status == 0 {
+		status = 200
+	}
+	// The body is read as the fetch client reads an answer: decoded from JSON.
+	var body any
+	if b, err := json.Marshal(m.Body); err == nil {
+		_ = json.Unmarshal(b, &body)
+	}
+	return Fetched{Node: node, Outcome: FetchOK, Status: status, Answer: body, Note: "mock"}
+}
+
+// Problems reports what is wrong with the mock, at path.
+func (m FetchMock) Problems(path string) []Problem {
+	var ps []Problem
+	if m.Error != "" && !slices.Contains(FetchErrors, m.Error) {
+		ps = append(ps, Problem{Path: join(path, "error"), Message: "must be one of " + strings.Join(FetchErrors, ", ")})
+	}
+	if m.Error != "" && (m.Status != 0 || m.Body != nil) {
+		ps = append(ps, Problem{Path: join(path, "error"), Message: "an error mock has no status or body"})
+	}
+	if m.Status != 0 && (m.Status < 100 || m.Status > 599) {
+		ps = append(ps, Problem{Path: join(path, "status"), Message: "must be an HTTP status, 100 to 599"})
+	}
+	return ps
 }
 
 // Simulation outcomes beyond the engine's EndHandoff and EndHangup (Transcript.End).
@@ -41,6 +88,9 @@ type Transcript struct {
 	Handoff *SimHandoff `json:"handoff,omitempty"`
 	// UnusedInputs counts script inputs left over when the call ended before using them.
 	UnusedInputs int `json:"unused_inputs,omitempty"`
+	// NotMocked are the fetch nodes the call reached without an answer to give them (no
+	// mock, no live fetch): they went to their error way.
+	NotMocked []string `json:"not_mocked,omitempty"`
 }
 
 // SimStep is one webhook turn of a simulated call.
@@ -97,10 +147,21 @@ func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error
 			return nil, errors.New("flows: simulate: no flows to go to")
 		}
 	}
+	fetch := func(req FetchRequest) (Fetched, bool) {
+		if env.Fetch != nil {
+			if res, ok := env.Fetch(req); ok {
+				return res, true
+			}
+		}
+		if !slices.Contains(tr.NotMocked, req.Node) {
+			tr.NotMocked = append(tr.NotMocked, req.Node)
+		}
+		return Fetched{Outcome: FetchUnreachable, Note: "not mocked"}, true
+	}
 	cur := f
 	turn, err := cur.Start(call)
 	if err == nil {
-		turn, cur, err = followFrom(cur, turn, call, load)
+		turn, cur, err = Complete(cur, turn, call, load, fetch)
 	}
 	if err != nil {
 		return tr, fmt.Errorf("flows: simulate: start: %w", err)
@@ -128,7 +189,7 @@ func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error
 			turn, err = cur.Resume(c, st, in)
 		}
 		if err == nil {
-			turn, cur, err = followFrom(cur, turn, c, load)
+			turn, cur, err = Complete(cur, turn, c, load, fetch)
 		}
 		if err != nil {
 			return tr, fmt.Errorf("flows: simulate: input %d: %w", used, err)
@@ -154,20 +215,6 @@ func hasCallerMember(c Caller, id string) bool {
 		}
 	}
 	return false
-}
-
-// followFrom is Follow that also reports the flow the call is in afterwards.
-func followFrom(cur *Flow, turn Turn, call Call, load func(id string) (*Flow, error)) (Turn, *Flow, error) {
-	var last *Flow
-	turn, err := follow(turn, call, func(id string) (*Flow, error) {
-		f, err := load(id)
-		last = f
-		return f, err
-	})
-	if last != nil && err == nil {
-		cur = last
-	}
-	return turn, cur, err
 }
 
 func (tr *Transcript) add(in *Input, turn Turn) {

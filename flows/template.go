@@ -47,6 +47,7 @@ const (
 	fieldCallHoliday // conditions only
 	fieldMemberAttr  // member.attributes.<key>
 	fieldVar         // vars.<key>
+	fieldMemberID    // the member's id (member number), for a fetch node's path
 	fieldCount
 )
 
@@ -93,6 +94,7 @@ var fieldTable = [fieldCount]fieldInfo{
 	fieldCallHoliday:       {"call.holiday", kindBool},
 	fieldMemberAttr:        {"member.attributes.", kindString},
 	fieldVar:               {"vars.", kindString},
+	fieldMemberID:          {"member.id", kindString},
 }
 
 // Keyed field prefixes and what a key may look like.
@@ -180,11 +182,13 @@ func (s *scope) value(f field, key string) (string, bool) {
 		if s.member != nil {
 			v = s.member.Attributes[key]
 		}
-	case fieldMemberFirstName, fieldMemberLastName, fieldMemberTier:
+	case fieldMemberFirstName, fieldMemberLastName, fieldMemberTier, fieldMemberID:
 		if s.member == nil {
 			return "", false
 		}
 		switch f {
+		case fieldMemberID:
+			v = s.member.ID
 		case fieldMemberFirstName:
 			v = s.member.FirstName
 		case fieldMemberLastName:

@@ -108,6 +108,8 @@ type Call struct {
 	From *State
 	// Verified answers a pending verify request (see Turn.Verify).
 	Verified *Verified
+	// Fetched answers a pending fetch request (see Turn.Fetch).
+	Fetched *Fetched
 	// CallSID is the call's id: a withheld caller's subject in experiments.
 	CallSID string
 	// ExperimentKey keys the assignment of callers to the arms of split nodes (package
@@ -301,7 +303,13 @@ type Turn struct {
 	// Verify, when set, asks the edge to check a PIN for a member (a verify node) and call
 	// Resume again with the same state and input and Call.Verified filled in.
 	Verify *VerifyRequest
-	End    string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
+	// Fetch, when set, asks the edge to call a company API (a fetch node, where State
+	// waits) and call Resume with the same state, no input and Call.Fetched filled in
+	// (Complete does). With Fetch.Wait the turn's Actions end with words to say meanwhile.
+	Fetch *FetchRequest
+	// Fetches are the fetches the turn's fetch nodes made, for the call's journey.
+	Fetches []FetchRecord
+	End     string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
 	// GotoFlow, when set (End is EndGoto), hands the call to another flow. The contract:
 	// the edge says this turn's Actions, loads the published flow GotoFlow and calls its
 	// Start with Call.From set to this turn's State, so the member and variables carry
