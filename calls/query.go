@@ -50,10 +50,11 @@ type Call struct {
 // Step is one webhook of a call's journey.
 type Step struct {
 	At      time.Time `json:"at"`
-	Route   string    `json:"route"`
+	Route   string    `json:"route"` // voice, gather, or fetch (the redirect after a fetch node's words)
 	Nodes   []string  `json:"nodes"`
 	Input   string    `json:"input,omitempty"`
 	Outcome string    `json:"outcome,omitempty"`
+	Fetches []Fetch   `json:"fetches,omitempty"`
 }
 
 // Filter narrows List. Zero fields do not filter.

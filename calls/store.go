@@ -48,7 +48,7 @@ type Event struct {
 	At      time.Time
 
 	// Step events.
-	Route        string // "voice" or "gather"
+	Route        string // "voice", "gather" or "fetch" (the redirect after a fetch node's words)
 	Called       string // the number called (To), E.164
 	Caller       string // the caller's E.164, "" when withheld: hashed, never stored
 	CallerMasked string // e.g. +1404***0123
@@ -69,6 +69,9 @@ type Event struct {
 	AnswerKey string
 	// Arms are the arms of experiments this webhook's split nodes chose, experiment → arm.
 	Arms map[string]string
+	// Fetches are the requests this webhook's fetch nodes made: never their filled paths,
+	// values or answers, which may be personal data.
+	Fetches []Fetch
 
 	// Status events.
 	Status          string // Twilio's CallStatus
@@ -315,6 +318,17 @@ func (s *Store) run() {
 	}
 }
 
+// Fetch is one request a fetch node made, as the journey shows it.
+type Fetch struct {
+	Node       string   `json:"node"`
+	Connection string   `json:"connection"`
+	Path       string   `json:"path"` // the path template, never the filled path
+	Status     int      `json:"status,omitempty"`
+	Outcome    string   `json:"outcome"`
+	DurationMS int64    `json:"duration_ms"`
+	Saved      []string `json:"saved,omitempty"` // the names of the variables saved
+}
+
 // step is one element of a call's steps column.
 type step struct {
 	At      time.Time `json:"at"`
@@ -322,6 +336,7 @@ type step struct {
 	Nodes   []string  `json:"nodes"`
 	Input   string    `json:"input,omitempty"`
 	Outcome string    `json:"outcome,omitempty"`
+	Fetches []Fetch   `json:"fetches,omitempty"`
 }
 
 // upsertSteps writes step events, one row each, from arrays (one statement for many
@@ -394,7 +409,7 @@ func (r *stepRows) add(s *Store, ev *Event) error {
 	if nodes == nil {
 		nodes = []string{}
 	}
-	step, err := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome}})
+	step, err := json.Marshal([]step{{At: ev.At, Route: ev.Route, Nodes: nodes, Input: ev.Input, Outcome: ev.Outcome, Fetches: ev.Fetches}})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,9 @@ type FetchRequest struct {
 	// Actions end with it; the edge answers at once, with a redirect back to the flow, and
 	// performs the request meanwhile.
 	Wait bool
+	// Key is the edge's own: where the answer to a pending request is kept until the
+	// redirect picks it up. The engine leaves it empty.
+	Key string
 }
 
 // Fetched is the edge's answer to a FetchRequest.
@@ -302,6 +305,18 @@ func (c *compiler) jsonTemplate(v any, path string, depth int) *cjson {
 		lit = []byte("null")
 	}
 	return &cjson{lit: lit}
+}
+
+// FetchTimeout is the timeout of fetch node id (its timeout_ms), or 0 when it sets none
+// or is not a fetch node.
+func (f *Flow) FetchTimeout(id string) time.Duration {
+	if f == nil || f.prog == nil {
+		return 0
+	}
+	if n := f.prog.nodes[id]; n != nil && n.fetch != nil {
+		return n.fetch.timeout
+	}
+	return 0
 }
 
 // The engine's side.

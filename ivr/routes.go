@@ -18,6 +18,7 @@ func (s *Edge) routes() http.Handler {
 	}
 	tw.Handle("POST /twilio/voice", webhook(s.handleVoice()))
 	tw.Handle("POST /twilio/gather", webhook(s.handleGather()))
+	tw.Handle("POST /twilio/fetch", webhook(s.handleFetch()))
 	tw.Handle("POST /twilio/status", webhook(s.handleStatus()))
 	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback()))
 	return tw

@@ -43,6 +43,9 @@ type Config struct {
 	// StateTTL is how long the call state in an action URL is valid; DefaultStateTTL (4h,
 	// Twilio's default longest call) when zero.
 	StateTTL time.Duration
+	// FetchTurnBudget bounds the fetches of one webhook together (fetch nodes);
+	// DefaultFetchTurnBudget when zero.
+	FetchTurnBudget time.Duration
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -77,6 +80,11 @@ type Deps struct {
 	Answers Answers
 	// Calls, when set, records every call's journey.
 	Calls Recorder
+	// Fetcher performs fetch nodes' requests; nil: every fetch is unreachable.
+	Fetcher Fetcher
+	// FetchResults keeps the answers of fetches that run while the caller hears words, for
+	// the redirect on any instance; nil: only this instance can pick them up.
+	FetchResults FetchResults
 }
 
 // FlowSource hands calls their flows (flowstore.Store): the version bound to the number
@@ -111,6 +119,7 @@ type Edge struct {
 	validator *Validator
 	tel       *telemetry
 	handler   http.Handler
+	pending   pendingFetches
 }
 
 // New returns the Twilio edge.

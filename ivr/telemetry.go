@@ -37,7 +37,7 @@ const (
 
 // webhookRoutes are the routes the latency histogram knows; anything else is "other", so a
 // stray path cannot grow the label set.
-var webhookRoutes = []string{"/twilio/voice", "/twilio/gather", "/twilio/status", "/twilio/fallback"}
+var webhookRoutes = []string{"/twilio/voice", "/twilio/gather", "/twilio/fetch", "/twilio/status", "/twilio/fallback"}
 
 var recognitionOutcomes = []string{recognizedMember, recognizedHousehold, recognizedUnknown, recognizedAnonymous, recognizedError}
 
@@ -220,8 +220,11 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		return
 	}
 	route := "gather"
-	if strings.HasSuffix(r.URL.Path, "/voice") {
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/voice"):
 		route = "voice"
+	case strings.HasSuffix(r.URL.Path, "/fetch"):
+		route = "fetch"
 	}
 	member := turn.State.Member
 	if member == "" && len(caller.Members) == 1 {
@@ -233,6 +236,7 @@ func (s *Edge) record(r *http.Request, turn flows.Turn, err error, recognized st
 		Recognized: recognized, MemberID: member, Flow: turn.State.Flow, Version: turn.State.Version,
 		Nodes: turn.Visited, Outcome: outcome, Trust: turn.State.Trust, AskedActivity: turn.AskedActivity,
 		ActivityYes: turn.ActivityYes, HadActivity: hadActivity(caller, member), AnswerKey: answerKey(ctx),
+		Fetches: recordedFetches(turn.Fetches),
 	}
 	for _, a := range turn.Arms {
 		if ev.Arms == nil {

@@ -46,7 +46,7 @@ func (s *Edge) handleVoice() http.Handler {
 			sctx, span := s.startSpan(ctx, r, "flows.engine")
 			turn, err = flow.Start(call)
 			if err == nil {
-				turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
+				turn, err = s.complete(sctx, r, flow, turn, call, start)
 			}
 			endSpan(span, err, turn.State)
 		}
@@ -106,7 +106,7 @@ func (s *Edge) handleGather() http.Handler {
 			s.remember(sctx, *turn.Remember, r.PostFormValue("CallSid"))
 		}
 		if err == nil {
-			turn, err = flows.Follow(turn, call, s.gotoFlow(sctx))
+			turn, err = s.complete(sctx, r, flow, turn, call, start)
 		}
 		endSpan(span, err, st)
 		if err != nil {
@@ -471,7 +471,7 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 			}))
 			// Twilio skips the action when nothing was recorded and goes on to the next verb:
 			// the same action then hears an empty recording (the node's no-input way).
-			resp.Add(Node{Name: "Redirect", Attrs: attrs(attr("method", http.MethodPost)), Text: action})
+			resp.Add(redirectTo(action))
 		case flows.ActHandoff:
 			if a.Handoff != nil {
 				resp.Add(s.handoff(*a.Handoff))
@@ -480,6 +480,16 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 			resp.Add(Hangup())
 		}
 		last = string(a.Kind)
+	}
+	if f := turn.Fetch; f != nil && f.Key != "" {
+		// A fetch runs while the caller hears the words above: the redirect picks up its
+		// answer.
+		action, err := s.state.appendTo(s.cfg.PublicURL+fetchPath, turn.State, callSID, expires)
+		if err != nil {
+			return resp, err
+		}
+		resp.Add(redirectTo(action + "&k=" + url.QueryEscape(f.Key)))
+		return resp, nil
 	}
 	if last != string(flows.ActGather) && last != string(flows.ActRecord) && last != string(flows.ActHandoff) && last != string(flows.ActHangup) {
 		resp.Add(Hangup())

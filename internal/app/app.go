@@ -216,12 +216,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	})
 
 	answers := ivr.RedisAnswers(a.data.Redis, "ml:")
+	// One fetch client for calls and the API's connection tests: one breaker per connection.
+	fetcher := connections.NewClient(connections.Options{TracerProvider: a.tel.tp, MeterProvider: a.tel.mp})
 	edge := ivr.New(ivr.Config{
 		PublicURL:        cfg.PublicURL,
 		TwilioAuthToken:  cfg.TwilioAuthToken,
 		TwilioSharedKeys: cfg.TwilioSharedKeys,
 		DefaultRegion:    cfg.DefaultRegion,
 		LookupTimeout:    cfg.LookupTimeout,
+		FetchTurnBudget:  cfg.FetchTurnBudget,
 		RetryWindow:      cfg.RetryWindow,
 		ExperimentKey:    cfg.ExperimentKey(),
 		Handoff: ivr.HandoffConfig{
@@ -240,6 +243,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Calls:    a.records,
 		PINs:     a.pins,
 		Answers:  answers,
+
+		Fetcher:      ivr.NewFetcher(conns, fetcher, log),
+		FetchResults: ivr.RedisFetchResults(a.data.Redis, "ml:"),
 	})
 	var signIn *sso.SSO
 	if cfg.OIDCIssuer != "" {
@@ -272,7 +278,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		SSO:      signIn,
 
 		Connections: conns,
-		Fetcher:     connections.NewClient(connections.Options{TracerProvider: a.tel.tp, MeterProvider: a.tel.mp}),
+		Fetcher:     fetcher,
 	})
 	metrics := a.tel.metrics
 	if cfg.MetricsAddr != "" && metrics != nil {

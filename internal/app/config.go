@@ -33,6 +33,7 @@ type Config struct {
 	AgentSIPURI      string // hand-off by SIP with context headers
 	AgentClient      string // hand-off to a Twilio Client identity with <Parameter>s
 	LookupTimeout    time.Duration
+	FetchTurnBudget  time.Duration
 	RetryWindow      time.Duration // how long a repeat of a webhook (Twilio's retry) gets its answer again
 	CacheTTL         time.Duration
 	UpcomingWindow   time.Duration
@@ -221,6 +222,7 @@ var envVars = []envVar{
 	}},
 	{"AGENT_CLIENT", "agents", "Twilio Client identity to dial otherwise", stringVar(func(c *Config) *string { return &c.AgentClient })},
 	{"LOOKUP_TIMEOUT", "250ms", "budget for the whole caller lookup", durationVar(func(c *Config) *time.Duration { return &c.LookupTimeout })},
+	{"FETCH_TURN_BUDGET", "3s", "budget for all the fetch nodes of one webhook together (a fetch past it takes its error way as a timeout)", durationVar(func(c *Config) *time.Duration { return &c.FetchTurnBudget })},
 	{"TWILIO_RETRY_WINDOW", "60s", "how long a repeat of a signed webhook (Twilio's retry of it) gets the first answer again; after it, and until 10 minutes, a repeat is refused", durationVar(func(c *Config) *time.Duration { return &c.RetryWindow })},
 	{"CACHE_TTL", "5m", "how long a cached number is fresh", durationVar(func(c *Config) *time.Duration { return &c.CacheTTL })},
 	{"REDIS_MODE", "single", "`single`; `sentinel` (`REDIS_URL` names the sentinels: `redis://s1:26379/0?addr=s2:26379`); `cluster` (`redis://n1:6379?addr=n2:6379`)", func(c *Config, v string) error {
