@@ -67,11 +67,21 @@ func problemList(ps []flows.Problem) []flows.Problem {
 	return ps
 }
 
-// validateOptions checks a document as the API does: gotos must name a published flow.
+// validateOptions checks a document as the API does: gotos must name a published flow,
+// fetch nodes a connection that exists.
 func (s *Server) validateOptions(ctx context.Context) flows.ValidateOptions {
 	var opts flows.ValidateOptions
 	if known, err := s.deps.Flows.KnownFlows(ctx); err == nil {
 		opts.KnownFlow = known
+	}
+	if s.deps.Connections != nil {
+		if list, err := s.deps.Connections.List(ctx); err == nil {
+			ids := make(map[string]bool, len(list))
+			for _, c := range list {
+				ids[c.ID] = true
+			}
+			opts.KnownConnection = func(id string) bool { return ids[id] }
+		}
 	}
 	return opts
 }
@@ -348,6 +358,14 @@ func (s *Server) handlePublish() http.Handler {
 		}
 		if !optionalBody(w, r, &body) {
 			return
+		}
+		// The store validates the draft again, with its tests, but knows nothing of
+		// connections: a fetch node must name one that exists when the flow is published.
+		if d, err := s.deps.Flows.Flow(r.Context(), id, 0); err == nil {
+			if ps := d.ValidateWith(s.validateOptions(r.Context())).Errors; len(ps) > 0 {
+				writeProblems(w, "the draft", ps)
+				return
+			}
 		}
 		v, err := s.deps.Flows.Publish(r.Context(), id, actor(r), body.Message, s.testEnv(r.Context()))
 		var probs flows.Problems

@@ -22,6 +22,7 @@ import (
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
 )
 
@@ -48,6 +49,8 @@ func newFullHarness(t *testing.T) (*harness, *calls.Store) {
 	}
 	st.apiDeps.Connections = conns
 	st.apiDeps.Fetcher = connections.NewClient(connections.Options{})
+	st.apiDeps.FlowFetcher = ivr.NewFetcher(conns, st.apiDeps.Fetcher, nil)
+	st.edgeDeps.Fetcher = st.apiDeps.FlowFetcher
 	st.api.AdminRate = -1 // the table sends hundreds of requests
 	return st.build(t, cache, rdb), records
 }

@@ -171,7 +171,12 @@ func (s *Server) replayOne(r *http.Request, f *flows.Flow, c calls.Call, transcr
 		}
 	}
 	for _, st := range c.Steps {
-		rc.Steps = append(rc.Steps, flows.RecordedStep{Nodes: st.Nodes, Input: st.Input})
+		step := flows.RecordedStep{Nodes: st.Nodes, Input: st.Input, Continued: st.Route == "fetch"}
+		for _, f := range st.Fetches {
+			step.Fetches = append(step.Fetches, flows.FetchRecord{Node: f.Node, Connection: f.Connection, Path: f.Path,
+				Status: f.Status, Outcome: f.Outcome, DurationMS: f.DurationMS, Saved: f.Saved})
+		}
+		rc.Steps = append(rc.Steps, step)
 	}
 	res, err := flows.Replay(f, rc, flows.SimEnv{
 		LoadFlow: func(id string) (*flows.Flow, error) { return s.deps.Flows.Published(ctx, id) },

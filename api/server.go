@@ -77,6 +77,14 @@ type Deps struct {
 	Connections *connections.Store
 	// Fetcher reaches them ("Test connection"); required with Connections.
 	Fetcher *connections.Client
+	// FlowFetcher performs a fetch node's request as a live call would (ivr.NewFetcher),
+	// for simulations that ask for live fetches; nil: they cannot.
+	FlowFetcher FlowFetcher
+}
+
+// FlowFetcher performs fetch nodes' requests (ivr.Fetcher).
+type FlowFetcher interface {
+	Fetch(ctx context.Context, req flows.FetchRequest) flows.Fetched
 }
 
 // AnswerForgetter removes the retry cache's answers stored under keys (ivr.Answers).

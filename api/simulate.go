@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,11 @@ type simulateBody struct {
 	// CallSID is the simulated call's SID, which its call state is bound to as a live
 	// call's is; simulatedCallSID when omitted.
 	CallSID string `json:"call_sid"`
+	// Fetch answers fetch nodes by node id, as a flow test's mocks do. LiveFetch lets a
+	// fetch node without a mock call its connection, as a live call would; without it,
+	// such a node is reported as not mocked and takes its error way.
+	Fetch     map[string]flows.FetchMock `json:"fetch"`
+	LiveFetch bool                       `json:"live_fetch"`
 }
 
 // simulatedCallSID is a simulated call's SID when none is given.
@@ -188,6 +194,15 @@ func (s *Server) handleSimulate() http.Handler {
 			writeError(w, codeInvalid, ps[0].Path, ps[0].Error())
 			return
 		}
+		if ps := f.MockProblems("fetch", body.Fetch); len(ps) > 0 {
+			writeError(w, codeInvalid, ps[0].Path, ps[0].Error())
+			return
+		}
+		if body.LiveFetch && s.deps.FlowFetcher == nil {
+			writeError(w, codeInvalid, "live_fetch", "live fetches need connections, which this service does not have")
+			return
+		}
+		env.Fetch = s.simFetch(ctx, body.Fetch, body.LiveFetch)
 		call := flows.Call{Now: now, Caller: caller, CallSID: cmp.Or(body.CallSID, simulatedCallSID), ExperimentKey: s.cfg.ExperimentKey, Arms: body.Arms}
 		tr, simErr := flows.Simulate(f, call, script, env)
 		ans := simAnswer{Transcript: tr, Steps: make([]simStep, 0, len(tr.Steps)), Now: now, Caller: caller, TrustSource: "stir_verstat"}
@@ -210,6 +225,27 @@ func (s *Server) handleSimulate() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, ans)
 	})
+}
+
+// simFetch answers a simulation's fetch nodes: a mock, else (live) the connection as a
+// live call would reach it, within the node's timeout.
+func (s *Server) simFetch(ctx context.Context, mocks map[string]flows.FetchMock, live bool) func(flows.FetchRequest) (flows.Fetched, bool) {
+	mocked := flows.MockFetches(mocks)
+	return func(req flows.FetchRequest) (flows.Fetched, bool) {
+		if mocked != nil {
+			if res, ok := mocked(req); ok {
+				return res, true
+			}
+		}
+		if !live {
+			return flows.Fetched{}, false
+		}
+		fctx, cancel := context.WithTimeout(ctx, flows.MaxFetchTimeout)
+		defer cancel()
+		res := s.deps.FlowFetcher.Fetch(fctx, req)
+		res.Note = "live"
+		return res, true
+	}
 }
 
 // simCaller builds the simulated caller: a directory number (resolved as a live call

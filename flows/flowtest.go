@@ -273,6 +273,19 @@ func MockFetches(mocks map[string]FetchMock) func(FetchRequest) (Fetched, bool) 
 	}
 }
 
+// MockProblems reports, at path.<node>, fetch mocks for nodes that are not fetch nodes of
+// the flow, and malformed mocks.
+func (f *Flow) MockProblems(path string, mocks map[string]FetchMock) []Problem {
+	c := &compiler{f: f, index: map[string]int{}}
+	for i, n := range f.Nodes {
+		if _, dup := c.index[n.ID]; !dup {
+			c.index[n.ID] = i
+		}
+	}
+	c.checkMocks(path, mocks)
+	return c.probs
+}
+
 // checkMocks reports mocks for nodes that are not fetch nodes, and malformed mocks.
 func (c *compiler) checkMocks(path string, mocks map[string]FetchMock) {
 	for _, node := range slices.Sorted(maps.Keys(mocks)) {

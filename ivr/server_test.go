@@ -215,6 +215,7 @@ func TestSignatureRequired(t *testing.T) {
 		{"status without signature", "/twilio/status", ""},
 		{"fallback without signature", "/twilio/fallback", ""},
 		{"gather without signature", "/twilio/gather?s=x", ""},
+		{"fetch without signature", "/twilio/fetch?s=x&k=y", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(form.Encode()))
@@ -259,9 +260,12 @@ func TestStatusAndFallback(t *testing.T) {
 
 func TestTamperedStateGetsFallback(t *testing.T) {
 	h := newSharedRedisHarness(t)
-	code, body := h.Post("/twilio/gather?s=eyJmIjoiZGVmYXVsdCJ9.forged", twiliotest.Incoming("+14045550123"))
-	if code != http.StatusOK || !strings.Contains(body, "<Dial>") || !strings.Contains(twiliotest.Spoken(t, body), "sorry") {
-		t.Fatalf("tampered state = %d %s; want the fallback TwiML", code, body)
+	for _, path := range []string{"/twilio/gather?s=eyJmIjoiZGVmYXVsdCJ9.forged", "/twilio/fetch?s=eyJmIjoiZGVmYXVsdCJ9.forged&k=x",
+		"/twilio/fetch", "/twilio/fetch?k=%00"} {
+		code, body := h.Post(path, twiliotest.Incoming("+14045550123"))
+		if code != http.StatusOK || !strings.Contains(body, "<Dial>") || !strings.Contains(twiliotest.Spoken(t, body), "sorry") {
+			t.Errorf("%s = %d %s; want the fallback TwiML", path, code, body)
+		}
 	}
 }
 

@@ -218,6 +218,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	answers := ivr.RedisAnswers(a.data.Redis, "ml:")
 	// One fetch client for calls and the API's connection tests: one breaker per connection.
 	fetcher := connections.NewClient(connections.Options{TracerProvider: a.tel.tp, MeterProvider: a.tel.mp})
+	flowFetcher := ivr.NewFetcher(conns, fetcher, log)
 	edge := ivr.New(ivr.Config{
 		PublicURL:        cfg.PublicURL,
 		TwilioAuthToken:  cfg.TwilioAuthToken,
@@ -244,7 +245,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		PINs:     a.pins,
 		Answers:  answers,
 
-		Fetcher:      ivr.NewFetcher(conns, fetcher, log),
+		Fetcher:      flowFetcher,
 		FetchResults: ivr.RedisFetchResults(a.data.Redis, "ml:"),
 	})
 	var signIn *sso.SSO
@@ -279,6 +280,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 
 		Connections: conns,
 		Fetcher:     fetcher,
+		FlowFetcher: flowFetcher,
 	})
 	metrics := a.tel.metrics
 	if cfg.MetricsAddr != "" && metrics != nil {
