@@ -78,26 +78,39 @@ type connFetcher struct {
 }
 
 type cachedConn struct {
-	conn  connections.Connection
-	found bool
-	until time.Time
+	conn       connections.Connection
+	found      bool
+	until      time.Time
+	refreshing bool // one caller reads it again; the others keep using this one meanwhile
 }
 
+// connection is the connection id from the cache, read again at most every ttl by one
+// caller at a time: calls never queue on the database together when an entry expires.
 func (f *connFetcher) connection(ctx context.Context, id string) (connections.Connection, bool, error) {
 	now := time.Now()
 	f.mu.Lock()
 	c, ok := f.cache[id]
-	f.mu.Unlock()
-	if ok && now.Before(c.until) {
+	if ok && (now.Before(c.until) || c.refreshing) {
+		f.mu.Unlock()
 		return c.conn, c.found, nil
 	}
+	if ok {
+		c.refreshing = true
+		f.cache[id] = c
+	}
+	f.mu.Unlock()
 	conn, err := f.src.Get(ctx, id)
 	found := err == nil
-	if err != nil && !errors.Is(err, errs.ErrNotFound) {
-		return conn, false, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
+		if ok { // keep the last known one and try again later
+			c.refreshing, c.until = false, now.Add(time.Second)
+			f.cache[id] = c
+			return c.conn, c.found, nil
+		}
+		return conn, false, err
+	}
 	f.cache[id] = cachedConn{conn: conn, found: found, until: now.Add(f.ttl)}
 	if !found && !f.missing[id] {
 		f.missing[id] = true

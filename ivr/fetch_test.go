@@ -97,6 +97,10 @@ type fetchHarness struct {
 // fetchFlow is the example flow of flows/testdata, with or without its words while it
 // waits, fetching from connection conn.
 func fetchFlow(t *testing.T, conn string, wait bool) *flows.Flow {
+	return mustLoadFetchFlow(t, conn, wait)
+}
+
+func mustLoadFetchFlow(t testing.TB, conn string, wait bool) *flows.Flow {
 	t.Helper()
 	b, err := os.ReadFile("../flows/testdata/fetch_flow.json")
 	if err != nil {
