@@ -17,6 +17,8 @@ export const NODE_TYPES = {
   goto: {label: 'Go to flow', texts: ['say'], scalars: ['flow']},
   hangup: {label: 'Hang up', texts: ['say']},
   split: {label: 'Split (experiment)', scalars: ['experiment']},
+  fetch: {label: 'Fetch (company API)', texts: ['say_while_waiting'], scalars: ['connection', 'method', 'path', 'timeout_ms'],
+    targets: ['next', 'error']},
 };
 
 export const FIELD_LABELS = {
@@ -27,9 +29,11 @@ export const FIELD_LABELS = {
   retries: 'Retries', max_seconds: 'Longest recording (seconds)', transcribe: 'Transcribe', beep: 'Beep',
   queue: 'Queue', workflow: 'TaskRouter workflow SID', sip: 'SIP URI', client: 'Client identity',
   reason: 'Reason', flow: 'Flow id', safe: 'Safe variant (when the caller may not hear the full text)',
+  connection: 'Connection', method: 'Method (GET or POST)', path: 'Path, e.g. /members/{{ member.id }}',
+  timeout_ms: 'Timeout (milliseconds, at most 5000)', say_while_waiting: 'Said while it looks', error: 'On error',
 };
 
-export const NUMBER_FIELDS = new Set(['timeout', 'num_digits', 'retries', 'max_seconds']);
+export const NUMBER_FIELDS = new Set(['timeout', 'num_digits', 'retries', 'max_seconds', 'timeout_ms']);
 export const BOOL_FIELDS = new Set(['transcribe', 'beep']);
 export const CONDITION_OPS = ['eq', 'ne', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'between', 'exists', 'missing'];
 export const LIST_OPS = new Set(['in', 'not_in', 'between']);
@@ -39,7 +43,7 @@ export const NOVALUE_OPS = new Set(['exists', 'missing']);
 export const TRUST_LEVELS = ['suspicious', 'unverified', 'verified', 'verified_pin'];
 
 // GOVERNED_FIELDS are what a disclosure policy rules (flows/disclosure.go).
-export const GOVERNED_FIELDS = ['member.first_name', 'member.last_name', 'member.tier', 'member.attributes.*',
+export const GOVERNED_FIELDS = ['member.first_name', 'member.last_name', 'member.tier', 'member.id', 'member.attributes.*',
   'activity.kind', 'activity.relation', 'activity.place', 'activity.starts_at', 'activity.ends_at', 'activity.status',
   'activity.summary', 'activity.reference'];
 
@@ -88,8 +92,8 @@ export function edges(doc) {
       add(c.next, label, `cases.${i}.next`);
     });
     const labels = {next: n.type === 'identify' ? 'found' : n.type === 'choose_member' ? 'chosen' : '',
-      no_input: 'no input', no_match: 'no match', not_found: 'not found', default: 'otherwise'};
-    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default']) {
+      no_input: 'no input', no_match: 'no match', not_found: 'not found', default: 'otherwise', error: 'error'};
+    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default', 'error']) {
       add(n[t], labels[t], t, t === 'next' || t === 'default' ? 'normal' : 'fallback');
     }
   }
@@ -110,6 +114,7 @@ export function summary(doc, n) {
     case 'handoff': return [n.queue && `queue ${n.queue}`, n.workflow && 'workflow', n.sip && `sip ${n.sip}`, n.client && `client ${n.client}`].filter(Boolean).join(', ') || text(n.say);
     case 'goto': return n.flow ? `flow ${n.flow}` : '';
     case 'split': return `${n.experiment || '?'}: ${(n.arms || []).map((a) => `${a.id} ${a.weight}%`).join(', ')}`;
+    case 'fetch': return `${n.method || 'GET'} ${n.connection || '?'} ${n.path || ''}`;
     default: return '';
   }
 }
@@ -140,6 +145,7 @@ export function newNode(doc, type) {
     case 'identify': return {id, type, prompt: texts('Enter your member number, then press pound.'), next: '', not_found: '', no_input: ''};
     case 'choose_member': return {id, type, item: texts('If this is {{ member.first_name }}, press {{ choice.digit }}.'), next: ''};
     case 'record': return {id, type, say: texts('Leave a message after the tone.'), next: ''};
+    case 'fetch': return {id, type, connection: '', method: 'GET', path: '/members/{{ member.id }}', save: {}, next: '', error: ''};
     default: return {id, type};
   }
 }
@@ -148,7 +154,7 @@ export function newNode(doc, type) {
 function forEachRef(doc, fn) {
   if ('start' in doc) fn(doc, 'start');
   for (const n of doc.nodes || []) {
-    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default']) if (t in n) fn(n, t);
+    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default', 'error']) if (t in n) fn(n, t);
     for (const o of n.options || []) fn(o, 'next');
     for (const c of n.cases || []) fn(c, 'next');
   }

@@ -17,7 +17,7 @@ function guessSpec(n) {
   return {
     label: n.type || 'node',
     texts: Object.keys(n).filter((k) => k !== 'set' && isText(n[k])),
-    targets: ['next', 'not_found', 'no_input', 'no_match', 'default'].filter((k) => k in n),
+    targets: ['next', 'not_found', 'no_input', 'no_match', 'default', 'error'].filter((k) => k in n),
   };
 }
 
