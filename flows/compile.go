@@ -49,6 +49,7 @@ type cnode struct {
 	arms                                          []experiments.Arm // split, with nexts
 	armNext                                       []string
 	fetch                                         *cfetch
+	queueing                                      *cqueue // handoff: priority, queue choice, wait, callback
 }
 
 // cset is one variable a set node sets.
@@ -134,7 +135,7 @@ var nodeFields = map[NodeType][]string{
 	NodeVerify:       {"prompt", "reprompt", "not_found_prompt", "timeout", "retries", "next", "not_found", "no_input", "safe"},
 	NodeRemember:     {"prompt", "timeout", "next", "safe"},
 	NodeRecord:       {"say", "max_seconds", "timeout", "transcribe", "beep", "next", "no_input", "safe"},
-	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason", "safe"},
+	NodeHandoff:      {"say", "queue", "workflow", "sip", "client", "reason", "safe", "priority", "wait", "callback"},
 	NodeGoto:         {"say", "flow", "safe"},
 	NodeHangup:       {"say", "safe"},
 	NodeSplit:        {"experiment", "arms"},
@@ -158,6 +159,8 @@ type compiler struct {
 	moreProbs, moreWarns int
 	// splits are the split nodes, for the checks across them (experiments).
 	splits []splitUse
+	// queueFields: the text being compiled may read queue.position and queue.wait_minutes.
+	queueFields bool
 }
 
 // varRead is a variable a template or condition reads, to check that a set node sets it.

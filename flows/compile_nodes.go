@@ -114,6 +114,7 @@ func (c *compiler) node(i int) {
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
 		c.handoffTarget(cn, n, path)
 		cn.reason = strings.TrimSpace(n.Reason)
+		c.compileQueue(cn, n, path)
 	case NodeHangup:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
 	}
@@ -138,7 +139,8 @@ func usedFields(n *Node) []string {
 		{"no_input", n.NoInput != ""}, {"no_match", n.NoMatch != ""}, {"options", n.Options != nil},
 		{"cases", n.Cases != nil}, {"default", n.Default != ""}, {"item", n.Item != nil},
 		{"not_found_prompt", n.NotFoundPrompt != nil}, {"not_found", n.NotFound != ""},
-		{"queue", n.Queue != ""}, {"reason", n.Reason != ""},
+		{"queue", !n.Queue.IsZero()}, {"reason", n.Reason != ""},
+		{"priority", n.Priority != nil}, {"wait", n.Wait != nil}, {"callback", n.Callback != nil},
 		{"url", n.URL != ""}, {"set", n.Set != nil}, {"no_input_prompt", n.NoInputPrompt != nil},
 		{"no_match_prompt", n.NoMatchPrompt != nil}, {"workflow", n.Workflow != ""},
 		{"sip", n.SIP != ""}, {"client", n.Client != ""}, {"max_seconds", n.MaxSeconds != 0},
@@ -402,7 +404,10 @@ func (c *compiler) vars() {
 }
 
 func (c *compiler) handoffTarget(cn *cnode, n *Node, path string) {
-	cn.queue = strings.TrimSpace(n.Queue)
+	cn.queue = strings.TrimSpace(n.Queue.Name)
+	if ch := n.Queue.Choice; ch != nil {
+		cn.queue = strings.TrimSpace(ch.Default)
+	}
 	cn.workflow = strings.TrimSpace(n.Workflow)
 	cn.sip = strings.TrimSpace(n.SIP)
 	cn.client = strings.TrimSpace(n.Client)
@@ -479,6 +484,9 @@ func (c *compiler) text(path string, t Text, required, choice bool) ctext {
 		if err != nil {
 			c.add(lp, "template: %v", err)
 			continue
+		}
+		if tpl.readsQueue() && !c.queueFields {
+			c.add(lp, "queue.position and queue.wait_minutes are only known in a handoff's wait and callback texts")
 		}
 		c.sayLength(lp, lang, src)
 		if c.needs(tpl) >= neverRank {

@@ -123,6 +123,16 @@ func checkTree(v *jvalue, t reflect.Type, path string, probs *Problems) {
 	bad := func(want string) {
 		*probs = append(*probs, Problem{Path: path, Message: fmt.Sprintf("must be %s, not %s", want, kindNames[v.kind])})
 	}
+	if t == reflect.TypeFor[QueueTarget]() { // a name, or a choice of names
+		switch v.kind {
+		case 's':
+		case '{':
+			checkTree(v, reflect.TypeFor[Choice[string]](), path, probs)
+		default:
+			bad(`a queue name or {"cases": [...], "default": "name"}`)
+		}
+		return
+	}
 	if v.kind == '0' {
 		switch t.Kind() {
 		case reflect.Map, reflect.Slice, reflect.Pointer:

@@ -232,7 +232,8 @@ type run struct {
 	steps  int
 	b      speechBuilder
 	text   turnText
-	segs   Speech // room for the turn's speech segments, handed out by segments
+	segs   Speech     // room for the turn's speech segments, handed out by segments
+	queue  *QueueInfo // a waiting caller's place (Flow.Wait, Flow.Callback)
 }
 
 func (r *run) init(p *program, call Call, st State) {
@@ -507,6 +508,7 @@ func (r *run) scope() *scope {
 		zone:     r.p.zone,
 		holidays: r.p.holidays,
 		lang:     r.lang,
+		queue:    r.queue,
 	}
 }
 
@@ -643,8 +645,32 @@ func first(ids ...string) string {
 
 func (r *run) handoff(n *cnode) {
 	r.say(n, n.say, &r.turn.Actions)
-	h := &Handoff{Queue: n.queue, Reason: n.reason, Workflow: n.workflow, SIP: n.sip, Client: n.client,
+	h := r.handoffOf(n)
+	prio := ""
+	if h.HasPriority {
+		prio = ", priority " + strconv.Itoa(h.Priority)
+	}
+	switch {
+	case n.workflow != "":
+		r.trace("handoff %s: workflow %s, reason %s%s", n.id, n.workflow, first(n.reason, "-"), prio)
+	case n.sip != "":
+		r.trace("handoff %s: sip %s, reason %s%s", n.id, n.sip, first(n.reason, "-"), prio)
+	case n.client != "":
+		r.trace("handoff %s: client %s, reason %s%s", n.id, n.client, first(n.reason, "-"), prio)
+	default:
+		r.trace("handoff %s: queue %s, reason %s%s", n.id, h.Queue, first(n.reason, "-"), prio)
+	}
+	r.end(Action{Kind: ActHandoff, Handoff: h}, EndHandoff)
+}
+
+// handoffOf is the handoff node n makes of the call: its target, priority and context.
+func (r *run) handoffOf(n *cnode) *Handoff {
+	h := &Handoff{Queue: r.chooseQueue(n), Reason: n.reason, Workflow: n.workflow, SIP: n.sip, Client: n.client,
 		Context: make([]KV, 0, 7+len(r.st.Vars))}
+	h.Priority, h.HasPriority = r.choosePriority(n.queueing)
+	if q := n.queueing; q != nil && q.wait != nil {
+		h.Node, h.Wait, h.Callback = n.id, true, q.callback != nil
+	}
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
 			h.Context = append(h.Context, KV{Key: k, Value: v})
@@ -673,17 +699,7 @@ func (r *run) handoff(n *cnode) {
 			add("var_"+k, r.st.Vars[k])
 		}
 	}
-	switch {
-	case n.workflow != "":
-		r.trace("handoff %s: workflow %s, reason %s", n.id, n.workflow, first(n.reason, "-"))
-	case n.sip != "":
-		r.trace("handoff %s: sip %s, reason %s", n.id, n.sip, first(n.reason, "-"))
-	case n.client != "":
-		r.trace("handoff %s: client %s, reason %s", n.id, n.client, first(n.reason, "-"))
-	default:
-		r.trace("handoff %s: queue %s, reason %s", n.id, n.queue, first(n.reason, "-"))
-	}
-	r.end(Action{Kind: ActHandoff, Handoff: h}, EndHandoff)
+	return h
 }
 
 // split sends the call to its arm of the experiment: a pinned one, else the one its

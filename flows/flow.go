@@ -182,11 +182,18 @@ type Node struct {
 	// a Twilio Client identity to dial. The context (member, tier, activity, language,
 	// reason, and the call's trust level, so the person knows how far the caller was
 	// verified) goes along.
-	Queue    string `json:"queue,omitempty"`
-	Workflow string `json:"workflow,omitempty"`
+	Queue    QueueTarget `json:"queue,omitzero"`
+	Workflow string      `json:"workflow,omitempty"`
 	SIP      string `json:"sip,omitempty"`
 	Client   string `json:"client,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// handoff: the call's priority, chosen by conditions (whole numbers 0 to 2^31-1;
+	// TaskRouter's Task priority); queue may likewise be {"cases": [...], "default": ...}.
+	// Wait says what callers hear in the queue and Callback offers them a callback
+	// instead of waiting: with either, the edge enqueues the call with a wait URL.
+	Priority *Choice[int]   `json:"priority,omitempty"`
+	Wait     *Wait          `json:"wait,omitempty"`
+	Callback *CallbackOffer `json:"callback,omitempty"`
 
 	// record: the longest recording in seconds (default 120, at most 3600), whether to
 	// ask for a transcription, and whether to beep first (default true).
@@ -366,6 +373,9 @@ type ValidateOptions struct {
 	// KnownConnection reports whether a connection with this id exists, to check fetch
 	// nodes. Nil: connections are not checked.
 	KnownConnection func(id string) bool
+	// NoCallbacks: the service cannot place callbacks (no Twilio credentials or caller
+	// ID), so a callback offer is a warning: it is not made.
+	NoCallbacks bool
 	// Tests, when set, runs the document's tests once it has no other error: a failed
 	// expectation is an error at its path, a test that could not run a warning. Nil: the
 	// tests' shape is checked, not their outcome.

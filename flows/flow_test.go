@@ -25,7 +25,7 @@ func testFlow() *Flow {
 			{ID: "menu", Type: NodeGather, Prompt: Text{"en-US": "Press 1 or say yes."},
 				Options: []Option{{Digits: "1", Words: map[string][]string{"en-US": {"yes"}}, Next: "agent"}},
 				NoInput: "agent", NoMatch: "agent"},
-			{ID: "agent", Type: NodeHandoff, Queue: "agents", Reason: "test"},
+			{ID: "agent", Type: NodeHandoff, Queue: QueueNamed("agents"), Reason: "test"},
 			{ID: "bye", Type: NodeHangup},
 		},
 	}
@@ -138,7 +138,7 @@ func TestValidate(t *testing.T) {
 		{"bad id", func(f *Flow) { f.Nodes[4].ID = "good bye" }, []string{"nodes.4.id"}, "must be a letter"},
 		{"unknown type", func(f *Flow) { f.Nodes[4].Type = "transfer" }, []string{"nodes.bye.type"}, `unknown type "transfer"`},
 		{"no type", func(f *Flow) { f.Nodes[4].Type = "" }, []string{"nodes.bye.type"}, "required"},
-		{"field the type does not use", func(f *Flow) { f.Nodes[0].Queue = "agents" }, []string{"nodes.greet.queue"}, "not used by a say node"},
+		{"field the type does not use", func(f *Flow) { f.Nodes[0].Queue = QueueNamed("agents") }, []string{"nodes.greet.queue"}, "not used by a say node"},
 		{"missing text", func(f *Flow) { f.Nodes[0].Say = nil }, []string{"nodes.greet.say.en-US"}, "missing en-US text"},
 		{"missing default-language text", func(f *Flow) { f.Nodes[0].Say = Text{"es-US": "Hola."} }, []string{"nodes.greet.say.en-US"}, "missing en-US text"},
 		{"blank default-language text", func(f *Flow) { f.Nodes[0].Say["en-US"] = "  " }, []string{"nodes.greet.say.en-US"}, "missing en-US text"},
@@ -184,7 +184,7 @@ func TestValidate(t *testing.T) {
 		{"choose_member without item", func(f *Flow) {
 			f.Nodes = append(f.Nodes, Node{ID: "who", Type: NodeChooseMember, Next: "menu"})
 		}, []string{"nodes.who.item.en-US"}, "missing en-US text"},
-		{"handoff without a target", func(f *Flow) { f.Nodes[3].Queue = "" }, []string{"nodes.agent.queue"}, "needs a target"},
+		{"handoff without a target", func(f *Flow) { f.Nodes[3].Queue = QueueTarget{} }, []string{"nodes.agent.queue"}, "needs a target"},
 		{"default language not declared", func(f *Flow) { f.DefaultLanguage = "en-GB" }, []string{"default_language"}, `"en-GB" is not declared`},
 		{"no default language", func(f *Flow) { f.DefaultLanguage = "" }, []string{"default_language"}, "required"},
 		{"no languages", func(f *Flow) { f.Languages, f.Nodes, f.StartNode = nil, f.Nodes[3:4], "agent" }, []string{"languages", "default_language"}, "declare at least"},

@@ -165,9 +165,9 @@ func TestHandoffTargets(t *testing.T) {
 		want  Handoff
 		trace string
 	}{
-		{"queue", Node{Queue: "vip"}, Handoff{Queue: "vip", Reason: "r"}, "handoff agent: queue vip, reason r"},
+		{"queue", Node{Queue: QueueNamed("vip")}, Handoff{Queue: "vip", Reason: "r"}, "handoff agent: queue vip, reason r"},
 		{"workflow", Node{Workflow: "WW0123456789abcdef0123456789abcdef"}, Handoff{Workflow: "WW0123456789abcdef0123456789abcdef", Reason: "r"}, "handoff agent: workflow WW0123456789abcdef0123456789abcdef, reason r"},
-		{"sip", Node{Queue: "pbx", SIP: "sip:desk@pbx.example.com"}, Handoff{Queue: "pbx", SIP: "sip:desk@pbx.example.com", Reason: "r"}, "handoff agent: sip sip:desk@pbx.example.com, reason r"},
+		{"sip", Node{Queue: QueueNamed("pbx"), SIP: "sip:desk@pbx.example.com"}, Handoff{Queue: "pbx", SIP: "sip:desk@pbx.example.com", Reason: "r"}, "handoff agent: sip sip:desk@pbx.example.com, reason r"},
 		{"client", Node{Client: "supervisor"}, Handoff{Client: "supervisor", Reason: "r"}, "handoff agent: client supervisor, reason r"},
 	}
 	for _, tt := range tests {
@@ -319,7 +319,7 @@ func TestGotoCarriesTheIdentifiedMember(t *testing.T) {
 func TestHandoffCarriesVariables(t *testing.T) {
 	f := mustLoad(t, openToAll(flowOf(
 		Node{ID: "mark", Type: NodeSet, Set: map[string]string{"topic": "refund", "code": "{{ activity.reference }}"}, Next: "agent"},
-		Node{ID: "agent", Type: NodeHandoff, Queue: "billing", Reason: "refund"},
+		Node{ID: "agent", Type: NodeHandoff, Queue: QueueNamed("billing"), Reason: "refund"},
 	)))
 	turn, err := f.Start(callFrom(sam(&Activity{ID: "a1", Reference: "HX7Q2P"})))
 	if err != nil {

@@ -118,6 +118,7 @@ type SimHandoff struct {
 	Workflow string  `json:"workflow,omitempty"`
 	SIP      string  `json:"sip,omitempty"`
 	Client   string  `json:"client,omitempty"`
+	Priority *int    `json:"priority,omitempty"`
 	Context  []SimKV `json:"context"`
 }
 
@@ -241,6 +242,9 @@ func (tr *Transcript) add(in *Input, turn Turn) {
 		if a.Kind == ActHandoff && a.Handoff != nil {
 			h := a.Handoff
 			sh := &SimHandoff{Queue: h.Queue, Reason: h.Reason, Workflow: h.Workflow, SIP: h.SIP, Client: h.Client, Context: []SimKV{}}
+			if h.HasPriority {
+				sh.Priority = &h.Priority
+			}
 			for _, kv := range h.Context {
 				sh.Context = append(sh.Context, SimKV(kv))
 			}

@@ -48,6 +48,8 @@ const (
 	fieldMemberAttr  // member.attributes.<key>
 	fieldVar         // vars.<key>
 	fieldMemberID    // the member's id (member number), for a fetch node's path
+	fieldQueuePosition    // the caller's place in the queue (wait and callback texts)
+	fieldQueueWaitMinutes // the estimated wait, said with its unit
 	fieldCount
 )
 
@@ -95,6 +97,8 @@ var fieldTable = [fieldCount]fieldInfo{
 	fieldMemberAttr:        {"member.attributes.", kindString},
 	fieldVar:               {"vars.", kindString},
 	fieldMemberID:          {"member.id", kindString},
+	fieldQueuePosition:     {"queue.position", kindNumber},
+	fieldQueueWaitMinutes:  {"queue.wait_minutes", kindString},
 }
 
 // Keyed field prefixes and what a key may look like.
@@ -147,6 +151,7 @@ type scope struct {
 	lang     string            // the language being spoken: picks date and time words
 	terms    map[string]string // the language's terms, see Language.Terms
 	digit    string            // choice.digit while rendering a choose_member item
+	queue    *QueueInfo        // a waiting caller's place in the queue
 }
 
 // value returns a string or number field as text, and whether it is present.
@@ -178,6 +183,16 @@ func (s *scope) value(f field, key string) (string, bool) {
 		}
 	case fieldVar:
 		v = s.vars[key]
+	case fieldQueuePosition:
+		if s.queue != nil && s.queue.Position > 0 {
+			v = strconv.Itoa(s.queue.Position)
+		}
+	case fieldQueueWaitMinutes:
+		if s.queue != nil {
+			if m, ok := s.queue.WaitMinutes(); ok {
+				v = waitWords(s.lang, m)
+			}
+		}
 	case fieldMemberAttr:
 		if s.member != nil {
 			v = s.member.Attributes[key]
@@ -471,6 +486,26 @@ func templateField(name string, choice bool) (field, string, error) {
 func (t *template) readsActivity() bool {
 	for _, p := range t.parts {
 		if p.op != opText && p.field >= fieldActivityKind && p.field <= fieldActivityEndsAt {
+			return true
+		}
+	}
+	return false
+}
+
+// readsQueue reports whether the template reads the queue's figures; readsWait whether
+// it says the estimated wait.
+func (t *template) readsQueue() bool {
+	for _, p := range t.parts {
+		if p.op != opText && p.op != opFirstNameOr && (p.field == fieldQueuePosition || p.field == fieldQueueWaitMinutes) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *template) readsWait() bool {
+	for _, p := range t.parts {
+		if p.op != opText && p.op != opFirstNameOr && p.field == fieldQueueWaitMinutes {
 			return true
 		}
 	}

@@ -274,6 +274,15 @@ type Handoff struct {
 	Workflow string
 	SIP      string
 	Client   string
+	// Priority (with HasPriority) is the call's priority in the queue (a node's
+	// "priority"): TaskRouter's Task priority.
+	Priority    int
+	HasPriority bool
+	// Wait: the handoff node Node says what callers hear in the queue (the edge enqueues
+	// with a wait URL that names Node); Callback: it offers a callback. Node is empty
+	// without a wait.
+	Node           string
+	Wait, Callback bool
 }
 
 // KV is one ordered key/value pair.
