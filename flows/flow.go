@@ -184,9 +184,9 @@ type Node struct {
 	// verified) goes along.
 	Queue    QueueTarget `json:"queue,omitzero"`
 	Workflow string      `json:"workflow,omitempty"`
-	SIP      string `json:"sip,omitempty"`
-	Client   string `json:"client,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	SIP      string      `json:"sip,omitempty"`
+	Client   string      `json:"client,omitempty"`
+	Reason   string      `json:"reason,omitempty"`
 	// handoff: the call's priority, chosen by conditions (whole numbers 0 to 2^31-1;
 	// TaskRouter's Task priority); queue may likewise be {"cases": [...], "default": ...}.
 	// Wait says what callers hear in the queue and Callback offers them a callback

@@ -41,13 +41,13 @@ const (
 	fieldCallerPhoneLast4
 	fieldCallerTrust
 	fieldCallNow
-	fieldCallWeekday // conditions only
-	fieldCallTime    // conditions only
-	fieldCallDate    // conditions only
-	fieldCallHoliday // conditions only
-	fieldMemberAttr  // member.attributes.<key>
-	fieldVar         // vars.<key>
-	fieldMemberID    // the member's id (member number), for a fetch node's path
+	fieldCallWeekday      // conditions only
+	fieldCallTime         // conditions only
+	fieldCallDate         // conditions only
+	fieldCallHoliday      // conditions only
+	fieldMemberAttr       // member.attributes.<key>
+	fieldVar              // vars.<key>
+	fieldMemberID         // the member's id (member number), for a fetch node's path
 	fieldQueuePosition    // the caller's place in the queue (wait and callback texts)
 	fieldQueueWaitMinutes // the estimated wait, said with its unit
 	fieldCount
