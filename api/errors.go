@@ -43,6 +43,7 @@ var statusOf = map[errs.Code]int{
 	errs.NotFound:         http.StatusNotFound,
 	errs.MethodNotAllowed: http.StatusMethodNotAllowed,
 	errs.Exists:           http.StatusConflict,
+	errs.Conflict:         http.StatusConflict,
 	errs.Unpublished:      http.StatusConflict,
 	errs.Stale:            http.StatusPreconditionFailed,
 	errs.IfMatchRequired:  http.StatusPreconditionRequired,

@@ -27,6 +27,7 @@ var floors = map[string]int{
 	"auth":                 2,
 	"experiments":          1,
 	"connections":          2,
+	"outbound":             2,
 	"flowstore":            3,
 	"sso":                  3,
 	"internal/memberdata":  3,
@@ -51,6 +52,7 @@ var thirdParty = map[string][]string{
 	"experiments": {"github.com/redis/go-redis", "github.com/jackc/pgx", "net/http"},
 	"flowstore":   {"github.com/redis/go-redis"},
 	"connections": {"github.com/redis/go-redis"},
+	"outbound":    {"github.com/redis/go-redis"},
 	"calls":       {"github.com/redis/go-redis"},
 	"auth":        {"github.com/redis/go-redis"},
 }

@@ -25,6 +25,7 @@ const (
 	Exists           Code = "exists"            // what was to be made exists already
 	Unpublished      Code = "unpublished"       // a flow has no published version yet
 	Stale            Code = "stale"             // it changed since it was read
+	Conflict         Code = "conflict"          // not in a state that allows it
 	Unauthorized     Code = "unauthorized"      // no credential, or one that is not known
 	Forbidden        Code = "forbidden"         // known, but not allowed
 	CacheUnavailable Code = "cache_unavailable" // stored, but the cache was not invalidated

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS do_not_call;
+DROP TABLE IF EXISTS callbacks;
