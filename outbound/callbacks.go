@@ -306,7 +306,6 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
-
 // wrapf is errs.Wrapf that keeps nil nil.
 func wrapf(err error, op, format string, args ...any) error {
 	if err == nil {
