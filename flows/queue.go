@@ -485,3 +485,53 @@ func (f *Flow) DialWindow(node string, m *Member, now time.Time) (bool, time.Tim
 	}
 	return false, time.Time{}
 }
+
+// Callback phrases the edge says in the call's language.
+const (
+	PhraseEnterNumber  = "enter_number"  // asks for another number to call back
+	PhraseCannotCall   = "cannot_call"   // that number cannot be called back
+	PhraseAlreadyWaits = "already_waits" // a callback is due already (%s: the wait)
+	PhraseVoicemail    = "voicemail"     // left on a voicemail
+	PhraseNotAvailable = "not_available" // the callback could not be stored
+)
+
+var phrases = map[string]map[string]string{
+	"en": {PhraseEnterNumber: "Enter the number to call you back at, then press pound.",
+		PhraseCannotCall:   "Sorry, we can't call that number back. You keep your place in line.",
+		PhraseAlreadyWaits: "You already have a call back coming in about %s. You keep your place in line.",
+		PhraseVoicemail:    "Hello, this is the call back you asked for. We're sorry we missed you; please call us again.",
+		PhraseNotAvailable: "Sorry, we can't arrange a call back right now. You keep your place in line."},
+	"es": {PhraseEnterNumber: "Marque el número al que le devolvemos la llamada y luego la tecla numeral.",
+		PhraseCannotCall:   "Lo sentimos, no podemos llamar a ese número. Conserva su lugar en la fila.",
+		PhraseAlreadyWaits: "Ya tiene una llamada de vuelta en unos %s. Conserva su lugar en la fila.",
+		PhraseVoicemail:    "Hola, le devolvemos la llamada que pidió. Lamentamos no encontrarle; llámenos de nuevo.",
+		PhraseNotAvailable: "Lo sentimos, ahora no podemos programar la llamada. Conserva su lugar en la fila."},
+	"fr": {PhraseEnterNumber: "Composez le numéro où vous rappeler, puis le carré.",
+		PhraseCannotCall:   "Désolé, nous ne pouvons pas rappeler ce numéro. Vous gardez votre place.",
+		PhraseAlreadyWaits: "Un rappel est déjà prévu dans environ %s. Vous gardez votre place.",
+		PhraseVoicemail:    "Bonjour, nous vous rappelons comme demandé. Désolés de vous avoir manqué; rappelez-nous.",
+		PhraseNotAvailable: "Désolé, nous ne pouvons pas prévoir de rappel pour l'instant. Vous gardez votre place."},
+	"pt": {PhraseEnterNumber: "Digite o número para o retorno e depois a tecla jogo da velha.",
+		PhraseCannotCall:   "Desculpe, não podemos ligar para esse número. Você mantém seu lugar na fila.",
+		PhraseAlreadyWaits: "Você já tem um retorno em cerca de %s. Você mantém seu lugar na fila.",
+		PhraseVoicemail:    "Olá, este é o retorno que você pediu. Sentimos não encontrá-lo; ligue de novo.",
+		PhraseNotAvailable: "Desculpe, não podemos agendar o retorno agora. Você mantém seu lugar na fila."},
+}
+
+// CallbackPhrase is one of the Phrase* sentences in lang (English for a language it does
+// not have), with a wait of minutes filled in where it says one.
+func (f *Flow) CallbackPhrase(lang, key string, minutes int) Action {
+	byLang := phrases[primaryLanguage(lang)]
+	if byLang == nil {
+		byLang, lang = phrases["en"], "en-US"
+	}
+	text := byLang[key]
+	if strings.Contains(text, "%s") {
+		text = fmt.Sprintf(text, waitWords(lang, max(minutes, 1)))
+	}
+	voice := ""
+	if f != nil && f.prog != nil {
+		voice = f.prog.voices[lang]
+	}
+	return Action{Kind: ActSay, Language: lang, Voice: voice, Speech: Speech{{Text: text}}}
+}

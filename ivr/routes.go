@@ -19,6 +19,13 @@ func (s *Edge) routes() http.Handler {
 	tw.Handle("POST /twilio/voice", webhook(s.handleVoice()))
 	tw.Handle("POST /twilio/gather", webhook(s.handleGather()))
 	tw.Handle("POST /twilio/fetch", webhook(s.handleFetch()))
+	tw.Handle("POST /twilio/queue/wait", webhook(s.handleQueueWait()))
+	tw.Handle("POST /twilio/queue/key", webhook(s.handleQueueKey()))
+	tw.Handle("POST /twilio/queue/number", webhook(s.handleQueueNumber()))
+	tw.Handle("POST /twilio/queue/done", webhook(s.handleQueueDone()))
+	tw.Handle("POST /twilio/callback/answer", webhook(s.handleCallbackAnswer()))
+	tw.Handle("POST /twilio/callback/connect", webhook(s.handleCallbackConnect()))
+	tw.Handle("POST /twilio/callback/status", webhook(s.handleCallbackStatus()))
 	tw.Handle("POST /twilio/status", webhook(s.handleStatus()))
 	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback()))
 	return tw

@@ -12,6 +12,7 @@ import (
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
 
 // Config is what the HTTP edge needs. Zero values get the defaults noted.
@@ -46,6 +47,9 @@ type Config struct {
 	// FetchTurnBudget bounds the fetches of one webhook together (fetch nodes);
 	// DefaultFetchTurnBudget when zero.
 	FetchTurnBudget time.Duration
+	// CallbacksReady: the service can place calls (Twilio credentials and a caller ID),
+	// so waiting callers are offered callbacks (with Deps.Callbacks).
+	CallbacksReady bool
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -85,6 +89,8 @@ type Deps struct {
 	// FetchResults keeps the answers of fetches that run while the caller hears words, for
 	// the redirect on any instance; nil: only this instance can pick them up.
 	FetchResults FetchResults
+	// Callbacks keeps the callbacks waiting callers ask for; nil: none are offered.
+	Callbacks *outbound.Store
 }
 
 // FlowSource hands calls their flows (flowstore.Store): the version bound to the number

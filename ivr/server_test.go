@@ -216,6 +216,13 @@ func TestSignatureRequired(t *testing.T) {
 		{"fallback without signature", "/twilio/fallback", ""},
 		{"gather without signature", "/twilio/gather?s=x", ""},
 		{"fetch without signature", "/twilio/fetch?s=x&k=y", ""},
+		{"queue wait without signature", "/twilio/queue/wait?s=x", ""},
+		{"queue key without signature", "/twilio/queue/key?s=x", ""},
+		{"queue number without signature", "/twilio/queue/number?s=x", ""},
+		{"queue done without signature", "/twilio/queue/done?s=x", ""},
+		{"callback answer without signature", "/twilio/callback/answer?c=x", ""},
+		{"callback connect without signature", "/twilio/callback/connect?c=x", ""},
+		{"callback status without signature", "/twilio/callback/status?c=x", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(form.Encode()))

@@ -37,7 +37,9 @@ const (
 
 // webhookRoutes are the routes the latency histogram knows; anything else is "other", so a
 // stray path cannot grow the label set.
-var webhookRoutes = []string{"/twilio/voice", "/twilio/gather", "/twilio/fetch", "/twilio/status", "/twilio/fallback"}
+var webhookRoutes = []string{"/twilio/voice", "/twilio/gather", "/twilio/fetch", "/twilio/status", "/twilio/fallback",
+	"/twilio/queue/wait", "/twilio/queue/key", "/twilio/queue/number", "/twilio/queue/done",
+	"/twilio/callback/answer", "/twilio/callback/connect", "/twilio/callback/status"}
 
 var recognitionOutcomes = []string{recognizedMember, recognizedHousehold, recognizedUnknown, recognizedAnonymous, recognizedError}
 

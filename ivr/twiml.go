@@ -450,3 +450,33 @@ func Record(r RecordAttrs) Node {
 		),
 	}
 }
+
+// EnqueueAttrs are <Enqueue>'s attributes. Zero values are left out.
+type EnqueueAttrs struct {
+	Action, Method         string // where Twilio posts when the caller leaves the queue
+	WaitURL, WaitURLMethod string // what a waiting caller hears
+	WorkflowSid            string // TaskRouter; else the queue is named
+}
+
+// EnqueueTo puts the call in a queue: TaskRouter's workflow with task (a <Task>), or the
+// queue called name. Its attributes are always written in the order of EnqueueAttrs'.
+func EnqueueTo(a EnqueueAttrs, name string, task *Node) Node {
+	n := Node{Name: "Enqueue", Attrs: attrs(
+		attr("action", a.Action), attr("method", a.Method),
+		attr("waitUrl", a.WaitURL), attr("waitUrlMethod", a.WaitURLMethod),
+		attr("workflowSid", a.WorkflowSid))}
+	if task != nil {
+		n.Children = []Node{*task}
+	} else {
+		n.Text = name
+	}
+	return n
+}
+
+// Task is an <Enqueue>'s task: its attributes as JSON and its priority (left out at 0).
+func Task(taskJSON string, priority int) Node {
+	return Node{Name: "Task", Attrs: attrs(attrInt("priority", priority)), Text: taskJSON}
+}
+
+// Leave takes the caller out of the queue: Twilio posts the Enqueue's action.
+func Leave() Node { return Node{Name: "Leave"} }

@@ -473,8 +473,16 @@ func (s *Edge) render(turn flows.Turn, callSID string) (Response, error) {
 			// the same action then hears an empty recording (the node's no-input way).
 			resp.Add(redirectTo(action))
 		case flows.ActHandoff:
-			if a.Handoff != nil {
-				resp.Add(s.handoff(*a.Handoff))
+			switch h := a.Handoff; {
+			case h == nil:
+			case h.Wait:
+				n, err := s.enqueue(*h, taskJSON(handoffContext(*h)), turn.State, callSID, expires)
+				if err != nil {
+					return resp, err
+				}
+				resp.Add(n)
+			default:
+				resp.Add(s.handoff(*h))
 			}
 		case flows.ActHangup:
 			resp.Add(Hangup())
@@ -581,6 +589,25 @@ func longHint(h string) bool { return utf8.RuneCountInString(h) > flows.MaxHintL
 // handoff passes the call to a person: TaskRouter with a Task when a workflow is
 // configured, else SIP with X- headers, else a Twilio Client with <Parameter>s.
 func (s *Edge) handoff(h flows.Handoff) Node {
+	ctx := handoffContext(h)
+	cfg := s.cfg.Handoff
+	if h.Workflow != "" || h.SIP != "" || h.Client != "" {
+		// The node names its own target.
+		cfg = HandoffConfig{WorkflowSID: h.Workflow, SIPURI: h.SIP, Client: h.Client}
+	}
+	switch {
+	case cfg.WorkflowSID != "":
+		return Enqueue(cfg.WorkflowSID, taskJSON(ctx), h.Priority, 0)
+	case cfg.SIPURI != "":
+		return Dial(DialAttrs{}, DialSip(sipWithHeaders(cfg.SIPURI, ctx)))
+	default:
+		return Dial(DialAttrs{}, DialClient(cfg.Client, ctx))
+	}
+}
+
+// handoffContext is what the person taking the call gets: the queue, the engine's
+// context, the reason.
+func handoffContext(h flows.Handoff) []flows.KV {
 	var ctx []flows.KV
 	if h.Queue != "" { // a node with its own target may have no queue
 		ctx = append(ctx, flows.KV{Key: "queue", Value: h.Queue})
@@ -589,19 +616,7 @@ func (s *Edge) handoff(h flows.Handoff) Node {
 	if !hasKey(h.Context, "reason") && h.Reason != "" {
 		ctx = append(ctx, flows.KV{Key: "reason", Value: h.Reason})
 	}
-	cfg := s.cfg.Handoff
-	if h.Workflow != "" || h.SIP != "" || h.Client != "" {
-		// The node names its own target.
-		cfg = HandoffConfig{WorkflowSID: h.Workflow, SIPURI: h.SIP, Client: h.Client}
-	}
-	switch {
-	case cfg.WorkflowSID != "":
-		return Enqueue(cfg.WorkflowSID, taskJSON(ctx), 0, 0)
-	case cfg.SIPURI != "":
-		return Dial(DialAttrs{}, DialSip(sipWithHeaders(cfg.SIPURI, ctx)))
-	default:
-		return Dial(DialAttrs{}, DialClient(cfg.Client, ctx))
-	}
+	return ctx
 }
 
 func hasKey(kvs []flows.KV, key string) bool {
