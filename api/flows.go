@@ -70,7 +70,7 @@ func problemList(ps []flows.Problem) []flows.Problem {
 // validateOptions checks a document as the API does: gotos must name a published flow,
 // fetch nodes a connection that exists.
 func (s *Server) validateOptions(ctx context.Context) flows.ValidateOptions {
-	var opts flows.ValidateOptions
+	opts := flows.ValidateOptions{NoCallbacks: s.cfg.NoCallbacks}
 	if known, err := s.deps.Flows.KnownFlows(ctx); err == nil {
 		opts.KnownFlow = known
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
 
 // Integration tests of the admin API with the Twilio edge beside it, as `memberline serve`
@@ -45,6 +46,7 @@ type harness struct {
 	cache   *lookup.Cache
 	rdb     redis.UniversalClient
 	twiliotest.Twilio
+	callbacks *outbound.Store // newFullHarness's
 }
 
 // front is the tier calls and writes go through: the cache, or a local tier over it.

@@ -24,19 +24,20 @@ import (
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
 
 // newFullHarness serves every route: members, PINs, flows, call records and tokens.
-func newFullHarness(t *testing.T) (*harness, *calls.Store) {
+func newFullHarness(t *testing.T) (h *harness, records *calls.Store) {
 	t.Helper()
 	seed := fstest.MapFS{"default_flow.json": {Data: flows.DefaultJSON()}}
-	pool := testenv.Postgres(t, testenv.Key("api-all", []fs.FS{lookup.Migrations, flowstore.Migrations, calls.Migrations, auth.Migrations, connections.Migrations, seed}...),
-		testenv.All(lookup.Migrate, flowstore.Migrate, calls.Migrate, auth.Migrate, connections.Migrate))
+	pool := testenv.Postgres(t, testenv.Key("api-all", []fs.FS{lookup.Migrations, flowstore.Migrations, calls.Migrations, auth.Migrations, connections.Migrations, outbound.Migrations, seed}...),
+		testenv.All(lookup.Migrate, flowstore.Migrate, calls.Migrate, auth.Migrate, connections.Migrate, outbound.Migrate))
 	rdb, prefix := testenv.Redis(t)
 	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
 	st := newStack(cache)
 	pins := lookup.NewPINs(pool, rdb, lookup.PINOptions{Prefix: prefix})
-	records := calls.New(pool, calls.Options{HashKey: []byte("test")})
+	records = calls.New(pool, calls.Options{HashKey: []byte("test")})
 	t.Cleanup(func() { _ = records.Close(context.Background()) })
 	store := flowstore.NewStore(pool)
 	st.edgeDeps.PINs, st.apiDeps.PINs = pins, pins
@@ -48,11 +49,14 @@ func newFullHarness(t *testing.T) (*harness, *calls.Store) {
 		t.Fatal(err)
 	}
 	st.apiDeps.Connections = conns
+	st.apiDeps.Callbacks = outbound.NewStore(pool)
 	st.apiDeps.Fetcher = connections.NewClient(connections.Options{})
 	st.apiDeps.FlowFetcher = ivr.NewFetcher(conns, st.apiDeps.Fetcher, nil)
 	st.edgeDeps.Fetcher = st.apiDeps.FlowFetcher
 	st.api.AdminRate = -1 // the table sends hundreds of requests
-	return st.build(t, cache, rdb), records
+	h = st.build(t, cache, rdb)
+	h.callbacks = st.apiDeps.Callbacks
+	return h, records
 }
 
 // send is one request with the admin token and a JSON content type.
@@ -104,6 +108,7 @@ func TestHostileInputsGet4xx(t *testing.T) {
 		"/flows/{flowID}/versions":            {},
 		"/members/{memberID}/export":          {},
 		"/reports/experiments/{experimentID}": {"from=x", "tz=Mars%2FBase", "from=2026-11-27&to=2026-11-26", "to=9999-12-31"},
+		"/callbacks":                          {"status=nope", "status=%00", "limit=0", "limit=99999999999999999999"},
 	}
 	bodies := []struct{ name, contentType, body string }{
 		{"array", "application/json", `[1]`},

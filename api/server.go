@@ -13,6 +13,7 @@ import (
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/flowstore"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 	"github.com/memberline/memberline/sso"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// ExperimentKey keys the assignment of callers to experiment arms, as the edge's does,
 	// so that a simulated caller lands where the live one would.
 	ExperimentKey []byte
+	// NoCallbacks: the service cannot place callbacks, so validation warns of callback
+	// offers (they are not made).
+	NoCallbacks bool
 }
 
 // Edge is what the admin API borrows from the Twilio edge, so that a simulated call
@@ -77,6 +81,9 @@ type Deps struct {
 	Connections *connections.Store
 	// Fetcher reaches them ("Test connection"); required with Connections.
 	Fetcher *connections.Client
+	// Callbacks are the callbacks waiting callers asked for; nil: the routes are not
+	// served.
+	Callbacks *outbound.Store
 	// FlowFetcher performs a fetch node's request as a live call would (ivr.NewFetcher),
 	// for simulations that ask for live fetches; nil: they cannot.
 	FlowFetcher FlowFetcher

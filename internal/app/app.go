@@ -33,6 +33,7 @@ import (
 	"github.com/memberline/memberline/internal/redisx"
 	"github.com/memberline/memberline/ivr"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 	"github.com/memberline/memberline/sso"
 )
 
@@ -109,7 +110,7 @@ func Connect(ctx context.Context, cfg Config) (*Data, error) {
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for _, m := range []func(context.Context, *pgxpool.Pool) error{lookup.Migrate, flowstore.Migrate, auth.Migrate, calls.Migrate, connections.Migrate} {
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{lookup.Migrate, flowstore.Migrate, auth.Migrate, calls.Migrate, connections.Migrate, outbound.Migrate} {
 		if err := m(ctx, pool); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -219,6 +220,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	// One fetch client for calls and the API's connection tests: one breaker per connection.
 	fetcher := connections.NewClient(connections.Options{TracerProvider: a.tel.tp, MeterProvider: a.tel.mp})
 	flowFetcher := ivr.NewFetcher(conns, fetcher, log)
+	callbacks := outbound.NewStore(a.data.Pool)
+	twilioREST := outbound.TwilioConfig{AccountSID: cfg.TwilioAccountSID, APIKey: cfg.TwilioAPIKey, APISecret: cfg.TwilioAPISecret,
+		AuthToken: cfg.TwilioAuthToken, APIURL: cfg.TwilioAPIURL, CallerID: cfg.TwilioCallerID}
 	edge := ivr.New(ivr.Config{
 		PublicURL:        cfg.PublicURL,
 		TwilioAuthToken:  cfg.TwilioAuthToken,
@@ -226,6 +230,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		DefaultRegion:    cfg.DefaultRegion,
 		LookupTimeout:    cfg.LookupTimeout,
 		FetchTurnBudget:  cfg.FetchTurnBudget,
+		CallbacksReady:   twilioREST.Ready(),
 		RetryWindow:      cfg.RetryWindow,
 		ExperimentKey:    cfg.ExperimentKey(),
 		Handoff: ivr.HandoffConfig{
@@ -247,7 +252,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 
 		Fetcher:      flowFetcher,
 		FetchResults: ivr.RedisFetchResults(a.data.Redis, "ml:"),
+		Callbacks:    callbacks,
 	})
+	if err := a.startCallbacks(ctx, twilioREST, callbacks, edge, store); err != nil {
+		return nil, err
+	}
 	var signIn *sso.SSO
 	if cfg.OIDCIssuer != "" {
 		if signIn, err = sso.New(ctx, sso.Config{
@@ -267,6 +276,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		DefaultRegion: cfg.DefaultRegion,
 		Logger:        log,
 		ExperimentKey: cfg.ExperimentKey(),
+		NoCallbacks:   !twilioREST.Ready(),
 	}, api.Deps{
 		Resolver: a.data.Front,
 		Members:  a.data.Front,
@@ -281,6 +291,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Connections: conns,
 		Fetcher:     fetcher,
 		FlowFetcher: flowFetcher,
+		Callbacks:   callbacks,
 	})
 	metrics := a.tel.metrics
 	if cfg.MetricsAddr != "" && metrics != nil {
@@ -296,6 +307,35 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		a.handler = strictTransport(a.handler)
 	}
 	return a, nil
+}
+
+// startCallbacks runs this instance's callback dispatcher when the service can place
+// calls; without Twilio credentials and a caller ID callbacks are not offered, and the
+// service says so once.
+func (a *App) startCallbacks(ctx context.Context, tw outbound.TwilioConfig, store *outbound.Store, edge *ivr.Edge, flowStore *flowstore.Store) error {
+	if !tw.Ready() {
+		a.log.Info("callbacks are off: set TWILIO_ACCOUNT_SID, TWILIO_CALLER_ID and an API key (or TWILIO_AUTH_TOKEN) to offer them")
+		return nil
+	}
+	rest, err := outbound.NewTwilio(tw)
+	if err != nil {
+		return err
+	}
+	window := func(ctx context.Context, c outbound.Callback, now time.Time) (bool, time.Time) {
+		f, err := flowStore.Flow(ctx, c.Flow, c.FlowVersion)
+		if err != nil {
+			if d := flows.Default(); d.ID == c.Flow {
+				f = d
+			} else {
+				return true, time.Time{} // the flow is gone: its window with it
+			}
+		}
+		return f.DialWindow(c.Node, edge.Member(ctx, c.MemberID, now), now)
+	}
+	d := outbound.NewDispatcher(store, outbound.TwilioDialer{REST: rest, From: tw.CallerID, URLs: edge.CallbackURLs},
+		outbound.DispatcherOptions{Window: window, Logger: a.log, MeterProvider: a.tel.mp})
+	go d.Run(ctx)
+	return nil
 }
 
 // Seed loads the demo members, their activities placed around now, and the demo PIN.

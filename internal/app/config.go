@@ -34,6 +34,8 @@ type Config struct {
 	AgentClient      string // hand-off to a Twilio Client identity with <Parameter>s
 	LookupTimeout    time.Duration
 	FetchTurnBudget  time.Duration
+	TwilioCallerID   string        // callbacks' From
+	TwilioAPIURL     string        // Twilio's REST base
 	RetryWindow      time.Duration // how long a repeat of a webhook (Twilio's retry) gets its answer again
 	CacheTTL         time.Duration
 	UpcomingWindow   time.Duration
@@ -304,9 +306,11 @@ var envVars = []envVar{
 	{"DEBUG_ADDR", "", "serve Go's profiler (`/debug/pprof/`) on this address, apart from the main port; keep it on loopback or a private network (`127.0.0.1:6060`)", addrVar(func(c *Config) *string { return &c.DebugAddr })},
 	{"METRICS_ADDR", "", "serve `/metrics` on this address, and then not on the main port (which Twilio reaches from the internet); the manifests and the compose file use `0.0.0.0:9464`", addrVar(func(c *Config) *string { return &c.MetricsAddr })},
 	{"FLOW_POLL_INTERVAL", "250ms", "how often each instance checks for flow publishes and binding changes; a change reaches every instance's next call within this", durationVar(func(c *Config) *time.Duration { return &c.FlowPollInterval })},
-	{"TWILIO_ACCOUNT_SID", "", "the Twilio account, for `memberline twilio configure`", stringVar(func(c *Config) *string { return &c.TwilioAccountSID })},
-	{"TWILIO_API_KEY", "", "with `TWILIO_API_SECRET`, the API key `memberline twilio configure` signs in with (else the account SID and `TWILIO_AUTH_TOKEN`)", stringVar(func(c *Config) *string { return &c.TwilioAPIKey })},
+	{"TWILIO_ACCOUNT_SID", "", "the Twilio account, for callbacks and `memberline twilio configure`", stringVar(func(c *Config) *string { return &c.TwilioAccountSID })},
+	{"TWILIO_API_KEY", "", "with `TWILIO_API_SECRET`, the API key the service and `memberline twilio configure` sign in to Twilio's REST API with (else the account SID and `TWILIO_AUTH_TOKEN`)", stringVar(func(c *Config) *string { return &c.TwilioAPIKey })},
 	{"TWILIO_API_SECRET", "", "the API key's secret", stringVar(func(c *Config) *string { return &c.TwilioAPISecret })},
+	{"TWILIO_CALLER_ID", "", "the line's number (E.164), the caller ID of callbacks; without it (or without Twilio credentials) waiting callers are not offered callbacks", stringVar(func(c *Config) *string { return &c.TwilioCallerID })},
+	{"TWILIO_API_URL", "https://api.twilio.com", "the base of Twilio's REST API; every request the service makes to Twilio goes there (tests and proxies point it elsewhere)", stringVar(func(c *Config) *string { return &c.TwilioAPIURL })},
 	{"LOG_FORMAT", "json", "`json` or `text`", func(c *Config, v string) error {
 		if v != "json" && v != "text" {
 			return fmt.Errorf("must be json or text, got %q", v)
