@@ -9,17 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twilio/twilio-go"
-	twclient "github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/memberline/memberline/internal/app"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
-
-// twilioTransport carries the REST client's requests; nil is the default transport. Tests
-// point it at a local fake of Twilio's API.
-var twilioTransport http.RoundTripper
 
 const twilioUsage = `Usage: memberline twilio configure --number +14045550100 [--dry-run]
 
@@ -83,18 +78,16 @@ func runTwilio(args []string, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("twilio configure: %w", errors.Join(problems...))
 	}
 
-	c := &twclient.Client{
-		Credentials: twclient.NewCredentials(user, pass),
-		HTTPClient: &http.Client{
-			Transport: twilioTransport,
-			Timeout:   15 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
+	tw := outbound.TwilioConfig{AccountSID: accountSID, APIURL: cfg.TwilioAPIURL, Timeout: 15 * time.Second}
+	if cfg.TwilioAPIKey != "" {
+		tw.APIKey, tw.APISecret = user, pass
+	} else {
+		tw.AuthToken = pass
 	}
-	c.SetAccountSid(accountSID)
-	rest := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	rest, err := outbound.NewTwilio(tw) // every request to TWILIO_API_URL
+	if err != nil {
+		return fmt.Errorf("twilio configure: %w", err)
+	}
 	return configureNumber(rest.Api, phone, publicURL, *dryRun, stdout)
 }
 

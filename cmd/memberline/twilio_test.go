@@ -75,14 +75,6 @@ func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // redirect sends every request, whatever its host, to the fake.
-type redirect struct{ target *url.URL }
-
-func (rt redirect) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host = rt.target.Scheme, rt.target.Host
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 func TestTwilioConfigure(t *testing.T) {
 	const account = "AC00000000000000000000000000000001"
 	old := func() map[string]string {
@@ -174,9 +166,7 @@ func TestTwilioConfigure(t *testing.T) {
 			fake := &fakeTwilio{t: t, account: account, user: tc.user, pass: tc.pass, numbers: tc.numbers}
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
-			target, _ := url.Parse(srv.URL)
-			twilioTransport = redirect{target}
-			defer func() { twilioTransport = nil }()
+			tc.env["TWILIO_API_URL"] = srv.URL
 
 			var out, errOut bytes.Buffer
 			err := run(context.Background(), append([]string{"twilio", "configure"}, tc.args...), envOf(tc.env), strings.NewReader(""), &out, &errOut)
