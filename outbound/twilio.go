@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type TwilioConfig struct {
 	CallerID          string // the line's number: From of callbacks
 	Timeout           time.Duration
 }
+
+var alnum = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
 // DefaultTwilioAPIURL is Twilio's REST base.
 const DefaultTwilioAPIURL = "https://api.twilio.com"
@@ -47,6 +50,11 @@ func NewTwilio(c TwilioConfig) (*twilio.RestClient, error) {
 	}
 	if user == "" || pass == "" {
 		return nil, errors.New("TWILIO_API_KEY and TWILIO_API_SECRET, or TWILIO_AUTH_TOKEN, are required")
+	}
+	// twilio-go refuses every request whose credentials are not letters and digits
+	// (Twilio's are): say so at start rather than at the first callback.
+	if !alnum.MatchString(user) || !alnum.MatchString(pass) {
+		return nil, errors.New("the Twilio API key and secret (or account SID and auth token) are letters and digits only")
 	}
 	base := c.APIURL
 	if base == "" {

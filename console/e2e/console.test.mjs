@@ -16,6 +16,9 @@ const TOKEN = 'console-test-admin-token-0123456789';
 const ARTIFACTS = process.env.ARTIFACTS || 'artifacts';
 
 let service; let base; let browser; let page;
+// fakeTwilio is Twilio's REST API as the service's callbacks reach it (TWILIO_API_URL):
+// it records the calls it is asked to place.
+let fakeTwilio; const twilioCalls = [];
 const pageErrors = [];
 let serviceLog = '';
 
@@ -73,11 +76,26 @@ async function shot(name) {
 }
 
 before(async () => {
+  fakeTwilio = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      const sid = `CA${String(0xfa4e0000 + twilioCalls.length + 1).padStart(32, '0')}`;
+      twilioCalls.push({sid, path: req.url, form});
+      res.writeHead(201, {'Content-Type': 'application/json'});
+      res.end(JSON.stringify({sid, status: 'queued', to: form.get('To'), from: form.get('From')}));
+    });
+  });
+  await new Promise((ok) => fakeTwilio.listen(0, '127.0.0.1', ok));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   service = spawn(env('MEMBERLINE_BIN'), ['serve', '--seed'], {
     env: {...process.env, LISTEN_ADDR: `127.0.0.1:${port}`, PUBLIC_URL: base, DATABASE_URL: env('CONSOLE_DATABASE_URL'),
-      REDIS_URL: env('CONSOLE_REDIS_URL'), ADMIN_TOKEN: TOKEN, TWILIO_AUTH_TOKEN: 'console-test-twilio-token', LOG_FORMAT: 'text'},
+      REDIS_URL: env('CONSOLE_REDIS_URL'), ADMIN_TOKEN: TOKEN, TWILIO_AUTH_TOKEN: 'console-test-twilio-token', LOG_FORMAT: 'text',
+      TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000', TWILIO_CALLER_ID: '+18005550100',
+      TWILIO_API_KEY: 'SK0123456789abcdef0123456789abcdef', TWILIO_API_SECRET: 'consoletestsecret0123',
+      TWILIO_API_URL: `http://127.0.0.1:${fakeTwilio.address().port}`},
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   service.stdout.on('data', (d) => { serviceLog += d; });
@@ -89,7 +107,20 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   await stop(service);
+  if (fakeTwilio) fakeTwilio.close();
 });
+
+// twilioPost posts a webhook to the service as Twilio would, signed with the auth token.
+async function twilioPost(path, fields) {
+  const form = new URLSearchParams({AccountSid: 'AC00000000000000000000000000000000', To: '+18005550100', ApiVersion: '2010-04-01', ...fields});
+  const url = path.startsWith('http') ? path : base + path;
+  const signed = url + [...form.keys()].sort().map((k) => k + form.get(k)).join('');
+  const sig = createHmac('sha1', 'console-test-twilio-token').update(signed).digest('base64');
+  const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sig}, body: form.toString()});
+  return {status: r.status, text: await r.text()};
+}
+
+const unescape = (u) => u.replaceAll('&amp;', '&');
 
 test('signed out, the console shows nothing but the sign-in form, with security headers', async () => {
   const res = await page.goto(`${base}/admin/`);
@@ -757,6 +788,53 @@ test('an admin adds a connection with a write-only secret and tests it with one 
   } finally {
     company.close();
   }
+});
+
+test('a caller who asks for a callback appears under Callbacks; dialed, its tries are shown', async () => {
+  const doc = {schema: 'memberline.flow/v1', id: 'cbline', default_language: 'en-US', languages: {'en-US': {voice: 'Polly.Joanna-Neural'}},
+    start: 'agent', nodes: [{id: 'agent', type: 'handoff', queue: 'general', reason: 'trip',
+      priority: {cases: [{when: [{field: 'member.tier', op: 'eq', value: 'Diamond'}], value: 90}], default: 10},
+      wait: {announce: {'en-US': 'You are number {{ queue.position }} in line.'}},
+      callback: {offer: {'en-US': 'To get a call back, press 1.'}, confirm: {'en-US': 'We will call you back in about {{ queue.wait_minutes }}.'}, max_attempts: 2}}]};
+  assert.equal((await apiCall('POST', '/flows', {id: 'cbline', document: doc})).status, 201);
+  const pub = await apiCall('POST', '/flows/cbline/publish', {message: 'callbacks'});
+  assert.equal(pub.status, 201, pub.text);
+  const call = {CallSid: 'CAconsole0000000000000000000000009', From: '+14045550123', CallStatus: 'in-progress', MemberlineFlow: 'cbline'};
+  const voice = await twilioPost('/twilio/voice', call);
+  assert.equal(voice.status, 200, voice.text);
+  const wait = unescape(/waitUrl="([^"]+)"/.exec(voice.text)[1]);
+  const offer = await twilioPost(wait, {...call, QueuePosition: '4', QueueTime: '75', AvgQueueTime: '480', CurrentQueueSize: '4'});
+  assert.match(offer.text, /press 1/);
+  const key = unescape(/<Gather [^>]*action="([^"]+)"/.exec(offer.text)[1]);
+  const left = await twilioPost(key, {...call, Digits: '1'});
+  assert.match(left.text, /<Leave\/>/);
+
+  await page.click('a[data-nav="callbacks"]');
+  const row = page.locator('.callbacks table.data tbody tr', {hasText: '+14045550123'});
+  await row.waitFor();
+  assert.match(await row.innerText(), /1001[\s\S]*general[\s\S]*90[\s\S]*pending[\s\S]*0 of 2/);
+  await shot('20-callbacks.png');
+  // Dial now: the dispatcher calls within a second or two, through TWILIO_API_URL.
+  await row.getByRole('button', {name: 'Dial now'}).click();
+  for (let i = 0; !twilioCalls.length; i++) {
+    assert.ok(i < 100, 'the callback was never dialed:\n' + serviceLog.split('\n').slice(-4).join('\n'));
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const placed = twilioCalls[0];
+  assert.equal(placed.form.get('To'), '+14045550123');
+  assert.equal(placed.form.get('From'), '+18005550100');
+  assert.equal(placed.form.get('MachineDetection'), 'Enable');
+  // Nobody answers: the try is shown, and it is due again.
+  const st = await twilioPost(placed.form.get('StatusCallback'), {CallSid: placed.sid, From: '+18005550100', CallStatus: 'no-answer'});
+  assert.equal(st.status, 204, st.text);
+  await page.selectOption('#cb-status', '');
+  const tried = page.locator('.callbacks table.data tbody tr', {hasText: 'no-answer'});
+  await tried.waitFor();
+  assert.match(await tried.innerText(), /pending[\s\S]*no-answer/);
+  // A viewer sees the number masked.
+  const viewer = await apiCall('POST', '/tokens', {name: 'cb-viewer', role: 'viewer'});
+  const listed = await fetch(`${base}/api/v1/callbacks`, {headers: {Authorization: `Bearer ${viewer.body.secret}`}}).then((r) => r.text());
+  assert.ok(listed.includes('+1404***0123') && !listed.includes('+14045550123'), listed);
 });
 
 test('the page raised no script errors and no content-security-policy violations', () => {

@@ -8,6 +8,7 @@ import {showCalls, showJourney} from './calls.js';
 import {showReports} from './reports.js';
 import {showExperiments} from './experiments.js';
 import {showConnections} from './connections.js';
+import {showCallbacks} from './callbacks.js';
 import {clone, DEFAULT_DISCLOSURE} from './model.js';
 
 const main = document.getElementById('main');
@@ -201,6 +202,7 @@ async function route() {
   else if (hash.startsWith('#/experiments')) showExperiments(main);
   else if (hash === '#/lookup') showLookup();
   else if (hash === '#/connections') showConnections(main);
+  else if (hash === '#/callbacks') showCallbacks(main);
   else showFlows();
 }
 
