@@ -80,7 +80,15 @@ func (s *Server) handleJourney() http.Handler {
 			// not be (with Reason).
 			Heard  string `json:"heard,omitempty"`
 			Reason string `json:"reason,omitempty"`
+			// Callback is the callback the caller asked for on this call, with its tries.
+			Callback *callbackView `json:"callback,omitempty"`
 		}{Steps: make([]journeyStep, len(c.Steps))}
+		if s.deps.Callbacks != nil {
+			if cb, err := s.deps.Callbacks.ForCall(ctx, sid); err == nil {
+				v := s.viewCallback(r, cb)
+				answer.Callback = &v
+			}
+		}
 		for i, st := range c.Steps {
 			answer.Steps[i] = journeyStep{Step: st, Said: []string{}}
 		}
@@ -104,10 +112,17 @@ func (s *Server) handleJourney() http.Handler {
 				answer.Reason = "replayed with the member as stored now, the call goes another way at webhook " + strconv.Itoa(rc.Turn) +
 					": what was said from there on is not shown"
 			}
-			for i, st := range rc.Transcript.Steps {
-				if i < len(answer.Steps) && (rc.Same || i < rc.Turn) {
-					answer.Steps[i].Said = st.Said
+			// A replay counts the redirect after a fetch node's words with the webhook
+			// before it: those steps have their words there.
+			j := 0
+			for i, st := range c.Steps {
+				if st.Route == "fetch" && i > 0 {
+					continue
 				}
+				if j < len(rc.Transcript.Steps) && (rc.Same || j < rc.Turn) {
+					answer.Steps[i].Said = rc.Transcript.Steps[j].Said
+				}
+				j++
 			}
 		}
 		c.Steps = nil

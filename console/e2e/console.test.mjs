@@ -831,6 +831,15 @@ test('a caller who asks for a callback appears under Callbacks; dialed, its trie
   const tried = page.locator('.callbacks table.data tbody tr', {hasText: 'no-answer'});
   await tried.waitFor();
   assert.match(await tried.innerText(), /pending[\s\S]*no-answer/);
+  // The call's journey links its callback and the try.
+  for (let i = 0; (await apiCall('GET', '/calls/CAconsole0000000000000000000000009')).status !== 200; i++) {
+    assert.ok(i < 100, 'the call was never recorded');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await page.goto(`${base}/admin/#/calls/CAconsole0000000000000000000000009`);
+  const link = page.locator('dd.callback');
+  await link.waitFor();
+  assert.match(await link.innerText(), /#\d+ pending, due [\s\S]*no-answer \(CA/);
   // A viewer sees the number masked.
   const viewer = await apiCall('POST', '/tokens', {name: 'cb-viewer', role: 'viewer'});
   const listed = await fetch(`${base}/api/v1/callbacks`, {headers: {Authorization: `Bearer ${viewer.body.secret}`}}).then((r) => r.text());

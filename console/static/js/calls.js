@@ -131,6 +131,9 @@ export async function showJourney(main, sid) {
       answered ? h('p', {class: 'caller'}, h('span', {class: 'who'}, 'Caller'), ` ${answered}`) : null,
       st.said.length ? h('ul', {class: 'said'}, st.said.map((line) => h('li', {}, h('span', {class: 'who'}, 'IVR'), ' ', line))) : null,
       h('p', {class: 'path'}, h('span', {class: 'muted'}, 'Path: '), st.nodes.join(' → ') || '—'),
+      (st.fetches || []).map((f) => h('p', {class: 'fetch'}, h('span', {class: 'muted'}, `Fetch ${f.node}: `),
+        `${f.connection} ${f.path} → ${f.outcome}${f.status ? ` ${f.status}` : ''} in ${f.duration_ms} ms`,
+        f.saved && f.saved.length ? ` · saved ${f.saved.join(', ')}` : '')),
       st.outcome ? h('p', {class: 'end'}, `☎ ${outcomeWords(st.outcome)}`) : null));
   });
   const graphBox = h('div', {class: 'journey-graph'});
@@ -143,7 +146,10 @@ export async function showJourney(main, sid) {
       h('dt', {}, 'Recognized'), h('dd', {}, `${c.recognized || '—'}${c.member_id ? ` · member ${c.member_id}` : ''}`),
       c.trust ? [h('dt', {}, 'Caller ID'), h('dd', {class: 'trust'}, TRUST_WORDS[c.trust] || c.trust)] : null,
       h('dt', {}, 'Flow'), h('dd', {}, c.flow ? h('a', {href: `#/flows/${encodeURIComponent(c.flow)}`}, `${c.flow} v${c.flow_version}`) : '—'),
-      h('dt', {}, 'Ended'), h('dd', {}, `${outcomeWords(c.outcome)}${c.duration_s !== undefined ? ` after ${c.duration_s} s` : ''}`)),
+      h('dt', {}, 'Ended'), h('dd', {}, `${outcomeWords(c.outcome)}${c.duration_s !== undefined ? ` after ${c.duration_s} s` : ''}`),
+      j.callback ? [h('dt', {}, 'Callback'), h('dd', {class: 'callback'}, h('a', {href: '#/callbacks'}, `#${j.callback.id}`),
+        ` ${j.callback.status}, due ${fmtTime(j.callback.due_at)}`,
+        j.callback.tries.length ? ` · ${j.callback.tries.map((t) => `${t.outcome}${t.call_sid ? ` (${t.call_sid})` : ''}`).join(', ')}` : '')] : null),
     h('p', {class: 'muted heard'}, j.heard ? `What the caller heard is ${j.heard}.` : '', j.reason ? ` ${j.reason}.` : ''),
     h('div', {class: 'journey-cols'}, steps, graphBox));
   if (!version) {
