@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +16,10 @@ import (
 	"github.com/memberline/memberline/connections"
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
+	"github.com/memberline/memberline/internal/testsupport/twilioapi"
 	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
 
 // BenchmarkFetchNode is the incoming-call webhook of a flow that fetches Dana's booking
@@ -173,4 +176,46 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	}
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkWebhookBesideDispatcher is the built-in flow's webhook (8 workers) alone, and
+// while 3 callback dispatchers dial 1,000 due callbacks through the fake Twilio API on
+// the same cores: its p99 beside the busy dispatchers against its p99 alone.
+func BenchmarkWebhookBesideDispatcher(b *testing.B) {
+	b.Run("alone", func(b *testing.B) {
+		_, plain := benchFetchEdges(b, "http://127.0.0.1:9")
+		reportLatency(b, loadCalls(b, plain, 8, b.N, "Welcome back, Dana."))
+	})
+	b.Run("beside_3_dispatchers", func(b *testing.B) {
+		_, plain := benchFetchEdges(b, "http://127.0.0.1:9")
+		store := outbound.NewStore(testenv.Postgres(b, "outbound", outbound.Migrate))
+		fake := twilioapi.New(b)
+		now := time.Now()
+		for i := range 1000 {
+			if _, _, err := store.Request(b.Context(), outbound.Callback{CallSID: fmt.Sprintf("CA%032d", i), Number: fmt.Sprintf("+1404555%04d", i),
+				Queue: "agents", Flow: "f", Node: "agent", RequestedAt: now, DueAt: now, MaxAttempts: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rest, err := outbound.NewTwilio(outbound.TwilioConfig{AccountSID: twilioapi.AccountSID, AuthToken: "token", APIURL: fake.URL, CallerID: "+18005550100"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(b.Context())
+		var wg sync.WaitGroup
+		for range 3 {
+			d := outbound.NewDispatcher(store, outbound.TwilioDialer{REST: rest, From: "+18005550100",
+				URLs: func(outbound.Callback) (string, string) { return testPublicURL + "/a", testPublicURL + "/s" }}, outbound.DispatcherOptions{})
+			wg.Go(func() { d.Run(ctx) })
+		}
+		for len(fake.Calls()) < 50 { // the dispatchers are under way
+			time.Sleep(5 * time.Millisecond)
+		}
+		lat := loadCalls(b, plain, 8, b.N, "Welcome back, Dana.")
+		dialed := len(fake.Calls())
+		cancel()
+		wg.Wait()
+		reportLatency(b, lat)
+		b.ReportMetric(float64(dialed), "dialed-meanwhile")
+	})
 }
