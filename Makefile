@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # to override. DATABASE_URL and REDIS_URL, when both set, replace the local stack.
 export LISTEN_ADDR       ?= 127.0.0.1:8080
 export PUBLIC_URL        ?= http://$(LISTEN_ADDR)
-export TWILIO_AUTH_TOKEN ?= dev-twilio-auth-token
+export TWILIO_AUTH_TOKEN ?= devtwilioauthtoken0123
 export ADMIN_TOKEN       ?= dev-admin-token-change-me
 export LOG_FORMAT        ?= text
 

@@ -72,24 +72,39 @@ func (s *Edge) enqueue(h flows.Handoff, ctxJSON string, st flows.State, callSID 
 	return EnqueueTo(a, h.Queue, nil), nil
 }
 
-// queueInfo reads Twilio's queue figures; anything missing or garbage is unknown.
-func queueInfo(r *http.Request) flows.QueueInfo {
+// queueInfo reads Twilio's queue figures; anything missing or garbage is unknown. When
+// Twilio sends none (a redirect), the figures the previous answer carried in the URL
+// stand, the time in the queue grown by the time since (at).
+func (s *Edge) queueInfo(r *http.Request) flows.QueueInfo {
+	_ = r.ParseForm()
+	src := r.PostForm
+	fresh := src.Has("QueuePosition") || src.Has("QueueTime")
+	if !fresh {
+		src = r.URL.Query()
+	}
 	num := func(k string) int {
-		n, err := strconv.Atoi(strings.TrimSpace(r.FormValue(k)))
+		n, err := strconv.Atoi(strings.TrimSpace(src.Get(k)))
 		if err != nil || n < 0 || n > 1_000_000 {
 			return 0
 		}
 		return n
 	}
-	return flows.QueueInfo{Position: num("QueuePosition"), QueueTime: time.Duration(num("QueueTime")) * time.Second,
+	q := flows.QueueInfo{Position: num("QueuePosition"), QueueTime: time.Duration(num("QueueTime")) * time.Second,
 		AvgTime: time.Duration(num("AvgQueueTime")) * time.Second, Size: num("CurrentQueueSize")}
+	if at, err := strconv.ParseInt(r.URL.Query().Get("at"), 10, 64); !fresh && err == nil {
+		if since := s.cfg.Now().Sub(time.Unix(at, 0)); since > 0 && since < 24*time.Hour {
+			q.QueueTime += since.Truncate(time.Second)
+		}
+	}
+	return q
 }
 
-// queueQuery carries the queue's figures and the last announcement to the next webhook.
-func queueQuery(q flows.QueueInfo, announced time.Duration) string {
+// queueQuery carries the queue's figures, the last announcement and the time of this
+// answer to the next webhook.
+func (s *Edge) queueQuery(q flows.QueueInfo, announced time.Duration) string {
 	return "&QueuePosition=" + strconv.Itoa(q.Position) + "&AvgQueueTime=" + strconv.Itoa(int(q.AvgTime/time.Second)) +
 		"&CurrentQueueSize=" + strconv.Itoa(q.Size) + "&QueueTime=" + strconv.Itoa(int(q.QueueTime/time.Second)) +
-		"&a=" + strconv.Itoa(int(announced/time.Second))
+		"&a=" + strconv.Itoa(int(announced/time.Second)) + "&at=" + strconv.FormatInt(s.cfg.Now().Unix(), 10)
 }
 
 // queueCall is what every queue webhook starts with: the state, the caller, the flow.
@@ -139,7 +154,7 @@ func (s *Edge) handleQueueWait() http.Handler {
 			s.writeQueue(w, r, keepWaiting())
 			return
 		}
-		q := queueInfo(r)
+		q := s.queueInfo(r)
 		last := time.Duration(-1)
 		if a, err := strconv.Atoi(r.URL.Query().Get("a")); err == nil && a >= 0 {
 			last = time.Duration(a) * time.Second
@@ -166,7 +181,7 @@ func (s *Edge) handleQueueWait() http.Handler {
 				for _, p := range a.Gather.Prompts {
 					prompts = append(prompts, prompt(p)...)
 				}
-				resp.Add(Gather(GatherAttrs{Input: "dtmf", Action: key + queueQuery(q, wt.AnnouncedAt), Method: http.MethodPost,
+				resp.Add(Gather(GatherAttrs{Input: "dtmf", Action: key + s.queueQuery(q, wt.AnnouncedAt), Method: http.MethodPost,
 					Timeout: 1, NumDigits: 1}, prompts...))
 			}
 		}
@@ -175,7 +190,7 @@ func (s *Edge) handleQueueWait() http.Handler {
 		}
 		again, err := s.state.appendTo(s.cfg.PublicURL+queueWaitPath, st, call.CallSID, expires)
 		if err == nil {
-			resp.Add(redirectTo(again + "&a=" + strconv.Itoa(int(wt.AnnouncedAt/time.Second))))
+			resp.Add(redirectTo(again + s.queueQuery(q, wt.AnnouncedAt)))
 		}
 		s.writeQueue(w, r, resp)
 	})
@@ -191,7 +206,7 @@ func (s *Edge) handleQueueKey() http.Handler {
 			s.writeQueue(w, r, keepWaiting())
 			return
 		}
-		q := queueInfo(r)
+		q := s.queueInfo(r)
 		lang := s.callLanguage(flow, call, st)
 		switch strings.TrimSpace(r.PostFormValue("Digits")) {
 		case "1":
@@ -204,7 +219,7 @@ func (s *Edge) handleQueueKey() http.Handler {
 				return
 			}
 			var resp Response
-			resp.Add(Gather(GatherAttrs{Input: "dtmf", Action: action + queueQuery(q, q.QueueTime), Method: http.MethodPost,
+			resp.Add(Gather(GatherAttrs{Input: "dtmf", Action: action + s.queueQuery(q, q.QueueTime), Method: http.MethodPost,
 				Timeout: 10, FinishOnKey: "#"}, prompt(flow.CallbackPhrase(lang, flows.PhraseEnterNumber, 0))...))
 			resp.Add(s.backToWait(st, call.CallSID, q))
 			s.writeQueue(w, r, resp)
@@ -228,11 +243,11 @@ func (s *Edge) handleQueueNumber() http.Handler {
 		if !ok {
 			var resp Response
 			resp.Add(prompt(flow.CallbackPhrase(s.callLanguage(flow, call, st), flows.PhraseCannotCall, 0))...)
-			resp.Add(s.backToWait(st, call.CallSID, queueInfo(r)))
+			resp.Add(s.backToWait(st, call.CallSID, s.queueInfo(r)))
 			s.writeQueue(w, r, resp)
 			return
 		}
-		s.writeQueue(w, r, s.askCallback(r, st, call, flow, queueInfo(r), number))
+		s.writeQueue(w, r, s.askCallback(r, st, call, flow, s.queueInfo(r), number))
 	})
 }
 
@@ -242,7 +257,7 @@ func (s *Edge) backToWait(st flows.State, callSID string, q flows.QueueInfo) Nod
 	if err != nil {
 		return Pause(1)
 	}
-	return redirectTo(wait + "&a=" + strconv.Itoa(int(q.QueueTime/time.Second)))
+	return redirectTo(wait + s.queueQuery(q, q.QueueTime))
 }
 
 // dialable is a keyed-in number as E.164 when it can be called back: a valid number of

@@ -42,13 +42,8 @@ func RetryAt(c Callback, now time.Time) time.Time {
 
 // Dispatcher dials due callbacks. Several instances may run one each on the same store:
 // a callback is claimed by one of them (SELECT … FOR UPDATE SKIP LOCKED) and dialed once;
-// a claim whose instance stopped is taken again when its lease runs out.
-//
-// Why not a job queue library (riverqueue/river): a callback is a row with a state the
-// API, the console and the webhooks read and change (due, dialing, each try's outcome,
-// cancelled); a job table beside it would hold the same facts twice, and river rescues a
-// stuck job only after RescueStuckJobsAfter (an hour by default) where a callback's lease
-// is minutes. The claim is one UPDATE on the callbacks table itself.
+// a claim whose instance stopped is taken again when its lease runs out (see the package
+// doc for why this and not a job queue library).
 type Dispatcher struct {
 	store  *Store
 	dialer Dialer

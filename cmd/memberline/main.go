@@ -33,6 +33,7 @@ Commands:
   flows     export flows to files, or import them: memberline flows export -dir flows/
   connections  the company APIs flows fetch from: memberline connections list|put|delete
   demo-api  a stand-in booking API for the example fetch flow: memberline demo-api
+  demo-twilio  a stand-in Twilio REST API that answers callbacks: memberline demo-twilio
   calls     delete call records past CALL_RETENTION: memberline calls purge [-older-than 90d]
   import    load members from NDJSON (one member a line, with phones and activities)
   gen-members  write a generated data set for import: memberline gen-members -n 1000000 > members.ndjson
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runConnections(ctx, rest, getenv, stdin, stdout, stderr)
 	case "demo-api":
 		return runDemoAPI(ctx, rest, stdout, stderr)
+	case "demo-twilio":
+		return runDemoTwilio(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -51,6 +51,11 @@ type Call struct {
 	// Client sends the requests; nil is one that behaves as Twilio does (10 s timeout, a
 	// 3xx is an answer, not a redirect to follow with a re-signed POST).
 	Client *http.Client
+	// Start is the first webhook's URL as Twilio sees it; "" is PublicURL's /twilio/voice.
+	// An outbound call (a callback) starts at the URL it was created with.
+	Start string
+	// StatusURL is where the completed status callback goes; "" is /twilio/status.
+	StatusURL string
 }
 
 // Form is the form Twilio posts to a number's voice URL for a new call (CallStatus
@@ -101,7 +106,7 @@ func (call Call) Play(ctx context.Context) error {
 		call.Log = io.Discard
 	}
 	c := &caller{
-		client: call.Client, sign: call.Sign, baseURL: call.BaseURL, publicURL: call.PublicURL,
+		client: call.Client, sign: call.Sign, baseURL: call.BaseURL, publicURL: call.PublicURL, start: call.Start, statusURL: call.StatusURL,
 		answers: call.Answers, out: call.Out, errOut: call.Log, verbose: call.Verbose, first: call.First,
 		params: Form(call.CallSID, call.From, call.To), // CallStatus is each webhook's own
 	}
@@ -154,7 +159,57 @@ type caller struct {
 	// was said at a speaking pace, and answering (see listen). A scripted call takes
 	// milliseconds; its status callback reports this instead, as Twilio would report
 	// the call's length.
-	onLine time.Duration
+	onLine           time.Duration
+	start, statusURL string
+	// queue is the queue the call waits in (an <Enqueue> with a waitUrl), nil when none.
+	queue *waiting
+}
+
+// waiting is a call in a queue: where its wait URL and the Enqueue's action are, and the
+// figures Twilio would send (the caller moves up one place a round, 30 s a round).
+type waiting struct {
+	wait, action   *url.URL
+	method         string
+	rounds, place  int
+	queueTime, avg int
+}
+
+// maxWaitRounds is how many rounds of the wait URL a simulated caller listens to before
+// hanging up.
+const maxWaitRounds = 6
+
+func (w *waiting) params() url.Values {
+	return url.Values{"QueuePosition": {strconv.Itoa(w.place)}, "QueueTime": {strconv.Itoa(w.queueTime)},
+		"AvgQueueTime": {strconv.Itoa(w.avg)}, "CurrentQueueSize": {strconv.Itoa(w.place + 1)}}
+}
+
+// leaveQueue is the Enqueue's action with result (leave, hangup), ending the wait.
+func (c *caller) leaveQueue(result string) (*hop, error) {
+	q := c.queue
+	c.queue = nil
+	if q.action == nil {
+		return nil, nil
+	}
+	return &hop{method: q.method, public: q.action, status: "in-progress", extra: url.Values{"QueueResult": {result},
+		"QueueTime": {strconv.Itoa(q.queueTime)}}}, nil
+}
+
+// nextRound is the wait URL (to, or the Enqueue's) again, a place further and 30 s
+// later, with the figures Twilio sends, or the caller hanging up after maxWaitRounds.
+func (c *caller) nextRound(to *url.URL) (*hop, error) {
+	q := c.queue
+	q.rounds++
+	if q.rounds >= maxWaitRounds {
+		fmt.Fprintln(c.out, "-- still waiting: the caller hangs up")
+		return c.leaveQueue("hangup")
+	}
+	q.queueTime += 30
+	c.onLine += 30 * time.Second
+	q.place = max(q.place-1, 1)
+	if to == nil {
+		to = q.wait
+	}
+	return &hop{method: http.MethodPost, public: to, status: "in-progress", extra: q.params()}, nil
 }
 
 // Speaking and answering paces for onLine: Twilio's voices say about 150 words a minute;
@@ -194,7 +249,11 @@ type hop struct {
 // play runs the call to its end and then posts the completed status callback.
 func (c *caller) play(ctx context.Context) error {
 	start := time.Now()
-	first, err := url.Parse(c.publicURL + "/twilio/voice")
+	firstURL := c.start
+	if firstURL == "" {
+		firstURL = c.publicURL + "/twilio/voice"
+	}
+	first, err := url.Parse(firstURL)
 	if err != nil {
 		return fmt.Errorf("call: %w", err)
 	}
@@ -320,7 +379,10 @@ func (c *caller) postStatus(ctx context.Context, d time.Duration) {
 	form.Set("CallDuration", strconv.Itoa(int(d.Round(time.Second)/time.Second)))
 	form.Set("CallbackSource", "call-progress-events")
 	form.Set("Timestamp", time.Now().UTC().Format(time.RFC1123Z))
-	const path = "/twilio/status"
+	path := "/twilio/status"
+	if c.statusURL != "" {
+		path = strings.TrimPrefix(c.statusURL, c.publicURL)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		fmt.Fprintf(c.errOut, "status callback: %v\n", err)
@@ -363,6 +425,9 @@ func (c *caller) run(ctx context.Context, doc *twimlNode, cur *url.URL) (*hop, e
 			}
 			if !ok {
 				fmt.Fprintln(c.out, "-- no more input: caller hangs up")
+				if c.queue != nil {
+					return c.leaveQueue("hangup")
+				}
 				return nil, nil
 			}
 			extra, note := gatherParams(ans, v)
@@ -395,11 +460,40 @@ func (c *caller) run(ctx context.Context, doc *twimlNode, cur *url.URL) (*hop, e
 				return nil, errors.New("call: <Redirect> without a URL")
 			}
 			fmt.Fprintf(c.out, "GOTO  %s\n", ref)
-			return c.next(cur, ref, v.attr("method"), nil)
+			h, err := c.next(cur, ref, v.attr("method"), nil)
+			if err == nil && c.queue != nil && h.public.Path == c.queue.wait.Path {
+				return c.nextRound(h.public) // still waiting: Twilio sends the queue's figures again
+			}
+			return h, err
 		case "Enqueue":
 			c.showEnqueue(v)
+			if wait := v.attr("waitUrl"); wait != "" && c.queue == nil {
+				w, err := cur.Parse(wait)
+				if err != nil {
+					return nil, fmt.Errorf("call: bad waitUrl %q: %w", wait, err)
+				}
+				q := &waiting{wait: w, place: 3, avg: 300, method: strings.ToUpper(v.attr("method"))}
+				if a := v.attr("action"); a != "" {
+					if q.action, err = cur.Parse(a); err != nil {
+						return nil, fmt.Errorf("call: bad Enqueue action %q: %w", a, err)
+					}
+				}
+				if q.method == "" {
+					q.method = http.MethodPost
+				}
+				c.queue = q
+				fmt.Fprintln(c.out, "-- in the queue: what the caller hears while waiting")
+				return &hop{method: http.MethodPost, public: w, status: "in-progress", extra: q.params()}, nil
+			}
 			fmt.Fprintln(c.out, "-- call handed off")
 			return nil, nil
+		case "Leave":
+			if c.queue == nil {
+				fmt.Fprintln(c.out, "????  <Leave> outside a queue; skipped")
+				continue
+			}
+			fmt.Fprintln(c.out, "LEAVE the queue")
+			return c.leaveQueue("leave")
 		case "Dial":
 			c.showDial(v)
 			fmt.Fprintln(c.out, "-- call handed off")
@@ -417,6 +511,10 @@ func (c *caller) run(ctx context.Context, doc *twimlNode, cur *url.URL) (*hop, e
 		default:
 			fmt.Fprintf(c.out, "????  <%s> is not simulated; skipped\n", v.name)
 		}
+	}
+	if c.queue != nil && cur.Path == c.queue.wait.Path {
+		// A wait URL's TwiML ended: Twilio asks it again while the caller waits.
+		return c.nextRound(nil)
 	}
 	fmt.Fprintln(c.out, "-- call ended")
 	return nil, nil

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -125,5 +126,63 @@ func TestTrustIsExplained(t *testing.T) {
 	if !strings.Contains(out.String(), "PARAM trust=verified  (the carrier attested the calling number; it does not say who is calling)") ||
 		!strings.Contains(out.String(), "PARAM reason=menu\n") {
 		t.Errorf("shown:\n%s", out.String())
+	}
+}
+
+// A call in a queue with a wait URL hears it round after round, with the queue's
+// figures as Twilio sends them, until it leaves (the Enqueue's action, QueueResult leave)
+// or hangs up; an outbound call starts at its own URL and reports to its own status URL.
+func TestQueueAndOutboundCalls(t *testing.T) {
+	var mu sync.Mutex
+	var waits []url.Values
+	var left, status url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "text/xml")
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/twilio/voice", "/cb/answer":
+			fmt.Fprint(w, `<Response><Enqueue action="/q/done" waitUrl="/q/wait">agents</Enqueue></Response>`)
+		case "/q/wait":
+			waits = append(waits, r.PostForm)
+			if len(waits) < 3 {
+				fmt.Fprint(w, `<Response><Say>Please wait.</Say><Redirect>/q/wait?again=1</Redirect></Response>`)
+				return
+			}
+			fmt.Fprint(w, `<Response><Gather numDigits="1" action="/q/key"><Say>Press 1.</Say></Gather></Response>`)
+		case "/q/key":
+			fmt.Fprint(w, `<Response><Leave/></Response>`)
+		case "/q/done":
+			left = r.PostForm
+			fmt.Fprint(w, `<Response><Say>We will call you back.</Say><Hangup/></Response>`)
+		case "/cb/status":
+			status = r.PostForm
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	call := Call{BaseURL: srv.URL, Sign: func(string, url.Values) string { return "sig" }, From: "+14045550123", To: "+18005550100",
+		Answers: Script([]string{"1"}), Out: &out, Log: io.Discard}
+	if err := call.Play(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 3 || waits[0].Get("QueuePosition") != "3" || waits[1].Get("QueueTime") != "30" || waits[2].Get("QueuePosition") != "1" {
+		t.Errorf("wait requests: %v", waits)
+	}
+	if left.Get("QueueResult") != "leave" || !strings.Contains(out.String(), "We will call you back.") {
+		t.Errorf("left with %v:\n%s", left, out.String())
+	}
+	// An outbound call at its own URL: silent in the queue, it hangs up after six rounds.
+	waits, left = nil, nil
+	call = Call{BaseURL: srv.URL, Sign: func(string, url.Values) string { return "sig" }, From: "+18005550100", To: "+14045550123",
+		Start: srv.URL + "/cb/answer", StatusURL: srv.URL + "/cb/status", First: url.Values{"AnsweredBy": {"human"}},
+		Answers: Script(nil), Out: io.Discard, Log: io.Discard}
+	if err := call.Play(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if left.Get("QueueResult") != "hangup" || status.Get("CallStatus") != "completed" {
+		t.Errorf("outbound: left %v, status %v", left, status)
 	}
 }
