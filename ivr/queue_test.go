@@ -78,7 +78,6 @@ func (q *queueHarness) dispatcher() *outbound.Dispatcher {
 var (
 	waitURLRE   = regexp.MustCompile(`waitUrl="([^"]+)"`)
 	actionRE    = regexp.MustCompile(`<Enqueue action="([^"]+)"`)
-	redirectRE  = regexp.MustCompile(`<Redirect method="POST">([^<]+)</Redirect>`)
 	gatherURLRE = regexp.MustCompile(`<Gather [^>]*action="([^"]+)"`)
 )
 
