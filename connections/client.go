@@ -303,7 +303,8 @@ func target(conn Connection, pathQuery string) (string, error) {
 	if err != nil || u.Host != base.Host || u.User != nil {
 		return "", errors.New("the path may not change the connection's host")
 	}
-	if dotSegment(u.EscapedPath()) {
+	// Both spellings: a server that decodes %2F would see /v2//.. in /v2/%2f%2e%2e.
+	if dotSegment(u.EscapedPath()) || dotSegment(u.Path) {
 		return "", errors.New("the path may not hold . or .. segments, which would leave the base URL's path")
 	}
 	return t, nil
