@@ -50,6 +50,7 @@ type cnode struct {
 	armNext                                       []string
 	fetch                                         *cfetch
 	queueing                                      *cqueue // handoff: priority, queue choice, wait, callback
+	message                                       *cmessage
 }
 
 // cset is one variable a set node sets.
@@ -139,6 +140,7 @@ var nodeFields = map[NodeType][]string{
 	NodeGoto:         {"say", "flow", "safe"},
 	NodeHangup:       {"say", "safe"},
 	NodeSplit:        {"experiment", "arms"},
+	NodeMessage:      {"channel", "body", "template", "say", "next", "not_sent", "safe"},
 	NodeFetch:        {"connection", "method", "path", "body", "timeout_ms", "save", "required", "next", "error", "say_while_waiting", "safe"},
 }
 

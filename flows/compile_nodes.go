@@ -49,6 +49,8 @@ func (c *compiler) node(i int) {
 		c.split(cn, n, path)
 	case NodeFetch:
 		c.fetch(cn, n, path)
+	case NodeMessage:
+		c.message(cn, n, path)
 	case NodeRecord:
 		cn.say = c.text(join(path, "say"), n.Say, false, false)
 		cn.maxSeconds = c.bounded(join(path, "max_seconds"), n.MaxSeconds, defaultMaxSeconds, 1, 3600, "")
@@ -149,6 +151,7 @@ func usedFields(n *Node) []string {
 		{"connection", n.Connection != ""}, {"method", n.Method != ""}, {"path", n.Path != ""},
 		{"body", n.Body != nil}, {"timeout_ms", n.TimeoutMS != 0}, {"save", n.Save != nil},
 		{"required", n.Required != nil}, {"error", n.Error != ""}, {"say_while_waiting", n.SayWhileWaiting != nil},
+		{"channel", n.Channel != ""}, {"template", n.Template != nil}, {"not_sent", n.NotSent != ""},
 	} {
 		if u.set {
 			used = append(used, u.name)

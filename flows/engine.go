@@ -68,7 +68,7 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		return Turn{}, fmt.Errorf("%w: state is for flow %q version %d, not %q version %d", ErrState, st.Flow, st.Version, f.ID, f.Version)
 	}
 	n := p.nodes[st.Node]
-	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify) && n.typ != string(NodeRemember) && n.typ != string(NodeFetch)) {
+	if n == nil || (n.typ != string(NodeGather) && n.typ != string(NodeChooseMember) && n.typ != string(NodeIdentify) && n.typ != string(NodeRecord) && n.typ != string(NodeVerify) && n.typ != string(NodeRemember) && n.typ != string(NodeFetch) && n.typ != string(NodeMessage)) {
 		return Turn{}, fmt.Errorf("%w: node %q does not wait for input", ErrState, st.Node)
 	}
 	if st.Attempts < 0 {
@@ -93,6 +93,8 @@ func (f *Flow) Resume(call Call, st State, in Input) (Turn, error) {
 		err = r.resumeRemember(n, in)
 	case NodeFetch:
 		err = r.resumeFetch(n)
+	case NodeMessage:
+		err = r.resumeMessage(n)
 	default:
 		err = r.resumeIdentify(n, in)
 	}
@@ -156,20 +158,32 @@ func joinTurns(turn, next Turn) Turn {
 	next.ActivityYes = next.ActivityYes || turn.ActivityYes
 	next.Arms = append(turn.Arms[:len(turn.Arms):len(turn.Arms)], next.Arms...) // both flows' splits
 	next.Fetches = append(turn.Fetches[:len(turn.Fetches):len(turn.Fetches)], next.Fetches...)
+	next.Messages = append(turn.Messages[:len(turn.Messages):len(turn.Messages)], next.Messages...)
 	if next.Remember == nil {
 		next.Remember = turn.Remember
 	}
 	return next
 }
 
+// Effects perform what a turn asks of the edge within the same webhook (Complete).
+type Effects struct {
+	// Load loads the flow a goto names.
+	Load func(id string) (*Flow, error)
+	// Fetch performs a fetch node's request; ok false leaves it pending (Turn.Fetch stays
+	// set: the edge answers with the turn's words and a redirect, see FetchRequest.Wait).
+	Fetch func(FetchRequest) (res Fetched, ok bool)
+	// Send queues a message node's message (or says why not). Nil: every message is
+	// queued without being sent anywhere (simulation).
+	Send func(MessageRequest) Messaged
+}
+
 // Complete carries a turn through what it asks of the edge within the same webhook: a
-// goto (the next flow loaded with load, as Follow does) and fetches (performed by fetch,
-// whose answer resumes the flow the call is in). fetch answers ok false to leave a request
-// pending (Turn.Fetch stays set: the edge answers with the turn's words and a redirect,
-// see FetchRequest.Wait). It returns the completed turn and the flow the call is in
-// afterwards. The edge, Simulate and flow tests all call it, so a fetch is answered the
+// goto (the next flow loaded, as Follow does), fetches and messages (whose answers resume
+// the flow the call is in). It returns the completed turn and the flow the call is in
+// afterwards. The edge, Simulate and flow tests all call it, so an effect is answered the
 // same way whoever answers it.
-func Complete(cur *Flow, turn Turn, call Call, load func(id string) (*Flow, error), fetch func(FetchRequest) (Fetched, bool)) (Turn, *Flow, error) {
+func Complete(cur *Flow, turn Turn, call Call, fx Effects) (Turn, *Flow, error) {
+	load, fetch := fx.Load, fx.Fetch
 	gotos, fetches := 0, 0
 	for {
 		switch {
@@ -203,6 +217,32 @@ func Complete(cur *Flow, turn Turn, call Call, load func(id string) (*Flow, erro
 			if len(nt.Visited) > 0 && nt.Visited[0] == turn.State.Node {
 				nt.Visited = nt.Visited[1:] // the fetch node, listed once
 			}
+			turn = joinTurns(turn, nt)
+		case turn.Message != nil:
+			if fetches >= MaxFetchesPerTurn {
+				return Turn{}, cur, fmt.Errorf("%w: more than %d effects in one turn (at node %q)", ErrLoop, MaxFetchesPerTurn, turn.Message.Node)
+			}
+			fetches++
+			req := *turn.Message
+			res := Messaged{Status: MessageQueued}
+			if fx.Send != nil {
+				res = fx.Send(req)
+			}
+			res.Node = req.Node
+			c := call
+			c.Messaged = &res
+			c.From = nil
+			nt, err := cur.Resume(c, turn.State, Input{})
+			if err != nil {
+				return Turn{}, cur, err
+			}
+			if len(nt.Visited) > 0 && nt.Visited[0] == turn.State.Node {
+				nt.Visited = nt.Visited[1:]
+			}
+			if res.Status == MessageQueued {
+				turn.Messages = append(turn.Messages, req)
+			}
+			turn.Message = nil
 			turn = joinTurns(turn, nt)
 		default:
 			return turn, cur, nil
@@ -440,6 +480,10 @@ func (r *run) walk(id string) error {
 			id = r.split(n)
 		case NodeFetch:
 			if id = r.enterFetch(n); id == "" {
+				return nil
+			}
+		case NodeMessage:
+			if id = r.enterMessage(n); id == "" {
 				return nil
 			}
 		case NodeGather:

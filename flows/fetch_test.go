@@ -298,16 +298,16 @@ func TestCompleteFetchesAndStopsForAWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An edge that leaves a waiting request pending.
-	pending, cur, err := Complete(f, turn, call, nil, func(req FetchRequest) (Fetched, bool) { return Fetched{}, !req.Wait })
+	pending, cur, err := Complete(f, turn, call, Effects{Fetch: func(req FetchRequest) (Fetched, bool) { return Fetched{}, !req.Wait }})
 	if err != nil || pending.Fetch == nil || cur != f {
 		t.Fatalf("pending: %+v, %v", pending.Fetch, err)
 	}
 	// An edge that answers.
 	var asked []FetchRequest
-	done, _, err := Complete(f, turn, call, nil, func(req FetchRequest) (Fetched, bool) {
+	done, _, err := Complete(f, turn, call, Effects{Fetch: func(req FetchRequest) (Fetched, bool) {
 		asked = append(asked, req)
 		return Fetched{Outcome: FetchOK, Status: 200, Answer: answer(t, `{"bookings": [{"flight": "DL9", "gate": "C3"}]}`)}, true
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,9 +108,10 @@ const (
 	NodeHangup       NodeType = "hangup"        // say goodbye and hang up; ends the flow
 	NodeSplit        NodeType = "split"         // an experiment: each caller to one arm, always the same
 	NodeFetch        NodeType = "fetch"         // ask one of the company's APIs, then next (or error)
+	NodeMessage      NodeType = "message"       // send an SMS or WhatsApp message to the caller, then next
 )
 
-const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup, split, fetch"
+const nodeTypes = "say, play, gather, branch, set, choose_member, identify, verify, remember, record, handoff, goto, hangup, split, fetch, message"
 
 // Node is one step of a flow. Which fields a node uses depends on its type; Validate
 // reports fields a type does not use. Fields naming nodes (next, default, no_input,
@@ -244,6 +245,16 @@ type Node struct {
 	Required        []string          `json:"required,omitempty"`
 	Error           string            `json:"error,omitempty"`
 	SayWhileWaiting Text              `json:"say_while_waiting,omitempty"`
+
+	// message: Channel (sms or whatsapp) and Body (per language, as a text: a template;
+	// its SMS segments are counted) go to the caller's number through the outbox, never
+	// twice for a call and node; Template is an approved WhatsApp template (sid and
+	// variables) for outside the 24-hour window. Say is said once it is queued, then next;
+	// a number that opted out, cannot take messages or is withheld, or a body that renders
+	// empty goes to NotSent (else next) with vars.message_status set.
+	Channel  string           `json:"channel,omitempty"`
+	Template *MessageTemplate `json:"template,omitempty"`
+	NotSent  string           `json:"not_sent,omitempty"`
 }
 
 // SplitArm is one arm of a split: its id, its weight in percent, where it goes.

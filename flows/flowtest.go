@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -44,7 +45,10 @@ type TestCaller struct {
 
 // TestProfile is an inline member of a test.
 type TestProfile struct {
-	ID         string            `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
+	// Phone is the number the inline member calls from (E.164): what caller.phone_last4
+	// reads and message nodes send to. Empty: a withheld number.
+	Phone      string            `json:"phone,omitempty"`
 	FirstName  string            `json:"first_name,omitempty"`
 	LastName   string            `json:"last_name,omitempty"`
 	Tier       string            `json:"tier,omitempty"`
@@ -80,6 +84,8 @@ type TestExpect struct {
 	Handoff   *TestHandoff `json:"handoff,omitempty"`
 	// Visits are nodes the call must pass through (in any order).
 	Visits []string `json:"visits,omitempty"`
+	// Messages are texts messages the call queues must hold (each within one message).
+	Messages []string `json:"messages,omitempty"`
 }
 
 // TestHandoff is what the agent must get: the queue and the context keys present.
@@ -146,6 +152,9 @@ func (c *compiler) tests() {
 		}
 		c.checkPins(join(path, "arms"), t.Arms)
 		c.checkMocks(join(path, "fetch"), t.Fetch)
+		if p := t.Caller.Profile; p != nil && p.Phone != "" && !e164.MatchString(p.Phone) {
+			c.add(join(path, "caller.profile.phone"), "must be an E.164 number like +14045550123")
+		}
 		if p := t.Caller.Profile; p != nil && p.Activity != nil {
 			ap := join(join(path, "caller.profile"), "activity")
 			if _, err := time.Parse(time.RFC3339, p.Activity.StartsAt); err != nil {
@@ -181,6 +190,8 @@ func (c *compiler) tests() {
 		}
 	}
 }
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // RunTests plays every test of the flow, in document order. A flow that does not
 // validate runs no test: each is skipped with the reason.
@@ -237,6 +248,7 @@ func (f *Flow) runTest(t Test, path string, env TestEnv) TestResult {
 		call.Caller.Members = members
 	case t.Caller.Profile != nil:
 		call.Caller.Members = []Member{t.Caller.Profile.member(now)}
+		call.Caller.Phone = t.Caller.Profile.Phone
 	}
 	script := make([]Input, len(t.Inputs))
 	for i, s := range t.Inputs {
@@ -330,6 +342,15 @@ func (e TestExpect) check(tr Transcript, path string) []Problem {
 	for i, id := range e.Visits {
 		if !visited[id] {
 			fail(fmt.Sprintf("%s.visits.%d", path, i), "the call never reaches node %q", id)
+		}
+	}
+	var sent []string
+	for _, s := range tr.Steps {
+		sent = append(sent, s.Messages...)
+	}
+	for i, want := range e.Messages {
+		if !slices.ContainsFunc(sent, func(m string) bool { return strings.Contains(m, want) }) {
+			fail(fmt.Sprintf("%s.messages.%d", path, i), "no message holds %q", want)
 		}
 	}
 	if h := e.Handoff; h != nil {

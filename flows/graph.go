@@ -32,6 +32,8 @@ func (c *compiler) passes(n *Node) []string {
 		return []string{n.Next} // nothing to offer: it goes on without asking
 	case NodeFetch:
 		return []string{n.Next, n.Error} // the answer comes within the turn
+	case NodeMessage:
+		return []string{n.Next, n.NotSent}
 	case NodeGoto:
 		if strings.TrimSpace(n.Flow) == c.f.ID {
 			return []string{c.f.StartNode}
@@ -48,7 +50,7 @@ func (c *compiler) passes(n *Node) []string {
 
 // leads lists every node n can lead to, with or without input.
 func (c *compiler) leads(n *Node) []string {
-	out := append(c.passes(n), n.Next, n.NoInput, n.NoMatch, n.NotFound, n.Error)
+	out := append(c.passes(n), n.Next, n.NoInput, n.NoMatch, n.NotFound, n.Error, n.NotSent)
 	for _, o := range n.Options {
 		out = append(out, o.Next)
 	}

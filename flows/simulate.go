@@ -29,6 +29,9 @@ type SimEnv struct {
 	// when the simulation asks for live fetches; ok false when it has no answer, and the
 	// node goes to its error way as unreachable, reported in Transcript.NotMocked.
 	Fetch func(req FetchRequest) (res Fetched, ok bool)
+	// Send answers a message node (a consent the simulation knows of); nil: every message
+	// is queued. A simulation never sends one: the transcript shows it.
+	Send func(req MessageRequest) Messaged
 }
 
 // FetchMock is a fetch node's answer in a simulation or a flow test: an HTTP status
@@ -107,6 +110,9 @@ type SimStep struct {
 	Flow     string `json:"flow"`
 	Version  int    `json:"version"`
 	End      string `json:"end,omitempty"`
+	// Messages are the messages the turn would queue (never sent by a simulation), as
+	// "sms to +14045550123: Flight DL1 leaves from gate B12."
+	Messages []string `json:"messages,omitempty"`
 	// Turn is the engine's answer exactly as the edge would render it to TwiML.
 	Turn Turn `json:"-"`
 }
@@ -162,7 +168,7 @@ func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error
 	cur := f
 	turn, err := cur.Start(call)
 	if err == nil {
-		turn, cur, err = Complete(cur, turn, call, load, fetch)
+		turn, cur, err = Complete(cur, turn, call, Effects{Load: load, Fetch: fetch, Send: env.Send})
 	}
 	if err != nil {
 		return tr, fmt.Errorf("flows: simulate: start: %w", err)
@@ -190,7 +196,7 @@ func Simulate(f *Flow, call Call, script []Input, env SimEnv) (Transcript, error
 			turn, err = cur.Resume(c, st, in)
 		}
 		if err == nil {
-			turn, cur, err = Complete(cur, turn, c, load, fetch)
+			turn, cur, err = Complete(cur, turn, c, Effects{Load: load, Fetch: fetch, Send: env.Send})
 		}
 		if err != nil {
 			return tr, fmt.Errorf("flows: simulate: input %d: %w", used, err)
@@ -226,6 +232,13 @@ func (tr *Transcript) add(in *Input, turn Turn) {
 	}
 	if s.Trace == nil {
 		s.Trace = []string{}
+	}
+	for _, m := range turn.Messages {
+		line := m.Channel + " to " + m.To + ": " + m.Body
+		if m.Template != nil {
+			line += " [template " + m.Template.SID + "]"
+		}
+		s.Messages = append(s.Messages, line)
 	}
 	if turn.Awaiting {
 		s.Awaiting = turn.State.Node

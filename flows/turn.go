@@ -110,6 +110,8 @@ type Call struct {
 	Verified *Verified
 	// Fetched answers a pending fetch request (see Turn.Fetch).
 	Fetched *Fetched
+	// Messaged answers a pending message request (see Turn.Message).
+	Messaged *Messaged
 	// CallSID is the call's id: a withheld caller's subject in experiments.
 	CallSID string
 	// ExperimentKey keys the assignment of callers to the arms of split nodes (package
@@ -318,6 +320,11 @@ type Turn struct {
 	Fetch *FetchRequest
 	// Fetches are the fetches the turn's fetch nodes made, for the call's journey.
 	Fetches []FetchRecord
+	// Message, when set, asks the edge to queue a message (a message node, where State
+	// waits) and call Resume with Call.Messaged (Complete does).
+	Message *MessageRequest
+	// Messages are the messages the turn queued, as the engine asked for them.
+	Messages []MessageRequest
 	End     string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
 	// GotoFlow, when set (End is EndGoto), hands the call to another flow. The contract:
 	// the edge says this turn's Actions, loads the published flow GotoFlow and calls its

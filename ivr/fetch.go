@@ -214,15 +214,18 @@ func (s *Edge) fetchBudget() time.Duration {
 // now, together within the turn's budget from start, except one that says something while
 // it waits, which starts here and is left pending for the redirect render adds.
 func (s *Edge) complete(ctx context.Context, r *http.Request, flow *flows.Flow, turn flows.Turn, call flows.Call, start time.Time) (flows.Turn, error) {
-	if turn.Fetch == nil && turn.GotoFlow == "" {
+	if turn.Fetch == nil && turn.GotoFlow == "" && turn.Message == nil {
 		return turn, nil
 	}
 	deadline := start.Add(s.fetchBudget())
-	turn, _, err := flows.Complete(flow, turn, call, s.gotoFlow(ctx), func(req flows.FetchRequest) (flows.Fetched, bool) {
-		if req.Wait {
-			return flows.Fetched{}, false
-		}
-		return s.fetchBy(ctx, req, deadline), true
+	turn, _, err := flows.Complete(flow, turn, call, flows.Effects{Load: s.gotoFlow(ctx),
+		Fetch: func(req flows.FetchRequest) (flows.Fetched, bool) {
+			if req.Wait {
+				return flows.Fetched{}, false
+			}
+			return s.fetchBy(ctx, req, deadline), true
+		},
+		Send: func(req flows.MessageRequest) flows.Messaged { return s.queueMessage(ctx, call, req) },
 	})
 	if err != nil || turn.Fetch == nil {
 		return turn, err

@@ -26,6 +26,8 @@ func (s *Edge) routes() http.Handler {
 	tw.Handle("POST /twilio/callback/answer", webhook(s.handleCallbackAnswer()))
 	tw.Handle("POST /twilio/callback/connect", webhook(s.handleCallbackConnect()))
 	tw.Handle("POST /twilio/callback/status", webhook(s.handleCallbackStatus()))
+	tw.Handle("POST /twilio/sms", webhook(s.handleSMS()))
+	tw.Handle("POST /twilio/message/status", webhook(s.handleMessageStatus()))
 	tw.Handle("POST /twilio/status", webhook(s.handleStatus()))
 	tw.Handle("POST /twilio/fallback", webhook(s.handleFallback()))
 	return tw

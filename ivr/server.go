@@ -50,6 +50,9 @@ type Config struct {
 	// CallbacksReady: the service can place calls (Twilio credentials and a caller ID),
 	// so waiting callers are offered callbacks (with Deps.Callbacks).
 	CallbacksReady bool
+	// MessagesReady: the service can send messages (Twilio credentials and a sender),
+	// so message nodes queue them (with Deps.Messages).
+	MessagesReady bool
 	// TracerProvider and MeterProvider receive the webhooks' spans and metrics; nil means
 	// none. With a no-op TracerProvider no span is even started.
 	TracerProvider trace.TracerProvider
@@ -91,6 +94,9 @@ type Deps struct {
 	FetchResults FetchResults
 	// Callbacks keeps the callbacks waiting callers ask for; nil: none are offered.
 	Callbacks *outbound.Store
+	// Messages is the message outbox and the numbers' consent; nil: message nodes take
+	// their not_sent way.
+	Messages *outbound.Store
 }
 
 // FlowSource hands calls their flows (flowstore.Store): the version bound to the number

@@ -223,6 +223,9 @@ func TestSignatureRequired(t *testing.T) {
 		{"callback answer without signature", "/twilio/callback/answer?c=x", ""},
 		{"callback connect without signature", "/twilio/callback/connect?c=x", ""},
 		{"callback status without signature", "/twilio/callback/status?c=x", ""},
+		{"sms without signature", "/twilio/sms", ""},
+		{"sms with a wrong signature", "/twilio/sms", "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+		{"message status without signature", "/twilio/message/status", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(form.Encode()))

@@ -39,7 +39,7 @@ const (
 // stray path cannot grow the label set.
 var webhookRoutes = []string{"/twilio/voice", "/twilio/gather", "/twilio/fetch", "/twilio/status", "/twilio/fallback",
 	"/twilio/queue/wait", "/twilio/queue/key", "/twilio/queue/number", "/twilio/queue/done",
-	"/twilio/callback/answer", "/twilio/callback/connect", "/twilio/callback/status"}
+	"/twilio/callback/answer", "/twilio/callback/connect", "/twilio/callback/status", "/twilio/sms", "/twilio/message/status"}
 
 var recognitionOutcomes = []string{recognizedMember, recognizedHousehold, recognizedUnknown, recognizedAnonymous, recognizedError}
 

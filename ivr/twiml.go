@@ -480,3 +480,6 @@ func Task(taskJSON string, priority int) Node {
 
 // Leave takes the caller out of the queue: Twilio posts the Enqueue's action.
 func Leave() Node { return Node{Name: "Leave"} }
+
+// Message answers an incoming SMS with text.
+func Message(text string) Node { return Node{Name: "Message", Text: text} }

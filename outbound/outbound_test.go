@@ -218,3 +218,43 @@ func TestCancelAndDialNow(t *testing.T) {
 		t.Error("cancelled a callback that does not exist")
 	}
 }
+
+// The outbox drains at the sender's rate however many instances send: each send takes the
+// sender's next slot in PostgreSQL.
+func TestSenderRateAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	fake := twilioapi.New(t)
+	for i := range 10 {
+		if _, _, err := s.Enqueue(ctx, Message{CallSID: "CA" + string(rune('a'+i)), Node: "text", Channel: "sms", Number: "+14045550123",
+			Body: "Gate B12."}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rest, err := NewTwilio(TwilioConfig{AccountSID: twilioapi.AccountSID, AuthToken: "token", APIURL: fake.URL, CallerID: "+18005550100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := t0
+	senders := make([]*Sender, 3)
+	for i := range senders {
+		senders[i] = NewSender(s, TwilioMessages{REST: rest, From: "+18005550100", StatusURL: "https://ivr.example.com/s"},
+			SenderOptions{Rate: 2, Now: func() time.Time { return clock }})
+	}
+	// 3 instances try every 100 ms for 2 seconds: at 2 a second, 4 or 5 are sent.
+	for step := 0; step < 20; step++ {
+		for _, snd := range senders {
+			if _, err := snd.Once(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock = clock.Add(100 * time.Millisecond)
+	}
+	if n := len(fake.Messages()); n < 4 || n > 5 {
+		t.Errorf("%d sent in 2 s at 2 a second by 3 instances", n)
+	}
+	// Enqueueing the same call and node again queues nothing.
+	if _, existing, err := s.Enqueue(ctx, Message{CallSID: "CAa", Node: "text", Channel: "sms", Number: "+14045550123", Body: "x"}, t0); err != nil || !existing {
+		t.Errorf("again: existing %v, %v", existing, err)
+	}
+}

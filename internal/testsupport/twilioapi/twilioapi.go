@@ -1,4 +1,5 @@
-// Package twilioapi is a fake of the parts of Twilio's REST API the service uses (Calls),
+// Package twilioapi is a fake of the parts of Twilio's REST API the service uses (Calls,
+// Messages),
 // on loopback, for tests: it records what it was asked, answers as Twilio does, and fails
 // on demand (4xx with Twilio's error codes, 429, slowness).
 package twilioapi
@@ -24,6 +25,12 @@ type Call struct {
 	Form                                                 url.Values
 }
 
+// Message is a message the fake was asked to send.
+type Message struct {
+	SID, To, From, MessagingServiceSID, Body, ContentSID, ContentVariables, StatusCallback string
+	At                                                                                     time.Time
+}
+
 // Failure is an error answer: an HTTP status and Twilio's error code.
 type Failure struct {
 	Status, Code int
@@ -35,6 +42,7 @@ type Server struct {
 	*httptest.Server
 	mu       sync.Mutex
 	calls    []Call
+	messages []Message
 	failures []Failure
 	delay    time.Duration
 	n        int
@@ -60,6 +68,13 @@ func (s *Server) Delay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// Messages are the messages sent so far, in order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
 }
 
 // Calls are the calls placed so far, in order.
@@ -88,6 +103,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *fail)
 		return
 	}
+	if r.Method == http.MethodPost && r.URL.Path == "/2010-04-01/Accounts/"+AccountSID+"/Messages.json" {
+		s.message(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+AccountSID+"/Calls.json" {
 		writeError(w, Failure{Status: 404, Code: 20404, Message: "The requested resource was not found"})
 		return
@@ -110,6 +129,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(map[string]any{"sid": c.SID, "to": c.To, "from": c.From, "status": "queued",
 		"account_sid": AccountSID, "direction": "outbound-api"})
+}
+
+func (s *Server) message(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeError(w, Failure{Status: 400, Code: 21100, Message: "bad form"})
+		return
+	}
+	to := strings.TrimPrefix(r.PostForm.Get("To"), "whatsapp:")
+	if !strings.HasPrefix(to, "+") || len(to) < 8 {
+		writeError(w, Failure{Status: 400, Code: 21211, Message: "The 'To' number is not a valid phone number."})
+		return
+	}
+	s.mu.Lock()
+	s.n++
+	m := Message{SID: fmt.Sprintf("SM%032x", 0x5e000000+s.n), To: r.PostForm.Get("To"), From: r.PostForm.Get("From"),
+		MessagingServiceSID: r.PostForm.Get("MessagingServiceSid"), Body: r.PostForm.Get("Body"), ContentSID: r.PostForm.Get("ContentSid"),
+		ContentVariables: r.PostForm.Get("ContentVariables"), StatusCallback: r.PostForm.Get("StatusCallback"), At: time.Now()}
+	s.messages = append(s.messages, m)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": m.SID, "to": m.To, "status": "queued", "account_sid": AccountSID})
 }
 
 func writeError(w http.ResponseWriter, f Failure) {
