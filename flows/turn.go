@@ -325,7 +325,7 @@ type Turn struct {
 	Message *MessageRequest
 	// Messages are the messages the turn queued, as the engine asked for them.
 	Messages []MessageRequest
-	End     string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
+	End      string // EndHandoff, EndHangup or EndGoto when this flow is done with the call
 	// GotoFlow, when set (End is EndGoto), hands the call to another flow. The contract:
 	// the edge says this turn's Actions, loads the published flow GotoFlow and calls its
 	// Start with Call.From set to this turn's State, so the member and variables carry
