@@ -231,6 +231,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		LookupTimeout:    cfg.LookupTimeout,
 		FetchTurnBudget:  cfg.FetchTurnBudget,
 		CallbacksReady:   twilioREST.Ready(),
+		MessagesReady:    messagesReady(cfg, twilioREST),
 		RetryWindow:      cfg.RetryWindow,
 		ExperimentKey:    cfg.ExperimentKey(),
 		Handoff: ivr.HandoffConfig{
@@ -253,8 +254,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Fetcher:      flowFetcher,
 		FetchResults: ivr.RedisFetchResults(a.data.Redis, "ml:"),
 		Callbacks:    callbacks,
+		Messages:     callbacks, // one store: the outbox and the consent beside the callbacks
 	})
 	if err := a.startCallbacks(ctx, twilioREST, callbacks, edge, store); err != nil {
+		return nil, err
+	}
+	if err := a.startMessages(ctx, cfg, twilioREST, callbacks); err != nil {
 		return nil, err
 	}
 	var signIn *sso.SSO
@@ -335,6 +340,33 @@ func (a *App) startCallbacks(ctx context.Context, tw outbound.TwilioConfig, stor
 	d := outbound.NewDispatcher(store, outbound.TwilioDialer{REST: rest, From: tw.CallerID, URLs: edge.CallbackURLs},
 		outbound.DispatcherOptions{Window: window, Logger: a.log, MeterProvider: a.tel.mp})
 	go d.Run(ctx)
+	return nil
+}
+
+// messagesReady reports whether message nodes can send: Twilio credentials and a sender.
+func messagesReady(cfg Config, tw outbound.TwilioConfig) bool {
+	tw.CallerID = "-" // not needed to send messages
+	return tw.Ready() && (cfg.MessagingServiceSID != "" || cfg.SMSFrom != "")
+}
+
+// startMessages runs this instance's message sender when the service can send; queued
+// messages a stopped instance left are sent too.
+func (a *App) startMessages(ctx context.Context, cfg Config, tw outbound.TwilioConfig, store *outbound.Store) error {
+	if !messagesReady(cfg, tw) {
+		a.log.Info("messages are off: set Twilio credentials and TWILIO_MESSAGING_SERVICE_SID or TWILIO_SMS_FROM to send them")
+		return nil
+	}
+	rest, err := outbound.NewTwilio(tw)
+	if err != nil {
+		return err
+	}
+	sender := cfg.MessagingServiceSID
+	if sender == "" {
+		sender = cfg.SMSFrom
+	}
+	s := outbound.NewSender(store, outbound.TwilioMessages{REST: rest, MessagingServiceSID: cfg.MessagingServiceSID, From: cfg.SMSFrom,
+		StatusURL: cfg.PublicURL + "/twilio/message/status"}, outbound.SenderOptions{Rate: cfg.MessageRate, Sender: sender, Logger: a.log})
+	go s.Run(ctx)
 	return nil
 }
 

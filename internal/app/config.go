@@ -34,13 +34,17 @@ type Config struct {
 	AgentClient      string // hand-off to a Twilio Client identity with <Parameter>s
 	LookupTimeout    time.Duration
 	FetchTurnBudget  time.Duration
-	TwilioCallerID   string        // callbacks' From
-	TwilioAPIURL     string        // Twilio's REST base
-	RetryWindow      time.Duration // how long a repeat of a webhook (Twilio's retry) gets its answer again
-	CacheTTL         time.Duration
-	UpcomingWindow   time.Duration
-	RecentWindow     time.Duration
-	LogFormat        string // "json" or "text"
+	TwilioCallerID   string // callbacks' From
+	TwilioAPIURL     string // Twilio's REST base
+	// Messages: the messaging service (MG…) or the number they are sent from, and the
+	// send rate per sender.
+	MessagingServiceSID, SMSFrom string
+	MessageRate                  float64
+	RetryWindow                  time.Duration // how long a repeat of a webhook (Twilio's retry) gets its answer again
+	CacheTTL                     time.Duration
+	UpcomingWindow               time.Duration
+	RecentWindow                 time.Duration
+	LogFormat                    string // "json" or "text"
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there, apart from the
 	// main port.
 	DebugAddr string
@@ -310,6 +314,9 @@ var envVars = []envVar{
 	{"TWILIO_API_KEY", "", "with `TWILIO_API_SECRET`, the API key the service and `memberline twilio configure` sign in to Twilio's REST API with (else the account SID and `TWILIO_AUTH_TOKEN`)", stringVar(func(c *Config) *string { return &c.TwilioAPIKey })},
 	{"TWILIO_API_SECRET", "", "the API key's secret", stringVar(func(c *Config) *string { return &c.TwilioAPISecret })},
 	{"TWILIO_CALLER_ID", "", "the line's number (E.164), the caller ID of callbacks; without it (or without Twilio credentials) waiting callers are not offered callbacks", stringVar(func(c *Config) *string { return &c.TwilioCallerID })},
+	{"TWILIO_MESSAGING_SERVICE_SID", "", "the messaging service (`MG…`) message nodes send from; else `TWILIO_SMS_FROM`. With neither (or without Twilio credentials) message nodes take their `not_sent` way", stringVar(func(c *Config) *string { return &c.MessagingServiceSID })},
+	{"TWILIO_SMS_FROM", "", "the number (E.164) message nodes send from, without a messaging service; WhatsApp sends from `whatsapp:` and this number", stringVar(func(c *Config) *string { return &c.SMSFrom })},
+	{"MESSAGE_RATE", "1", "messages a second per sender, shared by every instance; Twilio's 429 and 20429 back off and try again", rateVar(func(c *Config) *float64 { return &c.MessageRate })},
 	{"TWILIO_API_URL", "https://api.twilio.com", "the base of Twilio's REST API; every request the service makes to Twilio goes there (tests and proxies point it elsewhere)", stringVar(func(c *Config) *string { return &c.TwilioAPIURL })},
 	{"LOG_FORMAT", "json", "`json` or `text`", func(c *Config, v string) error {
 		if v != "json" && v != "text" {
