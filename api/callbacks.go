@@ -101,3 +101,21 @@ func (s *Server) handleDialCallback() http.Handler {
 		writeJSON(w, http.StatusOK, s.viewCallback(r, c))
 	})
 }
+
+// handleMessagesReport counts the messages flows queued per day: still queued, sent,
+// delivered and failed.
+func (s *Server) handleMessagesReport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from, to, loc, err := s.reportPeriod(r)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		days, err := s.deps.Messages.MessagesPerDay(r.Context(), from, to, loc)
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "time_zone": loc.String(), "days": days})
+	})
+}

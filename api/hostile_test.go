@@ -50,6 +50,7 @@ func newFullHarness(t *testing.T) (h *harness, records *calls.Store) {
 	}
 	st.apiDeps.Connections = conns
 	st.apiDeps.Callbacks = outbound.NewStore(pool)
+	st.apiDeps.Messages = st.apiDeps.Callbacks
 	st.apiDeps.Fetcher = connections.NewClient(connections.Options{})
 	st.apiDeps.FlowFetcher = ivr.NewFetcher(conns, st.apiDeps.Fetcher, nil)
 	st.edgeDeps.Fetcher = st.apiDeps.FlowFetcher
@@ -109,6 +110,7 @@ func TestHostileInputsGet4xx(t *testing.T) {
 		"/members/{memberID}/export":          {},
 		"/reports/experiments/{experimentID}": {"from=x", "tz=Mars%2FBase", "from=2026-11-27&to=2026-11-26", "to=9999-12-31"},
 		"/callbacks":                          {"status=nope", "status=%00", "limit=0", "limit=99999999999999999999"},
+		"/reports/messages":                   {"tz=Local", "tz=Mars%2FBase", "from=x", "to=9999-12-31", "from=2026-11-27&to=2026-11-26"},
 	}
 	bodies := []struct{ name, contentType, body string }{
 		{"array", "application/json", `[1]`},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/flows"
+	"github.com/memberline/memberline/outbound"
 )
 
 // Insight for the console: traffic on a flow version's graph, a call's journey with what
@@ -82,7 +83,15 @@ func (s *Server) handleJourney() http.Handler {
 			Reason string `json:"reason,omitempty"`
 			// Callback is the callback the caller asked for on this call, with its tries.
 			Callback *callbackView `json:"callback,omitempty"`
+			// Messages are the messages the call queued, with their status (never their
+			// text).
+			Messages []outbound.Message `json:"messages,omitempty"`
 		}{Steps: make([]journeyStep, len(c.Steps))}
+		if s.deps.Messages != nil {
+			if ms, err := s.deps.Messages.MessagesOf(ctx, sid); err == nil {
+				answer.Messages = ms
+			}
+		}
 		if s.deps.Callbacks != nil {
 			if cb, err := s.deps.Callbacks.ForCall(ctx, sid); err == nil {
 				v := s.viewCallback(r, cb)

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
 
 // Member directory API. Every write goes through lookup's cache wrapper, which invalidates
@@ -158,6 +159,16 @@ func (s *Server) handleLookup() http.Handler {
 		if caller.Members == nil {
 			caller.Members = []lookup.CallerMember{}
 		}
-		writeJSON(w, http.StatusOK, caller)
+		answer := struct {
+			lookup.Caller
+			// MessageConsent is what the number said about messages (STOP, START).
+			MessageConsent *outbound.Consent `json:"message_consent,omitempty"`
+		}{Caller: caller}
+		if s.deps.Messages != nil {
+			if c, err := s.deps.Messages.ConsentOf(r.Context(), phone); err == nil && c.Status != "" {
+				answer.MessageConsent = &c
+			}
+		}
+		writeJSON(w, http.StatusOK, answer)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/memberline/memberline/calls"
 	"github.com/memberline/memberline/internal/errs"
 	"github.com/memberline/memberline/lookup"
+	"github.com/memberline/memberline/outbound"
 )
 
 // memberExport is everything stored about one member (GET /api/v1/members/{id}/export):
@@ -19,6 +20,8 @@ type memberExport struct {
 	Member lookup.Member `json:"member"`
 	lookup.MemberRecords
 	Calls []calls.Call `json:"calls"`
+	// MessageConsent is what the member's numbers said about messages.
+	MessageConsent []outbound.Consent `json:"message_consent"`
 }
 
 func (s *Server) handleExportMember() http.Handler {
@@ -28,7 +31,18 @@ func (s *Server) handleExportMember() http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		ex := memberExport{Member: m, Calls: []calls.Call{}}
+		ex := memberExport{Member: m, Calls: []calls.Call{}, MessageConsent: []outbound.Consent{}}
+		if s.deps.Messages != nil {
+			for _, p := range m.Phones {
+				c, err := s.deps.Messages.ConsentOf(ctx, p)
+				if err != nil {
+					return nil, err
+				}
+				if c.Status != "" {
+					ex.MessageConsent = append(ex.MessageConsent, c)
+				}
+			}
+		}
 		ex.Activities, ex.VerificationAttempts, ex.Consents = []lookup.Activity{}, []lookup.Attempt{}, []lookup.Consent{}
 		if s.deps.PINs != nil {
 			if ex.MemberRecords, err = s.deps.PINs.Records(ctx, m.ID); err != nil {
@@ -63,7 +77,16 @@ func (s *Server) handleExportMember() http.Handler {
 func (s *Server) handleDeleteMember() http.Handler {
 	return s.memberOp(memberPath, func(w http.ResponseWriter, r *http.Request, ids []string) (any, error) {
 		// A member already gone (a retry after the rest failed) still has the rest done,
-		// and is answered 404.
+		// and is answered 404. Their numbers' message consent goes with them.
+		if s.deps.Messages != nil {
+			if m, err := s.deps.Members.GetMember(r.Context(), ids[0]); err == nil {
+				for _, p := range m.Phones {
+					if err := s.deps.Messages.ForgetConsent(r.Context(), p); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 		gone := s.deps.Members.DeleteMember(r.Context(), ids[0])
 		if gone != nil && !errors.Is(gone, errs.ErrNotFound) {
 			return nil, gone

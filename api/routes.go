@@ -89,6 +89,7 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/reports/experiments/{experimentID}", viewer, s.handleExperimentReport(), noCalls || noFlows},
 		{http.MethodGet, "/flows/{flowID}/traffic", viewer, s.handleTraffic(), noCalls || noFlows},
 		{http.MethodGet, "/callbacks", viewer, s.handleListCallbacks(), s.deps.Callbacks == nil},
+		{http.MethodGet, "/reports/messages", viewer, s.handleMessagesReport(), s.deps.Messages == nil},
 		{http.MethodPost, "/callbacks/{callbackID}/cancel", editor, s.handleCancelCallback(), s.deps.Callbacks == nil},
 		{http.MethodPost, "/callbacks/{callbackID}/dial", editor, s.handleDialCallback(), s.deps.Callbacks == nil},
 	}

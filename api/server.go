@@ -84,6 +84,9 @@ type Deps struct {
 	// Callbacks are the callbacks waiting callers asked for; nil: the routes are not
 	// served.
 	Callbacks *outbound.Store
+	// Messages is the message outbox and the numbers' consent (the same store); nil:
+	// consent is not shown, exported or deleted.
+	Messages *outbound.Store
 	// FlowFetcher performs a fetch node's request as a live call would (ivr.NewFetcher),
 	// for simulations that ask for live fetches; nil: they cannot.
 	FlowFetcher FlowFetcher

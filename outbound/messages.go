@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twilio/twilio-go"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Message statuses, in the order Twilio reports them; undelivered and failed are final
@@ -348,4 +350,74 @@ func (s *Sender) Once(ctx context.Context) (bool, error) {
 	backoff := min(time.Duration(1<<min(m.Attempts, 6))*time.Second, maxSendBackoff)
 	s.o.Logger.InfoContext(ctx, "message not sent yet; trying again", "message", m.ID, "code", code, "in", backoff)
 	return true, s.store.sent(ctx, m.ID, "", MsgQueued, code, now.Add(backoff), now)
+}
+
+// MessageDay is one day's messages by status, for the reports.
+type MessageDay struct {
+	Day       string `json:"day"` // YYYY-MM-DD in the report's zone
+	Queued    int64  `json:"queued"`
+	Sent      int64  `json:"sent"`
+	Delivered int64  `json:"delivered"`
+	Failed    int64  `json:"failed"` // failed or undelivered
+}
+
+// MessagesPerDay counts the messages queued from from to to (days in loc) by where they
+// are now: still queued (or sending), sent, delivered (or read), failed (or undelivered).
+func (s *Store) MessagesPerDay(ctx context.Context, from, to time.Time, loc *time.Location) ([]MessageDay, error) {
+	rows, err := s.pool.Query(ctx, `SELECT to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day,
+			count(*) FILTER (WHERE status IN ('queued', 'sending')),
+			count(*) FILTER (WHERE status = 'sent'),
+			count(*) FILTER (WHERE status IN ('delivered', 'read')),
+			count(*) FILTER (WHERE status IN ('failed', 'undelivered'))
+		FROM messages WHERE created_at >= $1 AND created_at < $2 GROUP BY day ORDER BY day`, from, to, loc.String())
+	if err != nil {
+		return nil, wrapf(err, "outbound", "messages per day")
+	}
+	defer rows.Close()
+	out := []MessageDay{}
+	for rows.Next() {
+		var d MessageDay
+		if err := rows.Scan(&d.Day, &d.Queued, &d.Sent, &d.Delivered, &d.Failed); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// messageCounts are the messages per channel and status, for the metrics.
+func (s *Store) messageCounts(ctx context.Context) (map[[2]string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT channel, status, count(*) FROM messages GROUP BY channel, status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[[2]string]int64{}
+	for rows.Next() {
+		var ch, st string
+		var n int64
+		if err := rows.Scan(&ch, &st, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{ch, st}] = n
+	}
+	return out, rows.Err()
+}
+
+// ObserveMessages reports memberline.messages{channel,status} (how many messages are in
+// each status) to mp.
+func ObserveMessages(store *Store, mp metric.MeterProvider) error {
+	_, err := mp.Meter("github.com/memberline/memberline/outbound").Int64ObservableGauge("memberline.messages",
+		metric.WithDescription("messages flows queued, by channel and status"),
+		metric.WithInt64Callback(func(ctx context.Context, obs metric.Int64Observer) error {
+			counts, err := store.messageCounts(ctx)
+			if err != nil {
+				return nil
+			}
+			for k, n := range counts {
+				obs.Observe(n, metric.WithAttributes(attribute.String("channel", k[0]), attribute.String("status", k[1])))
+			}
+			return nil
+		}))
+	return err
 }

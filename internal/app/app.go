@@ -262,6 +262,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 	if err := a.startMessages(ctx, cfg, twilioREST, callbacks); err != nil {
 		return nil, err
 	}
+	if err := outbound.ObserveMessages(callbacks, a.tel.mp); err != nil {
+		return nil, err
+	}
 	var signIn *sso.SSO
 	if cfg.OIDCIssuer != "" {
 		if signIn, err = sso.New(ctx, sso.Config{
@@ -297,6 +300,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, getenv func(string) 
 		Fetcher:     fetcher,
 		FlowFetcher: flowFetcher,
 		Callbacks:   callbacks,
+		Messages:    callbacks,
 	})
 	metrics := a.tel.metrics
 	if cfg.MetricsAddr != "" && metrics != nil {

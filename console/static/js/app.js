@@ -150,6 +150,10 @@ function showLookup() {
     out.append(h('p', {}, 'The IVR sees ', h('strong', {}, r.phone), ': ',
       r.members.length === 0 ? 'no member — the caller is unknown and is asked for a member number.'
         : r.members.length === 1 ? 'one member.' : `${r.members.length} members sharing the number — the caller is asked who is calling.`));
+    const consent = r.message_consent;
+    out.append(h('p', {class: 'consent muted'}, 'Messages: ', consent && consent.status
+      ? `${{opted_out: 'opted out', opted_in: 'opted in', not_mobile: 'not a mobile number', invalid: 'not a number messages reach'}[consent.status] || consent.status} (${consent.source}, ${fmtTime(consent.changed_at)})`
+      : 'the number never opted out.'));
     for (const m of r.members) {
       const a = m.activity;
       out.append(h('article', {class: 'card'},

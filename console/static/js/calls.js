@@ -147,6 +147,8 @@ export async function showJourney(main, sid) {
       c.trust ? [h('dt', {}, 'Caller ID'), h('dd', {class: 'trust'}, TRUST_WORDS[c.trust] || c.trust)] : null,
       h('dt', {}, 'Flow'), h('dd', {}, c.flow ? h('a', {href: `#/flows/${encodeURIComponent(c.flow)}`}, `${c.flow} v${c.flow_version}`) : '—'),
       h('dt', {}, 'Ended'), h('dd', {}, `${outcomeWords(c.outcome)}${c.duration_s !== undefined ? ` after ${c.duration_s} s` : ''}`),
+      (j.messages || []).length ? [h('dt', {}, 'Messages'), h('dd', {class: 'messages'}, j.messages.map((m) =>
+        h('div', {}, `${m.channel} from node ${m.node}: ${m.status}${m.error_code ? ` (Twilio ${m.error_code})` : ''}${m.template_sid ? ` · template ${m.template_sid}` : ''}`)))] : null,
       j.callback ? [h('dt', {}, 'Callback'), h('dd', {class: 'callback'}, h('a', {href: '#/callbacks'}, `#${j.callback.id}`),
         ` ${j.callback.status}, due ${fmtTime(j.callback.due_at)}`,
         j.callback.tries.length ? ` · ${j.callback.tries.map((t) => `${t.outcome}${t.call_sid ? ` (${t.call_sid})` : ''}`).join(', ')}` : '')] : null),
