@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memberline/memberline/internal/testsupport/twiliotest"
 	"github.com/memberline/memberline/outbound"
 )
 
@@ -44,5 +45,28 @@ func TestMessagesReport(t *testing.T) {
 	code, body := h.api(http.MethodGet, "/api/v1/reports/messages?from=2026-11-26&to=2026-11-27&tz=America/New_York", "")
 	if code != 200 || !strings.Contains(body, `"day": "2026-11-26"`) || !strings.Contains(body, `"queued": 2`) || strings.Contains(body, "B12") {
 		t.Errorf("report = %d %s", code, body)
+	}
+}
+
+// A call's journey lists its messages with their status, never their text.
+func TestJourneyShowsMessages(t *testing.T) {
+	h, records := newFullHarness(t)
+	h.seedMembers()
+	ctx := context.Background()
+	const sid = "CA0000000000000000000000000000m001"
+	form := twiliotest.Incoming("+14045550123")
+	form.Set("CallSid", sid)
+	if code, _ := h.Post("/twilio/voice", form); code != 200 {
+		t.Fatal(code)
+	}
+	if err := records.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.callbacks.Enqueue(ctx, outbound.Message{CallSID: sid, Node: "text", Channel: "sms", Number: "+14045550123", Body: "Gate B12."}, testNow); err != nil {
+		t.Fatal(err)
+	}
+	code, body := h.api(http.MethodGet, "/api/v1/calls/"+sid+"/journey", "")
+	if code != 200 || !strings.Contains(body, `"messages": [`) || !strings.Contains(body, `"status": "queued"`) || strings.Contains(body, "Gate B12") {
+		t.Errorf("journey = %d %s", code, body)
 	}
 }

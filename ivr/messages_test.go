@@ -212,3 +212,13 @@ func TestMessageWithoutANumber(t *testing.T) {
 		t.Errorf("withheld: said %q", said)
 	}
 }
+
+// The answer to STOP is in the member's language.
+func TestStopInTheMembersLanguage(t *testing.T) {
+	m := newMessageHarness(t)
+	form := twiliotest.Incoming("+13055550177") // Lucía, es-US
+	form.Set("Body", "Stop")
+	if code, body := m.Post("/twilio/sms", form); code != 200 || !strings.Contains(body, "<Message>No recibirá más mensajes de esta línea.") {
+		t.Errorf("STOP from a Spanish speaker = %d %s", code, body)
+	}
+}

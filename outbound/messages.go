@@ -166,10 +166,12 @@ func (s *Store) MessageStatus(ctx context.Context, messageSID, status string, er
 }
 
 // takeSlot takes the sender's next send slot when it is due: it answers false while the
-// sender must wait (another instance sent within 1/rate).
+// sender must wait (another instance sent within 1/rate). Slots missed while no instance
+// was looking are made up within the last second (a burst of at most a second's worth),
+// so the rate over time is the configured one, never more.
 func (s *Store) takeSlot(ctx context.Context, sender string, every time.Duration, now time.Time) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO message_senders (sender, next_at) VALUES ($1, $2::timestamptz + $3::interval)
-		ON CONFLICT (sender) DO UPDATE SET next_at = GREATEST(message_senders.next_at, $2::timestamptz) + $3::interval
+		ON CONFLICT (sender) DO UPDATE SET next_at = GREATEST(message_senders.next_at, $2::timestamptz - interval '1 second') + $3::interval
 		WHERE message_senders.next_at <= $2::timestamptz`, sender, now, strconv.FormatInt(every.Microseconds(), 10)+" microseconds")
 	if err != nil {
 		return false, wrapf(err, "outbound", "send slot")

@@ -46,6 +46,16 @@ type Server struct {
 	failures []Failure
 	delay    time.Duration
 	n        int
+	// every, when > 0, fails each every-th request with failEvery.
+	every, seen int
+	failEvery   Failure
+}
+
+// FailEvery fails every n-th request from now on with f (Twilio's 429s under load).
+func (s *Server) FailEvery(n int, f Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.every, s.failEvery = n, f
 }
 
 // New starts the fake; it stops when the test ends.
@@ -91,6 +101,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if len(s.failures) > 0 {
 		fail = &s.failures[0]
 		s.failures = s.failures[1:]
+	}
+	s.seen++
+	if s.every > 0 && s.seen%s.every == 0 && fail == nil {
+		f := s.failEvery
+		fail = &f
 	}
 	s.mu.Unlock()
 	time.Sleep(delay)
