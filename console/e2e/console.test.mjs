@@ -343,6 +343,7 @@ test('member look-up shows what the IVR sees and starts a simulation as that cal
   const text = await card.innerText();
   assert.match(text, /Dana Whitfield/);
   assert.match(text, /Diamond/);
+  assert.equal(await page.locator('p.consent').innerText(), 'Messages: the number never opted out.');
   assert.match(text, /Flight DL1234 to Atlanta/);
   assert.match(text, /upcoming/);
   // Times are the activity's, in the member's zone, and say so.
@@ -533,6 +534,7 @@ test('Reports draw charts with a table view and a CSV, and segment the callers',
   const [download] = await Promise.all([page.waitForEvent('download'), fig.getByRole('button', {name: 'Download recognition.csv'}).click()]);
   const csv = await (await download.createReadStream()).toArray();
   assert.match(Buffer.concat(csv).toString(), new RegExp(`^day,calls,member,household,unknown,anonymous,error,identified,recognized_share\n${today},2,2,0,0,0,0,2,1\n$`));
+  await page.locator('figure#messages', {hasText: 'No message in this period.'}).waitFor();
   const outcomes = page.locator('figure#outcomes');
   assert.equal(await outcomes.locator('svg rect.bar[data-series="handoff"]').count(), 1);
   assert.match(await page.locator('#segment-activity_callers').innerText(), /Members who called about their activity\s*1[\s\S]*1001/);

@@ -25,16 +25,17 @@ export function showReports(main) {
   const load = async () => {
     clear(out).append(h('p', {class: 'muted'}, 'Counting…'));
     const q = `from=${from.value}&to=${to.value}&tz=${encodeURIComponent(zone.value)}`;
-    let rec; let outc; let rep; let seg;
+    let rec; let outc; let rep; let seg; let msg;
     try {
-      [rec, outc, rep, seg] = await Promise.all([api.report('recognition', q), api.report('outcomes', q), api.report('repeat', q), api.report('segments', q)]);
+      [rec, outc, rep, seg, msg] = await Promise.all([api.report('recognition', q), api.report('outcomes', q), api.report('repeat', q), api.report('segments', q),
+        api.report('messages', q).catch(() => null)]);
     } catch (e) {
       clear(out).append(h('p', {class: 'error'}, `✖ ${e.message}`));
       return;
     }
     clear(out).append(
       h('p', {}, `${rec.calls} call${rec.calls === 1 ? '' : 's'} from ${from.value} to ${to.value} (${rec.time_zone}); ${percent(rec.recognized_share)} recognized by their number.`),
-      recognitionChart(rec), trustChart(rec), outcomesChart(outc), repeatChart(rep), segments(seg));
+      recognitionChart(rec), trustChart(rec), outcomesChart(outc), repeatChart(rep), msg ? messagesChart(msg) : null, segments(seg));
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   clear(main).append(h('section', {class: 'page', 'aria-labelledby': 'reports-title'},
@@ -96,6 +97,16 @@ function repeatChart(rep) {
     id: 'repeat', title: 'Repeat callers, by day', description: `calls from a number that had called in the ${rep.window_days} days before`,
     rows: rep.days, x: 'day', share: true, series: [{key: 'repeat_share', label: 'repeat calls'}],
     columns: [{key: 'day', label: 'Day'}, {key: 'calls', label: 'Calls'}, {key: 'repeat', label: 'Repeat calls'}, {key: 'repeat_share', label: 'Repeat share', format: percent}],
+  });
+}
+
+function messagesChart(msg) {
+  return barChart({
+    id: 'messages', title: 'Messages, by day', description: 'the texts flows queued, by where they are now', stacked: true,
+    rows: msg.days, x: 'day',
+    series: [{key: 'delivered', label: 'delivered'}, {key: 'sent', label: 'sent'}, {key: 'failed', label: 'failed'}, {key: 'queued', label: 'queued'}],
+    columns: [{key: 'day', label: 'Day'}, {key: 'queued', label: 'Queued'}, {key: 'sent', label: 'Sent'}, {key: 'delivered', label: 'Delivered'}, {key: 'failed', label: 'Failed'}],
+    empty: 'No message in this period.',
   });
 }
 
