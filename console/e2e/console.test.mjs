@@ -794,7 +794,8 @@ test('an admin adds a connection with a write-only secret and tests it with one 
 
 test('a caller who asks for a callback appears under Callbacks; dialed, its tries are shown', async () => {
   const doc = {schema: 'memberline.flow/v1', id: 'cbline', default_language: 'en-US', languages: {'en-US': {voice: 'Polly.Joanna-Neural'}},
-    start: 'agent', nodes: [{id: 'agent', type: 'handoff', queue: 'general', reason: 'trip',
+    start: 'agent', nodes: [{id: 'agent', type: 'handoff', reason: 'trip',
+      queue: {cases: [{when: [{field: 'member.tier', op: 'eq', value: 'Gold'}], value: 'gold'}], default: 'general'},
       priority: {cases: [{when: [{field: 'member.tier', op: 'eq', value: 'Diamond'}], value: 90}], default: 10},
       wait: {announce: {'en-US': 'You are number {{ queue.position }} in line.'}},
       callback: {offer: {'en-US': 'To get a call back, press 1.'}, confirm: {'en-US': 'We will call you back in about {{ queue.wait_minutes }}.'}, max_attempts: 2}}]};
@@ -842,6 +843,14 @@ test('a caller who asks for a callback appears under Callbacks; dialed, its trie
   const link = page.locator('dd.callback');
   await link.waitFor();
   assert.match(await link.innerText(), /#\d+ pending, due [\s\S]*no-answer \(CA/);
+  // In the editor, the queue chosen by conditions and the wait are edited as JSON, never
+  // shown as "[object Object]".
+  await page.goto(`${base}/admin/#/flows/cbline`);
+  await selectNode('agent');
+  const queueJSON = page.locator('.nodeform textarea[data-path="nodes.agent.queue"]');
+  assert.match(await queueJSON.inputValue(), /"default": "general"/);
+  assert.equal(await page.locator('.nodeform textarea[data-path="nodes.agent.callback"]').count(), 1);
+  assert.doesNotMatch(await page.locator('.nodeform').innerText(), /object Object/);
   // A viewer sees the number masked.
   const viewer = await apiCall('POST', '/tokens', {name: 'cb-viewer', role: 'viewer'});
   const listed = await fetch(`${base}/api/v1/callbacks`, {headers: {Authorization: `Bearer ${viewer.body.secret}`}}).then((r) => r.text());

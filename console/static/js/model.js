@@ -17,6 +17,7 @@ export const NODE_TYPES = {
   goto: {label: 'Go to flow', texts: ['say'], scalars: ['flow']},
   hangup: {label: 'Hang up', texts: ['say']},
   split: {label: 'Split (experiment)', scalars: ['experiment']},
+  message: {label: 'Message (SMS, WhatsApp)', texts: ['body', 'say'], scalars: ['channel'], targets: ['next', 'not_sent']},
   fetch: {label: 'Fetch (company API)', texts: ['say_while_waiting'], scalars: ['connection', 'method', 'path', 'timeout_ms'],
     targets: ['next', 'error']},
 };
@@ -31,6 +32,7 @@ export const FIELD_LABELS = {
   reason: 'Reason', flow: 'Flow id', safe: 'Safe variant (when the caller may not hear the full text)',
   connection: 'Connection', method: 'Method (GET or POST)', path: 'Path, e.g. /members/{{ member.id }}',
   timeout_ms: 'Timeout (milliseconds, at most 5000)', say_while_waiting: 'Said while it looks', error: 'On error',
+  channel: 'Channel (sms or whatsapp)', body: 'Message text', not_sent: 'If not sent',
 };
 
 export const NUMBER_FIELDS = new Set(['timeout', 'num_digits', 'retries', 'max_seconds', 'timeout_ms']);
@@ -92,8 +94,8 @@ export function edges(doc) {
       add(c.next, label, `cases.${i}.next`);
     });
     const labels = {next: n.type === 'identify' ? 'found' : n.type === 'choose_member' ? 'chosen' : '',
-      no_input: 'no input', no_match: 'no match', not_found: 'not found', default: 'otherwise', error: 'error'};
-    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default', 'error']) {
+      no_input: 'no input', no_match: 'no match', not_found: 'not found', default: 'otherwise', error: 'error', not_sent: 'not sent'};
+    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default', 'error', 'not_sent']) {
       add(n[t], labels[t], t, t === 'next' || t === 'default' ? 'normal' : 'fallback');
     }
   }
@@ -115,6 +117,7 @@ export function summary(doc, n) {
     case 'goto': return n.flow ? `flow ${n.flow}` : '';
     case 'split': return `${n.experiment || '?'}: ${(n.arms || []).map((a) => `${a.id} ${a.weight}%`).join(', ')}`;
     case 'fetch': return `${n.method || 'GET'} ${n.connection || '?'} ${n.path || ''}`;
+    case 'message': return `${n.channel || '?'} · ${text(n.body)}`;
     default: return '';
   }
 }
@@ -146,6 +149,7 @@ export function newNode(doc, type) {
     case 'choose_member': return {id, type, item: texts('If this is {{ member.first_name }}, press {{ choice.digit }}.'), next: ''};
     case 'record': return {id, type, say: texts('Leave a message after the tone.'), next: ''};
     case 'fetch': return {id, type, connection: '', method: 'GET', path: '/members/{{ member.id }}', save: {}, next: '', error: ''};
+    case 'message': return {id, type, channel: 'sms', body: texts('Your booking reference is {{ activity.reference }}.'), say: texts("I've sent that to your phone."), next: ''};
     default: return {id, type};
   }
 }
@@ -154,7 +158,7 @@ export function newNode(doc, type) {
 function forEachRef(doc, fn) {
   if ('start' in doc) fn(doc, 'start');
   for (const n of doc.nodes || []) {
-    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default', 'error']) if (t in n) fn(n, t);
+    for (const t of ['next', 'no_input', 'no_match', 'not_found', 'default', 'error', 'not_sent']) if (t in n) fn(n, t);
     for (const o of n.options || []) fn(o, 'next');
     for (const c of n.cases || []) fn(c, 'next');
   }

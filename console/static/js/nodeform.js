@@ -17,7 +17,7 @@ function guessSpec(n) {
   return {
     label: n.type || 'node',
     texts: Object.keys(n).filter((k) => k !== 'set' && isText(n[k])),
-    targets: ['next', 'not_found', 'no_input', 'no_match', 'default', 'error'].filter((k) => k in n),
+    targets: ['next', 'not_found', 'no_input', 'no_match', 'default', 'error', 'not_sent'].filter((k) => k in n),
   };
 }
 
@@ -95,6 +95,7 @@ export class NodeForm {
     if (scalars.length) {
       const fs = h('fieldset', {}, h('legend', {}, n.type === 'handoff' ? 'Handoff target' : 'Options'));
       for (const key of scalars) {
+        if (n[key] !== null && typeof n[key] === 'object') continue; // a choice by conditions: edited as JSON below
         let ctl;
         if (key === 'input') {
           ctl = h('select', {'data-path': path(key)},
@@ -269,7 +270,7 @@ export class NodeForm {
 
     // Fields this form has no control for (newer node types or fields) stay editable as
     // JSON, so nothing in the document is hidden or dropped.
-    const known = new Set(['id', 'type', ...(spec.texts || []), ...(spec.scalars || []), ...(spec.targets || []),
+    const known = new Set(['id', 'type', ...(spec.texts || []), ...(spec.scalars || []).filter((k) => n[k] === null || typeof n[k] !== 'object'), ...(spec.targets || []),
       ...(spec.options ? ['options'] : []), ...(spec.cases ? ['cases'] : []), ...(spec.set ? ['set'] : [])]);
     const extra = Object.keys(n).filter((k) => !known.has(k));
     if (extra.length) {
