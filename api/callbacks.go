@@ -119,3 +119,50 @@ func (s *Server) handleMessagesReport() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "time_zone": loc.String(), "days": days})
 	})
 }
+
+// handlePutDoNotCall puts a number on the do-not-call list: it is never dialed back, and
+// its pending callbacks are cancelled.
+func (s *Server) handlePutDoNotCall() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		phone, err := lookup.Normalize(mux.Vars(r)["phone"], s.cfg.DefaultRegion)
+		if err != nil {
+			writeError(w, codeInvalid, "phone", "phone is not a phone number")
+			return
+		}
+		var none struct{} // no body, or {}
+		if !optionalBody(w, r, &none) {
+			return
+		}
+		ctx := r.Context()
+		if err := s.deps.Callbacks.AddDoNotCall(ctx, phone); err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		n, err := s.deps.Callbacks.CancelPendingFor(ctx, phone, s.cfg.Now())
+		if err != nil {
+			s.fail(w, r, "", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"number": phone, "do_not_call": true, "callbacks_cancelled": n})
+	})
+}
+
+// handleDeleteDoNotCall takes a number off the list (404 when it was not on it).
+func (s *Server) handleDeleteDoNotCall() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		phone, err := lookup.Normalize(mux.Vars(r)["phone"], s.cfg.DefaultRegion)
+		if err != nil {
+			writeError(w, codeInvalid, "phone", "phone is not a phone number")
+			return
+		}
+		found, err := s.deps.Callbacks.RemoveDoNotCall(r.Context(), phone)
+		switch {
+		case err != nil:
+			s.fail(w, r, "", err)
+		case !found:
+			writeError(w, codeNotFound, "phone", "that number is not on the do-not-call list")
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+}

@@ -58,3 +58,33 @@ func TestCallbacksAPI(t *testing.T) {
 		t.Errorf("dial an unknown callback = %d %s", rec.Code, rec.Body)
 	}
 }
+
+// A number put on the do-not-call list loses its pending callbacks and is never dialed.
+func TestDoNotCallAPI(t *testing.T) {
+	h, _ := newFullHarness(t)
+	ctx := context.Background()
+	cb, _, err := h.callbacks.Request(ctx, outbound.Callback{CallSID: "CA1", Number: "+14045550123", Queue: "q", Flow: "default",
+		Node: "agent", RequestedAt: testNow, DueAt: testNow, MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := h.send(http.MethodPut, "/api/v1/do-not-call/(404)%20555-0123", "", ""); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), `"callbacks_cancelled": 1`) || !strings.Contains(rec.Body.String(), `"number": "+14045550123"`) {
+		t.Errorf("put = %d %s", rec.Code, rec.Body)
+	}
+	if got, _ := h.callbacks.Get(ctx, cb.ID); got.Status != outbound.Cancelled || got.Outcome != "do_not_call" {
+		t.Errorf("callback after: %+v", got)
+	}
+	if no, _ := h.callbacks.DoNotCall(ctx, "+14045550123"); !no {
+		t.Error("not on the list")
+	}
+	if rec := h.send(http.MethodDelete, "/api/v1/do-not-call/%2B14045550123", "", ""); rec.Code != http.StatusNoContent {
+		t.Errorf("delete = %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.send(http.MethodDelete, "/api/v1/do-not-call/%2B14045550123", "", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("delete again = %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.send(http.MethodPut, "/api/v1/do-not-call/nope", "", ""); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"field": "phone"`) {
+		t.Errorf("put nope = %d %s", rec.Code, rec.Body)
+	}
+}

@@ -92,6 +92,8 @@ func (s *Server) table() []route {
 		{http.MethodGet, "/reports/messages", viewer, s.handleMessagesReport(), s.deps.Messages == nil},
 		{http.MethodPost, "/callbacks/{callbackID}/cancel", editor, s.handleCancelCallback(), s.deps.Callbacks == nil},
 		{http.MethodPost, "/callbacks/{callbackID}/dial", editor, s.handleDialCallback(), s.deps.Callbacks == nil},
+		{http.MethodPut, "/do-not-call/{phone}", editor, s.handlePutDoNotCall(), s.deps.Callbacks == nil},
+		{http.MethodDelete, "/do-not-call/{phone}", editor, s.handleDeleteDoNotCall(), s.deps.Callbacks == nil},
 	}
 }
 

@@ -313,3 +313,16 @@ func wrapf(err error, op, format string, args ...any) error {
 	}
 	return errs.Wrapf(err, op, format, args...)
 }
+
+// RemoveDoNotCall takes number off the do-not-call list; found false when it was not on it.
+func (s *Store) RemoveDoNotCall(ctx context.Context, number string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM do_not_call WHERE number = $1`, number)
+	return tag.RowsAffected() == 1, wrapf(err, "outbound", "do-not-call")
+}
+
+// CancelPendingFor cancels the pending callbacks to number (it asked not to be called).
+func (s *Store) CancelPendingFor(ctx context.Context, number string, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE callbacks SET status = 'cancelled', outcome = 'do_not_call', updated_at = $2
+		WHERE number = $1 AND status = 'pending'`, number, now)
+	return tag.RowsAffected(), wrapf(err, "outbound", "cancel callbacks")
+}
