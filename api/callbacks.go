@@ -124,9 +124,8 @@ func (s *Server) handleMessagesReport() http.Handler {
 // its pending callbacks are cancelled.
 func (s *Server) handlePutDoNotCall() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		phone, err := lookup.Normalize(mux.Vars(r)["phone"], s.cfg.DefaultRegion)
-		if err != nil {
-			writeError(w, codeInvalid, "phone", "phone is not a phone number")
+		phone, ok := s.pathPhone(w, r)
+		if !ok {
 			return
 		}
 		var none struct{} // no body, or {}
@@ -150,9 +149,8 @@ func (s *Server) handlePutDoNotCall() http.Handler {
 // handleDeleteDoNotCall takes a number off the list (404 when it was not on it).
 func (s *Server) handleDeleteDoNotCall() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		phone, err := lookup.Normalize(mux.Vars(r)["phone"], s.cfg.DefaultRegion)
-		if err != nil {
-			writeError(w, codeInvalid, "phone", "phone is not a phone number")
+		phone, ok := s.pathPhone(w, r)
+		if !ok {
 			return
 		}
 		found, err := s.deps.Callbacks.RemoveDoNotCall(r.Context(), phone)
@@ -165,4 +163,14 @@ func (s *Server) handleDeleteDoNotCall() http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})
+}
+
+// pathPhone reads {phone} as E.164, answering 422 for anything that is not a number.
+func (s *Server) pathPhone(w http.ResponseWriter, r *http.Request) (string, bool) {
+	phone, err := lookup.Normalize(mux.Vars(r)["phone"], s.cfg.DefaultRegion)
+	if err != nil {
+		writeError(w, codeInvalid, "phone", "phone is not a phone number")
+		return "", false
+	}
+	return phone, true
 }
