@@ -126,14 +126,14 @@ func (s *Store) Request(ctx context.Context, c Callback) (stored Callback, exist
 		return stored, false, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return Callback{}, false, wrapf(err, "outbound", "request a callback")
+		return Callback{}, false, errs.Wrapf(err, "outbound", "request a callback")
 	}
 	// Either this call asked already, or the number waits for one in this queue.
 	stored, err = scanCallback(s.pool.QueryRow(ctx, `SELECT `+cbColumns+` FROM callbacks
 		WHERE call_sid = $1 OR (number = $2 AND queue = $3 AND workflow = $4 AND status IN ('pending', 'dialing'))
 		ORDER BY call_sid = $1 DESC LIMIT 1`, c.CallSID, c.Number, c.Queue, c.Workflow))
 	if err != nil {
-		return Callback{}, false, wrapf(err, "outbound", "request a callback")
+		return Callback{}, false, errs.Wrapf(err, "outbound", "request a callback")
 	}
 	return stored, true, nil
 }
@@ -144,7 +144,7 @@ func (s *Store) Get(ctx context.Context, id int64) (Callback, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, errs.New(errs.NotFound, "no callback %d", id)
 	}
-	return c, wrapf(err, "outbound", "get callback %d", id)
+	return c, errs.Wrapf(err, "outbound", "get callback %d", id)
 }
 
 // ForCall is the callback asked for on call callSID.
@@ -153,7 +153,7 @@ func (s *Store) ForCall(ctx context.Context, callSID string) (Callback, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, errs.New(errs.NotFound, "no callback for call %s", callSID)
 	}
-	return c, wrapf(err, "outbound", "callback of %s", callSID)
+	return c, errs.Wrapf(err, "outbound", "callback of %s", callSID)
 }
 
 // List is the callbacks with status ("" for all), soonest due first, at most limit.
@@ -164,18 +164,18 @@ func (s *Store) List(ctx context.Context, status string, limit int) ([]Callback,
 	rows, err := s.pool.Query(ctx, `SELECT `+cbColumns+` FROM callbacks WHERE ($1 = '' OR status = $1)
 		ORDER BY due_at, id LIMIT $2`, status, limit)
 	if err != nil {
-		return nil, wrapf(err, "outbound", "list callbacks")
+		return nil, errs.Wrapf(err, "outbound", "list callbacks")
 	}
 	defer rows.Close()
 	out := []Callback{}
 	for rows.Next() {
 		c, err := scanCallback(rows)
 		if err != nil {
-			return nil, wrapf(err, "outbound", "list callbacks")
+			return nil, errs.Wrapf(err, "outbound", "list callbacks")
 		}
 		out = append(out, c)
 	}
-	return out, wrapf(rows.Err(), "outbound", "list callbacks")
+	return out, errs.Wrapf(rows.Err(), "outbound", "list callbacks")
 }
 
 // Cancel cancels a pending callback; one being dialed or finished is a conflict.
@@ -198,7 +198,7 @@ func (s *Store) transition(ctx context.Context, id int64, q string, now time.Tim
 		}
 		return Callback{}, errs.New(errs.Conflict, "%s", conflict).In("outbound")
 	}
-	return c, wrapf(err, "outbound", "callback %d", id)
+	return c, errs.Wrapf(err, "outbound", "callback %d", id)
 }
 
 // Claim takes up to n due callbacks for this instance: pending ones due by now, and
@@ -212,18 +212,18 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Dura
 			ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+cbColumns, now, now.Add(lease), n)
 	if err != nil {
-		return nil, wrapf(err, "outbound", "claim callbacks")
+		return nil, errs.Wrapf(err, "outbound", "claim callbacks")
 	}
 	defer rows.Close()
 	var out []Callback
 	for rows.Next() {
 		c, err := scanCallback(rows)
 		if err != nil {
-			return nil, wrapf(err, "outbound", "claim callbacks")
+			return nil, errs.Wrapf(err, "outbound", "claim callbacks")
 		}
 		out = append(out, c)
 	}
-	return out, wrapf(rows.Err(), "outbound", "claim callbacks")
+	return out, errs.Wrapf(rows.Err(), "outbound", "claim callbacks")
 }
 
 // Postpone puts a claimed callback back to pending until at, the attempt not counted
@@ -231,7 +231,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Dura
 func (s *Store) Postpone(ctx context.Context, id int64, at, now time.Time) error {
 	_, err := s.pool.Exec(ctx, `UPDATE callbacks SET status = 'pending', due_at = $2, attempts = attempts - 1,
 		lease_until = NULL, updated_at = $3 WHERE id = $1 AND status = 'dialing'`, id, at, now)
-	return wrapf(err, "outbound", "postpone callback %d", id)
+	return errs.Wrapf(err, "outbound", "postpone callback %d", id)
 }
 
 // Dialed records the outbound call of a claimed callback's try; its lease is extended to
@@ -239,7 +239,7 @@ func (s *Store) Postpone(ctx context.Context, id int64, at, now time.Time) error
 func (s *Store) Dialed(ctx context.Context, id int64, callSID string, leaseUntil, now time.Time) error {
 	_, err := s.pool.Exec(ctx, `UPDATE callbacks SET dial_call_sid = $2, lease_until = $3, updated_at = $4
 		WHERE id = $1 AND status = 'dialing'`, id, callSID, leaseUntil, now)
-	return wrapf(err, "outbound", "dialed callback %d", id)
+	return errs.Wrapf(err, "outbound", "dialed callback %d", id)
 }
 
 // Finish ends a try: answered (done), or not (pending again after backoff while
@@ -262,7 +262,7 @@ func (s *Store) Finish(ctx context.Context, id int64, try Try, answered, final b
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.Get(ctx, id)
 	}
-	return c, wrapf(err, "outbound", "finish callback %d", id)
+	return c, errs.Wrapf(err, "outbound", "finish callback %d", id)
 }
 
 // ByDialCall is the callback whose current try is call callSID.
@@ -271,27 +271,27 @@ func (s *Store) ByDialCall(ctx context.Context, callSID string) (Callback, error
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, errs.New(errs.NotFound, "no callback dials %s", callSID)
 	}
-	return c, wrapf(err, "outbound", "callback dialing %s", callSID)
+	return c, errs.Wrapf(err, "outbound", "callback dialing %s", callSID)
 }
 
 // DoNotCall reports whether number asked not to be called.
 func (s *Store) DoNotCall(ctx context.Context, number string) (bool, error) {
 	var yes bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM do_not_call WHERE number = $1)`, number).Scan(&yes)
-	return yes, wrapf(err, "outbound", "do-not-call")
+	return yes, errs.Wrapf(err, "outbound", "do-not-call")
 }
 
 // AddDoNotCall puts number on the do-not-call list.
 func (s *Store) AddDoNotCall(ctx context.Context, number string) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO do_not_call (number) VALUES ($1) ON CONFLICT DO NOTHING`, number)
-	return wrapf(err, "outbound", "do-not-call")
+	return errs.Wrapf(err, "outbound", "do-not-call")
 }
 
 // Counts are the callbacks per status.
 func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM callbacks GROUP BY status`)
 	if err != nil {
-		return nil, wrapf(err, "outbound", "count callbacks")
+		return nil, errs.Wrapf(err, "outbound", "count callbacks")
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -306,23 +306,15 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
-// wrapf is errs.Wrapf that keeps nil nil.
-func wrapf(err error, op, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return errs.Wrapf(err, op, format, args...)
-}
-
 // RemoveDoNotCall takes number off the do-not-call list; found false when it was not on it.
 func (s *Store) RemoveDoNotCall(ctx context.Context, number string) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM do_not_call WHERE number = $1`, number)
-	return tag.RowsAffected() == 1, wrapf(err, "outbound", "do-not-call")
+	return tag.RowsAffected() == 1, errs.Wrapf(err, "outbound", "do-not-call")
 }
 
 // CancelPendingFor cancels the pending callbacks to number (it asked not to be called).
 func (s *Store) CancelPendingFor(ctx context.Context, number string, now time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE callbacks SET status = 'cancelled', outcome = 'do_not_call', updated_at = $2
 		WHERE number = $1 AND status = 'pending'`, number, now)
-	return tag.RowsAffected(), wrapf(err, "outbound", "cancel callbacks")
+	return tag.RowsAffected(), errs.Wrapf(err, "outbound", "cancel callbacks")
 }

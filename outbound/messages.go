@@ -14,6 +14,8 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/memberline/memberline/internal/errs"
 )
 
 // Message statuses, in the order Twilio reports them; undelivered and failed are final
@@ -86,17 +88,17 @@ func (s *Store) Enqueue(ctx context.Context, m Message, now time.Time) (Message,
 		return stored, false, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return Message{}, false, wrapf(err, "outbound", "queue a message")
+		return Message{}, false, errs.Wrapf(err, "outbound", "queue a message")
 	}
 	stored, err = scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgColumns+` FROM messages WHERE call_sid = $1 AND node = $2`, m.CallSID, m.Node))
-	return stored, true, wrapf(err, "outbound", "queue a message")
+	return stored, true, errs.Wrapf(err, "outbound", "queue a message")
 }
 
 // MessagesOf are the messages queued on call callSID, oldest first.
 func (s *Store) MessagesOf(ctx context.Context, callSID string) ([]Message, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+msgColumns+` FROM messages WHERE call_sid = $1 ORDER BY id`, callSID)
 	if err != nil {
-		return nil, wrapf(err, "outbound", "messages of %s", callSID)
+		return nil, errs.Wrapf(err, "outbound", "messages of %s", callSID)
 	}
 	defer rows.Close()
 	var out []Message
@@ -126,20 +128,20 @@ func (s *Store) ConsentOf(ctx context.Context, number string) (Consent, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, nil
 	}
-	return c, wrapf(err, "outbound", "consent of a number")
+	return c, errs.Wrapf(err, "outbound", "consent of a number")
 }
 
 // SetConsent records number's consent (opted_out, opted_in, not_mobile, invalid).
 func (s *Store) SetConsent(ctx context.Context, number, status, source string, at time.Time) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO message_consent (number, status, source, changed_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (number) DO UPDATE SET status = $2, source = $3, changed_at = $4`, number, status, source, at)
-	return wrapf(err, "outbound", "record consent")
+	return errs.Wrapf(err, "outbound", "record consent")
 }
 
 // ForgetConsent deletes what is kept of number's consent (with the member's data).
 func (s *Store) ForgetConsent(ctx context.Context, number string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM message_consent WHERE number = $1`, number)
-	return wrapf(err, "outbound", "forget consent")
+	return errs.Wrapf(err, "outbound", "forget consent")
 }
 
 // MessageStatus records a status callback: the message moves on unless the status is
@@ -150,7 +152,7 @@ func (s *Store) MessageStatus(ctx context.Context, messageSID, status string, er
 		return Message{}, false, nil
 	}
 	if err != nil {
-		return Message{}, false, wrapf(err, "outbound", "message status")
+		return Message{}, false, errs.Wrapf(err, "outbound", "message status")
 	}
 	rank, known := msgRank[status]
 	if !known || rank < msgRank[m.Status] || (rank == msgRank[m.Status] && m.Status != MsgQueued) {
@@ -162,7 +164,7 @@ func (s *Store) MessageStatus(ctx context.Context, messageSID, status string, er
 	}
 	m, err = scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4
 		WHERE id = $1 RETURNING `+msgColumns, m.ID, status, code, now))
-	return m, true, wrapf(err, "outbound", "message status")
+	return m, true, errs.Wrapf(err, "outbound", "message status")
 }
 
 // takeSlot takes the sender's next send slot when it is due: it answers false while the
@@ -174,7 +176,7 @@ func (s *Store) takeSlot(ctx context.Context, sender string, every time.Duration
 		ON CONFLICT (sender) DO UPDATE SET next_at = GREATEST(message_senders.next_at, $2::timestamptz - interval '1 second') + $3::interval
 		WHERE message_senders.next_at <= $2::timestamptz`, sender, now, strconv.FormatInt(every.Microseconds(), 10)+" microseconds")
 	if err != nil {
-		return false, wrapf(err, "outbound", "send slot")
+		return false, errs.Wrapf(err, "outbound", "send slot")
 	}
 	return tag.RowsAffected() == 1, nil
 }
@@ -189,7 +191,7 @@ func (s *Store) claimMessage(ctx context.Context, now time.Time, lease time.Dura
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, false, nil
 	}
-	return m, err == nil, wrapf(err, "outbound", "claim a message")
+	return m, err == nil, errs.Wrapf(err, "outbound", "claim a message")
 }
 
 // sent records Twilio's answer to a send: its SID, or a failure (final), or a try again at
@@ -201,7 +203,7 @@ func (s *Store) sent(ctx context.Context, id int64, sid, status string, code int
 	}
 	_, err := s.pool.Exec(ctx, `UPDATE messages SET message_sid = $2, status = $3, error_code = COALESCE($4, error_code),
 		next_at = $5, lease_until = NULL, updated_at = $6 WHERE id = $1`, id, sid, status, c, retryAt, now)
-	return wrapf(err, "outbound", "message sent")
+	return errs.Wrapf(err, "outbound", "message sent")
 }
 
 // MessageSender sends the outbox's messages with twilio-go's CreateMessage.
@@ -373,7 +375,7 @@ func (s *Store) MessagesPerDay(ctx context.Context, from, to time.Time, loc *tim
 			count(*) FILTER (WHERE status IN ('failed', 'undelivered'))
 		FROM messages WHERE created_at >= $1 AND created_at < $2 GROUP BY day ORDER BY day`, from, to, loc.String())
 	if err != nil {
-		return nil, wrapf(err, "outbound", "messages per day")
+		return nil, errs.Wrapf(err, "outbound", "messages per day")
 	}
 	defer rows.Close()
 	out := []MessageDay{}

@@ -66,8 +66,12 @@ func (e *Error) Error() string {
 // Wrapf says what op was doing when err happened. A coded error stays one, of the same
 // code and field, and says it to the API's users too: its message is led by the context
 // ("draft nope: not found"). Any other error is wrapped for logs ("flowstore: draft nope:
-// connection refused").
+// connection refused"). A nil err stays nil, so a store can wrap whatever a query
+// answered.
 func Wrapf(err error, op, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
 	context := fmt.Sprintf(format, args...)
 	if e := Of(err); e != nil {
 		return &Error{Code: e.Code, Field: e.Field, Message: context + ": " + e.Message, Op: op, Err: err, wrapped: true}

@@ -73,3 +73,10 @@ func TestWrapf(t *testing.T) {
 		t.Errorf("Error() with a cause = %q", got)
 	}
 }
+
+// A store wraps whatever a query answered: nothing wrapped is nothing.
+func TestWrapfKeepsNil(t *testing.T) {
+	if err := Wrapf(nil, "outbound", "get %d", 1); err != nil {
+		t.Errorf("Wrapf(nil) = %v", err)
+	}
+}
