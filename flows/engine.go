@@ -183,8 +183,7 @@ type Effects struct {
 // afterwards. The edge, Simulate and flow tests all call it, so an effect is answered the
 // same way whoever answers it.
 func Complete(cur *Flow, turn Turn, call Call, fx Effects) (Turn, *Flow, error) {
-	load, fetch := fx.Load, fx.Fetch
-	gotos, fetches := 0, 0
+	gotos, effects := 0, 0
 	for {
 		switch {
 		case turn.GotoFlow != "":
@@ -192,57 +191,46 @@ func Complete(cur *Flow, turn Turn, call Call, fx Effects) (Turn, *Flow, error) 
 				return Turn{}, cur, fmt.Errorf("%w: more than %d gotos in one turn (at flow %q)", ErrLoop, MaxGotos, turn.GotoFlow)
 			}
 			gotos++
-			t, next, err := gotoOnce(turn, call, load)
+			t, next, err := gotoOnce(turn, call, fx.Load)
 			if err != nil {
 				return Turn{}, cur, err
 			}
 			turn, cur = t, next
-		case turn.Fetch != nil:
-			if fetches >= MaxFetchesPerTurn {
-				return Turn{}, cur, fmt.Errorf("%w: more than %d fetches in one turn (at node %q)", ErrLoop, MaxFetchesPerTurn, turn.Fetch.Node)
+		case turn.Fetch != nil || turn.Message != nil:
+			// A fetch or a message: the effect's answer resumes the flow at its node.
+			if effects >= MaxFetchesPerTurn {
+				return Turn{}, cur, fmt.Errorf("%w: more than %d fetches and messages in one turn (at node %q)", ErrLoop, MaxFetchesPerTurn, turn.State.Node)
 			}
-			fetches++
-			res, ok := fetch(*turn.Fetch)
-			if !ok {
-				return turn, cur, nil
-			}
-			res.Node = turn.Fetch.Node
+			effects++
 			c := call
-			c.Fetched = &res
 			c.From = nil
+			if req := turn.Fetch; req != nil {
+				res, ok := fx.Fetch(*req)
+				if !ok {
+					return turn, cur, nil
+				}
+				res.Node = req.Node
+				c.Fetched = &res
+			} else {
+				req := *turn.Message
+				res := Messaged{Status: MessageQueued}
+				if fx.Send != nil {
+					res = fx.Send(req)
+				}
+				res.Node = req.Node
+				c.Messaged = &res
+				if res.Status == MessageQueued {
+					turn.Messages = append(turn.Messages, req)
+				}
+				turn.Message = nil
+			}
 			nt, err := cur.Resume(c, turn.State, Input{})
 			if err != nil {
 				return Turn{}, cur, err
 			}
 			if len(nt.Visited) > 0 && nt.Visited[0] == turn.State.Node {
-				nt.Visited = nt.Visited[1:] // the fetch node, listed once
+				nt.Visited = nt.Visited[1:] // the node, listed once
 			}
-			turn = joinTurns(turn, nt)
-		case turn.Message != nil:
-			if fetches >= MaxFetchesPerTurn {
-				return Turn{}, cur, fmt.Errorf("%w: more than %d effects in one turn (at node %q)", ErrLoop, MaxFetchesPerTurn, turn.Message.Node)
-			}
-			fetches++
-			req := *turn.Message
-			res := Messaged{Status: MessageQueued}
-			if fx.Send != nil {
-				res = fx.Send(req)
-			}
-			res.Node = req.Node
-			c := call
-			c.Messaged = &res
-			c.From = nil
-			nt, err := cur.Resume(c, turn.State, Input{})
-			if err != nil {
-				return Turn{}, cur, err
-			}
-			if len(nt.Visited) > 0 && nt.Visited[0] == turn.State.Node {
-				nt.Visited = nt.Visited[1:]
-			}
-			if res.Status == MessageQueued {
-				turn.Messages = append(turn.Messages, req)
-			}
-			turn.Message = nil
 			turn = joinTurns(turn, nt)
 		default:
 			return turn, cur, nil

@@ -40,7 +40,7 @@ const FetchErrorVar = "fetch_error"
 // MaxFetchTimeout bounds a fetch node's timeout_ms.
 const MaxFetchTimeout = 5 * time.Second
 
-// MaxFetchesPerTurn bounds the fetches one turn makes (Complete).
+// MaxFetchesPerTurn bounds the fetches and messages one turn makes (Complete).
 const MaxFetchesPerTurn = 8
 
 // FetchRequest asks the edge to call a connection for a fetch node.
