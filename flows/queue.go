@@ -486,13 +486,17 @@ func (f *Flow) DialWindow(node string, m *Member, now time.Time) (bool, time.Tim
 	return false, time.Time{}
 }
 
-// Callback phrases the edge says in the call's language.
+// The edge's own sentences, said (or texted) in the call's language: the callbacks' and
+// the answers to SMS keywords.
 const (
 	PhraseEnterNumber  = "enter_number"  // asks for another number to call back
 	PhraseCannotCall   = "cannot_call"   // that number cannot be called back
 	PhraseAlreadyWaits = "already_waits" // a callback is due already (%s: the wait)
 	PhraseVoicemail    = "voicemail"     // left on a voicemail
 	PhraseNotAvailable = "not_available" // the callback could not be stored
+	PhraseSMSStop      = "sms_stop"      // an SMS STOP was heard
+	PhraseSMSStart     = "sms_start"     // an SMS START was heard
+	PhraseSMSHelp      = "sms_help"      // an SMS HELP was heard
 )
 
 var phrases = map[string]map[string]string{
@@ -500,27 +504,47 @@ var phrases = map[string]map[string]string{
 		PhraseCannotCall:   "Sorry, we can't call that number back. You keep your place in line.",
 		PhraseAlreadyWaits: "You already have a call back coming in about %s. You keep your place in line.",
 		PhraseVoicemail:    "Hello, this is the call back you asked for. We're sorry we missed you; please call us again.",
-		PhraseNotAvailable: "Sorry, we can't arrange a call back right now. You keep your place in line."},
+		PhraseNotAvailable: "Sorry, we can't arrange a call back right now. You keep your place in line.",
+		PhraseSMSStop:      "You will get no more messages from this line. Reply START to get them again.",
+		PhraseSMSStart:     "You will get messages from this line again. Reply STOP to stop them.",
+		PhraseSMSHelp:      "Messages about your calls to this line. Reply STOP to stop them, START to get them again."},
 	"es": {PhraseEnterNumber: "Marque el número al que le devolvemos la llamada y luego la tecla numeral.",
 		PhraseCannotCall:   "Lo sentimos, no podemos llamar a ese número. Conserva su lugar en la fila.",
 		PhraseAlreadyWaits: "Ya tiene una llamada de vuelta en unos %s. Conserva su lugar en la fila.",
 		PhraseVoicemail:    "Hola, le devolvemos la llamada que pidió. Lamentamos no encontrarle; llámenos de nuevo.",
-		PhraseNotAvailable: "Lo sentimos, ahora no podemos programar la llamada. Conserva su lugar en la fila."},
+		PhraseNotAvailable: "Lo sentimos, ahora no podemos programar la llamada. Conserva su lugar en la fila.",
+		PhraseSMSStop:      "No recibirá más mensajes de esta línea. Responda START para recibirlos de nuevo.",
+		PhraseSMSStart:     "Volverá a recibir mensajes de esta línea. Responda STOP para dejar de recibirlos.",
+		PhraseSMSHelp:      "Mensajes sobre sus llamadas a esta línea. Responda STOP para dejar de recibirlos, START para recibirlos de nuevo."},
 	"fr": {PhraseEnterNumber: "Composez le numéro où vous rappeler, puis le carré.",
 		PhraseCannotCall:   "Désolé, nous ne pouvons pas rappeler ce numéro. Vous gardez votre place.",
 		PhraseAlreadyWaits: "Un rappel est déjà prévu dans environ %s. Vous gardez votre place.",
 		PhraseVoicemail:    "Bonjour, nous vous rappelons comme demandé. Désolés de vous avoir manqué; rappelez-nous.",
-		PhraseNotAvailable: "Désolé, nous ne pouvons pas prévoir de rappel pour l'instant. Vous gardez votre place."},
+		PhraseNotAvailable: "Désolé, nous ne pouvons pas prévoir de rappel pour l'instant. Vous gardez votre place.",
+		PhraseSMSStop:      "Vous ne recevrez plus de messages de cette ligne. Répondez START pour les recevoir de nouveau.",
+		PhraseSMSStart:     "Vous recevrez de nouveau les messages de cette ligne. Répondez STOP pour les arrêter.",
+		PhraseSMSHelp:      "Messages au sujet de vos appels à cette ligne. Répondez STOP pour les arrêter, START pour les recevoir de nouveau."},
 	"pt": {PhraseEnterNumber: "Digite o número para o retorno e depois a tecla jogo da velha.",
 		PhraseCannotCall:   "Desculpe, não podemos ligar para esse número. Você mantém seu lugar na fila.",
 		PhraseAlreadyWaits: "Você já tem um retorno em cerca de %s. Você mantém seu lugar na fila.",
 		PhraseVoicemail:    "Olá, este é o retorno que você pediu. Sentimos não encontrá-lo; ligue de novo.",
-		PhraseNotAvailable: "Desculpe, não podemos agendar o retorno agora. Você mantém seu lugar na fila."},
+		PhraseNotAvailable: "Desculpe, não podemos agendar o retorno agora. Você mantém seu lugar na fila.",
+		PhraseSMSStop:      "Você não receberá mais mensagens desta linha. Responda START para recebê-las de novo.",
+		PhraseSMSStart:     "Você voltará a receber mensagens desta linha. Responda STOP para pará-las.",
+		PhraseSMSHelp:      "Mensagens sobre suas chamadas para esta linha. Responda STOP para pará-las, START para recebê-las de novo."},
 }
 
-// CallbackPhrase is one of the Phrase* sentences in lang (English for a language it does
-// not have), with a wait of minutes filled in where it says one.
-func (f *Flow) CallbackPhrase(lang, key string, minutes int) Action {
+// Phrase is one of the Phrase* sentences in the language the call speaks, chosen as for
+// every prompt of the call (the caller's choice, else the member's, else the flow's
+// default; English for a flow that cannot be run or a language without the phrases),
+// with a wait of minutes filled in where it says one.
+func (f *Flow) Phrase(call Call, st State, key string, minutes int) Action {
+	lang := "en-US"
+	if p, err := f.program(); err == nil {
+		var r run
+		r.init(p, call, st)
+		lang = r.lang
+	}
 	byLang := phrases[primaryLanguage(lang)]
 	if byLang == nil {
 		byLang, lang = phrases["en"], "en-US"

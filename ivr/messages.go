@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,21 +66,6 @@ func keyword(body string) string {
 	}))
 }
 
-var smsReplies = map[string]map[string]string{
-	"en": {"stop": "You will get no more messages from this line. Reply START to get them again.",
-		"start": "You will get messages from this line again. Reply STOP to stop them.",
-		"help":  "Messages about your calls to this line. Reply STOP to stop them, START to get them again."},
-	"es": {"stop": "No recibirá más mensajes de esta línea. Responda START para recibirlos de nuevo.",
-		"start": "Volverá a recibir mensajes de esta línea. Responda STOP para dejar de recibirlos.",
-		"help":  "Mensajes sobre sus llamadas a esta línea. Responda STOP para dejar de recibirlos, START para recibirlos de nuevo."},
-	"fr": {"stop": "Vous ne recevrez plus de messages de cette ligne. Répondez START pour les recevoir de nouveau.",
-		"start": "Vous recevrez de nouveau les messages de cette ligne. Répondez STOP pour les arrêter.",
-		"help":  "Messages au sujet de vos appels à cette ligne. Répondez STOP pour les arrêter, START pour les recevoir de nouveau."},
-	"pt": {"stop": "Você não receberá mais mensagens desta linha. Responda START para recebê-las de novo.",
-		"start": "Você voltará a receber mensagens desta linha. Responda STOP para pará-las.",
-		"help":  "Mensagens sobre suas chamadas para esta linha. Responda STOP para pará-las, START para recebê-las de novo."},
-}
-
 // handleSMS answers an incoming SMS: STOP and its synonyms opt the number out, START and
 // its synonyms opt it back in, HELP and INFO get a help text, each in the member's
 // language (the line's default for a number no member has); anything else gets no answer.
@@ -88,12 +74,12 @@ func (s *Edge) handleSMS() http.Handler {
 		ctx := r.Context()
 		var reply, status, source string
 		switch kw := keyword(r.PostFormValue("Body")); {
-		case contains(stopWords, kw):
-			reply, status, source = "stop", outbound.OptedOut, "sms "+kw
-		case contains(startWords, kw):
-			reply, status, source = "start", outbound.OptedIn, "sms "+kw
-		case contains(helpWords, kw):
-			reply = "help"
+		case slices.Contains(stopWords, kw):
+			reply, status, source = flows.PhraseSMSStop, outbound.OptedOut, "sms "+kw
+		case slices.Contains(startWords, kw):
+			reply, status, source = flows.PhraseSMSStart, outbound.OptedIn, "sms "+kw
+		case slices.Contains(helpWords, kw):
+			reply = flows.PhraseSMSHelp
 		}
 		var resp Response
 		if reply == "" {
@@ -108,31 +94,15 @@ func (s *Edge) handleSMS() http.Handler {
 				return
 			}
 		}
-		lang := "en"
+		// The member's language, as the line's own flow would speak it.
+		var caller flows.Caller
 		if err == nil {
-			if caller, cerr := s.Caller(ctx, number, s.cfg.Now()); cerr == nil && len(caller.Members) > 0 && caller.Members[0].Language != "" {
-				lang = strings.ToLower(strings.SplitN(caller.Members[0].Language, "-", 2)[0])
-			} else if s.deps.Flow != nil {
-				lang = strings.ToLower(strings.SplitN(s.deps.Flow.DefaultLanguage, "-", 2)[0])
-			}
+			caller, _ = s.Caller(ctx, number, s.cfg.Now())
 		}
-		texts := smsReplies[lang]
-		if texts == nil {
-			texts = smsReplies["en"]
-		}
-		resp.Add(Message(texts[reply]))
+		resp.Add(Message(s.deps.Flow.Phrase(flows.Call{Caller: caller}, flows.State{}, reply, 0).Speech.String()))
 		s.log.InfoContext(ctx, "sms keyword", "from", lookup.Mask(number), "reply", reply)
 		_ = writeTwiML(w, resp)
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // handleMessageStatus records a message's delivery status, in any order (a late "sent"

@@ -207,7 +207,6 @@ func (s *Edge) handleQueueKey() http.Handler {
 			return
 		}
 		q := s.queueInfo(r)
-		lang := s.callLanguage(flow, call, st)
 		switch strings.TrimSpace(r.PostFormValue("Digits")) {
 		case "1":
 			s.writeQueue(w, r, s.askCallback(r, st, call, flow, q, call.Caller.Phone))
@@ -220,7 +219,7 @@ func (s *Edge) handleQueueKey() http.Handler {
 			}
 			var resp Response
 			resp.Add(Gather(GatherAttrs{Input: "dtmf", Action: action + s.queueQuery(q, q.QueueTime), Method: http.MethodPost,
-				Timeout: 10, FinishOnKey: "#"}, prompt(flow.CallbackPhrase(lang, flows.PhraseEnterNumber, 0))...))
+				Timeout: 10, FinishOnKey: "#"}, prompt(flow.Phrase(call, st, flows.PhraseEnterNumber, 0))...))
 			resp.Add(s.backToWait(st, call.CallSID, q))
 			s.writeQueue(w, r, resp)
 		default:
@@ -242,7 +241,7 @@ func (s *Edge) handleQueueNumber() http.Handler {
 		number, ok := s.dialable(strings.TrimSpace(r.PostFormValue("Digits")))
 		if !ok {
 			var resp Response
-			resp.Add(prompt(flow.CallbackPhrase(s.callLanguage(flow, call, st), flows.PhraseCannotCall, 0))...)
+			resp.Add(prompt(flow.Phrase(call, st, flows.PhraseCannotCall, 0))...)
 			resp.Add(s.backToWait(st, call.CallSID, s.queueInfo(r)))
 			s.writeQueue(w, r, resp)
 			return
@@ -292,36 +291,21 @@ func callableBack(e164 string) bool {
 	return true
 }
 
-func (s *Edge) callLanguage(flow *flows.Flow, call flows.Call, st flows.State) string {
-	if st.Language != "" {
-		return st.Language
-	}
-	for _, m := range call.Caller.Members {
-		if m.ID == st.Member || st.Member == "" {
-			if m.Language != "" {
-				return m.Language
-			}
-		}
-	}
-	return flow.DefaultLanguage
-}
-
 // askCallback stores a callback to number and takes the caller out of the queue (the
 // Enqueue's action confirms it). A number that cannot be called back, or a store that
 // cannot keep it, leaves the caller waiting, told why.
 func (s *Edge) askCallback(r *http.Request, st flows.State, call flows.Call, flow *flows.Flow, q flows.QueueInfo, number string) Response {
 	ctx := r.Context()
-	lang := s.callLanguage(flow, call, st)
 	var resp Response
 	if !s.callbacksOn() || !callableBack(number) {
-		resp.Add(prompt(flow.CallbackPhrase(lang, flows.PhraseCannotCall, 0))...)
+		resp.Add(prompt(flow.Phrase(call, st, flows.PhraseCannotCall, 0))...)
 		resp.Add(s.backToWait(st, call.CallSID, q))
 		return resp
 	}
 	plan, err := flow.Callback(call, st, q, number)
 	if err != nil {
 		s.log.WarnContext(ctx, "callback not planned", "err", err)
-		resp.Add(prompt(flow.CallbackPhrase(lang, flows.PhraseNotAvailable, 0))...)
+		resp.Add(prompt(flow.Phrase(call, st, flows.PhraseNotAvailable, 0))...)
 		resp.Add(s.backToWait(st, call.CallSID, q))
 		return resp
 	}
@@ -346,13 +330,13 @@ func (s *Edge) askCallback(r *http.Request, st flows.State, call flows.Call, flo
 	stored, existing, err := s.deps.Callbacks.Request(ctx, cb)
 	if err != nil {
 		s.log.ErrorContext(ctx, "callback not stored; the caller keeps waiting", "err", err)
-		resp.Add(prompt(flow.CallbackPhrase(lang, flows.PhraseNotAvailable, 0))...)
+		resp.Add(prompt(flow.Phrase(call, st, flows.PhraseNotAvailable, 0))...)
 		resp.Add(s.backToWait(st, call.CallSID, q))
 		return resp
 	}
 	if existing && stored.CallSID != call.CallSID {
 		// The number waits for a callback in this queue already: say when, and wait on.
-		resp.Add(prompt(flow.CallbackPhrase(lang, flows.PhraseAlreadyWaits, minutesUntil(stored.DueAt, now)))...)
+		resp.Add(prompt(flow.Phrase(call, st, flows.PhraseAlreadyWaits, minutesUntil(stored.DueAt, now)))...)
 		resp.Add(s.backToWait(st, call.CallSID, q))
 		return resp
 	}
@@ -476,7 +460,7 @@ func (s *Edge) handleCallbackAnswer() http.Handler {
 		var resp Response
 		answeredBy := r.PostFormValue("AnsweredBy")
 		if strings.HasPrefix(answeredBy, "machine") || answeredBy == "fax" {
-			resp.Add(prompt(flow.CallbackPhrase(cb.Language, flows.PhraseVoicemail, 0))...)
+			resp.Add(prompt(flow.Phrase(call, st, flows.PhraseVoicemail, 0))...)
 			resp.Add(Hangup())
 			s.finishCallback(ctx, cb, r.PostFormValue("CallSid"), "voicemail", true)
 			s.writeQueue(w, r, resp)
@@ -487,7 +471,7 @@ func (s *Edge) handleCallbackAnswer() http.Handler {
 			actions, err = flow.CallbackAnswer(call, st)
 		}
 		if err != nil {
-			actions = []flows.Action{flow.CallbackPhrase(cb.Language, flows.PhraseVoicemail, 0)}
+			actions = []flows.Action{flow.Phrase(call, st, flows.PhraseVoicemail, 0)}
 		}
 		var prompts []Node
 		for _, a := range actions {

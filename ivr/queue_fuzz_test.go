@@ -3,6 +3,7 @@ package ivr
 import (
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func FuzzSMSKeyword(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		kw := keyword(body)
-		if contains(stopWords, kw) && !strings.Contains(strings.ToUpper(body), kw) {
+		if slices.Contains(stopWords, kw) && !strings.Contains(strings.ToUpper(body), kw) {
 			t.Fatalf("%q read as %s", body, kw)
 		}
 	})
