@@ -434,25 +434,22 @@ func callbackAnswerText(lang string, m *Member) string {
 			about = a.Place
 		}
 	}
+	var text string
 	switch primaryLanguage(lang) {
 	case "es":
-		return strings.Join(nonEmpty("Hola "+name+".", "Le devolvemos la llamada que pidió"+pick(about != "", " sobre su viaje a "+about, "")+".", "Pulse 1 para hablar con un agente."), " ")
+		text = "Hola " + name + ". Le devolvemos la llamada que pidió" + pick(about != "", " sobre su viaje a "+about, "") + ". Pulse 1 para hablar con un agente."
 	case "fr":
-		return strings.Join(nonEmpty("Bonjour "+name+".", "Nous vous rappelons comme demandé"+pick(about != "", " au sujet de votre voyage à "+about, "")+".", "Appuyez sur 1 pour parler à un agent."), " ")
+		text = "Bonjour " + name + ". Nous vous rappelons comme demandé" + pick(about != "", " au sujet de votre voyage à "+about, "") + ". Appuyez sur 1 pour parler à un agent."
 	case "pt":
-		return strings.Join(nonEmpty("Olá "+name+".", "Este é o retorno que você pediu"+pick(about != "", " sobre sua viagem para "+about, "")+".", "Pressione 1 para falar com um agente."), " ")
+		text = "Olá " + name + ". Este é o retorno que você pediu" + pick(about != "", " sobre sua viagem para "+about, "") + ". Pressione 1 para falar com um agente."
+	default:
+		text = "Hello " + name + ", this is the call back you asked for" + pick(about != "", " about your trip to "+about, "") + ". Press 1 to be connected now."
 	}
-	return strings.Join(nonEmpty("Hello "+name+",", "this is the call back you asked for"+pick(about != "", " about your trip to "+about, "")+".", "Press 1 to be connected now."), " ")
-}
-
-func nonEmpty(parts ...string) []string {
-	var out []string
-	for _, p := range parts {
-		if p = strings.TrimSpace(strings.ReplaceAll(p, " ,", ",")); p != "" && p != "." && p != "," {
-			out = append(out, strings.ReplaceAll(strings.ReplaceAll(p, "Hello ,", "Hello,"), " .", "."))
-		}
-	}
-	return out
+	// The builder drops the space a missing name leaves before the punctuation, as it
+	// does for every template ("Hello, this is…").
+	var b speechBuilder
+	b.text(text)
+	return b.speech().String()
 }
 
 // DialWindow reports whether the callback offered at handoff node node may be dialed

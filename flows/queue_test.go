@@ -208,3 +208,14 @@ func TestDialWindow(t *testing.T) {
 		t.Error("Monday 09:00 is within the window")
 	}
 }
+
+func TestCallbackAnswerWithoutANameOrAPlace(t *testing.T) {
+	for lang, want := range map[string]string{
+		"en-US": "Hello, this is the call back you asked for. Press 1 to be connected now.",
+		"es-US": "Hola. Le devolvemos la llamada que pidió. Pulse 1 para hablar con un agente.",
+	} {
+		if got := callbackAnswerText(lang, nil); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+}
