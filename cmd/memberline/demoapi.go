@@ -40,18 +40,26 @@ func runDemoAPI(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	return serveDemo(ctx, "demo-api", *addr, demoBookings(*secret, time.Now), func(at net.Addr) {
+		fmt.Fprintf(stdout, "demo booking API on http://%s/v2 (secret %q)\n", at, *secret)
+	})
+}
+
+// serveDemo serves a demo command's handler on addr until ctx ends, after saying where
+// (banner).
+func serveDemo(ctx context.Context, name, addr string, h http.Handler, banner func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("demo-api: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	srv := &http.Server{Handler: demoBookings(*secret, time.Now), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	fmt.Fprintf(stdout, "demo booking API on http://%s/v2 (secret %q)\n", ln.Addr(), *secret)
+	banner(ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

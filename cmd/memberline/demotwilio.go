@@ -40,27 +40,15 @@ func runDemoTwilio(ctx context.Context, args []string, getenv func(string) strin
 	if token == "" {
 		return errors.New("demo-twilio: TWILIO_AUTH_TOKEN is required to sign the webhooks")
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("demo-twilio: %w", err)
-	}
 	var out sync.Mutex // one call's transcript at a time
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: demoTwilio(ctx, token, func(play func(io.Writer)) {
+	h := demoTwilio(ctx, token, func(play func(io.Writer)) {
 		out.Lock()
 		defer out.Unlock()
 		play(stdout)
-	})}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	fmt.Fprintf(stdout, "demo Twilio REST API on http://%s: set TWILIO_API_URL to it\n", ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	})
+	return serveDemo(ctx, "demo-twilio", *addr, h, func(at net.Addr) {
+		fmt.Fprintf(stdout, "demo Twilio REST API on http://%s: set TWILIO_API_URL to it\n", at)
+	})
 }
 
 // demoTwilio answers POST /2010-04-01/Accounts/{AC}/Calls.json as Twilio does, then plays
