@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memberline/memberline/flows"
-	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/internal/testsupport/twilioapi"
 	"github.com/memberline/memberline/internal/testsupport/twiliotest"
-	"github.com/memberline/memberline/lookup"
 	"github.com/memberline/memberline/outbound"
 )
 
@@ -30,36 +27,23 @@ const messageFlowJSON = `{
 
 type messageHarness struct {
 	*harness
-	store *outbound.Store
-	fake  *twilioapi.Server
+	outboundBase
 	clock time.Time
 	cfg   Config
 	deps  Deps
 }
 
 func newMessageHarness(t *testing.T) *messageHarness {
-	pool := testenv.Postgres(t, testenv.Key("lookup+outbound", lookup.Migrations, outbound.Migrations),
-		testenv.All(lookup.Migrate, outbound.Migrate))
-	rdb, prefix := testenv.Redis(t)
-	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
-	f, err := flows.Load([]byte(messageFlowJSON))
-	if err != nil || len(f.Validate()) > 0 {
-		t.Fatalf("flow: %v %v", err, f.Validate())
-	}
-	m := &messageHarness{store: outbound.NewStore(pool), fake: twilioapi.New(t), clock: testNow}
+	m := &messageHarness{outboundBase: newOutboundBase(t, messageFlowJSON), clock: testNow}
 	m.cfg = Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return m.clock }, MessagesReady: true}
-	m.deps = Deps{Resolver: cache, Members: cache, Flow: f, Messages: m.store, Answers: RedisAnswers(rdb, prefix)}
-	m.harness = newEdgeHarness(t, New(m.cfg, m.deps), cache, rdb)
+	m.deps = Deps{Resolver: m.directory, Members: m.directory, Flow: m.flow, Messages: m.store, Answers: RedisAnswers(m.redisClient, m.prefix)}
+	m.harness = newEdgeHarness(t, New(m.cfg, m.deps), m.directory, m.redisClient)
 	m.seedMembers()
 	return m
 }
 
 func (m *messageHarness) sender() *outbound.Sender {
-	rest, err := outbound.NewTwilio(outbound.TwilioConfig{AccountSID: twilioapi.AccountSID, AuthToken: testToken, APIURL: m.fake.URL, CallerID: "+18005550100"})
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return outbound.NewSender(m.store, outbound.TwilioMessages{REST: rest, From: "+18005550100", StatusURL: testPublicURL + "/twilio/message/status"},
+	return outbound.NewSender(m.store, outbound.TwilioMessages{REST: m.rest, From: "+18005550100", StatusURL: testPublicURL + "/twilio/message/status"},
 		outbound.SenderOptions{Rate: 1, Now: func() time.Time { return m.clock }})
 }
 
@@ -89,7 +73,7 @@ func TestMessageOncePerCallAndNode(t *testing.T) {
 	}
 	// Twilio's retry of the webhook, and the same webhook on another instance, queue nothing more.
 	m.call(sid)
-	other := newEdgeHarness(t, New(m.cfg, m.deps), m.cache, m.rdb)
+	other := newEdgeHarness(t, New(m.cfg, m.deps), m.directory, m.redisClient)
 	form := twiliotest.Incoming("+14045550123")
 	form.Set("CallSid", sid)
 	other.Post("/twilio/voice", form)

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/twilio/twilio-go"
+
 	"github.com/memberline/memberline/flows"
 	"github.com/memberline/memberline/internal/testsupport/testenv"
 	"github.com/memberline/memberline/internal/testsupport/twilioapi"
@@ -38,40 +41,58 @@ const queueFlowJSON = `{
   ]
 }`
 
+// outboundBase is what the queue and message tests share: PostgreSQL with the directory
+// and the outbound tables, Redis, the cached directory, the test's flow, and the fake
+// Twilio API with a REST client for it.
+type outboundBase struct {
+	store       *outbound.Store
+	directory   *lookup.Cache
+	redisClient redis.UniversalClient
+	prefix      string
+	flow        *flows.Flow
+	fake        *twilioapi.Server
+	rest        *twilio.RestClient
+}
+
+func newOutboundBase(t *testing.T, doc string) outboundBase {
+	t.Helper()
+	pool := testenv.Postgres(t, testenv.Key("lookup+outbound", lookup.Migrations, outbound.Migrations),
+		testenv.All(lookup.Migrate, outbound.Migrate))
+	rdb, prefix := testenv.Redis(t)
+	b := outboundBase{store: outbound.NewStore(pool), redisClient: rdb, prefix: prefix, fake: twilioapi.New(t),
+		directory: lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})}
+	f, err := flows.Load([]byte(doc))
+	if err != nil || len(f.Validate()) > 0 {
+		t.Fatalf("flow: %v %v", err, f.Validate())
+	}
+	b.flow = f
+	if b.rest, err = outbound.NewTwilio(outbound.TwilioConfig{AccountSID: twilioapi.AccountSID, AuthToken: testToken,
+		APIURL: b.fake.URL, CallerID: "+18005550100"}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 type queueHarness struct {
 	*harness
-	store *outbound.Store
-	fake  *twilioapi.Server
+	outboundBase
 	edge  *Edge
 	clock time.Time
 }
 
 func newQueueHarness(t *testing.T, workflow string) *queueHarness {
 	t.Helper()
-	pool := testenv.Postgres(t, testenv.Key("lookup+outbound", lookup.Migrations, outbound.Migrations),
-		testenv.All(lookup.Migrate, outbound.Migrate))
-	rdb, prefix := testenv.Redis(t)
-	cache := lookup.NewCache(lookup.NewDirectory(pool, lookup.DefaultWindows), rdb, lookup.CacheOptions{Prefix: prefix})
-	f, err := flows.Load([]byte(queueFlowJSON))
-	if err != nil || len(f.Validate()) > 0 {
-		t.Fatalf("flow: %v %v", err, f.Validate())
-	}
-	q := &queueHarness{store: outbound.NewStore(pool), fake: twilioapi.New(t), clock: testNow}
+	q := &queueHarness{outboundBase: newOutboundBase(t, queueFlowJSON), clock: testNow}
 	cfg := Config{PublicURL: testPublicURL, TwilioAuthToken: testToken, Now: func() time.Time { return q.clock },
 		CallbacksReady: true, Handoff: HandoffConfig{WorkflowSID: workflow}}
-	q.edge = New(cfg, Deps{Resolver: cache, Members: cache, Flow: f, Callbacks: q.store, Answers: RedisAnswers(rdb, prefix)})
-	q.harness = newEdgeHarness(t, q.edge, cache, rdb)
+	q.edge = New(cfg, Deps{Resolver: q.directory, Members: q.directory, Flow: q.flow, Callbacks: q.store, Answers: RedisAnswers(q.redisClient, q.prefix)})
+	q.harness = newEdgeHarness(t, q.edge, q.directory, q.redisClient)
 	q.seedMembers()
 	return q
 }
 
 func (q *queueHarness) dispatcher() *outbound.Dispatcher {
-	rest, err := outbound.NewTwilio(outbound.TwilioConfig{AccountSID: twilioapi.AccountSID, AuthToken: testToken,
-		APIURL: q.fake.URL, CallerID: "+18005550100"})
-	if err != nil {
-		q.t.Fatal(err)
-	}
-	return outbound.NewDispatcher(q.store, outbound.TwilioDialer{REST: rest, From: "+18005550100", URLs: q.edge.CallbackURLs},
+	return outbound.NewDispatcher(q.store, outbound.TwilioDialer{REST: q.rest, From: "+18005550100", URLs: q.edge.CallbackURLs},
 		outbound.DispatcherOptions{Now: func() time.Time { return q.clock }})
 }
 
